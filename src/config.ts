@@ -1,0 +1,87 @@
+// The only reader of process.env: parse, validate, freeze. One error lists every problem.
+import { z } from 'zod';
+
+const revocationSource = z.enum(['local', 'crl', 'ocsp']);
+
+const schema = z
+  .object({
+    NODE_ENV: z.string().default('development'),
+    PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+    ISSUER_URL: z.url({ protocol: /^https?$/ }).optional(),
+    // The embedded default: a file under data/, so `npm start` needs nothing installed.
+    DATABASE_URL: z.string().regex(/^(sqlite:.+|postgres(ql)?:\/\/.+)$/, 'sqlite:PATH or postgres://…').default('sqlite:data/yagona.sqlite'),
+    REDIS_URL: z.string().regex(/^rediss?:\/\/.+/, 'redis://… or rediss://…').optional(),
+    TRUST_ANCHORS_DIR: z.string().min(1).optional(),
+    INTERMEDIATES_DIR: z.string().min(1).optional(),
+    // Long enough to pick a key file and type a password, short enough to limit replay windows.
+    CHALLENGE_TTL_SECONDS: z.coerce.number().int().min(10).max(3600).default(120),
+    // Short sessions: revocation also cuts them, but a short life bounds what a leak is worth.
+    SESSION_TTL_SECONDS: z.coerce.number().int().min(30).max(86400).default(600),
+    REVOCATION_CHECKS: z
+      .string()
+      .default('local')
+      .transform((text) => text.split(',').map((s) => s.trim()).filter(Boolean))
+      .pipe(z.array(revocationSource).min(1)),
+    // Fail closed: an unknown status is not a "good" status (SECURITY-CASES §0.6).
+    REVOCATION_FAIL_MODE: z.enum(['closed', 'open']).default('closed'),
+    KEYS_SECRET: z.string().min(16, 'at least 16 characters').optional(),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .superRefine((env, ctx) => {
+    if (env.NODE_ENV === 'production' && env.KEYS_SECRET === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['KEYS_SECRET'], message: 'required when NODE_ENV=production (signing keys are stored encrypted)' });
+    }
+    if (env.NODE_ENV === 'production' && env.REDIS_URL === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['REDIS_URL'], message: 'required when NODE_ENV=production (the in-process store serves one instance only)' });
+    }
+  });
+
+export interface Config {
+  readonly nodeEnv: string;
+  readonly port: number;
+  readonly issuerUrl: string;
+  readonly databaseUrl: string;
+  readonly redisUrl: string | undefined;
+  readonly trustAnchorsDir: string;
+  /** True when no TRUST_ANCHORS_DIR was given: the development PKI is created and trusted. */
+  readonly devPki: boolean;
+  readonly intermediatesDir: string;
+  readonly challengeTtlSeconds: number;
+  readonly sessionTtlSeconds: number;
+  readonly revocationChecks: readonly ('local' | 'crl' | 'ocsp')[];
+  readonly revocationFailMode: 'closed' | 'open';
+  readonly keysSecret: string | undefined;
+  readonly logLevel: string;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export const devPkiDir = 'certs/dev';
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`bad configuration: ${problems.join('; ')}`);
+  }
+  const e = parsed.data;
+  const devPki = e.TRUST_ANCHORS_DIR === undefined && e.NODE_ENV !== 'production';
+  return Object.freeze({
+    nodeEnv: e.NODE_ENV,
+    port: e.PORT,
+    issuerUrl: (e.ISSUER_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
+    databaseUrl: e.DATABASE_URL,
+    redisUrl: e.REDIS_URL,
+    trustAnchorsDir: e.TRUST_ANCHORS_DIR ?? (devPki ? `${devPkiDir}/trust` : 'certs/trust'),
+    devPki,
+    intermediatesDir: e.INTERMEDIATES_DIR ?? (devPki ? `${devPkiDir}/intermediates` : 'certs/intermediates'),
+    challengeTtlSeconds: e.CHALLENGE_TTL_SECONDS,
+    sessionTtlSeconds: e.SESSION_TTL_SECONDS,
+    revocationChecks: Object.freeze([...new Set(e.REVOCATION_CHECKS)]),
+    revocationFailMode: e.REVOCATION_FAIL_MODE,
+    keysSecret: e.KEYS_SECRET,
+    logLevel: e.LOG_LEVEL,
+  });
+}

@@ -1,0 +1,151 @@
+// The service's token-signing keys: ES256, created on first start, kept in the database
+// (sealed with KEYS_SECRET when set), published as JWKS with their `kid`.
+import { createCipheriv, createDecipheriv, randomBytes, randomUUID, scryptSync } from 'node:crypto';
+import { exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
+import type { Clock } from '../clock.ts';
+import type { SigningKeyRecord, SigningKeyStore } from '../stores/types.ts';
+
+export interface SigningKey {
+  kid: string;
+  alg: 'ES256';
+  privateKey: CryptoKey;
+}
+
+export interface KeyRing {
+  /** The key new tokens are signed with. */
+  active(): SigningKey;
+  /** The public key for a `kid`, reloading from the database once when another instance rotated. */
+  publicKey(kid: string): Promise<CryptoKey | undefined>;
+  /** Public keys still in use, for the JWKS endpoint. */
+  jwks(): { keys: JWK[] };
+  /** Makes a new key active; the old ones stay published until `retainSeconds` after retirement. */
+  rotate(): Promise<SigningKey>;
+}
+
+interface LoadedKey {
+  record: SigningKeyRecord;
+  privateKey: CryptoKey;
+  publicKey: CryptoKey;
+  publicJwk: JWK;
+}
+
+export interface KeyRingOptions {
+  store: SigningKeyStore;
+  clock: Clock;
+  /** KEYS_SECRET; undefined stores private keys in the clear (development only, config refuses it in production). */
+  secret: string | undefined;
+  /** How long a retired key stays published: the longest token lifetime. */
+  retainSeconds: number;
+}
+
+export async function openKeyRing(options: KeyRingOptions): Promise<KeyRing> {
+  const { store, clock, secret, retainSeconds } = options;
+  let keys = await loadAll();
+  if (activeOf(keys) === undefined) {
+    await insertNewKey();
+    keys = await loadAll();
+  }
+  let lastReload = clock.now().getTime();
+
+  async function loadAll(): Promise<LoadedKey[]> {
+    const records = await store.list();
+    return Promise.all(records.map((record) => loadKey(record, secret)));
+  }
+
+  async function insertNewKey(): Promise<void> {
+    const { privateKey } = await generateKeyPair('ES256', { extractable: true });
+    const kid = randomUUID();
+    const privateJwk = { ...(await exportJWK(privateKey)), kid, alg: 'ES256', use: 'sig' };
+    const { d: _d, ...publicJwk } = privateJwk;
+    await store.insert({
+      kid,
+      alg: 'ES256',
+      privateKey: seal(JSON.stringify(privateJwk), secret),
+      publicKey: JSON.stringify(publicJwk),
+      createdAt: clock.now(),
+      retiredAt: null,
+    });
+  }
+
+  function published(): LoadedKey[] {
+    const cutoff = clock.now().getTime() - retainSeconds * 1000;
+    return keys.filter(({ record }) => record.retiredAt === null || record.retiredAt.getTime() > cutoff);
+  }
+
+  const ring: KeyRing = {
+    active() {
+      const key = activeOf(keys);
+      if (key === undefined) throw new TypeError('no active signing key');
+      return { kid: key.record.kid, alg: 'ES256', privateKey: key.privateKey };
+    },
+    async publicKey(kid) {
+      let key = published().find((k) => k.record.kid === kid);
+      // Another instance may have rotated; reload, but at most once a second so an unknown
+      // `kid` from an attacker cannot turn every request into a database read (RFC 8725 §3.10).
+      if (key === undefined && clock.now().getTime() - lastReload >= 1000) {
+        lastReload = clock.now().getTime();
+        keys = await loadAll();
+        key = published().find((k) => k.record.kid === kid);
+      }
+      return key?.publicKey;
+    },
+    jwks() {
+      return { keys: published().map((k) => k.publicJwk) };
+    },
+    async rotate() {
+      const previous = activeOf(keys);
+      await insertNewKey();
+      if (previous !== undefined) await store.retire(previous.record.kid, clock.now());
+      keys = await loadAll();
+      return ring.active();
+    },
+  };
+  return ring;
+}
+
+function activeOf(keys: LoadedKey[]): LoadedKey | undefined {
+  return keys
+    .filter((k) => k.record.retiredAt === null)
+    .sort((a, b) => b.record.createdAt.getTime() - a.record.createdAt.getTime())[0];
+}
+
+async function loadKey(record: SigningKeyRecord, secret: string | undefined): Promise<LoadedKey> {
+  const privateJwk = JSON.parse(unseal(record.privateKey, secret)) as JWK;
+  const publicJwk = JSON.parse(record.publicKey) as JWK;
+  return {
+    record,
+    privateKey: (await importJWK(privateJwk, 'ES256')) as CryptoKey,
+    publicKey: (await importJWK(publicJwk, 'ES256')) as CryptoKey,
+    publicJwk,
+  };
+}
+
+// AES-256-GCM with a scrypt-derived key; the envelope names its version so the scheme can change.
+interface Envelope { v: 1; salt: string; iv: string; tag: string; data: string }
+
+function seal(plaintext: string, secret: string | undefined): string {
+  if (secret === undefined) return plaintext;
+  const salt = randomBytes(16);
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', scryptSync(secret, salt, 32), iv);
+  const data = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
+  const envelope: Envelope = { v: 1, salt: salt.toString('base64'), iv: iv.toString('base64'), tag: cipher.getAuthTag().toString('base64'), data: data.toString('base64') };
+  return JSON.stringify(envelope);
+}
+
+function unseal(stored: string, secret: string | undefined): string {
+  const parsed = JSON.parse(stored) as Partial<Envelope> & { kty?: string };
+  if (parsed.v === undefined) {
+    if (secret !== undefined) throw new Error('a signing key is stored unencrypted although KEYS_SECRET is set; run `admin keys rotate`');
+    return stored;
+  }
+  if (secret === undefined) throw new Error('signing keys are encrypted: set KEYS_SECRET');
+  const envelope = parsed as Envelope;
+  const decipher = createDecipheriv('aes-256-gcm', scryptSync(secret, Buffer.from(envelope.salt, 'base64'), 32), Buffer.from(envelope.iv, 'base64'));
+  decipher.setAuthTag(Buffer.from(envelope.tag, 'base64'));
+  try {
+    return Buffer.concat([decipher.update(Buffer.from(envelope.data, 'base64')), decipher.final()]).toString('utf8');
+  } catch (cause) {
+    throw new Error('cannot decrypt the signing keys: KEYS_SECRET is wrong', { cause });
+  }
+}
