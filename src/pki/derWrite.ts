@@ -1,6 +1,7 @@
 // A tiny DER writer (X.690 §10): definite, minimal lengths and low tag numbers only. It is
 // enough to build CMS SignedData (RFC 5652) for the benchmark client, the admin `sign-in`
 // command and tests; it never parses.
+import { compareBytes } from './der.ts';
 
 /** Concatenates byte strings into one fresh array. */
 export function concat(...parts: Uint8Array[]): Uint8Array {
@@ -93,14 +94,4 @@ export function oid(dotted: string): Uint8Array {
 /** AlgorithmIdentifier; `parameters` omitted when undefined (RFC 5754 §2 for SHA-2). */
 export function algorithmIdentifier(algorithm: string, parameters?: Uint8Array): Uint8Array {
   return parameters === undefined ? sequence(oid(algorithm)) : sequence(oid(algorithm), parameters);
-}
-
-/** Lexicographic order of encodings, shorter-is-padded-with-zero (X.690 §11.6). */
-export function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const d = (a[i] as number) - (b[i] as number);
-    if (d !== 0) return d;
-  }
-  return a.length - b.length;
 }
