@@ -21,10 +21,16 @@ const schema = z
       .string()
       .default('local')
       .transform((text) => text.split(',').map((s) => s.trim()).filter(Boolean))
-      .pipe(z.array(revocationSource).min(1)),
+      .pipe(z.array(revocationSource).min(1))
+      // CRL and OCSP sources are issue #3; until they exist, asking for them is a start error,
+      // never a silent "not revoked".
+      .refine((list) => list.every((s) => s === 'local'), 'only "local" is available in this version'),
     // Fail closed: an unknown status is not a "good" status (SECURITY-CASES §0.6).
     REVOCATION_FAIL_MODE: z.enum(['closed', 'open']).default('closed'),
     KEYS_SECRET: z.string().min(16, 'at least 16 characters').optional(),
+    // Per client address and minute, for challenges and sign-ins each. A citizen needs a few;
+    // a benchmark or a proxy without X-Forwarded-For trust needs more.
+    RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(120),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .superRefine((env, ctx) => {
@@ -51,6 +57,7 @@ export interface Config {
   readonly revocationChecks: readonly ('local' | 'crl' | 'ocsp')[];
   readonly revocationFailMode: 'closed' | 'open';
   readonly keysSecret: string | undefined;
+  readonly rateLimitPerMinute: number;
   readonly logLevel: string;
 }
 
@@ -82,6 +89,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     revocationChecks: Object.freeze([...new Set(e.REVOCATION_CHECKS)]),
     revocationFailMode: e.REVOCATION_FAIL_MODE,
     keysSecret: e.KEYS_SECRET,
+    rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
     logLevel: e.LOG_LEVEL,
   });
 }

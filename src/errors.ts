@@ -14,9 +14,8 @@ export const errorCodes = {
   certificate_revoked: { status: 403, title: 'Certificate revoked' },
   revocation_unknown: { status: 503, title: 'Revocation status unknown' },
   session_invalid: { status: 401, title: 'Session invalid' },
+  // Not in SPEC's table, which covers the sign-in contract; every response still needs a code.
   not_found: { status: 404, title: 'Not found' },
-  method_not_allowed: { status: 405, title: 'Method not allowed' },
-  unsupported_media_type: { status: 415, title: 'Unsupported media type' },
   payload_too_large: { status: 413, title: 'Payload too large' },
   rate_limited: { status: 429, title: 'Too many requests' },
   unavailable: { status: 503, title: 'Service unavailable' },

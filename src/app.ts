@@ -1,0 +1,104 @@
+// createApp(deps): Express wiring only. It reads no environment and never listens.
+import { randomUUID } from 'node:crypto';
+import express, { type Request, type Response } from 'express';
+import { rateLimit, type Store } from 'express-rate-limit';
+import helmet from 'helmet';
+import type { Logger } from 'pino';
+import { pinoHttp } from 'pino-http';
+import { ServiceError } from './errors.ts';
+import { apiRouter, type ApiDeps } from './http/api.ts';
+import type { Metrics } from './http/metrics.ts';
+import { errorHandler, sendProblem } from './http/problem.ts';
+import { wellKnownRouter } from './http/wellKnown.ts';
+import type { KeyRing } from './oidc/keys.ts';
+
+export interface AppDeps extends ApiDeps {
+  issuerUrl: string;
+  logger: Logger;
+  keys: KeyRing;
+  metrics: Metrics;
+  /** Resolves when Redis and the database answer. */
+  readiness: () => Promise<void>;
+  /** Sign-in attempts (challenges + sessions) one client address may make per minute. */
+  rateLimitPerMinute: number;
+  /** Shared counter store for rate limits (Redis when configured); in-process when absent. */
+  rateLimitStore?: (prefix: string) => Store;
+  /** Proxies whose X-Forwarded-For is believed (Express `trust proxy`); none by default. */
+  trustProxy?: boolean | number | string;
+}
+
+const bodyLimit = '64kb';
+const requestIdPattern = /^[A-Za-z0-9._-]{8,64}$/;
+
+export function createApp(deps: AppDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', deps.trustProxy ?? false);
+
+  app.use(pinoHttp({
+    logger: deps.logger,
+    genReqId: (req, res) => {
+      const incoming = req.headers['x-request-id'];
+      const id = typeof incoming === 'string' && requestIdPattern.test(incoming) ? incoming : randomUUID();
+      res.setHeader('X-Request-Id', id);
+      return id;
+    },
+    // Only what identifies a request: never headers (Authorization) nor bodies (keys, tokens).
+    serializers: {
+      req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, path: req.url.split('?')[0] }),
+      res: (res: { statusCode: number }) => ({ status: res.statusCode }),
+    },
+    customLogLevel: (_req, res, err) => (err !== undefined || res.statusCode >= 500 ? 'error' : 'info'),
+    quietReqLogger: true,
+  }));
+
+  app.use(helmet({
+    contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"], baseUri: ["'none'"], formAction: ["'self'"] } },
+    strictTransportSecurity: { maxAge: 31_536_000, includeSubDomains: true },
+    referrerPolicy: { policy: 'no-referrer' },
+    crossOriginOpenerPolicy: { policy: 'same-origin' },
+  }));
+
+  app.get('/healthz', (_req, res) => { res.json({ status: 'ok' }); });
+  app.get('/readyz', async (_req, res) => {
+    try {
+      await deps.readiness();
+      res.json({ status: 'ready' });
+    } catch (error) {
+      deps.logger.warn({ err: error }, 'not ready');
+      sendProblem(res, new ServiceError('unavailable', 'Redis or the database does not answer', { retryAfterSeconds: 1 }));
+    }
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+  });
+  app.use(wellKnownRouter({ issuerUrl: deps.issuerUrl, keys: deps.keys }));
+
+  const limiter = (prefix: string) => rateLimit({
+    windowMs: 60_000,
+    limit: deps.rateLimitPerMinute,
+    standardHeaders: 'draft-8',
+    legacyHeaders: false,
+    ...(deps.rateLimitStore ? { store: deps.rateLimitStore(prefix) } : {}),
+    handler: (_req: Request, res: Response) => {
+      sendProblem(res, new ServiceError('rate_limited', 'too many sign-in attempts from this address; try again later', { retryAfterSeconds: 60 }));
+    },
+  });
+
+  app.use('/v1', (_req, res, next) => {
+    // Challenges, tokens and identities must never sit in a cache (RFC 6749 §5.1).
+    res.set('Cache-Control', 'no-store');
+    next();
+  });
+  const challengeLimiter = limiter('challenges:');
+  const sessionLimiter = limiter('sessions:');
+  app.use('/v1/challenges', challengeLimiter);
+  app.use('/v1/sessions', (req, res, next) => (req.method === 'POST' ? sessionLimiter(req, res, next) : next()));
+  // Only application/json: a text/plain "simple request" from another site gets no body.
+  app.use('/v1', express.json({ limit: bodyLimit, strict: true, type: 'application/json' }));
+  app.use('/v1', apiRouter(deps));
+
+  app.use((_req, res) => { sendProblem(res, new ServiceError('not_found', 'no such resource')); });
+  app.use(errorHandler);
+  return app;
+}

@@ -1,0 +1,63 @@
+// The two sign-in bodies of SPEC.md (Direct API). Shape errors are `invalid_request`; bytes
+// that are not strict base64 are `malformed_signature` (SPEC: "base64 … encoding broken").
+import { z } from 'zod';
+import { ServiceError } from '../errors.ts';
+
+export const rawAlgorithms = ['ES256', 'ES384', 'ES512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'EdDSA'] as const;
+export type RawAlgorithm = (typeof rawAlgorithms)[number];
+
+export type SignInRequest =
+  | { challengeId: string; format: 'cms'; cms: Uint8Array }
+  | { challengeId: string; format: 'raw'; certificates: Uint8Array[]; algorithm: RawAlgorithm; signature: Uint8Array };
+
+const base64Text = z.string().min(1).max(65536);
+const challengeId = z.string().min(1).max(128);
+
+// Strict objects: unknown keys (also `__proto__`) are refused rather than ignored.
+const cmsBody = z.strictObject({ challengeId, format: z.literal('cms'), cms: base64Text });
+const rawBody = z.strictObject({
+  challengeId,
+  format: z.literal('raw'),
+  certificates: z.array(base64Text).min(1).max(8),
+  algorithm: z.string().min(1).max(32),
+  signature: base64Text,
+});
+const body = z.discriminatedUnion('format', [cmsBody, rawBody]);
+
+/** The challenge id alone, read before anything else so that even a bad body consumes it. */
+export function readChallengeId(input: unknown): string {
+  const parsed = z.object({ challengeId }).safeParse(input);
+  if (!parsed.success) throw new ServiceError('invalid_request', 'challengeId is required');
+  return parsed.data.challengeId;
+}
+
+export function parseSignInRequest(input: unknown): SignInRequest {
+  const parsed = body.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ServiceError('invalid_request', `body does not match the sign-in shape${issue ? ` (${issue.path.join('.') || 'body'}: ${issue.message})` : ''}`);
+  }
+  const value = parsed.data;
+  if (value.format === 'cms') return { challengeId: value.challengeId, format: 'cms', cms: decodeBase64(value.cms, 'cms') };
+  if (!(rawAlgorithms as readonly string[]).includes(value.algorithm)) {
+    throw new ServiceError('unsupported_algorithm', `algorithm ${JSON.stringify(value.algorithm)} is not one of ${rawAlgorithms.join(', ')}`);
+  }
+  return {
+    challengeId: value.challengeId,
+    format: 'raw',
+    certificates: value.certificates.map((text, i) => decodeBase64(text, `certificates[${i}]`)),
+    algorithm: value.algorithm as RawAlgorithm,
+    signature: decodeBase64(value.signature, 'signature'),
+  };
+}
+
+const base64Pattern = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/** Exactly one accepted encoding: standard base64 with padding, no whitespace or PEM armour. */
+export function decodeBase64(text: string, field: string): Uint8Array {
+  if (!base64Pattern.test(text)) throw new ServiceError('malformed_signature', `${field} is not base64`);
+  const bytes = Buffer.from(text, 'base64');
+  // Non-canonical trailing bits would decode to the same bytes as another text.
+  if (bytes.toString('base64') !== text) throw new ServiceError('malformed_signature', `${field} is not canonical base64`);
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}

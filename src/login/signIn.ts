@@ -1,0 +1,97 @@
+// The sign-in flow as one recipe (web-eid AuthTokenValidatorImpl order, SECURITY-CASES §0.1):
+// burn the challenge first, then prove the signature, the path and the revocation status, and
+// only then mint a session. Every failure leaves one audit event and no session.
+import type { Clock } from '../clock.ts';
+import { isServiceError } from '../errors.ts';
+import type { Identity, ParsedCertificate } from '../pki/model.ts';
+import type { AuditStore } from '../stores/types.ts';
+import type { Challenges } from './challenges.ts';
+import { readIdentity } from './identity.ts';
+import { parseSignInRequest, readChallengeId, type SignInRequest } from './request.ts';
+import type { CreatedSession, Sessions } from './sessions.ts';
+
+/** What a verified signature proves: who signed, and the certificates they presented. */
+export interface Evidence {
+  signer: ParsedCertificate;
+  certificates: ParsedCertificate[];
+}
+
+export interface CertificateVerifier {
+  /** Verifies the signature over the challenge bytes; throws a ServiceError otherwise. */
+  verifySignature(request: SignInRequest, challenge: Uint8Array): Evidence;
+  /** Validates the signer's path to a trust anchor; returns it leaf first, anchor excluded. */
+  validatePath(evidence: Evidence, at: Date): ParsedCertificate[];
+}
+
+export interface RevocationChecker {
+  assertNotRevoked(path: ParsedCertificate[], at: Date): Promise<void>;
+}
+
+export interface SignInDeps {
+  challenges: Challenges;
+  verifier: CertificateVerifier;
+  revocation: RevocationChecker;
+  sessions: Sessions;
+  audit: AuditStore;
+  clock: Clock;
+  log: { error(object: object, message: string): void };
+}
+
+export interface SignInContext {
+  requestId: string;
+  /** Set by the OIDC interaction; absent for the direct API. */
+  clientId?: string;
+}
+
+export interface SignInResult {
+  session: CreatedSession;
+  identity: Identity;
+}
+
+// A key file (software key held by the citizen): RFC 8176 `swk` + proof of possession.
+const keyFileAmr = ['pop', 'swk'];
+const keyFileAcr = 'urn:yagona:loa:substantial';
+
+export async function signIn(deps: SignInDeps, body: unknown, context: SignInContext): Promise<SignInResult> {
+  const at = deps.clock.now();
+  let signer: ParsedCertificate | undefined;
+  try {
+    const challenge = await deps.challenges.consume(readChallengeId(body));
+    const request = parseSignInRequest(body);
+    const evidence = deps.verifier.verifySignature(request, challenge);
+    signer = evidence.signer;
+    const path = deps.verifier.validatePath(evidence, at);
+    await deps.revocation.assertNotRevoked(path, at);
+    const identity = readIdentity(signer);
+    const session = await deps.sessions.create({ sub: subjectOf(identity), identity, amr: keyFileAmr, acr: keyFileAcr });
+    await deps.audit.append({
+      at, type: 'sign_in', outcome: 'success', requestId: context.requestId,
+      certificateSha256: signer.sha256, subject: session.record.sub,
+      details: { sid: session.record.sid, format: request.format, ...(context.clientId ? { clientId: context.clientId } : {}) },
+    }).catch(async (error: unknown) => {
+      // A sign-in nobody can account for must not stand: end the session, then fail.
+      await deps.sessions.end(session.record);
+      throw error;
+    });
+    return { session, identity };
+  } catch (error) {
+    await deps.audit.append({
+      at, type: 'sign_in', outcome: 'failure', requestId: context.requestId,
+      code: isServiceError(error) ? error.code : 'internal_error',
+      ...(signer ? { certificateSha256: signer.sha256 } : {}),
+      ...(context.clientId ? { details: { clientId: context.clientId } } : {}),
+    }).catch((auditError: unknown) => deps.log.error({ err: auditError }, 'audit write failed for a rejected sign-in'));
+    throw error;
+  }
+}
+
+/**
+ * A stable subject for the direct API: the national identifier when the certificate carries
+ * one (it survives certificate renewal), else the certificate itself. OIDC clients get
+ * pairwise identifiers derived from it instead.
+ */
+export function subjectOf(identity: Identity): string {
+  if (identity.pinfl !== undefined) return `pinfl:${identity.pinfl}`;
+  if (identity.tin !== undefined) return `tin:${identity.tin}`;
+  return `cert:${identity.certificate.sha256}`;
+}

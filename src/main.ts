@@ -1,0 +1,72 @@
+// The composition root: config → stores → trust → app → listen, and a graceful shutdown.
+import { once } from 'node:events';
+import { pino } from 'pino';
+import { createApp } from './app.ts';
+import { systemClock } from './clock.ts';
+import { ConfigError, devPkiDir, loadConfig } from './config.ts';
+import { composeService } from './compose.ts';
+import { createDevPki } from './devPki.ts';
+import { loadTrustMaterial } from './login/trustFiles.ts';
+import { createMemoryStore } from './stores/memory.ts';
+import { createRedisStore } from './stores/redis.ts';
+import { openDatabase } from './stores/sql.ts';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = pino({ level: config.logLevel, redact: ['req.headers.authorization', '*.password', '*.accessToken'] });
+
+  if (config.devPki) {
+    const pki = await createDevPki(devPkiDir, { issuerUrl: config.issuerUrl });
+    if (pki.created) printDevPki(pki.citizens);
+  }
+  const trust = await loadTrustMaterial(config.trustAnchorsDir, config.intermediatesDir);
+  for (const anchor of trust.anchorSummaries) logger.info({ subject: anchor.subject, sha256: anchor.sha256 }, 'trust anchor');
+
+  const db = await openDatabase(config.databaseUrl);
+  const ephemeral = config.redisUrl === undefined ? createMemoryStore() : createRedisStore(config.redisUrl);
+  if (config.redisUrl === undefined) {
+    logger.warn('REDIS_URL is not set: using the in-process store, which serves ONE instance only (development)');
+  }
+
+  const deps = await composeService({ config, ephemeral, db, trust, clock: systemClock, logger, defaultMetrics: true });
+  const server = createApp(deps).listen(config.port);
+  await once(server, 'listening');
+  // Slow-loris bounds (SECURITY-CASES #136): headers and whole requests must arrive promptly.
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
+  server.keepAliveTimeout = 5_000;
+  logger.info({ url: config.issuerUrl, port: config.port }, 'Yagona ID is listening');
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    server.close();
+    server.closeIdleConnections();
+    await Promise.allSettled([ephemeral.close(), db.close()]);
+    process.exit(0);
+  };
+  process.on('SIGTERM', (s) => void stop(s));
+  process.on('SIGINT', (s) => void stop(s));
+}
+
+function printDevPki(citizens: Array<{ name: string; file: string; password: string }>): void {
+  // Printed once, on creation: the passwords are not stored anywhere else.
+  const lines = [
+    '',
+    `Development PKI created under ${devPkiDir}/ (root CA, citizen CA, demo citizens).`,
+    'Demo key files and their passwords (shown only now):',
+    ...citizens.map((c) => `  ${c.file}  password: ${c.password}  (${c.name})`),
+    `Try: npm run admin -- sign-in --p12 ${citizens[0]?.file ?? 'FILE'} --password PASSWORD`,
+    '',
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+main().catch((error: unknown) => {
+  // One clear line for bad configuration or a failed start; no stack for the expected cases.
+  const message = error instanceof ConfigError ? error.message : `cannot start: ${error instanceof Error ? error.message : String(error)}`;
+  process.stderr.write(`${message}\n`);
+  process.exit(1);
+});
