@@ -18,6 +18,8 @@ export interface Name {
   rdns: NameAttribute[][];
   /** RFC 4514 text (most significant RDN last, as `openssl -nameopt RFC2253` prints). */
   text: string;
+  /** Canonical RFC 4514 text for comparison (RFC 5280 §7.1): see name.ts `canonicalDn`. */
+  canonical: string;
 }
 
 export interface AlgorithmIdentifier {
