@@ -67,7 +67,7 @@ export interface WritePkcs12Options {
 
 export interface Pkcs12Contents {
   /** PKCS #8 PrivateKeyInfo DER, ready for `subtle.importKey('pkcs8', …)`. */
-  privateKeyPkcs8: Uint8Array;
+  privateKeyPkcs8: Uint8Array<ArrayBuffer>;
   /** The certificate whose localKeyId matches the key's, when the file says so. */
   certificate?: Uint8Array;
   /** Every other certificate, in file order (or all of them when no localKeyId matched). */
@@ -98,7 +98,7 @@ export async function openPkcs12(bytes: Uint8Array, password: string): Promise<P
   if (pfx.macData !== undefined) await verifyMac(pfx.macData, authSafeBytes, passwordBytes);
   const authSafe = parse(() => pkijs.AuthenticatedSafe.fromBER(authSafeBytes), 'AuthenticatedSafe');
 
-  const keys: Array<{ pkcs8: Uint8Array; localKeyId?: string }> = [];
+  const keys: Array<{ pkcs8: Uint8Array<ArrayBuffer>; localKeyId?: string }> = [];
   const certs: Array<{ der: Uint8Array; localKeyId?: string }> = [];
   for (const info of authSafe.safeContents) {
     for (const bag of await readSafeContents(info, passwordBytes)) {
@@ -157,7 +157,7 @@ async function readSafeContents(info: pkijs.ContentInfo, password: ArrayBuffer):
   throw new ServiceError('invalid_request', `key file uses an unsupported privacy mode (${info.contentType})`);
 }
 
-async function decryptShroudedKey(bag: pkijs.PKCS8ShroudedKeyBag, password: ArrayBuffer): Promise<Uint8Array> {
+async function decryptShroudedKey(bag: pkijs.PKCS8ShroudedKeyBag, password: ArrayBuffer): Promise<Uint8Array<ArrayBuffer>> {
   assertSupported(bag.encryptionAlgorithm);
   const encrypted = new pkijs.EncryptedData({
     encryptedContentInfo: new pkijs.EncryptedContentInfo({
