@@ -1,5 +1,26 @@
 // Storage interfaces the domain depends on. Implementations: redis.ts / memory.ts for
 // short-lived records, sql.ts for durable ones. Only main.ts, scripts/ and tests construct them.
+import { ServiceError } from '../errors.ts';
+
+/**
+ * A store did not answer in time (down, timed out, full). It is a ServiceError with code
+ * `unavailable` (503) so the HTTP layer needs no store knowledge; `detail` stays generic
+ * because 5xx details reach the wire, the driver's error rides in `cause` for the logs.
+ * Callers never fall back to another store: a local fallback would break single use.
+ */
+export class StoreUnavailableError extends ServiceError {
+  readonly store: 'redis' | 'memory' | 'sql';
+
+  constructor(store: 'redis' | 'memory' | 'sql', options: { cause?: unknown } = {}) {
+    super('unavailable', 'storage is temporarily unavailable', { cause: options.cause, retryAfterSeconds: 1 });
+    this.name = 'StoreUnavailableError';
+    this.store = store;
+  }
+}
+
+export function isStoreUnavailable(value: unknown): value is StoreUnavailableError {
+  return value instanceof StoreUnavailableError;
+}
 
 /**
  * Short-lived records (challenges, interactions, codes, sessions). Values are JSON.
@@ -17,6 +38,18 @@ export interface EphemeralStore {
   takeSet(key: string): Promise<string[]>;
   /** Resolves when the store answers; rejects otherwise. */
   ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Cross-instance notifications (e.g. "this certificate was revoked: end its sessions").
+ * Messages are JSON. Delivery is at most once and only to instances connected at the time,
+ * so nothing may depend on it alone: durable state (revocations in SQL) stays the truth.
+ */
+export interface Notifier {
+  publish(channel: string, message: unknown): Promise<void>;
+  /** Resolves once the subscription is live; the returned function ends it. */
+  subscribe<T>(channel: string, handler: (message: T) => void | Promise<void>): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -59,6 +92,11 @@ export interface RevocationStore {
   add(record: RevocationRecord): Promise<boolean>;
   remove(issuer: string, serialHex: string): Promise<boolean>;
   list(options?: { limit?: number; offset?: number }): Promise<RevocationRecord[]>;
+  /**
+   * Bulk insert (CRL import) in one transaction, keeping existing records like `add`;
+   * returns how many were new. `onProgress` is called after each chunk.
+   */
+  addMany(records: readonly RevocationRecord[], options?: { onProgress?: (done: number, total: number) => void }): Promise<number>;
 }
 
 export type AuditOutcome = 'success' | 'failure';
@@ -76,8 +114,27 @@ export interface AuditEvent {
   details?: Record<string, unknown>;
 }
 
+/** A stored audit row: the event plus its place in the hash chain. */
+export interface AuditRecord extends AuditEvent {
+  /** 1, 2, 3, … without gaps, so a deleted row shows as a missing id. */
+  id: number;
+  /** `hash` of the previous row; 64 zeros for the first. */
+  prevHash: string;
+  /** Hex SHA-256 over prevHash followed by the canonical JSON (RFC 8785) of the row. */
+  hash: string;
+}
+
+export type AuditChainResult =
+  | { ok: true; rows: number }
+  | { ok: false; firstBadId: number; reason: string };
+
 export interface AuditStore {
+  /** Appends under a lock so concurrent instances extend one chain, never fork it. */
   append(event: AuditEvent): Promise<void>;
+  /** Walks the whole chain and names the first edited, inserted or deleted row. */
+  verifyChain(): Promise<AuditChainResult>;
+  /** The last `n` rows, oldest first. */
+  tail(n: number): Promise<AuditRecord[]>;
 }
 
 /** The durable side: one SQL database behind knex. */

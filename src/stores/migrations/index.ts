@@ -1,0 +1,19 @@
+// Every migration, in order, listed explicitly: knex's directory scan cannot see .ts files
+// when compiled to dist/ nor load them under tsx reliably, so the list is the source.
+// Names are permanent once released (knex records them); append, never rename.
+import type { Knex } from 'knex';
+import * as initial from './001_initial.ts';
+
+interface Migration {
+  name: string;
+  up(knex: Knex): Promise<void>;
+  down(knex: Knex): Promise<void>;
+}
+
+const migrations: readonly Migration[] = [{ name: '001_initial', ...initial }];
+
+export const migrationSource: Knex.MigrationSource<Migration> = {
+  getMigrations: async () => [...migrations],
+  getMigrationName: (migration) => migration.name,
+  getMigration: async (migration) => migration,
+};

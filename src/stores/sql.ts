@@ -1,0 +1,388 @@
+// The durable stores (signing keys, revocations, audit log) over knex: SQLite through
+// better-sqlite3 for the embedded default, PostgreSQL in production. The only module
+// besides migrations/ that imports knex.
+import { createHash } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import knex, { type Knex } from 'knex';
+import { migrationSource } from './migrations/index.ts';
+import {
+  StoreUnavailableError,
+  type AuditChainResult, type AuditEvent, type AuditRecord, type AuditStore, type Database,
+  type RevocationReason, type RevocationRecord, type RevocationStore, type SigningKeyRecord, type SigningKeyStore,
+} from './types.ts';
+
+export interface OpenDatabaseOptions {
+  /** PostgreSQL only: the schema holding every table, created if missing (tests isolate in their own). */
+  schema?: string;
+  /** How long a call waits for a connection before failing with StoreUnavailableError. */
+  connectTimeoutMs?: number;
+}
+
+type Dialect = 'sqlite' | 'postgres';
+
+const defaultConnectTimeoutMs = 2000;
+// Another instance holding knex's migration lock is migrating right now: wait for it.
+const migrationLockWaitMs = 30_000;
+const genesisHash = '0'.repeat(64);
+
+/** Opens `sqlite:PATH` or `postgres://…` and brings its schema up to date. */
+export async function openDatabase(url: string, options: OpenDatabaseOptions = {}): Promise<Database> {
+  const { dialect, config } = knexConfig(url, options);
+  const db = knex(config);
+  try {
+    await guard(async () => {
+      if (options.schema !== undefined) await db.raw('CREATE SCHEMA IF NOT EXISTS ??', [options.schema]);
+      await migrate(db, options.schema);
+    });
+  } catch (error) {
+    await db.destroy();
+    throw error;
+  }
+  return {
+    signingKeys: signingKeyStore(db),
+    revocations: revocationStore(db, dialect),
+    audit: auditStore(db, dialect, options.schema),
+    ping: () => guard(async () => void (await db.raw('SELECT 1'))),
+    close: () => db.destroy(),
+  };
+}
+
+function knexConfig(url: string, options: OpenDatabaseOptions): { dialect: Dialect; config: Knex.Config } {
+  const acquireConnectionTimeout = options.connectTimeoutMs ?? defaultConnectTimeoutMs;
+  if (url.startsWith('sqlite:')) {
+    if (options.schema !== undefined) throw new TypeError('the schema option applies to PostgreSQL only');
+    const filename = resolve(url.replace(/^sqlite:(\/\/)?/, ''));
+    mkdirSync(dirname(filename), { recursive: true });
+    return {
+      dialect: 'sqlite',
+      config: {
+        client: 'better-sqlite3',
+        connection: { filename },
+        useNullAsDefault: true,
+        acquireConnectionTimeout,
+        pool: {
+          // knex keeps one SQLite connection, so this process's writes queue behind each other;
+          // WAL lets readers in other processes (the admin CLI) run beside the writer.
+          afterCreate(connection: { pragma(source: string): unknown }, done: (error: unknown, connection: unknown) => void) {
+            try {
+              connection.pragma('journal_mode = WAL');
+              connection.pragma('foreign_keys = ON');
+              connection.pragma('busy_timeout = 5000');
+              done(null, connection);
+            } catch (error) {
+              done(error, connection);
+            }
+          },
+        },
+      },
+    };
+  }
+  if (/^postgres(ql)?:\/\//.test(url)) {
+    if (options.schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(options.schema)) {
+      throw new TypeError(`invalid PostgreSQL schema name: ${options.schema}`);
+    }
+    return {
+      dialect: 'postgres',
+      config: {
+        client: 'pg',
+        connection: { connectionString: url, connectionTimeoutMillis: acquireConnectionTimeout },
+        ...(options.schema === undefined ? {} : { searchPath: [options.schema] }),
+        acquireConnectionTimeout,
+        // min 0: no idle connections to go stale behind a firewall or a database restart.
+        pool: { min: 0, max: 10 },
+      },
+    };
+  }
+  throw new TypeError('the database URL must be sqlite:PATH or postgres://…');
+}
+
+async function migrate(db: Knex, schema: string | undefined): Promise<void> {
+  const deadline = Date.now() + migrationLockWaitMs;
+  for (;;) {
+    try {
+      await db.migrate.latest({ migrationSource, tableName: 'knex_migrations', ...(schema === undefined ? {} : { schemaName: schema }) });
+      return;
+    } catch (error) {
+      if (!(error instanceof Error && error.name === 'MigrationLocked') || Date.now() > deadline) throw error;
+      await sleep(250);
+    }
+  }
+}
+
+const networkErrorCodes = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH',
+]);
+
+/**
+ * Whether the database could not serve (as opposed to a mistake in our SQL, which stays a
+ * plain error and a 500). PostgreSQL SQLSTATE classes: 08 connection exception, 53
+ * insufficient resources, 57 operator intervention (shutdown, statement timeout), 58
+ * system error; 40001/40P01 are serialization failure and deadlock.
+ */
+function isUnavailable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  if (error.name === 'KnexTimeoutError') return true;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string') {
+    if (networkErrorCodes.has(code)) return true;
+    if (/^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|READONLY|NOMEM|PROTOCOL)/.test(code)) return true;
+    if (/^(08|53|57|58)/.test(code) || code === '40001' || code === '40P01') return true;
+  }
+  // node-postgres reports a dropped or refused connection without a code.
+  return /Connection terminated|timeout exceeded when trying to connect|connection error/i.test(error.message);
+}
+
+async function guard<T>(operation: () => Promise<T>): Promise<T> {
+  try {
+    return await operation();
+  } catch (error) {
+    throw isUnavailable(error) ? new StoreUnavailableError('sql', { cause: error }) : error;
+  }
+}
+
+// Dates are written as ISO 8601 UTC text on both dialects (timestamptz parses it; on
+// SQLite the text sorts like time) and read back from a Date (pg) or that text (SQLite).
+const toSql = (date: Date) => date.toISOString();
+const fromSql = (value: unknown) => new Date(value as string | Date);
+
+interface SigningKeyRow {
+  kid: string;
+  alg: string;
+  private_key: string;
+  public_key: string;
+  created_at: string | Date;
+  retired_at: string | Date | null;
+}
+
+function signingKeyStore(db: Knex): SigningKeyStore {
+  return {
+    list: () => guard(async () => {
+      const rows = await db<SigningKeyRow>('signing_keys').select('*').orderBy([{ column: 'created_at' }, { column: 'kid' }]);
+      return rows.map((row): SigningKeyRecord => ({
+        kid: row.kid,
+        alg: row.alg as SigningKeyRecord['alg'],
+        privateKey: row.private_key,
+        publicKey: row.public_key,
+        createdAt: fromSql(row.created_at),
+        retiredAt: row.retired_at === null ? null : fromSql(row.retired_at),
+      }));
+    }),
+
+    insert: (record) => guard(async () => {
+      await db('signing_keys').insert({
+        kid: record.kid,
+        alg: record.alg,
+        private_key: record.privateKey,
+        public_key: record.publicKey,
+        created_at: toSql(record.createdAt),
+        retired_at: record.retiredAt === null ? null : toSql(record.retiredAt),
+      });
+    }),
+
+    // Only the first retirement counts: a repeated rotation must not push the date forward.
+    retire: (kid, at) => guard(async () => {
+      await db('signing_keys').where({ kid }).whereNull('retired_at').update({ retired_at: toSql(at) });
+    }),
+  };
+}
+
+interface RevocationRow {
+  issuer: string;
+  serial_hex: string;
+  reason: string;
+  revoked_at: string | Date;
+  sha256: string | null;
+  source: string;
+}
+
+const revocationRow = (record: RevocationRecord): RevocationRow => ({
+  issuer: record.issuer,
+  serial_hex: record.serialHex,
+  reason: record.reason,
+  revoked_at: toSql(record.revokedAt),
+  sha256: record.sha256 ?? null,
+  source: record.source,
+});
+
+const revocationRecord = (row: RevocationRow): RevocationRecord => ({
+  issuer: row.issuer,
+  serialHex: row.serial_hex,
+  reason: row.reason as RevocationReason,
+  revokedAt: fromSql(row.revoked_at),
+  ...(row.sha256 === null ? {} : { sha256: row.sha256 }),
+  source: row.source,
+});
+
+function revocationStore(db: Knex, dialect: Dialect): RevocationStore {
+  const columns = ['issuer', 'serial_hex', 'reason', 'revoked_at', 'sha256', 'source'] as const;
+  // Rows per INSERT: six bound values each, under SQLite's 32 766 and PostgreSQL's 65 535.
+  const chunkSize = dialect === 'sqlite' ? 2000 : 5000;
+
+  // ON CONFLICT DO NOTHING keeps the first record (its date and reason) and, with
+  // RETURNING, tells which rows were new; duplicates inside one batch are fine too.
+  const insertNew = async (trx: Knex | Knex.Transaction, rows: RevocationRow[]) =>
+    (await trx('revocations').insert(rows).onConflict(['issuer', 'serial_hex']).ignore().returning('id')).length;
+
+  return {
+    find: (issuer, serialHex) => guard(async () => {
+      const row: RevocationRow | undefined = await db<RevocationRow>('revocations').first<RevocationRow>(columns).where({ issuer, serial_hex: serialHex });
+      return row === undefined ? undefined : revocationRecord(row);
+    }),
+
+    add: (record) => guard(async () => (await insertNew(db, [revocationRow(record)])) === 1),
+
+    remove: (issuer, serialHex) => guard(async () => (await db('revocations').where({ issuer, serial_hex: serialHex }).delete()) > 0),
+
+    list: (options = {}) => guard(async () => {
+      const query = db<RevocationRow>('revocations').select<RevocationRow[]>(columns).orderBy('id');
+      if (options.limit !== undefined) query.limit(options.limit);
+      if (options.offset !== undefined) query.offset(options.offset);
+      return (await query).map(revocationRecord);
+    }),
+
+    // One transaction: an import either lands whole or not at all.
+    addMany: (records, options = {}) => guard(() => db.transaction(async (trx) => {
+      let added = 0;
+      for (let start = 0; start < records.length; start += chunkSize) {
+        added += await insertNew(trx, records.slice(start, start + chunkSize).map(revocationRow));
+        options.onProgress?.(Math.min(start + chunkSize, records.length), records.length);
+      }
+      return added;
+    })),
+  };
+}
+
+interface AuditRow {
+  id: number | string; // bigint: node-postgres returns it as text
+  at: string | Date;
+  type: string;
+  outcome: string;
+  code: string | null;
+  actor: string | null;
+  certificate_sha256: string | null;
+  subject: string | null;
+  request_id: string | null;
+  details: string | null;
+  prev_hash: string;
+  hash: string;
+}
+
+/** RFC 8785 (JCS) for JSON data: members sorted by UTF-16 code units, ES number and string forms. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const object = value as Record<string, unknown>;
+    const members = Object.keys(object)
+      .filter((key) => object[key] !== undefined)
+      .sort()
+      .map((key) => `${JSON.stringify(key)}:${canonicalJson(object[key])}`);
+    return `{${members.join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/**
+ * The row's hash: SHA-256 over the previous row's hash followed by the canonical JSON of
+ * every column but the two hashes, each read back as stored, so `verifyChain` recomputes
+ * exactly what `append` wrote.
+ */
+function rowHash(prevHash: string, row: Omit<AuditRow, 'prev_hash' | 'hash'>): string {
+  const content = canonicalJson({
+    id: Number(row.id),
+    at: fromSql(row.at).toISOString(),
+    type: row.type,
+    outcome: row.outcome,
+    code: row.code,
+    actor: row.actor,
+    certificateSha256: row.certificate_sha256,
+    subject: row.subject,
+    requestId: row.request_id,
+    details: row.details,
+  });
+  return createHash('sha256').update(prevHash + content).digest('hex');
+}
+
+const auditRecord = (row: AuditRow): AuditRecord => {
+  const optional = {
+    code: row.code,
+    actor: row.actor,
+    certificateSha256: row.certificate_sha256,
+    subject: row.subject,
+    requestId: row.request_id,
+    details: row.details === null ? null : (JSON.parse(row.details) as Record<string, unknown>),
+  };
+  return {
+    id: Number(row.id),
+    at: fromSql(row.at),
+    type: row.type,
+    outcome: row.outcome as AuditRecord['outcome'],
+    ...Object.fromEntries(Object.entries(optional).filter(([, value]) => value !== null)),
+    prevHash: row.prev_hash,
+    hash: row.hash,
+  };
+};
+
+function auditStore(db: Knex, dialect: Dialect, schema: string | undefined): AuditStore {
+  // Appends are serialised, so each reads the true last row before writing its successor.
+  // PostgreSQL: an advisory lock released with the transaction, keyed per schema.
+  // SQLite: a write statement first, so the transaction holds the database's single write
+  // lock before it reads (a bare BEGIN would only take it at the INSERT).
+  const lockChain = (trx: Knex.Transaction) =>
+    dialect === 'postgres'
+      ? trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [`${schema ?? 'public'}.audit_log`])
+      : trx.raw('DELETE FROM audit_log WHERE 0');
+
+  return {
+    append: (event: AuditEvent) => guard(() => db.transaction(async (trx) => {
+      await lockChain(trx);
+      const last = await trx<AuditRow>('audit_log').select('id', 'hash').orderBy('id', 'desc').first();
+      const row = {
+        id: last === undefined ? 1 : Number(last.id) + 1,
+        at: toSql(event.at),
+        type: event.type,
+        outcome: event.outcome,
+        code: event.code ?? null,
+        actor: event.actor ?? null,
+        certificate_sha256: event.certificateSha256 ?? null,
+        subject: event.subject ?? null,
+        request_id: event.requestId ?? null,
+        // Through JSON first, so what is hashed is what a reader will parse.
+        details: event.details === undefined ? null : canonicalJson(JSON.parse(JSON.stringify(event.details))),
+      };
+      const prevHash = last?.hash ?? genesisHash;
+      await trx('audit_log').insert({ ...row, prev_hash: prevHash, hash: rowHash(prevHash, row) });
+    })),
+
+    // Ids run 1, 2, 3, … and each row names its predecessor's hash, so a deleted row shows
+    // as a gap, an edited one as a hash mismatch, a re-hashed one as a broken link in the
+    // next row. Cutting rows off the end leaves a valid shorter chain: catching that needs
+    // the head hash kept elsewhere (e.g. `audit tail` output shipped to the operators' log).
+    verifyChain: () => guard(async (): Promise<AuditChainResult> => {
+      let prevHash = genesisHash;
+      let expectedId = 1;
+      for (;;) {
+        const rows = await db<AuditRow>('audit_log').select('*').where('id', '>=', expectedId).orderBy('id').limit(1000);
+        for (const row of rows) {
+          const id = Number(row.id);
+          if (id !== expectedId) return { ok: false, firstBadId: expectedId, reason: `row ${expectedId} is missing (deleted)` };
+          if (row.prev_hash !== prevHash) {
+            return { ok: false, firstBadId: id, reason: `prev_hash does not match the hash of row ${id - 1}` };
+          }
+          if (rowHash(row.prev_hash, row) !== row.hash) {
+            return { ok: false, firstBadId: id, reason: 'hash does not match the row content (edited)' };
+          }
+          prevHash = row.hash;
+          expectedId = id + 1;
+        }
+        if (rows.length < 1000) return { ok: true, rows: expectedId - 1 };
+      }
+    }),
+
+    tail: (n) => guard(async () => {
+      const rows = await db<AuditRow>('audit_log').select('*').orderBy('id', 'desc').limit(n);
+      return rows.reverse().map(auditRecord);
+    }),
+  };
+}
