@@ -1,0 +1,81 @@
+// The real app, in-process, on a real port, with real stores: Redis or the in-process twin,
+// SQLite or PostgreSQL. Tests talk to it over HTTP with fetch.
+import type { AddressInfo } from 'node:net';
+import { pino } from 'pino';
+import { createApp } from '../../src/app.ts';
+import { systemClock, type Clock } from '../../src/clock.ts';
+import { loadConfig, type Config } from '../../src/config.ts';
+import { composeService } from '../../src/compose.ts';
+import type { AppDeps } from '../../src/app.ts';
+import { createMemoryStore } from '../../src/stores/memory.ts';
+import { createRedisStore } from '../../src/stores/redis.ts';
+import type { Database, EphemeralStore } from '../../src/stores/types.ts';
+import { openTestDatabases, requireRedis, testRedisUrl, uniqueKeyPrefix, type TestDatabase } from './services.ts';
+import type { TestPki } from './testPki.ts';
+
+export interface TestApp {
+  url: string;
+  deps: AppDeps;
+  ephemeral: EphemeralStore;
+  db: Database;
+  config: Config;
+  post(path: string, body: unknown, headers?: Record<string, string>): Promise<Response>;
+  get(path: string, headers?: Record<string, string>): Promise<Response>;
+  /** Every session key the store holds (Redis or memory). */
+  sessionCount(): Promise<number>;
+  close(): Promise<void>;
+}
+
+export interface TestAppOptions {
+  store: 'redis' | 'memory';
+  database: TestDatabase;
+  pki: TestPki;
+  clock?: Clock;
+  env?: Record<string, string>;
+  /** Also configure the citizen CA as a known intermediate (INTERMEDIATES_DIR). */
+  knownIntermediates?: boolean;
+}
+
+export async function startTestApp(options: TestAppOptions): Promise<TestApp> {
+  const config = loadConfig({ LOG_LEVEL: 'silent', ISSUER_URL: 'http://127.0.0.1:0', TRUST_ANCHORS_DIR: 'unused', RATE_LIMIT_PER_MINUTE: '100000', ...options.env });
+  const prefix = uniqueKeyPrefix('app');
+  if (options.store === 'redis') await requireRedis();
+  const inner = options.store === 'redis' ? createRedisStore(testRedisUrl(), { keyPrefix: prefix }) : createMemoryStore();
+  const sessionKeys = new Set<string>();
+  // Records every session key the app writes, so tests can prove a rejection wrote none.
+  const ephemeral: EphemeralStore = {
+    ...inner,
+    put: async (key, value, ttl) => {
+      if (key.startsWith('session:')) sessionKeys.add(key);
+      await inner.put(key, value, ttl);
+    },
+  };
+  const db = await options.database.open();
+  const logger = pino({ level: 'silent' });
+  const deps = await composeService({
+    config, ephemeral, db, logger, clock: options.clock ?? systemClock,
+    trust: { anchors: options.pki.anchors, intermediates: options.knownIntermediates ? options.pki.intermediates : [] },
+  });
+  const server = createApp(deps).listen(0, '127.0.0.1');
+  await new Promise<void>((resolve) => server.once('listening', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    url, deps, ephemeral, db, config,
+    post: (path, body, headers = {}) => fetch(`${url}${path}`, {
+      method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body),
+    }),
+    get: (path, headers = {}) => fetch(`${url}${path}`, { headers }),
+    async sessionCount() {
+      const live = await Promise.all([...sessionKeys].map((key) => inner.get(key)));
+      return live.filter((value) => value !== undefined).length;
+    },
+    async close() {
+      await new Promise((resolve) => server.close(resolve));
+      server.closeAllConnections();
+      await ephemeral.close();
+      await db.close();
+    },
+  };
+}
+
+export { openTestDatabases };
