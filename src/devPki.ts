@@ -1,0 +1,220 @@
+// The development PKI of `npm start` and `npm run admin -- dev-pki` (SPEC "Two commands"):
+// a root CA, a citizen CA and three demo citizens with password-protected key files. Made
+// once; a complete folder is left alone so restarts keep the same trust anchor and files.
+import { randomInt } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createKeyPair, issueCertificate, type KeyKind } from './pki/issue.ts';
+import { writePkcs12 } from './pki/pkcs12.ts';
+
+export interface DevPkiOptions {
+  /** The service's public URL, written into the README so the folder says where it belongs. */
+  issuerUrl: string;
+  /** Recreate even when a complete PKI is there (new CAs: old key files stop working). */
+  force?: boolean;
+  now?: Date;
+}
+
+export interface DevCitizen {
+  name: string;
+  /** The `.p12` key file. */
+  file: string;
+  /** The certificate alone (PEM), e.g. for `admin revoke --cert`. */
+  certFile: string;
+  subject: string;
+  keyType: KeyKind;
+}
+
+export interface DevPkiPaths {
+  dir: string;
+  trustDir: string;
+  intermediatesDir: string;
+  rootCaFile: string;
+  citizenCaFile: string;
+  /** PKCS #8 PEM keys of both CAs (mode 0600), so more certificates can be issued. */
+  rootCaKeyFile: string;
+  citizenCaKeyFile: string;
+}
+
+/** Passwords exist only in a fresh result: they are stored nowhere, and printed once by the caller. */
+export type DevPki = DevPkiPaths &
+  ({ created: true; citizens: Array<DevCitizen & { password: string }> } | { created: false; citizens: DevCitizen[] });
+
+interface CitizenPlan {
+  name: string;
+  slug: string;
+  subject: string;
+  keyType: KeyKind;
+}
+
+// PINFL: century/sex digit, birth date DDMMYY, district, serial, check digit (14 digits).
+// TIN of an individual entrepreneur: 9 digits. The values are made up.
+const citizenPlans: CitizenPlan[] = [
+  {
+    name: 'Dilnoza Karimova',
+    slug: 'dilnoza-karimova',
+    subject: 'CN=KARIMOVA DILNOZA RUSTAMOVNA,SN=KARIMOVA,GN=DILNOZA,PINFL=41503900270018,' +
+      'emailAddress=dilnoza.karimova@example.uz,L=Toshkent,C=UZ',
+    keyType: 'ec-p256',
+  },
+  {
+    name: 'Jasur Toshmatov',
+    slug: 'jasur-toshmatov',
+    subject: 'CN=TOSHMATOV JASUR BAHODIROVICH,SN=TOSHMATOV,GN=JASUR,PINFL=30211850150042,L=Samarqand,C=UZ',
+    keyType: 'rsa-2048',
+  },
+  {
+    // P-384 rather than Ed25519: pkijs, the browser-side CMS library, has no Ed25519, and
+    // every demo citizen must be able to sign in on the sign-in page.
+    name: 'Sardor Rahimov (entrepreneur)',
+    slug: 'sardor-rahimov',
+    subject: 'CN=RAHIMOV SARDOR ALISHEROVICH,SN=RAHIMOV,GN=SARDOR,PINFL=32207780340057,TIN=512037849,' +
+      'O=YaTT RAHIMOV SARDOR,L=Buxoro,C=UZ',
+    keyType: 'ec-p384',
+  },
+];
+
+const manifestName = 'dev-pki.json';
+const ownedEntries = ['trust', 'intermediates', 'private', 'citizens', 'README.txt', manifestName];
+const dayMs = 86_400_000;
+
+// File names in it are relative to the folder, so it stays valid wherever the folder is used from.
+interface Manifest {
+  issuerUrl: string;
+  createdAt: string;
+  citizens: CitizenPlan[];
+}
+
+export async function createDevPki(dir: string, options: DevPkiOptions): Promise<DevPki> {
+  const paths = devPkiPaths(dir);
+  const existing = options.force ? undefined : readCompletePki(paths);
+  if (existing !== undefined) {
+    return { ...paths, created: false, citizens: existing.citizens.map((citizen) => devCitizen(dir, citizen)) };
+  }
+
+  for (const entry of ownedEntries) rmSync(join(dir, entry), { recursive: true, force: true });
+  for (const sub of ['trust', 'intermediates', 'citizens']) mkdirSync(join(dir, sub), { recursive: true });
+  mkdirSync(join(dir, 'private'), { recursive: true, mode: 0o700 });
+
+  const now = options.now ?? new Date();
+  // Five minutes back, so a verifier whose clock is slightly behind accepts fresh certificates.
+  const notBefore = new Date(now.getTime() - 5 * 60_000);
+  const rootKey = await createKeyPair('ec-p384');
+  const root = await issueCertificate({
+    subject: 'CN=Yagona Dev Root CA,O=Yagona ID (development),C=UZ',
+    publicKey: rootKey.publicKey, privateKey: rootKey.privateKey,
+    notBefore, notAfter: new Date(now.getTime() + 3652 * dayMs), ca: true,
+  });
+  const caKey = await createKeyPair('ec-p256');
+  const ca = await issueCertificate({
+    subject: 'CN=Yagona Dev Citizen CA,O=Yagona ID (development),C=UZ',
+    issuer: { certDer: root.der, privateKey: rootKey.privateKey }, publicKey: caKey.publicKey,
+    notBefore, notAfter: new Date(now.getTime() + 5 * 365 * dayMs), ca: true, pathLen: 0,
+    keyUsage: ['keyCertSign', 'cRLSign'],
+  });
+  writeFileSync(paths.rootCaFile, root.pem);
+  writeFileSync(paths.citizenCaFile, ca.pem);
+  writePrivate(paths.rootCaKeyFile, rootKey.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
+  writePrivate(paths.citizenCaKeyFile, caKey.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
+
+  const citizens: Array<DevCitizen & { password: string }> = [];
+  for (const plan of citizenPlans) {
+    const key = await createKeyPair(plan.keyType);
+    const cert = await issueCertificate({
+      subject: plan.subject, issuer: { certDer: ca.der, privateKey: caKey.privateKey }, publicKey: key.publicKey,
+      notBefore, notAfter: new Date(now.getTime() + 730 * dayMs),
+      keyUsage: ['digitalSignature', 'nonRepudiation'], extKeyUsage: ['clientAuth', 'emailProtection'],
+    });
+    const password = newPassword();
+    const p12 = await writePkcs12({
+      privateKey: key.privateKey, certDer: cert.der, chainDers: [ca.der, root.der], password, friendlyName: plan.name,
+    });
+    const citizen = devCitizen(dir, plan);
+    writePrivate(citizen.file, p12);
+    writeFileSync(citizen.certFile, cert.pem);
+    citizens.push({ ...citizen, password });
+  }
+
+  writeFileSync(join(dir, 'README.txt'), readme(options.issuerUrl));
+  // Written last: its presence marks the folder complete.
+  const manifest: Manifest = {
+    issuerUrl: options.issuerUrl,
+    createdAt: now.toISOString(),
+    citizens: citizenPlans,
+  };
+  writeFileSync(join(dir, manifestName), `${JSON.stringify(manifest, null, 2)}\n`);
+  return { ...paths, created: true, citizens };
+}
+
+export function devPkiPaths(dir: string): DevPkiPaths {
+  return {
+    dir,
+    trustDir: join(dir, 'trust'),
+    intermediatesDir: join(dir, 'intermediates'),
+    rootCaFile: join(dir, 'trust', 'root-ca.pem'),
+    citizenCaFile: join(dir, 'intermediates', 'citizen-ca.pem'),
+    rootCaKeyFile: join(dir, 'private', 'root-ca.key.pem'),
+    citizenCaKeyFile: join(dir, 'private', 'citizen-ca.key.pem'),
+  };
+}
+
+function readCompletePki(paths: DevPkiPaths): Manifest | undefined {
+  let manifest: Manifest;
+  try {
+    manifest = JSON.parse(readFileSync(join(paths.dir, manifestName), 'utf8')) as Manifest;
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(manifest.citizens) || manifest.citizens.length === 0) return undefined;
+  const files = [
+    paths.rootCaFile, paths.citizenCaFile, paths.rootCaKeyFile, paths.citizenCaKeyFile,
+    ...manifest.citizens.flatMap((citizen) => {
+      const { file, certFile } = devCitizen(paths.dir, citizen);
+      return [file, certFile];
+    }),
+  ];
+  return files.every((file) => existsSync(file)) ? manifest : undefined;
+}
+
+function devCitizen(dir: string, { name, slug, subject, keyType }: CitizenPlan): DevCitizen {
+  return {
+    name,
+    file: join(dir, 'citizens', `${slug}.p12`),
+    certFile: join(dir, 'citizens', `${slug}.pem`),
+    subject,
+    keyType,
+  };
+}
+
+function writePrivate(file: string, content: string | Uint8Array): void {
+  writeFileSync(file, content, { mode: 0o600 });
+  chmodSync(file, 0o600); // `mode` applies only when the file is new
+}
+
+// 20 characters from 32 unambiguous ones: 100 bits, easy to type from the terminal.
+function newPassword(): string {
+  const alphabet = 'abcdefghjkmnpqrstuvwxyz23456789';
+  const chars = Array.from({ length: 20 }, () => alphabet[randomInt(alphabet.length)]);
+  return [0, 5, 10, 15].map((at) => chars.slice(at, at + 5).join('')).join('-');
+}
+
+function readme(issuerUrl: string): string {
+  return `Yagona ID development PKI — for local development and tests only. Never trust it in production.
+
+Made for the service at ${issuerUrl}.
+
+trust/root-ca.pem               Yagona Dev Root CA (EC P-384, 10 years): the trust anchor (TRUST_ANCHORS_DIR)
+intermediates/citizen-ca.pem    Yagona Dev Citizen CA (EC P-256, pathLen 0): issues citizen certificates
+private/                        the two CA private keys (PKCS #8 PEM, mode 0600)
+citizens/*.p12                  demo citizens' key files (PKCS #12, AES-256, each with its own password)
+citizens/*.pem                  the same citizens' certificates alone (for example for \`admin revoke --cert\`)
+${manifestName}                    what was made, without passwords
+
+Demo citizens:
+${citizenPlans.map((plan) => `  citizens/${plan.slug}.p12  ${plan.name} (${plan.keyType})\n    ${plan.subject}`).join('\n')}
+
+The passwords were printed once, when this folder was made, and are not stored. To start
+over with new CAs and new passwords:  npm run admin -- dev-pki --force --yes
+Sign in from the command line:        npm run admin -- sign-in --p12 FILE --password PASSWORD
+`;
+}
