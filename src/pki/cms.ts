@@ -75,17 +75,17 @@ export function openCms(cmsDer: Uint8Array, challenge: Uint8Array): SignedEviden
   assertSize(cmsDer);
   const signedData = readSignedData(readContentInfo(parseDer(cmsDer, DER_LIMITS)));
   const signerInfo = readSignerInfo(assertOneSignerInfo(signedData.signerInfos));
-  assertVersions(signedData, signerInfo);
   assertDataContentType(signedData.eContentType);
+  assertVersions(signedData, signerInfo);
   const content = assertContentIsChallenge(signedData.eContent, challenge);
   const hash = digestOf(signerInfo.digestAlgorithm);
   assertDigestAlgorithmListed(signedData.digestAlgorithms, signerInfo.digestAlgorithm.oid);
+  const algorithm = signatureAlgorithmFor(signerInfo.signatureAlgorithm, hash);
   const signedBytes = signerInfo.signedAttrs === undefined
     ? content
     : assertSignedAttributes(signerInfo.signedAttrs, signedData.eContentType, content, hash);
   const certificates = readCertificates(signedData.certificates);
   const signer = findSigner(certificates, signerInfo.sid);
-  const algorithm = signatureAlgorithmFor(signerInfo.signatureAlgorithm, hash);
   assertKeyStrength(signer.publicKey);
   verifySignedBytes(algorithm, signer.spki, signedBytes, signerInfo.signature);
   return {
@@ -176,7 +176,7 @@ function readAlgorithmIdentifier(node: DerNode): AlgorithmIdentifier {
 /**
  * RFC 5652 §5.1 / §5.3: SignerInfo v1 goes with issuerAndSerialNumber, v3 with
  * subjectKeyIdentifier; the SignedData version follows from its fields (5 with "other"
- * revocation info, else 3 with a v3 SignerInfo, else 1 for id-data). Anything else is a
+ * revocation info, else 3 with a v3 SignerInfo, else 1, eContentType being id-data). Anything else is a
  * producer we do not understand (SECURITY-CASES #32).
  */
 function assertVersions(signedData: SignedDataParts, signerInfo: SignerInfoParts): void {

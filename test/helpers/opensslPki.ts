@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-export type KeyKind = 'rsa2048' | 'rsa1024' | 'p256' | 'p384' | 'p521' | 'secp256k1' | 'ed25519';
+export type KeyKind = 'rsa2048' | 'rsa2048e3' | 'rsa1024' | 'p256' | 'p384' | 'p521' | 'secp256k1' | 'ed25519';
 
 export interface TestCert {
   name: string;
@@ -16,11 +16,22 @@ export interface TestCert {
   privateKey: KeyObject;
 }
 
+export interface LeafOptions {
+  subject?: string;
+  /** Extension lines for `x509 -extfile` (default: a sign-in leaf with SKI and AKI). */
+  extensions?: string;
+  selfSigned?: boolean;
+  /** Force this serial number (default: a fresh one per certificate). */
+  serial?: number;
+  /** Certify the key of an earlier certificate instead of a new key. */
+  keyOf?: TestCert;
+}
+
 export interface TestPki {
   dir: string;
   root: TestCert;
   /** A leaf signed by the root. `subject` uses `openssl -subj` syntax (with pinfl/tinOid names). */
-  leaf(name: string, kind: KeyKind, options?: { subject?: string; extensions?: string; selfSigned?: boolean }): TestCert;
+  leaf(name: string, kind: KeyKind, options?: LeafOptions): TestCert;
   /** `openssl cms -sign` over `content` with extra CLI arguments; returns the DER. */
   cmsSign(signer: TestCert, content: Uint8Array, args?: string[]): Uint8Array;
   /** `openssl cms -verify` (chain to the root, given content when detached): true when it verifies. */
@@ -47,6 +58,7 @@ authorityKeyIdentifier=keyid
 
 const KEY_ARGS: Record<KeyKind, string[]> = {
   rsa2048: ['-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048'],
+  rsa2048e3: ['-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-pkeyopt', 'rsa_keygen_pubexp:3'],
   rsa1024: ['-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:1024'],
   p256: ['-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256'],
   p384: ['-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-384'],
@@ -95,7 +107,7 @@ export function createTestPki(): TestPki {
     dir,
     root,
     leaf(name, kind, options = {}) {
-      const keyPath = makeKey(name, kind);
+      const keyPath = options.keyOf?.keyPath ?? makeKey(name, kind);
       const csrPath = join(dir, `${name}.csr`);
       const certPath = join(dir, `${name}.pem`);
       const extPath = join(dir, `${name}.ext`);
@@ -105,7 +117,7 @@ export function createTestPki(): TestPki {
         '-subj', subject, '-out', csrPath]);
       const signer = options.selfSigned ? ['-signkey', keyPath] : ['-CA', rootCert, '-CAkey', rootKey];
       serial += 1;
-      openssl(['x509', '-req', '-in', csrPath, ...signer, '-set_serial', `0x${serial.toString(16)}`,
+      openssl(['x509', '-req', '-in', csrPath, ...signer, '-set_serial', `0x${(options.serial ?? serial).toString(16)}`,
         '-days', '10', '-extfile', extPath, '-out', certPath]);
       return load(name, certPath, keyPath);
     },
