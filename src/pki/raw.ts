@@ -99,7 +99,7 @@ function assertKeyFitsScheme(signer: ParsedCertificate, scheme: JwsScheme): void
  */
 export function ecdsaRawToDer(signature: Uint8Array, curve: Curve): Uint8Array {
   const size = COORDINATE_BYTES[curve];
-  if (signature.length !== 2 * size) throw new ServiceError('signature_invalid', `an ${curve} signature is ${2 * size} bytes`);
+  if (signature.length !== 2 * size) throw new ServiceError('signature_invalid', `${curve} signatures are ${2 * size} bytes (r‖s)`);
   const r = toBigInt(signature.subarray(0, size));
   const s = toBigInt(signature.subarray(size));
   const n = CURVE_ORDER[curve];
