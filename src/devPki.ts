@@ -146,6 +146,11 @@ export async function createDevPki(dir: string, options: DevPkiOptions): Promise
   return { ...paths, created: true, citizens };
 }
 
+/** True when `dir` holds a complete development PKI (what createDevPki leaves alone). */
+export function hasDevPki(dir: string): boolean {
+  return readCompletePki(devPkiPaths(dir)) !== undefined;
+}
+
 export function devPkiPaths(dir: string): DevPkiPaths {
   return {
     dir,
