@@ -39,10 +39,13 @@ const MAX_DIGEST_ALGORITHMS = 4;
 // keeping a hostile wide tree (SECURITY-CASES §A 2) cheap to reject.
 const DER_LIMITS = { maxDepth: 32, maxNodes: 4096 };
 
-const OID_SIGNED_DATA = '1.2.840.113549.1.7.2';
-const OID_DATA = '1.2.840.113549.1.7.1';
-const OID_CONTENT_TYPE = '1.2.840.113549.1.9.3';
-const OID_MESSAGE_DIGEST = '1.2.840.113549.1.9.4';
+/** CMS content types and attributes (RFC 5652 §4, §5, §11). */
+export const cmsOid = {
+  data: '1.2.840.113549.1.7.1',
+  signedData: '1.2.840.113549.1.7.2',
+  contentType: '1.2.840.113549.1.9.3',
+  messageDigest: '1.2.840.113549.1.9.4',
+} as const;
 
 type Hash = 'sha256' | 'sha384' | 'sha512';
 const DIGESTS = new Map<string, Hash>([[OID.sha256, 'sha256'], [OID.sha384, 'sha384'], [OID.sha512, 'sha512']]);
@@ -104,7 +107,7 @@ function assertSize(cmsDer: Uint8Array): void {
 /** ContentInfo ::= SEQUENCE { contentType id-signedData, content [0] EXPLICIT } (RFC 5652 §3). */
 function readContentInfo(root: DerNode): DerNode {
   const [contentType, content] = expectSequence(root, 2, 2, 'ContentInfo') as [DerNode, DerNode];
-  if (readOid(contentType) !== OID_SIGNED_DATA) throw malformed('ContentInfo is not id-signedData');
+  if (readOid(contentType) !== cmsOid.signedData) throw malformed('ContentInfo is not id-signedData');
   expectChildren(expectTag(content, 0xa0, 'ContentInfo content'), 1, 1, 'ContentInfo content');
   return childAt(content, 0, 'SignedData', TAG.SEQUENCE);
 }
@@ -189,7 +192,7 @@ function assertVersions(signedData: SignedDataParts, signerInfo: SignerInfoParts
 
 /** Only id-data: other types (id-ct-TSTInfo…) make pkijs and others reinterpret the content (§B 16). */
 function assertDataContentType(eContentType: string): void {
-  if (eContentType !== OID_DATA) throw malformed('eContentType is not id-data');
+  if (eContentType !== cmsOid.data) throw malformed('eContentType is not id-data');
 }
 
 /** Detached: the content is our challenge. Attached: it must be our challenge, byte for byte. */
@@ -239,8 +242,8 @@ function assertSignedAttributes(signedAttrs: DerNode, eContentType: string, cont
     if (values.has(oid)) throw malformed(`signed attribute ${oid} appears twice`);
     values.set(oid, expectChildren(expectTag(set, TAG.SET, 'attrValues'), 1, 1, `signed attribute ${oid}`));
   }
-  const contentType = values.get(OID_CONTENT_TYPE)?.[0];
-  const messageDigest = values.get(OID_MESSAGE_DIGEST)?.[0];
+  const contentType = values.get(cmsOid.contentType)?.[0];
+  const messageDigest = values.get(cmsOid.messageDigest)?.[0];
   if (contentType === undefined) throw malformed('signedAttrs without content-type');
   if (messageDigest === undefined) throw malformed('signedAttrs without messageDigest');
   if (readOid(contentType) !== eContentType) throw malformed('content-type attribute differs from eContentType');

@@ -3,11 +3,13 @@
 // so tests can build the malformed and hostile variants of SECURITY-CASES §A/§B byte-exactly;
 // production callers never pass it.
 import { createHash, constants, sign, type KeyObject } from 'node:crypto';
+import { cmsOid } from './cms.ts';
 import { childAt, parseDer, readOctetString, readOid, type DerNode } from './der.ts';
 import {
   algorithmIdentifier, concat, contextConstructed, integer, nullValue, octetString, oid, retag, sequence,
   setOf, setUnsorted, tlv,
 } from './derWrite.ts';
+import { OID } from './oids.ts';
 
 export type CmsDigest = 'sha256' | 'sha384' | 'sha512';
 
@@ -62,29 +64,16 @@ export interface SignCmsOptions {
   tamper?: CmsTamper;
 }
 
-export const OIDS = {
-  signedData: '1.2.840.113549.1.7.2',
-  data: '1.2.840.113549.1.7.1',
-  tstInfo: '1.2.840.113549.1.9.16.1.4',
-  contentType: '1.2.840.113549.1.9.3',
-  messageDigest: '1.2.840.113549.1.9.4',
-  sha256: '2.16.840.1.101.3.4.2.1',
-  sha384: '2.16.840.1.101.3.4.2.2',
-  sha512: '2.16.840.1.101.3.4.2.3',
-  rsaPss: '1.2.840.113549.1.1.10',
-  mgf1: '1.2.840.113549.1.1.8',
-  ed25519: '1.3.101.112',
-} as const;
 
 const RSA_PKCS1: Record<CmsDigest, string> = {
-  sha256: '1.2.840.113549.1.1.11',
-  sha384: '1.2.840.113549.1.1.12',
-  sha512: '1.2.840.113549.1.1.13',
+  sha256: OID.sha256WithRSAEncryption,
+  sha384: OID.sha384WithRSAEncryption,
+  sha512: OID.sha512WithRSAEncryption,
 };
 const ECDSA: Record<CmsDigest, string> = {
-  sha256: '1.2.840.10045.4.3.2',
-  sha384: '1.2.840.10045.4.3.3',
-  sha512: '1.2.840.10045.4.3.4',
+  sha256: OID.ecdsaWithSHA256,
+  sha384: OID.ecdsaWithSHA384,
+  sha512: OID.ecdsaWithSHA512,
 };
 const HASH_LENGTH: Record<CmsDigest, number> = { sha256: 32, sha384: 48, sha512: 64 };
 
@@ -93,9 +82,9 @@ export function signCms(options: SignCmsOptions): Uint8Array {
   const tamper = options.tamper ?? {};
   const keyType = options.privateKey.asymmetricKeyType;
   const digest: CmsDigest = keyType === 'ed25519' ? 'sha512' : options.digest ?? 'sha256';
-  const eContentType = tamper.eContentType ?? OIDS.data;
+  const eContentType = tamper.eContentType ?? cmsOid.data;
   const sid = options.sid ?? 'issuerAndSerialNumber';
-  const digestAlgorithm = tamper.digestAlgorithm ?? algorithmIdentifier(OIDS[digest]);
+  const digestAlgorithm = tamper.digestAlgorithm ?? algorithmIdentifier(OID[digest]);
 
   const signedAttrs = options.signedAttributes === false
     ? undefined
@@ -118,7 +107,7 @@ export function signCms(options: SignCmsOptions): Uint8Array {
     : [signerInfo, tamper.secondSignerInfo === true ? signerInfo : tamper.secondSignerInfo];
 
   const signedData = sequence(
-    integer(tamper.signedDataVersion ?? (sid === 'subjectKeyIdentifier' || eContentType !== OIDS.data ? 3 : 1)),
+    integer(tamper.signedDataVersion ?? (sid === 'subjectKeyIdentifier' || eContentType !== cmsOid.data ? 3 : 1)),
     setOf(digestAlgorithm),
     sequence(oid(eContentType), ...(options.detached ? [] : [contextConstructed(0, octetString(options.content))])),
     retag(setOf(options.signerCertDer, ...(options.extraCertDers ?? [])), 0xa0),
@@ -126,7 +115,7 @@ export function signCms(options: SignCmsOptions): Uint8Array {
     // Two identical SignerInfos cannot form a DER SET OF; the hostile input is built as given.
     setUnsorted(...signerInfos),
   );
-  const contentInfo = sequence(oid(OIDS.signedData), contextConstructed(0, signedData));
+  const contentInfo = sequence(oid(cmsOid.signedData), contextConstructed(0, signedData));
   const encoded = tamper.indefiniteLength ? indefinite(contentInfo) : contentInfo;
   return tamper.trailingBytes === undefined ? encoded : concat(encoded, tamper.trailingBytes);
 }
@@ -140,12 +129,12 @@ function buildSignedAttributes(eContentType: string, contentDigest: Uint8Array, 
   const omit = new Set(tamper.omitAttributes ?? []);
   const digestValue = octetString(tamper.messageDigest ?? contentDigest);
   const attributes = [
-    ...(omit.has('contentType') ? [] : [attribute(OIDS.contentType, oid(tamper.contentTypeAttribute ?? eContentType))]),
+    ...(omit.has('contentType') ? [] : [attribute(cmsOid.contentType, oid(tamper.contentTypeAttribute ?? eContentType))]),
     ...(omit.has('messageDigest') ? [] : [tamper.duplicateMessageDigest === 'value'
-      ? attribute(OIDS.messageDigest, digestValue, octetString(new Uint8Array(contentDigest.length)))
-      : attribute(OIDS.messageDigest, digestValue)]),
+      ? attribute(cmsOid.messageDigest, digestValue, octetString(new Uint8Array(contentDigest.length)))
+      : attribute(cmsOid.messageDigest, digestValue)]),
     ...(tamper.duplicateMessageDigest === 'attribute'
-      ? [attribute(OIDS.messageDigest, octetString(new Uint8Array(contentDigest.length)))]
+      ? [attribute(cmsOid.messageDigest, octetString(new Uint8Array(contentDigest.length)))]
       : []),
     ...(tamper.extraAttributes ?? []),
   ];
@@ -171,11 +160,11 @@ function signWithKey(key: KeyObject, digest: CmsDigest, data: Uint8Array, pss: b
 function signatureAlgorithm(keyType: string | undefined, digest: CmsDigest, pss: boolean): Uint8Array {
   switch (keyType) {
     case 'rsa':
-      return pss ? algorithmIdentifier(OIDS.rsaPss, pssParameters(digest)) : algorithmIdentifier(RSA_PKCS1[digest], nullValue());
+      return pss ? algorithmIdentifier(OID.rsassaPss, pssParameters(digest)) : algorithmIdentifier(RSA_PKCS1[digest], nullValue());
     case 'ec':
       return algorithmIdentifier(ECDSA[digest]);
     case 'ed25519':
-      return algorithmIdentifier(OIDS.ed25519);
+      return algorithmIdentifier(OID.ed25519);
     default:
       throw new TypeError(`signCms does not sign with ${keyType ?? 'unknown'} keys`);
   }
@@ -183,10 +172,10 @@ function signatureAlgorithm(keyType: string | undefined, digest: CmsDigest, pss:
 
 /** RSASSA-PSS-params (RFC 4055 §3.1) with every field explicit; trailerField left at its default. */
 export function pssParameters(digest: CmsDigest, saltLength = HASH_LENGTH[digest]): Uint8Array {
-  const hashAlgorithm = algorithmIdentifier(OIDS[digest]);
+  const hashAlgorithm = algorithmIdentifier(OID[digest]);
   return sequence(
     contextConstructed(0, hashAlgorithm),
-    contextConstructed(1, algorithmIdentifier(OIDS.mgf1, hashAlgorithm)),
+    contextConstructed(1, algorithmIdentifier(OID.mgf1, hashAlgorithm)),
     contextConstructed(2, integer(saltLength)),
   );
 }
@@ -206,7 +195,7 @@ function signerIdentifier(certDer: Uint8Array, sid: 'issuerAndSerialNumber' | 's
 function subjectKeyIdentifier(tbs: DerNode): Uint8Array {
   const extensions = tbs.children.find((child) => child.tag === 0xa3)?.children[0]?.children ?? [];
   for (const extension of extensions) {
-    if (readOid(childAt(extension, 0, 'extnID')) !== '2.5.29.14') continue;
+    if (readOid(childAt(extension, 0, 'extnID')) !== OID.subjectKeyIdentifier) continue;
     const value = readOctetString(childAt(extension, extension.children.length - 1, 'extnValue'));
     return readOctetString(parseDer(value));
   }

@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { constants, createHash, privateEncrypt, sign } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { isServiceError, type ErrorCode } from '../../src/errors.ts';
-import { openCms } from '../../src/pki/cms.ts';
-import { attribute, OIDS, pssParameters, signCms, type SignCmsOptions } from '../../src/pki/cmsSign.ts';
+import { cmsOid, openCms } from '../../src/pki/cms.ts';
+import { attribute, pssParameters, signCms, type SignCmsOptions } from '../../src/pki/cmsSign.ts';
 import { parseDer, type DerNode } from '../../src/pki/der.ts';
 import {
   algorithmIdentifier, concat, contextConstructed, integer, nullValue, octetString, oid, sequence, tlv,
@@ -17,6 +17,8 @@ import { createTestPki, type TestCert, type TestPki } from '../helpers/opensslPk
 const challenge = new TextEncoder().encode(
   'Yagona ID sign-in for http://localhost:8080 · nonce 3q2+7w6J1cY0Qm9Zk8xv2Lr4Tn5Ws1Pa',
 );
+
+const ID_CT_TSTINFO = '1.2.840.113549.1.9.16.1.4'; // RFC 3161 §2.4.2
 
 let pki: TestPki;
 const keys = {} as Record<'rsa' | 'p256' | 'p384' | 'p521' | 'ed25519' | 'rsa1024' | 'k256' | 'rsaE3', TestCert>;
@@ -259,7 +261,7 @@ describe('openCms enforces the CMS policy (SECURITY-CASES §B)', () => {
   });
 
   it('#16 eContentType id-ct-TSTInfo', () => {
-    const cms = cmsBy(keys.p256, { tamper: { eContentType: OIDS.tstInfo } });
+    const cms = cmsBy(keys.p256, { tamper: { eContentType: ID_CT_TSTINFO } });
     assertCode(() => openCms(cms, challenge), 'malformed_signature');
   });
 
@@ -269,7 +271,7 @@ describe('openCms enforces the CMS policy (SECURITY-CASES §B)', () => {
   });
 
   it('#18 content-type attribute differing from eContentType', () => {
-    const cms = cmsBy(keys.p256, { tamper: { contentTypeAttribute: OIDS.signedData } });
+    const cms = cmsBy(keys.p256, { tamper: { contentTypeAttribute: cmsOid.signedData } });
     assertCode(() => openCms(cms, challenge), 'malformed_signature');
   });
 
@@ -375,22 +377,22 @@ describe('openCms enforces the CMS policy (SECURITY-CASES §B)', () => {
   it('#28 a signature hash differing from digestAlgorithm', () => {
     const ecdsa384 = algorithmIdentifier(OID.ecdsaWithSHA384);
     assertCode(() => openCms(cmsBy(keys.p256, { tamper: { signatureAlgorithm: ecdsa384 } }), challenge), 'unsupported_algorithm');
-    const pss384 = algorithmIdentifier(OIDS.rsaPss, pssParameters('sha384'));
+    const pss384 = algorithmIdentifier(OID.rsassaPss, pssParameters('sha384'));
     assertCode(() => openCms(cmsBy(keys.rsa, { pss: true, tamper: { signatureAlgorithm: pss384 } }), challenge), 'unsupported_algorithm');
     assertCode(() => openCms(cmsBy(keys.ed25519, { tamper: { digestAlgorithm: algorithmIdentifier(OID.sha256) } }), challenge), 'unsupported_algorithm');
   });
 
   it('#28 RSA-PSS parameters: salt length, MGF1 hash, missing parameters', () => {
-    const salt20 = algorithmIdentifier(OIDS.rsaPss, pssParameters('sha256', 20));
+    const salt20 = algorithmIdentifier(OID.rsassaPss, pssParameters('sha256', 20));
     assertCode(() => openCms(cmsBy(keys.rsa, { pss: true, tamper: { signatureAlgorithm: salt20 } }), challenge), 'malformed_signature');
     const sha256 = algorithmIdentifier(OID.sha256);
-    const mgfSha512 = algorithmIdentifier(OIDS.rsaPss, sequence(
+    const mgfSha512 = algorithmIdentifier(OID.rsassaPss, sequence(
       contextConstructed(0, sha256),
-      contextConstructed(1, algorithmIdentifier(OIDS.mgf1, algorithmIdentifier(OID.sha512))),
+      contextConstructed(1, algorithmIdentifier(OID.mgf1, algorithmIdentifier(OID.sha512))),
       contextConstructed(2, integer(32)),
     ));
     assertCode(() => openCms(cmsBy(keys.rsa, { pss: true, tamper: { signatureAlgorithm: mgfSha512 } }), challenge), 'malformed_signature');
-    const bare = algorithmIdentifier(OIDS.rsaPss);
+    const bare = algorithmIdentifier(OID.rsassaPss);
     assertCode(() => openCms(cmsBy(keys.rsa, { pss: true, tamper: { signatureAlgorithm: bare } }), challenge), 'weak_algorithm');
   });
 
