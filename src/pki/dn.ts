@@ -84,7 +84,7 @@ function encodeAttribute({ type, value }: DnAttribute): Uint8Array {
     return sequence(oid(type), tlv(0x13, bytes));
   }
   if (ia5.has(type)) {
-    if (!/^[\x00-\x7f]*$/.test(value)) throw new TypeError(`"${value}" is not an IA5String`);
+    if ([...value].some((ch) => ch.charCodeAt(0) > 0x7f)) throw new TypeError(`"${value}" is not an IA5String`);
     return sequence(oid(type), tlv(0x16, bytes));
   }
   return sequence(oid(type), tlv(0x0c, bytes));

@@ -141,7 +141,7 @@ describe('issueCertificate', () => {
     const text = opensslText(cert.der, '-text');
     assert.match(text, /Version: 1 \(0x0\)/);
     assert.doesNotMatch(text, /X509v3/);
-    assert.match(text, /Not After : Jun  1 12:00:00 2051 GMT/);
+    assert.match(text, /Not After : Jun {2}1 12:00:00 2051 GMT/);
   });
 
   it('signs with weak hashes on request, so validators can be shown refusing them', async () => {
