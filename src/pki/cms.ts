@@ -61,7 +61,9 @@ interface SignedDataParts {
   signerInfos: DerNode[];
 }
 
-type SignerId = { kind: 'issuerAndSerialNumber'; issuer: Uint8Array; serial: Uint8Array } | { kind: 'subjectKeyIdentifier'; keyId: Uint8Array };
+type SignerId =
+  | { kind: 'issuerAndSerialNumber'; issuer: Uint8Array; serial: Uint8Array }
+  | { kind: 'subjectKeyIdentifier'; keyId: Uint8Array };
 
 interface SignerInfoParts {
   version: number;
@@ -116,15 +118,14 @@ function readContentInfo(root: DerNode): DerNode {
 function readSignedData(node: DerNode): SignedDataParts {
   const fields = expectChildren(node, 4, 6, 'SignedData');
   let at = 0;
-  const next = (): DerNode | undefined => fields[at];
   const version = readSmallInteger(childAt(node, at++, 'SignedData version', TAG.INTEGER), 5, 'SignedData version');
   const digestAlgorithms = expectChildren(
     childAt(node, at++, 'digestAlgorithms', TAG.SET), 1, MAX_DIGEST_ALGORITHMS, 'digestAlgorithms');
   const encap = expectSequence(childAt(node, at++, 'encapContentInfo'), 1, 2, 'encapContentInfo');
-  const certificates = next()?.tag === 0xa0
+  const certificates = fields[at]?.tag === 0xa0
     ? expectChildren(childAt(node, at++, 'certificates'), 1, MAX_CERTIFICATES, 'certificates')
     : [];
-  const crls = next()?.tag === 0xa1 ? childAt(node, at++, 'crls').children : [];
+  const crls = fields[at]?.tag === 0xa1 ? childAt(node, at++, 'crls').children : [];
   const signerInfos = childAt(node, at++, 'signerInfos', TAG.SET).children;
   if (at !== fields.length) throw malformed('SignedData has elements after signerInfos');
   return { version, digestAlgorithms, ...readEncapsulatedContent(encap), certificates, crls, signerInfos };
@@ -178,9 +179,9 @@ function readAlgorithmIdentifier(node: DerNode): AlgorithmIdentifier {
 
 /**
  * RFC 5652 §5.1 / §5.3: SignerInfo v1 goes with issuerAndSerialNumber, v3 with
- * subjectKeyIdentifier; the SignedData version follows from its fields (5 with "other"
- * revocation info, else 3 with a v3 SignerInfo, else 1, eContentType being id-data). Anything else is a
- * producer we do not understand (SECURITY-CASES #32).
+ * subjectKeyIdentifier; the SignedData version follows from its fields (eContentType being
+ * id-data): 5 with "other" revocation info, else 3 with a v3 SignerInfo, else 1. Anything
+ * else comes from a producer we do not understand (SECURITY-CASES #32).
  */
 function assertVersions(signedData: SignedDataParts, signerInfo: SignerInfoParts): void {
   const signerVersion = signerInfo.sid.kind === 'issuerAndSerialNumber' ? 1 : 3;
