@@ -64,7 +64,6 @@ export interface SignCmsOptions {
   tamper?: CmsTamper;
 }
 
-
 const RSA_PKCS1: Record<CmsDigest, string> = {
   sha256: OID.sha256WithRSAEncryption,
   sha384: OID.sha384WithRSAEncryption,

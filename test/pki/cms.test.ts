@@ -199,6 +199,16 @@ describe('openCms refuses hostile DER (SECURITY-CASES §A)', () => {
     }
   });
 
+  it('#4 an OID of 40,000 arcs (under the size cap) is read in linear time and is not id-data', () => {
+    const longOid = `1.2.${Array.from({ length: 40_000 }, () => '1').join('.')}`;
+    assertCode(() => openCms(cmsBy(keys.p256, { signedAttributes: false, tamper: { eContentType: longOid, signedDataVersion: 1 } }), challenge), 'malformed_signature');
+  });
+
+  it('#5 an OID arc of 2^32 + 1 is not truncated into id-data', () => {
+    const aliased = `${cmsOid.data.slice(0, -2)}.${2 ** 32 + 1}`;
+    assertCode(() => openCms(cmsBy(keys.p256, { tamper: { eContentType: aliased, signedDataVersion: 1 } }), challenge), 'malformed_signature');
+  });
+
   it('#6 trailing bytes after a valid CMS', () => {
     assertCode(() => openCms(cmsBy(keys.p256, { tamper: { trailingBytes: Uint8Array.of(0) } }), challenge), 'malformed_signature');
     assertCode(() => openCms(concat(pki.cmsSign(keys.rsa, challenge, ['-nodetach']), Uint8Array.of(0x05, 0x00)), challenge), 'malformed_signature');
