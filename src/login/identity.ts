@@ -8,21 +8,8 @@
 // the identity then asserts less, never something the CA did not unambiguously state.
 // Relying parties that need a national identifier see it missing rather than wrong.
 import type { Identity, NameAttribute, ParsedCertificate } from '../pki/model.ts';
+import { OID } from '../pki/oids.ts';
 
-const OID = {
-  commonName: '2.5.4.3',
-  surname: '2.5.4.4',
-  givenName: '2.5.4.42',
-  organization: '2.5.4.10',
-  organizationalUnit: '2.5.4.11',
-  title: '2.5.4.12',
-  locality: '2.5.4.7',
-  country: '2.5.4.6',
-  email: '1.2.840.113549.1.9.1',
-  pinfl: '1.2.860.3.16.1.2',
-  tin: '1.2.860.3.16.1.1',
-  uid: '0.9.2342.19200300.100.1.1',
-} as const;
 
 // Upper bounds from RFC 5280 Appendix A (ub-name 32768 aside, the DN ones are ≤ 128);
 // 256 leaves room for UTF-8 names while keeping log lines and tokens small.
@@ -38,13 +25,13 @@ export function readIdentity(cert: ParsedCertificate): Identity {
   assign(identity, 'commonName', text(single(attributes, OID.commonName)));
   assign(identity, 'surname', text(single(attributes, OID.surname)));
   assign(identity, 'givenName', text(single(attributes, OID.givenName)));
-  assign(identity, 'pinfl', digits(single(attributes, OID.pinfl), 14));
+  assign(identity, 'pinfl', digits(single(attributes, OID.uzPinfl), 14));
   assign(identity, 'tin', taxpayerNumber(attributes));
-  assign(identity, 'organization', text(single(attributes, OID.organization)));
-  assign(identity, 'organizationalUnit', text(single(attributes, OID.organizationalUnit)));
+  assign(identity, 'organization', text(single(attributes, OID.organizationName)));
+  assign(identity, 'organizationalUnit', text(single(attributes, OID.organizationalUnitName)));
   assign(identity, 'title', text(single(attributes, OID.title)));
-  assign(identity, 'locality', text(single(attributes, OID.locality)));
-  assign(identity, 'country', countryCode(single(attributes, OID.country)));
+  assign(identity, 'locality', text(single(attributes, OID.localityName)));
+  assign(identity, 'country', countryCode(single(attributes, OID.countryName)));
   assign(identity, 'email', emailAddress(cert, attributes));
   return identity;
 }
@@ -92,16 +79,16 @@ function countryCode(value: string | undefined): string | undefined {
  * digits is some other identifier and is ignored). When both hold a TIN they must agree.
  */
 function taxpayerNumber(attributes: NameAttribute[]): string | undefined {
-  const fromUid = digits(single(attributes, OID.uid), 9);
-  if (!attributes.some((a) => a.type === OID.tin)) return fromUid;
-  const fromNational = digits(single(attributes, OID.tin), 9);
+  const fromUid = digits(single(attributes, OID.userId), 9);
+  if (!attributes.some((a) => a.type === OID.uzTin)) return fromUid;
+  const fromNational = digits(single(attributes, OID.uzTin), 9);
   return fromUid === undefined || fromUid === fromNational ? fromNational : undefined;
 }
 
 /** Subject emailAddress, else the single rfc822Name of subjectAltName (RFC 5280 §4.2.1.6). */
 function emailAddress(cert: ParsedCertificate, attributes: NameAttribute[]): string | undefined {
-  const inSubject = attributes.some((a) => a.type === OID.email);
-  if (inSubject) return email(single(attributes, OID.email));
+  const inSubject = attributes.some((a) => a.type === OID.emailAddress);
+  if (inSubject) return email(single(attributes, OID.emailAddress));
   const inAltName = (cert.subjectAltName ?? []).filter((name) => name.type === 'email');
   return inAltName.length === 1 && inAltName[0]?.type === 'email' ? email(inAltName[0].value) : undefined;
 }
