@@ -1,0 +1,138 @@
+// CRL-based revocation status (RFC 5280 §6.3) for one certificate of a path. Fail closed:
+// only complete, fresh, correctly signed CRLs in scope for the certificate can prove "not
+// revoked". Delta CRLs and indirect CRLs are not supported: they never count as proof.
+import { ServiceError } from '../errors.ts';
+import type { DistributionPoint, GeneralName, Name, ParsedCertificate } from './model.ts';
+import type { ParsedCrl } from './crl.ts';
+import { canonicalRdn } from './name.ts';
+import { OID } from './oids.ts';
+
+// ReasonFlags bits 1–8 (bit 0 is "unused"): what a complete set of CRLs must cover.
+const allReasons = 0b1_1111_1110;
+const reasonNames = [
+  'unspecified', 'keyCompromise', 'cACompromise', 'affiliationChanged', 'superseded', 'cessationOfOperation',
+  'certificateHold', 'unused', 'removeFromCRL', 'privilegeWithdrawn', 'aACompromise',
+];
+
+export interface RevocationCheck {
+  cert: ParsedCertificate;
+  crls: readonly ParsedCrl[];
+  at: Date;
+  /** Undefined when `crl` is signed by a key entitled to sign CRLs for `cert` (§6.3.3(f)), else why not. */
+  crlSignerProblem(crl: ParsedCrl): string | undefined;
+  describe(cert: ParsedCertificate): string;
+}
+
+/** Throws certificate_revoked, or revocation_unknown when the given CRLs cannot decide. */
+export function checkRevocation(check: RevocationCheck): void {
+  const { cert, at } = check;
+  const problems: string[] = [];
+  let covered = 0;
+  let deltaInScope = false;
+  for (const crl of check.crls) {
+    if (crl.issuer.canonical !== cert.issuer.canonical) continue;
+    if (crl.isDelta) {
+      deltaInScope = true;
+      continue;
+    }
+    const scope = scopeOf(crl, cert);
+    if (typeof scope === 'string') {
+      problems.push(scope);
+      continue;
+    }
+    const unusable = unusableReason(crl, at) ?? check.crlSignerProblem(crl);
+    if (unusable !== undefined) {
+      problems.push(unusable);
+      continue;
+    }
+    const entry = crl.entries.get(cert.serialHex);
+    if (entry !== undefined) {
+      const reason = entry.reason === undefined ? '' : ` (${reasonNames[entry.reason] ?? `reason ${entry.reason}`})`;
+      throw new ServiceError('certificate_revoked',
+        `${check.describe(cert)} was revoked on ${entry.revocationDate.toISOString()}${reason} according to the CRL of "${crl.issuer.text}"`);
+    }
+    covered |= scope.reasons;
+  }
+  // A delta CRL could revoke what the complete CRL does not list; without delta support
+  // its presence leaves the status open (conformance/README.md: unsupported must reject).
+  if (deltaInScope) problems.push('a delta CRL applies and delta CRLs are not supported');
+  else if ((covered & allReasons) === allReasons) return;
+  const why = problems.length > 0 ? `: ${[...new Set(problems)].join('; ')}` : ': no CRL from its issuer was given';
+  throw new ServiceError('revocation_unknown', `revocation status of ${check.describe(cert)} is unknown${why}`, { retryAfterSeconds: 60 });
+}
+
+function unusableReason(crl: ParsedCrl, at: Date): string | undefined {
+  if (crl.unknownCriticalExtension !== undefined) return `CRL extension ${crl.unknownCriticalExtension} is critical and unknown`;
+  if (crl.unusableEntry !== undefined) return `CRL unusable: ${crl.unusableEntry}`;
+  // RFC 5280 §5.2.3: conforming CRL issuers MUST include cRLNumber; its absence marks a non-conforming CRL.
+  if (crl.crlNumber === undefined) return 'CRL has no cRLNumber';
+  if (crl.extensions.some((e) => e.oid === OID.crlNumber && e.critical)) return 'CRL marks cRLNumber critical (RFC 5280 §5.2.3: non-critical)';
+  if (crl.thisUpdate.getTime() > at.getTime()) return 'CRL is not yet valid (thisUpdate in the future)';
+  // §6.3.3(a)(2) read strictly: a CRL without nextUpdate has no freshness bound.
+  if (crl.nextUpdate === undefined) return 'CRL has no nextUpdate';
+  if (crl.nextUpdate.getTime() < at.getTime()) return `CRL is stale (nextUpdate ${crl.nextUpdate.toISOString()})`;
+  return undefined;
+}
+
+/**
+ * §6.3.3(b): whether the CRL covers the certificate, and for which reasons. Returns a
+ * reason string when it does not apply (or cannot be used: indirect CRL).
+ */
+function scopeOf(crl: ParsedCrl, cert: ParsedCertificate): { reasons: number } | string {
+  const idp = crl.issuingDistributionPoint;
+  const isCa = cert.basicConstraints?.ca === true;
+  if (idp?.indirectCrl === true) return 'indirect CRLs are not supported';
+  if (idp?.onlyContainsAttributeCerts === true) return 'CRL covers attribute certificates only';
+  if (idp?.onlyContainsUserCerts === true && isCa) return 'CRL covers end-entity certificates only';
+  if (idp?.onlyContainsCACerts === true && !isCa) return 'CRL covers CA certificates only';
+  const idpReasons = idp?.onlySomeReasons ?? allReasons;
+  // Without cRLDistributionPoints, the CRL issuer is the certificate issuer and all reasons apply (§6.3.3).
+  const points: DistributionPoint[] = cert.crlDistributionPoints ?? [{ crlIssuer: [{ type: 'dn', value: cert.issuer }] }];
+  for (const dp of points) {
+    // A DP naming another cRLIssuer points at an indirect CRL.
+    if (dp.crlIssuer !== undefined && !dp.crlIssuer.some((n) => n.type === 'dn' && n.value.canonical === crl.issuer.canonical)) continue;
+    if (idp?.distributionPoint !== undefined && !distributionPointMatches(idp.distributionPoint, dp, crl.issuer, cert.issuer)) continue;
+    return { reasons: idpReasons & (dp.reasons ?? allReasons) };
+  }
+  return 'CRL distribution point does not match the certificate';
+}
+
+function distributionPointMatches(
+  idpName: Pick<DistributionPoint, 'fullName' | 'nameRelativeToCrlIssuer'>, dp: DistributionPoint, crlIssuer: Name, certIssuer: Name,
+): boolean {
+  const idpNames = namesOfPoint(idpName, crlIssuer);
+  const dpNames = dp.fullName !== undefined || dp.nameRelativeToCrlIssuer !== undefined
+    ? namesOfPoint(dp, certIssuer)
+    : (dp.crlIssuer ?? []);
+  return idpNames.some((a) => dpNames.some((b) => generalNamesEqual(a, b)));
+}
+
+// nameRelativeToCRLIssuer is appended to the CRL issuer's DN (RFC 5280 §4.2.1.13).
+function namesOfPoint(point: Pick<DistributionPoint, 'fullName' | 'nameRelativeToCrlIssuer'>, issuer: Name): Array<GeneralName | string> {
+  if (point.fullName !== undefined) return point.fullName;
+  if (point.nameRelativeToCrlIssuer !== undefined) {
+    const base = issuer.canonical;
+    const rdn = canonicalRdn(point.nameRelativeToCrlIssuer);
+    return [base === '' ? rdn : `${rdn},${base}`];
+  }
+  return [];
+}
+
+// Canonical DN strings stand for directory names built from nameRelativeToCRLIssuer.
+function generalNamesEqual(a: GeneralName | string, b: GeneralName | string): boolean {
+  const ka = nameKey(a);
+  const kb = nameKey(b);
+  return ka !== undefined && ka === kb;
+}
+
+function nameKey(name: GeneralName | string): string | undefined {
+  if (typeof name === 'string') return `dn:${name}`;
+  switch (name.type) {
+    case 'dn': return `dn:${name.value.canonical}`;
+    case 'uri': return `uri:${name.value}`;
+    case 'dns': return `dns:${name.value.toLowerCase()}`;
+    case 'email': return `email:${name.value.toLowerCase()}`;
+    case 'ip': return `ip:${[...name.value].join('.')}`;
+    default: return undefined;
+  }
+}
