@@ -1,0 +1,34 @@
+// Joins the pki pieces for sign-in: the signature over the challenge (CMS or raw), then the
+// path from the signer to a configured anchor, with intermediates from the request and from
+// INTERMEDIATES_DIR. Anchors and known intermediates are parsed once, at start.
+import { openCms } from '../pki/cms.ts';
+import { createTrustStore } from '../pki/path.ts';
+import { verifyRawSignature } from '../pki/raw.ts';
+import type { CertificateVerifier } from './signIn.ts';
+
+export interface TrustMaterial {
+  /** DER trust anchors (root CA certificates). */
+  anchors: Uint8Array[];
+  /** DER intermediate CA certificates known to the service. */
+  intermediates: Uint8Array[];
+}
+
+// Root → national CA → sub-CA → citizen is the deepest hierarchy in use; a little headroom.
+const maxDepth = 4;
+
+export function createCertificateVerifier(trust: TrustMaterial): CertificateVerifier {
+  const store = createTrustStore(trust);
+  return {
+    verifySignature(request, challenge) {
+      return request.format === 'cms'
+        ? openCms(request.cms, challenge)
+        : verifyRawSignature({ certificates: request.certificates, algorithm: request.algorithm, signature: request.signature }, challenge);
+    },
+    validatePath(evidence, at) {
+      const presented = evidence.certificates.filter((cert) => cert !== evidence.signer);
+      // requiredEku / requiredKeyUsage default to the sign-in profile (SPEC.md).
+      const path = store.validate({ leaf: evidence.signer, intermediates: presented, at, maxDepth });
+      return [path.leaf, ...path.intermediates];
+    },
+  };
+}
