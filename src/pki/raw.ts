@@ -3,13 +3,13 @@
 // rest are intermediates offered for path building. No pkijs: one node:crypto verification.
 import { ServiceError } from '../errors.ts';
 import { parseCertificateCached } from './certificate.ts';
+import type { SignedEvidence } from './cms.ts';
+import { pssParameters } from './cmsSign.ts';
 import { malformed } from './der.ts';
 import { integer, nullValue, sequence } from './derWrite.ts';
 import type { AlgorithmIdentifier, ParsedCertificate } from './model.ts';
 import { OID } from './oids.ts';
 import { assertKeyStrength, verifySignedBytes } from './signature.ts';
-import { pssParameters } from './cmsSign.ts';
-import type { SignedEvidence } from './cms.ts';
 
 export interface RawSignature {
   /** DER certificates, signer first. */
@@ -24,7 +24,8 @@ const MAX_CERTIFICATES = 8;
 type Curve = 'P-256' | 'P-384' | 'P-521';
 
 interface JwsScheme {
-  kind: 'ecdsa' | 'rsa' | 'ed25519';
+  /** The key family the algorithm needs. */
+  keyKind: 'ec' | 'rsa' | 'ed25519';
   algorithm: AlgorithmIdentifier;
   /** The digest the algorithm applies (reported in SignedEvidence). */
   digest: string;
@@ -36,18 +37,18 @@ const NULL = nullValue();
 
 /** RFC 7518 §3.1 names mapped to the X.509 AlgorithmIdentifier that means the same thing. */
 const JWS_SCHEMES: ReadonlyMap<string, JwsScheme> = new Map<string, JwsScheme>([
-  ['ES256', { kind: 'ecdsa', algorithm: { oid: OID.ecdsaWithSHA256 }, digest: OID.sha256, curve: 'P-256' }],
-  ['ES384', { kind: 'ecdsa', algorithm: { oid: OID.ecdsaWithSHA384 }, digest: OID.sha384, curve: 'P-384' }],
-  ['ES512', { kind: 'ecdsa', algorithm: { oid: OID.ecdsaWithSHA512 }, digest: OID.sha512, curve: 'P-521' }],
-  ['RS256', { kind: 'rsa', algorithm: { oid: OID.sha256WithRSAEncryption, parameters: NULL }, digest: OID.sha256 }],
-  ['RS384', { kind: 'rsa', algorithm: { oid: OID.sha384WithRSAEncryption, parameters: NULL }, digest: OID.sha384 }],
-  ['RS512', { kind: 'rsa', algorithm: { oid: OID.sha512WithRSAEncryption, parameters: NULL }, digest: OID.sha512 }],
+  ['ES256', { keyKind: 'ec', algorithm: { oid: OID.ecdsaWithSHA256 }, digest: OID.sha256, curve: 'P-256' }],
+  ['ES384', { keyKind: 'ec', algorithm: { oid: OID.ecdsaWithSHA384 }, digest: OID.sha384, curve: 'P-384' }],
+  ['ES512', { keyKind: 'ec', algorithm: { oid: OID.ecdsaWithSHA512 }, digest: OID.sha512, curve: 'P-521' }],
+  ['RS256', { keyKind: 'rsa', algorithm: { oid: OID.sha256WithRSAEncryption, parameters: NULL }, digest: OID.sha256 }],
+  ['RS384', { keyKind: 'rsa', algorithm: { oid: OID.sha384WithRSAEncryption, parameters: NULL }, digest: OID.sha384 }],
+  ['RS512', { keyKind: 'rsa', algorithm: { oid: OID.sha512WithRSAEncryption, parameters: NULL }, digest: OID.sha512 }],
   // RFC 7518 §3.5: MGF1 with the same hash, salt as long as the hash output.
-  ['PS256', { kind: 'rsa', algorithm: { oid: OID.rsassaPss, parameters: pssParameters('sha256') }, digest: OID.sha256 }],
-  ['PS384', { kind: 'rsa', algorithm: { oid: OID.rsassaPss, parameters: pssParameters('sha384') }, digest: OID.sha384 }],
-  ['PS512', { kind: 'rsa', algorithm: { oid: OID.rsassaPss, parameters: pssParameters('sha512') }, digest: OID.sha512 }],
+  ['PS256', { keyKind: 'rsa', algorithm: { oid: OID.rsassaPss, parameters: pssParameters('sha256') }, digest: OID.sha256 }],
+  ['PS384', { keyKind: 'rsa', algorithm: { oid: OID.rsassaPss, parameters: pssParameters('sha384') }, digest: OID.sha384 }],
+  ['PS512', { keyKind: 'rsa', algorithm: { oid: OID.rsassaPss, parameters: pssParameters('sha512') }, digest: OID.sha512 }],
   // RFC 8037 §3.1: EdDSA over Ed25519 (the only curve SPEC admits), SHA-512 inside (RFC 8032 §5.1).
-  ['EdDSA', { kind: 'ed25519', algorithm: { oid: OID.ed25519 }, digest: OID.sha512 }],
+  ['EdDSA', { keyKind: 'ed25519', algorithm: { oid: OID.ed25519 }, digest: OID.sha512 }],
 ]);
 
 // Group orders n (SEC 2 v2 §2.4.2, §2.5.1, §2.6.1): r and s must lie in [1, n-1].
@@ -88,7 +89,7 @@ function readCertificates(ders: Uint8Array[]): ParsedCertificate[] {
  */
 function assertKeyFitsScheme(signer: ParsedCertificate, scheme: JwsScheme): void {
   const key = signer.publicKey;
-  const fits = key.kind === (scheme.kind === 'ecdsa' ? 'ec' : scheme.kind) && (key.kind !== 'ec' || key.curve === scheme.curve);
+  const fits = key.kind === scheme.keyKind && (key.kind !== 'ec' || key.curve === scheme.curve);
   if (!fits) throw new ServiceError('signature_invalid', 'the signer key does not fit the signature algorithm');
 }
 
