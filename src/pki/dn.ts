@@ -1,43 +1,44 @@
 // Distinguished names written as RFC 4514 text (`CN=…,O=…,C=UZ`, most significant RDN
-// last), turned into the DER Name of X.509 (RFC 5280 §4.1.2.4). Used to issue
-// certificates; it never reads attacker input.
+// last), turned into the DER Name of X.509 (RFC 5280 §4.1.2.4) to issue certificates.
+// name.ts parses the same text for matching and normalises `#hex` string values; issuing
+// must keep such values byte for byte and choose each value's string type, hence this
+// small reader of its own. It never reads attacker input.
 import { oid, sequence, setOf, tlv } from './derWrite.ts';
+import { OID } from './oids.ts';
 
-/** Short names accepted in RFC 4514 text, with the Uzbek national identifiers. */
+/** Names accepted in RFC 4514 text (case-insensitive), with the Uzbek national identifiers. */
 export const attributeTypes: Readonly<Record<string, string>> = Object.freeze({
-  CN: '2.5.4.3',
-  SN: '2.5.4.4', // surname (RFC 4519 §2.32), as OpenSSL reads it
-  SERIALNUMBER: '2.5.4.5',
-  C: '2.5.4.6',
-  L: '2.5.4.7',
-  ST: '2.5.4.8',
-  STREET: '2.5.4.9',
-  O: '2.5.4.10',
-  OU: '2.5.4.11',
-  TITLE: '2.5.4.12',
-  BUSINESSCATEGORY: '2.5.4.15',
-  POSTALCODE: '2.5.4.17',
-  GN: '2.5.4.42',
-  GIVENNAME: '2.5.4.42',
-  INITIALS: '2.5.4.43',
-  GENERATIONQUALIFIER: '2.5.4.44',
-  DNQUALIFIER: '2.5.4.46',
-  PSEUDONYM: '2.5.4.65',
-  ORGANIZATIONIDENTIFIER: '2.5.4.97',
-  UID: '0.9.2342.19200300.100.1.1',
-  DC: '0.9.2342.19200300.100.1.25',
-  EMAILADDRESS: '1.2.840.113549.1.9.1',
-  E: '1.2.840.113549.1.9.1',
+  CN: OID.commonName,
+  SN: OID.surname, // RFC 4519 §2.32, as OpenSSL reads it
+  SERIALNUMBER: OID.serialNumber,
+  C: OID.countryName,
+  L: OID.localityName,
+  ST: OID.stateOrProvinceName,
+  STREET: OID.streetAddress,
+  O: OID.organizationName,
+  OU: OID.organizationalUnitName,
+  TITLE: OID.title,
+  GN: OID.givenName,
+  GIVENNAME: OID.givenName,
+  INITIALS: OID.initials,
+  GENERATIONQUALIFIER: OID.generationQualifier,
+  DNQUALIFIER: OID.dnQualifier,
+  PSEUDONYM: OID.pseudonym,
+  ORGANIZATIONIDENTIFIER: OID.organizationIdentifier,
+  UID: OID.userId,
+  DC: OID.domainComponent,
+  EMAILADDRESS: OID.emailAddress,
+  E: OID.emailAddress,
   // Personal identification number of an individual (JShShIR), 14 digits.
-  PINFL: '1.2.860.3.16.1.2',
+  PINFL: OID.uzPinfl,
   // Taxpayer identification number (STIR), 9 digits.
-  TIN: '1.2.860.3.16.1.1',
+  TIN: OID.uzTin,
 });
 
 // RFC 5280 Appendix A fixes these to PrintableString or IA5String; everything else is
 // DirectoryString, written as UTF8String (RFC 5280 §4.1.2.6).
-const printable = new Set(['2.5.4.6', '2.5.4.5', '2.5.4.46']);
-const ia5 = new Set(['1.2.840.113549.1.9.1', '0.9.2342.19200300.100.1.25']);
+const printable = new Set<string>([OID.countryName, OID.serialNumber, OID.dnQualifier]);
+const ia5 = new Set<string>([OID.emailAddress, OID.domainComponent]);
 
 export interface DnAttribute {
   /** Dotted OID. */

@@ -17,6 +17,7 @@ import {
   tlv,
 } from './derWrite.ts';
 import type { KeyUsageName } from './model.ts';
+import { ekuByName, OID } from './oids.ts';
 
 export type KeyKind =
   | 'ec-p256' | 'ec-p384' | 'ec-p521' | 'ec-secp256k1'
@@ -48,7 +49,7 @@ export interface IssueOptions {
   pathLen?: number;
   /** Defaults: keyCertSign+cRLSign for a CA, digitalSignature otherwise; `null` leaves keyUsage out. */
   keyUsage?: KeyUsageName[] | null;
-  /** Names (clientAuth, emailProtection, …) or dotted OIDs; absent leaves extendedKeyUsage out. */
+  /** Names of oids.ts `ekuByName` (clientAuth, emailProtection, …) or dotted OIDs; absent leaves it out. */
   extKeyUsage?: string[];
   omitBasicConstraints?: boolean;
   subjectAltName?: Array<{ type: 'email' | 'dns' | 'uri'; value: string }>;
@@ -89,16 +90,6 @@ export function createKeyPair(kind: KeyKind): Promise<KeyPair> {
     }
   });
 }
-
-export const extendedKeyUsages: Readonly<Record<string, string>> = Object.freeze({
-  serverAuth: '1.3.6.1.5.5.7.3.1',
-  clientAuth: '1.3.6.1.5.5.7.3.2',
-  codeSigning: '1.3.6.1.5.5.7.3.3',
-  emailProtection: '1.3.6.1.5.5.7.3.4',
-  timeStamping: '1.3.6.1.5.5.7.3.8',
-  OCSPSigning: '1.3.6.1.5.5.7.3.9',
-  anyExtendedKeyUsage: '2.5.29.37.0',
-});
 
 // RFC 5280 §4.2.1.3 bit positions.
 const keyUsageBits: Record<KeyUsageName, number> = {
@@ -148,32 +139,32 @@ function extensions(options: IssueOptions, spki: Uint8Array, issuer: IssuerFacts
   const ca = options.ca ?? false;
   if (!options.omitBasicConstraints) {
     const pathLen = options.pathLen === undefined ? [] : [integer(options.pathLen)];
-    out.push(extension('2.5.29.19', true, sequence(...(ca ? [tlv(0x01, Uint8Array.of(0xff))] : []), ...pathLen)));
+    out.push(extension(OID.basicConstraints, true, sequence(...(ca ? [tlv(0x01, Uint8Array.of(0xff))] : []), ...pathLen)));
   }
   const keyUsage = options.keyUsage === undefined ? defaultKeyUsage(ca) : options.keyUsage;
-  if (keyUsage !== null) out.push(extension('2.5.29.15', true, keyUsageBitString(keyUsage)));
+  if (keyUsage !== null) out.push(extension(OID.keyUsage, true, keyUsageBitString(keyUsage)));
   if (options.extKeyUsage !== undefined) {
-    const oids = options.extKeyUsage.map((name) => extendedKeyUsages[name] ?? name);
-    out.push(extension('2.5.29.37', false, sequence(...oids.map(oid))));
+    const oids = options.extKeyUsage.map((name) => ekuByName[name] ?? name);
+    out.push(extension(OID.extKeyUsage, false, sequence(...oids.map(oid))));
   }
   const ownKeyId = keyIdentifier(spki);
-  if (options.subjectKeyId !== false) out.push(extension('2.5.29.14', false, octetString(ownKeyId)));
+  if (options.subjectKeyId !== false) out.push(extension(OID.subjectKeyIdentifier, false, octetString(ownKeyId)));
   if (options.authorityKeyId !== false) {
-    out.push(extension('2.5.29.35', false, sequence(contextPrimitive(0, issuer?.keyId ?? ownKeyId))));
+    out.push(extension(OID.authorityKeyIdentifier, false, sequence(contextPrimitive(0, issuer?.keyId ?? ownKeyId))));
   }
   if (options.subjectAltName !== undefined) {
     const tags = { email: 0x81, dns: 0x82, uri: 0x86 } as const;
     const names = options.subjectAltName.map(({ type, value }) => tlv(tags[type], new TextEncoder().encode(value)));
-    out.push(extension('2.5.29.17', false, sequence(...names)));
+    out.push(extension(OID.subjectAltName, false, sequence(...names)));
   }
   if (options.crlUrl !== undefined) {
     // DistributionPoint { distributionPoint [0] { fullName [0] { uniformResourceIdentifier [6] } } }
     const uri = contextPrimitive(6, new TextEncoder().encode(options.crlUrl));
-    out.push(extension('2.5.29.31', false, sequence(sequence(contextConstructed(0, contextConstructed(0, uri))))));
+    out.push(extension(OID.crlDistributionPoints, false, sequence(sequence(contextConstructed(0, contextConstructed(0, uri))))));
   }
   if (options.ocspUrl !== undefined) {
     const uri = contextPrimitive(6, new TextEncoder().encode(options.ocspUrl));
-    out.push(extension('1.3.6.1.5.5.7.1.1', false, sequence(sequence(oid('1.3.6.1.5.5.7.48.1'), uri))));
+    out.push(extension(OID.authorityInfoAccess, false, sequence(sequence(oid(OID.accessOcsp), uri))));
   }
   for (const extra of options.extraExtensions ?? []) out.push(extension(extra.oid, extra.critical, extra.valueDer));
   return out;
@@ -225,7 +216,7 @@ function readIssuer(certDer: Uint8Array): IssuerFacts {
     .filter((field) => field.idBlock.tagClass === 3 && field.idBlock.tagNumber === 3)
     .flatMap((field) => ((field as asn1js.Constructed).valueBlock.value[0] as asn1js.Sequence).valueBlock.value)
     .map((ext) => (ext as asn1js.Sequence).valueBlock.value)
-    .find((parts) => (parts[0] as asn1js.ObjectIdentifier).valueBlock.toString() === '2.5.29.14');
+    .find((parts) => (parts[0] as asn1js.ObjectIdentifier).valueBlock.toString() === OID.subjectKeyIdentifier);
   const skiValue = skiExtension?.at(-1);
   const keyId = skiValue instanceof asn1js.OctetString
     ? new Uint8Array((asn1js.fromBER(skiValue.valueBlock.valueHexView).result as asn1js.OctetString).valueBlock.valueHexView)
@@ -237,18 +228,29 @@ function signatureAlgorithm(key: KeyObject, requested: SignatureHash | undefined
   const type = key.asymmetricKeyType;
   if (type === 'ed25519' || type === 'ed448') {
     if (requested !== undefined) throw new TypeError(`${type} signs without a separate hash`);
-    return { hash: null, algorithm: algorithmIdentifier(type === 'ed25519' ? '1.3.101.112' : '1.3.101.113') };
+    return { hash: null, algorithm: algorithmIdentifier(type === 'ed25519' ? OID.ed25519 : OID.ed448) };
   }
   if (type === 'rsa') {
     const hash = requested ?? 'sha256';
-    const oids = { md5: '4', sha1: '5', sha256: '11', sha384: '12', sha512: '13' } as const;
+    const oids = {
+      md5: OID.md5WithRSAEncryption,
+      sha1: OID.sha1WithRSAEncryption,
+      sha256: OID.sha256WithRSAEncryption,
+      sha384: OID.sha384WithRSAEncryption,
+      sha512: OID.sha512WithRSAEncryption,
+    } as const;
     // PKCS #1 signature algorithms carry an explicit NULL (RFC 4055 §5).
-    return { hash, algorithm: algorithmIdentifier(`1.2.840.113549.1.1.${oids[hash]}`, nullValue()) };
+    return { hash, algorithm: algorithmIdentifier(oids[hash], nullValue()) };
   }
   if (type === 'ec') {
     const curve = key.asymmetricKeyDetails?.namedCurve;
     const hash = requested ?? (curve === 'secp384r1' ? 'sha384' : curve === 'secp521r1' ? 'sha512' : 'sha256');
-    const oids = { sha1: '1.2.840.10045.4.1', sha256: '1.2.840.10045.4.3.2', sha384: '1.2.840.10045.4.3.3', sha512: '1.2.840.10045.4.3.4' } as const;
+    const oids = {
+      sha1: OID.ecdsaWithSHA1,
+      sha256: OID.ecdsaWithSHA256,
+      sha384: OID.ecdsaWithSHA384,
+      sha512: OID.ecdsaWithSHA512,
+    } as const;
     if (hash === 'md5') throw new TypeError('there is no ECDSA with MD5');
     return { hash, algorithm: algorithmIdentifier(oids[hash]) };
   }
