@@ -153,7 +153,8 @@ function extend(context: Context, chain: ParsedCertificate[], purpose: Purpose, 
       attempts.notes.push(`the path would exceed ${context.maxDepth} intermediate certificates`);
       continue;
     }
-    if (!issuerSigned(current, candidate, attempts)) continue;
+    // Key policy before the signature check, so oversized keys cost nothing (SECURITY-CASES §C 47).
+    if (!keyAcceptable(context, candidate, attempts) || !issuerSigned(current, candidate, attempts)) continue;
     if (isAnchor) {
       try {
         return processPath(context, chain, candidate, purpose);
@@ -184,11 +185,22 @@ function tooDeep(context: Context, chain: ParsedCertificate[], candidate: Parsed
 function candidatesFor(pool: Pool, cert: ParsedCertificate, onlyAnchor: ParsedCertificate | undefined): ParsedCertificate[] {
   const key = cert.issuer.canonical;
   const anchors = (pool.anchors.get(key) ?? []).filter((a) => onlyAnchor === undefined || a.sha256 === onlyAnchor.sha256);
-  const intermediates = pool.intermediates.get(key) ?? [];
+  const intermediates = [...(pool.intermediates.get(key) ?? [])];
   const keyId = cert.authorityKeyId?.keyId;
   const rank = (c: ParsedCertificate): number =>
     keyId !== undefined && c.subjectKeyId !== undefined && Buffer.compare(keyId, c.subjectKeyId) === 0 ? 0 : 1;
   return [...anchors.sort((a, b) => rank(a) - rank(b)), ...intermediates.sort((a, b) => rank(a) - rank(b))];
+}
+
+function keyAcceptable(context: Context, issuer: ParsedCertificate, attempts: Attempts): boolean {
+  try {
+    assertStrength(context, issuer);
+    return true;
+  } catch (err) {
+    if (!(err instanceof ServiceError)) throw err;
+    attempts.buildError ??= err;
+    return false;
+  }
 }
 
 const signatureCache = new Map<string, boolean>();

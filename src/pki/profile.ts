@@ -20,6 +20,10 @@ export interface ProfileOptions {
 export function profileViolation(cert: ParsedCertificate, position: Position, options: ProfileOptions = {}): string | undefined {
   const critical = (oid: string): boolean | undefined => cert.extensions.find((e) => e.oid === oid)?.critical;
   const isCa = cert.basicConstraints?.ca === true;
+  // Some long-lived roots predate the rule (Starfield G2 has serial 0), so anchors are exempt.
+  if (position !== 'anchor' && (cert.serialHex === '00' || /^[89A-F]/.test(cert.serialHex))) {
+    return 'serialNumber is not a positive integer (RFC 5280 §4.1.2.2)';
+  }
   if (critical(OID.authorityKeyIdentifier) === true) return 'authorityKeyIdentifier is marked critical (RFC 5280 §4.2.1.1)';
   if (critical(OID.subjectKeyIdentifier) === true) return 'subjectKeyIdentifier is marked critical (RFC 5280 §4.2.1.2)';
   if (critical(OID.authorityInfoAccess) === true) return 'authorityInfoAccess is marked critical (RFC 5280 §4.2.2.1)';

@@ -127,6 +127,8 @@ export function assertKeyStrength(publicKey: PublicKeyInfo, policy: KeyPolicy = 
       const min = policy.minRsaBits ?? minRsaBits;
       if (publicKey.bits < min) throw new ServiceError('weak_algorithm', `RSA key of ${publicKey.bits} bits (minimum ${min})`);
       if (publicKey.bits > maxRsaBits) throw new ServiceError('weak_algorithm', `RSA key of ${publicKey.bits} bits is above the ${maxRsaBits}-bit cap`);
+      // Key generators produce whole-octet moduli; anything else is a hand-made key.
+      if (publicKey.bits % 8 !== 0) throw new ServiceError('weak_algorithm', `RSA key of ${publicKey.bits} bits is not a whole number of octets`);
       const e = publicKey.exponent;
       if (e < 3n || e % 2n === 0n || e >= maxRsaExponent) throw new ServiceError('weak_algorithm', `RSA public exponent ${e} is not an odd number from 3 to 2^64`);
       return;
@@ -190,6 +192,9 @@ export function checkSignature(alg: AlgorithmIdentifier, spki: Uint8Array, data:
   const scheme = signatureScheme(alg);
   const key = importSpki(spki);
   if (!keyMatches(scheme, key)) return false;
+  // Cheap guard before the expensive operation, whatever the caller checked (CVE-2023-29409).
+  const bits = key.asymmetricKeyDetails?.modulusLength;
+  if (bits !== undefined && bits > maxRsaBits) throw new ServiceError('weak_algorithm', `RSA key of ${bits} bits is above the ${maxRsaBits}-bit cap`);
   try {
     return verifyWith(scheme, key, data, signature);
   } catch {

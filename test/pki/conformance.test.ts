@@ -1,0 +1,33 @@
+// Regression guard for `npm run conformance`: no false accept, no hang, and at least the
+// agreement reached when this was written (PKITS's 18 rejections are declared unsupported or
+// policy: DSA, delta/indirect CRLs, CA certificate as leaf).
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+
+interface Summary {
+  suite: string;
+  agree: number;
+  falseAccepts: number;
+  falseRejects: number;
+  declaredRejects: number;
+  hangs: number;
+}
+
+describe('conformance (PKITS, x509-limbo)', () => {
+  const run = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/conformance.ts', '--json'], { encoding: 'utf8', timeout: 120_000 });
+  const report = JSON.parse(run.stdout) as { suites: Summary[] };
+  const suite = (name: string): Summary => report.suites.find((s) => s.suite === name)!;
+
+  for (const [name, agree] of [['PKITS', 231], ['LIMBO', 156]] as const) {
+    it(`${name}: no false accepts, no hangs, no undeclared false rejects, ≥ ${agree} agree`, () => {
+      const s = suite(name);
+      assert.equal(s.falseAccepts, 0);
+      assert.equal(s.hangs, 0);
+      assert.equal(s.falseRejects, 0);
+      assert.ok(s.agree >= agree, `${s.agree} agree`);
+    });
+  }
+
+  it('the runner exits 0', () => assert.equal(run.status, 0, run.stderr));
+});
