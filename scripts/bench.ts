@@ -30,7 +30,7 @@ interface Signer { certDer: Uint8Array; privateKey: KeyObject; chain: Uint8Array
 
 async function makePki(count: number) {
   const now = Date.now();
-  const rootKeys = await createKeyPair('ec-p384');
+  const rootKeys = await createKeyPair('ec-p256');
   const root = await issueCertificate({ subject: 'CN=Bench Root CA,C=UZ', publicKey: rootKeys.publicKey, privateKey: rootKeys.privateKey, ca: true, notBefore: new Date(now - day), notAfter: new Date(now + 365 * day) });
   const caKeys = await createKeyPair('ec-p256');
   const ca = await issueCertificate({ subject: 'CN=Bench Citizen CA,C=UZ', publicKey: caKeys.publicKey, issuer: { certDer: root.der, privateKey: rootKeys.privateKey }, ca: true, pathLen: 0, notBefore: new Date(now - day), notAfter: new Date(now + 365 * day) });
@@ -74,7 +74,9 @@ async function startService(dir: string, port: number, anchorPem: string) {
   await mkdir(join(dir, 'trust'), { recursive: true });
   await writeFile(join(dir, 'trust', 'root.pem'), anchorPem);
   const pin = spawnSync('taskset', ['--version']).status === 0 ? ['taskset', '-c', '0'] : [];
-  const command = [...pin, process.execPath, '--import', 'tsx', 'src/main.ts'];
+  // BENCH_SERVICE_ARGS passes node flags to the service, e.g. --cpu-prof for a profile.
+  const extra = process.env.BENCH_SERVICE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const command = [...pin, process.execPath, ...extra, '--import', 'tsx', 'src/main.ts'];
   const child = spawn(command[0] as string, command.slice(1), {
     env: {
       ...process.env, PORT: String(port), REDIS_URL: args.redis, DATABASE_URL: `sqlite:${join(dir, 'bench.sqlite')}`,
@@ -133,7 +135,7 @@ function cryptoCeiling(pki: Awaited<ReturnType<typeof makePki>>, jwtKey: KeyObje
     const digest = createHash('sha256').update('challenge bytes of about two hundred characters…'.repeat(4)).digest();
     const ok = verify('sha256', s.attrs, s.key, s.signature)
       && verify('sha256', s.leaf.tbs, caKey, s.leaf.signature)
-      && verify('sha384', ca.tbs, rootKey, ca.signature)
+      && verify('sha256', ca.tbs, rootKey, ca.signature)
       && digest.length === 32;
     if (!ok) throw new Error('ceiling verification failed');
     const payload = Buffer.from(JSON.stringify({ iss: 'x', sub: `pinfl:${count}`, sid: 's', jti: 'j', exp: 1, iat: 1 })).toString('base64url');

@@ -23,10 +23,11 @@ const rawBody = z.strictObject({
   signature: base64Text,
 });
 const body = z.discriminatedUnion('format', [cmsBody, rawBody]);
+const withChallengeId = z.object({ challengeId });
 
 /** The challenge id alone, read before anything else so that even a bad body consumes it. */
 export function readChallengeId(input: unknown): string {
-  const parsed = z.object({ challengeId }).safeParse(input);
+  const parsed = withChallengeId.safeParse(input);
   if (!parsed.success) throw new ServiceError('invalid_request', 'challengeId is required');
   return parsed.data.challengeId;
 }
