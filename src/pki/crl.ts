@@ -125,7 +125,8 @@ function readEntries(node: DerNode, crl: ParsedCrl): void {
 
 function readEntryExtensions(node: DerNode, entry: RevokedEntry): void {
   const seen = new Set<string>();
-  for (const extNode of expectSequence(node, 1, 32, 'crlEntryExtensions')) {
+  // SIZE (1..MAX) in RFC 5280, but some encoders write an empty list; it carries no meaning.
+  for (const extNode of expectSequence(node, 0, 32, 'crlEntryExtensions')) {
     const ext = parseExtension(extNode);
     if (seen.has(ext.oid)) throw malformed(`CRL entry extension ${ext.oid} appears twice`);
     seen.add(ext.oid);

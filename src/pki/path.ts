@@ -90,9 +90,7 @@ export function validate(input: ValidateInput): ValidatedPath {
 }
 
 function validateInPool(pool: Pool, input: Omit<ValidateInput, 'anchors'>): ValidatedPath {
-  const crls = input.crls === undefined || input.crls.length === 0
-    ? undefined
-    : input.crls.map((crl) => (crl instanceof Uint8Array ? parseCrl(crl) : crl));
+  const crls = input.crls === undefined || input.crls.length === 0 ? undefined : input.crls.flatMap(usableCrl);
   const context: Context = {
     pool,
     at: input.at,
@@ -106,6 +104,17 @@ function validateInPool(pool: Pool, input: Omit<ValidateInput, 'anchors'>): Vali
   };
   const purpose: Purpose = { kind: 'leaf', eku: input.requiredEku ?? signInEku, keyUsage: input.requiredKeyUsage ?? signInKeyUsage };
   return buildAndValidate(context, input.leaf, purpose, undefined);
+}
+
+// A CRL that does not parse proves nothing; dropping it leaves the status open (revocation_unknown).
+function usableCrl(crl: Uint8Array | ParsedCrl): ParsedCrl[] {
+  if (!(crl instanceof Uint8Array)) return [crl];
+  try {
+    return [parseCrl(crl)];
+  } catch (err) {
+    if (err instanceof ServiceError) return [];
+    throw err;
+  }
 }
 
 function buildPool(anchors: readonly ParsedCertificate[], intermediates: readonly ParsedCertificate[]): Pool {

@@ -57,7 +57,7 @@ export function checkRevocation(check: RevocationCheck): void {
   // its presence leaves the status open (conformance/README.md: unsupported must reject).
   if (deltaInScope) problems.push('a delta CRL applies and delta CRLs are not supported');
   else if ((covered & allReasons) === allReasons) return;
-  const why = problems.length > 0 ? `: ${[...new Set(problems)].join('; ')}` : ': no CRL from its issuer was given';
+  const why = problems.length > 0 ? `: ${[...new Set(problems)].join('; ')}` : ': no usable CRL from its issuer was given';
   throw new ServiceError('revocation_unknown', `revocation status of ${check.describe(cert)} is unknown${why}`, { retryAfterSeconds: 60 });
 }
 
