@@ -85,15 +85,15 @@ export async function issue(options: IssueOptions): Promise<Issued> {
   if (usage !== null) extensions.push(new x509.KeyUsagesExtension(usage, true));
   const eku = options.eku === undefined ? (ca ? null : ['1.3.6.1.5.5.7.3.2']) : options.eku;
   if (eku !== null) extensions.push(new x509.ExtendedKeyUsageExtension(eku, false));
-  const publicKey = options.spki ?? keys.publicKey;
-  extensions.push(await x509.SubjectKeyIdentifierExtension.create(options.spki === undefined ? keys.publicKey : new x509.PublicKey(options.spki)));
+  const publicKey = options.spki === undefined ? keys.publicKey : new Uint8Array(options.spki);
+  extensions.push(await x509.SubjectKeyIdentifierExtension.create(options.spki === undefined ? keys.publicKey : new x509.PublicKey(new Uint8Array(options.spki))));
   if (issuer !== undefined) extensions.push(await x509.AuthorityKeyIdentifierExtension.create(issuer.keys.publicKey));
   if (options.san !== undefined) extensions.push(new x509.SubjectAlternativeNameExtension(options.san, false));
   extensions.push(...(options.extensions ?? []));
   const generated = await x509.X509CertificateGenerator.create({
     serialNumber: (serial++).toString(16).padStart(4, '0'),
     subject: options.subject,
-    issuer: issuer === undefined ? options.subject : new x509.Name(issuer.cert.subject.der),
+    issuer: issuer === undefined ? options.subject : new x509.Name(new Uint8Array(issuer.cert.subject.der)),
     notBefore: options.notBefore ?? new Date(now.getTime() - day),
     notAfter: options.notAfter ?? new Date(now.getTime() + 365 * day),
     signingAlgorithm: signingAlgorithm(signer.kind, options.hash ?? 'SHA-256'),
@@ -116,7 +116,7 @@ export interface CrlOptions {
 export async function crlFor(issuer: Issued, options: CrlOptions = {}): Promise<Uint8Array> {
   const signer = options.signWith ?? issuer;
   const crl = await x509.X509CrlGenerator.create({
-    issuer: new x509.Name(issuer.cert.subject.der),
+    issuer: new x509.Name(new Uint8Array(issuer.cert.subject.der)),
     thisUpdate: options.thisUpdate ?? new Date(now.getTime() - day),
     nextUpdate: options.nextUpdate ?? new Date(now.getTime() + 7 * day),
     signingAlgorithm: signingAlgorithm(signer.kind, 'SHA-256'),
@@ -132,14 +132,14 @@ export async function crlFor(issuer: Issued, options: CrlOptions = {}): Promise<
 }
 
 /** DER TLV with a definite, minimal length: for building hand-made extension values. */
-export function tlv(tag: number, ...contents: Uint8Array[]): Uint8Array {
+export function tlv(tag: number, ...contents: Uint8Array[]): Uint8Array<ArrayBuffer> {
   const body = Buffer.concat(contents);
   const n = body.length;
   const length = n < 0x80 ? [n] : n < 0x100 ? [0x81, n] : [0x82, n >> 8, n & 0xff];
   return Uint8Array.from([tag, ...length, ...body]);
 }
 
-export const ascii = (text: string): Uint8Array => Uint8Array.from(Buffer.from(text, 'latin1'));
+export const ascii = (text: string): Uint8Array<ArrayBuffer> => Uint8Array.from(Buffer.from(text, 'latin1'));
 
 /** A standard three-level national hierarchy: root → citizen CA → citizen. */
 export async function hierarchy(prefix = 'Test'): Promise<{ root: Issued; ca: Issued; leaf: Issued }> {

@@ -16,7 +16,14 @@ import { ascii, crlFor, hierarchy, issue, type Issued, now, tlv } from './chainF
 const second = 1000;
 const day = 86_400_000;
 
-function run(input: Partial<ValidateInput> & { leaf: Issued; anchors: Issued[]; intermediates?: Issued[] }) {
+type RunInput = Omit<ValidateInput, 'leaf' | 'anchors' | 'intermediates' | 'at'> & {
+  leaf: Issued;
+  anchors: Issued[];
+  intermediates?: Issued[];
+  at?: Date;
+};
+
+function run(input: RunInput) {
   return validate({
     ...input,
     leaf: input.leaf.cert,
