@@ -1,7 +1,7 @@
 // createApp(deps): Express wiring only. It reads no environment and never listens.
 import { randomUUID } from 'node:crypto';
 import express, { type Request, type Response } from 'express';
-import { rateLimit, type Store } from 'express-rate-limit';
+import { ipKeyGenerator, rateLimit, type Store } from 'express-rate-limit';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
@@ -33,6 +33,8 @@ const requestIdPattern = /^[A-Za-z0-9._-]{8,64}$/;
 export function createApp(deps: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
+  // Responses are per request (challenges, tokens): an ETag would only cost a hash each time.
+  app.set('etag', false);
   app.set('trust proxy', deps.trustProxy ?? false);
 
   app.use(pinoHttp({
@@ -79,6 +81,7 @@ export function createApp(deps: AppDeps): express.Express {
     limit: deps.rateLimitPerMinute,
     standardHeaders: 'draft-8',
     legacyHeaders: false,
+    keyGenerator: (req: Request) => clientKey(req.ip),
     ...(deps.rateLimitStore ? { store: deps.rateLimitStore(prefix) } : {}),
     handler: (_req: Request, res: Response) => {
       sendProblem(res, new ServiceError('rate_limited', 'too many sign-in attempts from this address; try again later', { retryAfterSeconds: 60 }));
@@ -101,4 +104,11 @@ export function createApp(deps: AppDeps): express.Express {
   app.use((_req, res) => { sendProblem(res, new ServiceError('not_found', 'no such resource')); });
   app.use(errorHandler);
   return app;
+}
+
+/** IPv4 (also IPv4-mapped IPv6) as is; other IPv6 addresses by their /56, as one client. */
+function clientKey(ip: string | undefined): string {
+  if (ip === undefined) return 'unknown';
+  const v4 = /^(?:::ffff:)?(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(ip);
+  return v4?.[1] ?? ipKeyGenerator(ip);
 }

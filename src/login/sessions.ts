@@ -1,7 +1,7 @@
 // Sessions: a JWT access token (ES256, `kid`, RFC 9068 `at+jwt`) whose record lives in the
 // short-lived store until `exp`. A token whose record is gone is refused everywhere.
 import { randomBytes } from 'node:crypto';
-import { SignJWT, jwtVerify } from 'jose';
+import { jwtVerify } from 'jose';
 import type { Clock } from '../clock.ts';
 import { ServiceError } from '../errors.ts';
 import type { KeyRing } from '../oidc/keys.ts';
@@ -73,23 +73,21 @@ export function createSessions({ store, keys, clock, issuer, ttlSeconds }: Sessi
         certificateSha256: input.identity.certificate.sha256,
         identity: input.identity,
       };
-      const key = keys.active();
-      const accessToken = await new SignJWT({
+      // RFC 9068 access token claims, plus RFC 8705 §3.1 `cnf`: the certificate thumbprint
+      // binds the token to the certificate that signed in.
+      const accessToken = keys.signJwt({
+        iss: issuer,
+        sub: record.sub,
+        aud: record.aud,
+        iat: now,
+        exp: record.expiresAt,
+        jti: record.jti,
         sid: record.sid,
         auth_time: record.authTime,
         amr: record.amr,
         acr: record.acr,
-        // RFC 8705 §3.1: the certificate thumbprint binds the token to the key that signed in.
         cnf: { 'x5t#S256': Buffer.from(record.certificateSha256, 'hex').toString('base64url') },
-      })
-        .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'at+jwt' })
-        .setIssuer(issuer)
-        .setSubject(record.sub)
-        .setAudience(record.aud)
-        .setIssuedAt(now)
-        .setExpirationTime(record.expiresAt)
-        .setJti(record.jti)
-        .sign(key.privateKey);
+      }, 'at+jwt');
       await store.put(sessionKey(record.sid), record, ttlSeconds);
       // Indexed by certificate so a revocation can end every session it opened.
       await store.addToSet(certificateSessionsKey(record.certificateSha256), record.sid, ttlSeconds);
