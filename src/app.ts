@@ -1,14 +1,13 @@
 // createApp(deps): Express wiring only. It reads no environment and never listens.
-import { randomUUID } from 'node:crypto';
 import express, { type Request, type Response } from 'express';
 import { ipKeyGenerator, rateLimit, type Store } from 'express-rate-limit';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
-import { pinoHttp } from 'pino-http';
 import { ServiceError } from './errors.ts';
 import { apiRouter, type ApiDeps } from './http/api.ts';
 import type { Metrics } from './http/metrics.ts';
 import { errorHandler, sendProblem } from './http/problem.ts';
+import { requestLog } from './http/requestLog.ts';
 import { wellKnownRouter } from './http/wellKnown.ts';
 import type { KeyRing } from './oidc/keys.ts';
 
@@ -28,7 +27,6 @@ export interface AppDeps extends ApiDeps {
 }
 
 const bodyLimit = '64kb';
-const requestIdPattern = /^[A-Za-z0-9._-]{8,64}$/;
 
 export function createApp(deps: AppDeps): express.Express {
   const app = express();
@@ -37,22 +35,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.set('etag', false);
   app.set('trust proxy', deps.trustProxy ?? false);
 
-  app.use(pinoHttp({
-    logger: deps.logger,
-    genReqId: (req, res) => {
-      const incoming = req.headers['x-request-id'];
-      const id = typeof incoming === 'string' && requestIdPattern.test(incoming) ? incoming : randomUUID();
-      res.setHeader('X-Request-Id', id);
-      return id;
-    },
-    // Only what identifies a request: never headers (Authorization) nor bodies (keys, tokens).
-    serializers: {
-      req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, path: req.url.split('?')[0] }),
-      res: (res: { statusCode: number }) => ({ status: res.statusCode }),
-    },
-    customLogLevel: (_req, res, err) => (err !== undefined || res.statusCode >= 500 ? 'error' : 'info'),
-    quietReqLogger: true,
-  }));
+  app.use(requestLog(deps.logger));
 
   app.use(helmet({
     contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"], baseUri: ["'none'"], formAction: ["'self'"] } },
@@ -102,7 +85,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.use('/v1', apiRouter(deps));
 
   app.use((_req, res) => { sendProblem(res, new ServiceError('not_found', 'no such resource')); });
-  app.use(errorHandler);
+  app.use(errorHandler(deps.logger));
   return app;
 }
 

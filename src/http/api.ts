@@ -34,7 +34,7 @@ export function apiRouter(deps: ApiDeps): Router {
     const record = await deps.sessions.authenticate(bearerToken(req));
     await deps.sessions.end(record);
     await deps.signIn.audit.append({
-      at: deps.signIn.clock.now(), type: 'logout', outcome: 'success', requestId: String(req.id),
+      at: deps.signIn.clock.now(), type: 'logout', outcome: 'success', requestId: req.id,
       certificateSha256: record.certificateSha256, subject: record.sub, details: { sid: record.sid },
     });
     res.status(204).end();
@@ -47,7 +47,7 @@ export async function observedSignIn(deps: Pick<ApiDeps, 'signIn' | 'metrics'>, 
   const started = process.hrtime.bigint();
   const elapsed = () => Number(process.hrtime.bigint() - started) / 1e9;
   try {
-    const result = await signIn(deps.signIn, req.body, { requestId: String(req.id), ...(clientId ? { clientId } : {}) });
+    const result = await signIn(deps.signIn, req.body, { requestId: req.id, ...(clientId ? { clientId } : {}) });
     deps.metrics.observeSignIn('success', elapsed());
     return result;
   } catch (error) {

@@ -1,6 +1,7 @@
 // The one place errors reach the wire: RFC 9457 problem+json with the stable `code`.
 // 4xx details are shown; 5xx get a generic text; library messages only ever go to the logs.
 import type { NextFunction, Request, Response } from 'express';
+import type { Logger } from 'pino';
 import { ServiceError, isServiceError } from '../errors.ts';
 
 export function problemType(code: string): string {
@@ -35,13 +36,15 @@ export function toServiceError(error: unknown): ServiceError {
   return new ServiceError('internal_error', 'internal error', { cause: error });
 }
 
-export function errorHandler(error: unknown, req: Request, res: Response, _next: NextFunction): void {
-  const serviceError = toServiceError(error);
-  if (serviceError.status >= 500) req.log.error({ err: serviceError.cause ?? serviceError, code: serviceError.code }, 'request failed');
-  else req.log.info({ code: serviceError.code }, 'request rejected');
-  if (res.headersSent) {
-    res.end();
-    return;
-  }
-  sendProblem(res, serviceError);
+export function errorHandler(logger: Logger) {
+  return (error: unknown, req: Request, res: Response, _next: NextFunction): void => {
+    const serviceError = toServiceError(error);
+    if (serviceError.status >= 500) logger.error({ reqId: req.id, err: serviceError.cause ?? serviceError, code: serviceError.code }, 'request failed');
+    else logger.info({ reqId: req.id, code: serviceError.code }, 'request rejected');
+    if (res.headersSent) {
+      res.end();
+      return;
+    }
+    sendProblem(res, serviceError);
+  };
 }
