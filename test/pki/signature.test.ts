@@ -122,8 +122,8 @@ describe('assertKeyStrength (§C 45–47)', () => {
     { kind: 'rsa', bits: 1024, exponent: 65537n },
     { kind: 'rsa', bits: 2047, exponent: 65537n },
     { kind: 'rsa', bits: 16384, exponent: 65537n },
-    { kind: 'rsa', bits: 2048, exponent: 3n },
     { kind: 'rsa', bits: 2048, exponent: 1n },
+    { kind: 'rsa', bits: 2048, exponent: 1n << 256n },
     { kind: 'rsa', bits: 2048, exponent: 65538n },
     { kind: 'rsa', bits: 2052, exponent: 65537n },
     { kind: 'ec', curve: 'other', curveOid: '1.3.132.0.10' },
@@ -133,8 +133,9 @@ describe('assertKeyStrength (§C 45–47)', () => {
     it(`weak: ${JSON.stringify(key, (_, v) => (typeof v === 'bigint' ? v.toString() : v))}`, () => throwsCode(() => assertKeyStrength(key), 'weak_algorithm'));
   }
 
-  it('accepts RSA 2048–8192 with e = 65537, the three NIST curves and Ed25519', () => {
+  it('accepts RSA 2048–8192 with odd e ≥ 3, the three NIST curves and Ed25519', () => {
     for (const bits of [2048, 3072, 4096, 8192]) assertKeyStrength({ kind: 'rsa', bits, exponent: 65537n });
+    assertKeyStrength({ kind: 'rsa', bits: 2048, exponent: 3n });
     for (const curve of ['P-256', 'P-384', 'P-521'] as const) assertKeyStrength({ kind: 'ec', curve });
     assertKeyStrength({ kind: 'ed25519' });
   });
