@@ -108,20 +108,25 @@ export async function issue(options: IssueOptions): Promise<Issued> {
 export interface CrlOptions {
   revoked?: Array<{ cert: Issued; reason?: x509.X509CrlReason }>;
   thisUpdate?: Date;
-  nextUpdate?: Date;
-  /** Sign with these keys instead of the issuer's (a forged CRL). */
+  /** null leaves nextUpdate out. */
+  nextUpdate?: Date | null;
+  /** Sign with these keys instead of the issuer's (a forged CRL, or a separate CRL-signing key). */
   signWith?: Issued;
+  /** CRL extensions; default a cRLNumber of 1. */
+  extensions?: x509.Extension[];
 }
+
+export const crlNumber = (n: number): x509.Extension => new x509.Extension('2.5.29.20', false, Uint8Array.of(0x02, 0x01, n));
 
 export async function crlFor(issuer: Issued, options: CrlOptions = {}): Promise<Uint8Array> {
   const signer = options.signWith ?? issuer;
   const crl = await x509.X509CrlGenerator.create({
     issuer: new x509.Name(new Uint8Array(issuer.cert.subject.der)),
     thisUpdate: options.thisUpdate ?? new Date(now.getTime() - day),
-    nextUpdate: options.nextUpdate ?? new Date(now.getTime() + 7 * day),
+    ...(options.nextUpdate === null ? {} : { nextUpdate: options.nextUpdate ?? new Date(now.getTime() + 7 * day) }),
     signingAlgorithm: signingAlgorithm(signer.kind, 'SHA-256'),
     signingKey: signer.keys.privateKey,
-    extensions: [new x509.Extension('2.5.29.20', false, Uint8Array.of(0x02, 0x01, 0x01))],
+    extensions: options.extensions ?? [crlNumber(1)],
     entries: (options.revoked ?? []).map(({ cert, reason }) => ({
       serialNumber: cert.cert.serialHex,
       revocationDate: new Date(now.getTime() - day),

@@ -1,0 +1,124 @@
+// CRL parsing and RFC 5280 §6.3 use: only a complete, fresh, in-scope CRL signed by an
+// entitled key proves "not revoked" (SECURITY-CASES §D 66–68); everything else is unknown.
+import { before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import * as x509 from '@peculiar/x509';
+import { isServiceError, type ErrorCode } from '../../src/errors.ts';
+import { parseCrl, parseCrlsFromPemOrDer } from '../../src/pki/crl.ts';
+import { OID } from '../../src/pki/oids.ts';
+import { validate } from '../../src/pki/path.ts';
+import { crlFor, crlNumber, hierarchy, issue, type Issued, now, tlv } from './chainFixtures.ts';
+
+let root: Issued;
+let ca: Issued;
+let leaf: Issued;
+let rootCrl: Uint8Array;
+
+before(async () => {
+  ({ root, ca, leaf } = await hierarchy('Crl'));
+  rootCrl = await crlFor(root);
+});
+
+function check(crls: Uint8Array[], intermediates: Issued[] = [ca]) {
+  return validate({ leaf: leaf.cert, anchors: [root.cert], intermediates: intermediates.map((c) => c.cert), at: now, crls });
+}
+
+function rejects(fn: () => unknown, code: ErrorCode, pattern: RegExp): void {
+  assert.throws(fn, (err: unknown) => {
+    assert.ok(isServiceError(err), String(err));
+    assert.equal(err.code, code, err.message);
+    assert.match(err.message, pattern);
+    return true;
+  });
+}
+
+const ext = (oid: string, critical: boolean, value: Uint8Array) => new x509.Extension(oid, critical, value);
+
+describe('parseCrl', () => {
+  it('reads issuer, times, number and entries with reasons', async () => {
+    const crl = parseCrl(await crlFor(ca, { revoked: [{ cert: leaf, reason: x509.X509CrlReason.cessationOfOperation }], extensions: [crlNumber(7)] }));
+    assert.equal(crl.version, 2);
+    assert.equal(crl.issuer.canonical, ca.cert.subject.canonical);
+    assert.equal(crl.crlNumber, 7n);
+    assert.ok(crl.nextUpdate !== undefined && crl.thisUpdate < crl.nextUpdate);
+    assert.deepEqual(crl.entries.get(leaf.cert.serialHex)?.reason, 5);
+  });
+
+  it('reads PEM and refuses trailing bytes', async () => {
+    const der = await crlFor(ca);
+    const pem = `-----BEGIN X509 CRL-----\n${Buffer.from(der).toString('base64')}\n-----END X509 CRL-----\n`;
+    assert.equal(parseCrl(parseCrlsFromPemOrDer(Buffer.from(pem))[0]!).sha256, parseCrl(der).sha256);
+    assert.throws(() => parseCrl(Uint8Array.from([...der, 0])), (err: unknown) => isServiceError(err) && err.code === 'malformed_signature');
+  });
+});
+
+describe('CRLs in validation', () => {
+  it('a CRL that does not parse proves nothing', async () => {
+    const broken = Uint8Array.from([...(await crlFor(ca)), 0]);
+    rejects(() => check([rootCrl, broken]), 'revocation_unknown', /no usable CRL/);
+  });
+
+  it('no nextUpdate, no cRLNumber, a critical cRLNumber, or a future thisUpdate make a CRL unusable', async () => {
+    const noNextUpdate = await crlFor(ca, { nextUpdate: null });
+    rejects(() => check([rootCrl, noNextUpdate]), 'revocation_unknown', /no nextUpdate/);
+    const noNumber = await crlFor(ca, { extensions: [] });
+    rejects(() => check([rootCrl, noNumber]), 'revocation_unknown', /cRLNumber/);
+    const criticalNumber = await crlFor(ca, { extensions: [ext(OID.crlNumber, true, Uint8Array.of(2, 1, 1))] });
+    rejects(() => check([rootCrl, criticalNumber]), 'revocation_unknown', /critical/);
+    const future = await crlFor(ca, { thisUpdate: new Date(now.getTime() + 3_600_000) });
+    rejects(() => check([rootCrl, future]), 'revocation_unknown', /not yet valid/);
+  });
+
+  it('an unknown critical CRL extension makes it unusable (RFC 5280 §5.2)', async () => {
+    const crl = await crlFor(ca, { extensions: [crlNumber(1), ext('1.2.3.4.5', true, Uint8Array.of(5, 0))] });
+    rejects(() => check([rootCrl, crl]), 'revocation_unknown', /1\.2\.3\.4\.5/);
+  });
+
+  it('delta CRLs are unsupported: their presence leaves the status unknown (§C 68)', async () => {
+    const delta = await crlFor(ca, { extensions: [crlNumber(2), ext(OID.deltaCrlIndicator, true, Uint8Array.of(2, 1, 1))] });
+    check([rootCrl, await crlFor(ca)]);
+    const complete = await crlFor(ca);
+    rejects(() => check([rootCrl, complete, delta]), 'revocation_unknown', /delta/);
+  });
+
+  it('issuingDistributionPoint scope: a CA-only or indirect CRL does not cover a citizen (§C 68)', async () => {
+    const caOnly = await crlFor(ca, { extensions: [crlNumber(1), ext(OID.issuingDistributionPoint, true, tlv(0x30, tlv(0x82, Uint8Array.of(0xff))))] });
+    rejects(() => check([rootCrl, caOnly]), 'revocation_unknown', /CA certificates only/);
+    const indirect = await crlFor(ca, { extensions: [crlNumber(1), ext(OID.issuingDistributionPoint, true, tlv(0x30, tlv(0x84, Uint8Array.of(0xff))))] });
+    rejects(() => check([rootCrl, indirect]), 'revocation_unknown', /indirect/);
+    const userOnly = await crlFor(ca, { extensions: [crlNumber(1), ext(OID.issuingDistributionPoint, true, tlv(0x30, tlv(0x81, Uint8Array.of(0xff))))] });
+    check([rootCrl, userOnly]);
+  });
+
+  it('a CRL partitioned by reasons does not prove "not revoked" alone', async () => {
+    const keyCompromiseOnly = tlv(0x30, tlv(0x83, Uint8Array.of(0x06, 0x40)));
+    const partial = await crlFor(ca, { extensions: [crlNumber(1), ext(OID.issuingDistributionPoint, true, keyCompromiseOnly)] });
+    rejects(() => check([rootCrl, partial]), 'revocation_unknown', /no usable CRL|unknown/);
+  });
+
+  it('a CRL from another issuer, or signed by the wrong key, is no proof (§D 66)', async () => {
+    const other = await hierarchy('Other Crl');
+    const foreign = await crlFor(other.ca);
+    rejects(() => check([rootCrl, foreign]), 'revocation_unknown', /no usable CRL/);
+    const forged = await crlFor(ca, { signWith: other.ca });
+    rejects(() => check([rootCrl, forged]), 'revocation_unknown', /not signed by a key entitled/);
+  });
+
+  it('a separate CRL-signing certificate of the same CA is accepted when it chains to the same anchor (RFC 5280 §6.3.3(f))', async () => {
+    const crlSigner = await issue({ subject: ca.name, issuer: root, ca: true, keySlot: 'crl-signer', keyUsage: x509.KeyUsageFlags.cRLSign });
+    const crl = await crlFor(ca, { signWith: crlSigner });
+    check([rootCrl, crl], [ca, crlSigner]);
+    const noCrlSign = await issue({ subject: ca.name, issuer: root, ca: true, keySlot: 'crl-signer', keyUsage: x509.KeyUsageFlags.keyCertSign });
+    rejects(() => check([rootCrl, crl], [ca, noCrlSign]), 'revocation_unknown', /not signed by a key entitled/);
+  });
+
+  it('the CA keyUsage must allow cRLSign for its own CRLs', async () => {
+    const signOnly = await issue({ subject: 'CN=Cert Only CA,C=UZ', issuer: root, ca: true, keyUsage: x509.KeyUsageFlags.keyCertSign });
+    const citizen = await issue({ subject: 'CN=Under Cert Only CA,C=UZ', issuer: signOnly });
+    const crls = [rootCrl, await crlFor(signOnly)];
+    assert.throws(
+      () => validate({ leaf: citizen.cert, anchors: [root.cert], intermediates: [signOnly.cert], at: now, crls }),
+      (err: unknown) => isServiceError(err) && err.code === 'revocation_unknown' && /cRLSign/.test(err.message),
+    );
+  });
+});
