@@ -32,7 +32,7 @@ function rejects(fn: () => unknown, code: ErrorCode, pattern: RegExp): void {
   });
 }
 
-const ext = (oid: string, critical: boolean, value: Uint8Array) => new x509.Extension(oid, critical, value);
+const ext = (oid: string, critical: boolean, value: Uint8Array) => new x509.Extension(oid, critical, new Uint8Array(value));
 
 describe('parseCrl', () => {
   it('reads issuer, times, number and entries with reasons', async () => {
