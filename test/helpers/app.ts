@@ -32,6 +32,8 @@ export interface TestAppOptions {
   pki: TestPki;
   clock?: Clock;
   env?: Record<string, string>;
+  /** Another Redis than the test Redis, e.g. a closed port to play "Redis is down". */
+  redisUrl?: string;
   /** Also configure the citizen CA as a known intermediate (INTERMEDIATES_DIR). */
   knownIntermediates?: boolean;
 }
@@ -39,8 +41,8 @@ export interface TestAppOptions {
 export async function startTestApp(options: TestAppOptions): Promise<TestApp> {
   const config = loadConfig({ LOG_LEVEL: 'silent', ISSUER_URL: 'http://127.0.0.1:0', TRUST_ANCHORS_DIR: 'unused', RATE_LIMIT_PER_MINUTE: '100000', ...options.env });
   const prefix = uniqueKeyPrefix('app');
-  if (options.store === 'redis') await requireRedis();
-  const inner = options.store === 'redis' ? createRedisStore(testRedisUrl(), { keyPrefix: prefix }) : createMemoryStore();
+  if (options.store === 'redis' && options.redisUrl === undefined) await requireRedis();
+  const inner = options.store === 'redis' ? createRedisStore(options.redisUrl ?? testRedisUrl(), { keyPrefix: prefix }) : createMemoryStore();
   const sessionKeys = new Set<string>();
   // Records every session key the app writes, so tests can prove a rejection wrote none.
   const ephemeral: EphemeralStore = {
