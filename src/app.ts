@@ -65,6 +65,8 @@ export function createApp(deps: AppDeps): express.Express {
     standardHeaders: 'draft-8',
     legacyHeaders: false,
     keyGenerator: (req: Request) => clientKey(req.ip),
+    // clientKey applies ipKeyGenerator to IPv6; the library's source-text heuristic cannot see that.
+    validate: { keyGeneratorIpFallback: false },
     ...(deps.rateLimitStore ? { store: deps.rateLimitStore(prefix) } : {}),
     handler: (_req: Request, res: Response) => {
       sendProblem(res, new ServiceError('rate_limited', 'too many sign-in attempts from this address; try again later', { retryAfterSeconds: 60 }));
