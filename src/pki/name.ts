@@ -221,7 +221,8 @@ function parseStringValue(input: string, start: number, type: string): { attribu
   while (at < input.length) {
     const ch = input[at]!;
     if (ch === ',' || ch === '+' || ch === ';') break;
-    if (ch === '"' || ch === '<' || ch === '>' || ch === '=' || ch === '\0') throw invalidDn(`unescaped "${ch}"`);
+    // RFC 4514 §3: these must be escaped inside a value ('=' and a non-leading '#' need not be).
+    if (ch === '"' || ch === '<' || ch === '>' || ch === '\0') throw invalidDn(`unescaped "${ch}"`);
     if (ch === '\\') {
       const next = input[at + 1];
       if (next !== undefined && specials.includes(next)) {

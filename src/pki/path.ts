@@ -19,6 +19,12 @@ import { certificateExtensionDecoders } from './extensions.ts';
 
 export type { PolicyInputs } from './policy.ts';
 
+// Policy choices where RFC 5280 leaves room (x509-limbo `policy-choice`, scripts/conformance):
+// - a CA certificate (basicConstraints cA) is never accepted as the leaf: it is not a citizen;
+// - a leaf without extendedKeyUsage is accepted (SPEC.md: "if it has an extendedKeyUsage");
+// - name constraints are enforced whether or not the extension is marked critical;
+// - unsupported: DSA, delta CRLs, indirect CRLs (cRLIssuer); where they matter the result is a rejection.
+
 /** Sign-in accepts a leaf whose EKU, when present, names one of these (SPEC.md). */
 export const signInEku: readonly string[] = [OID.clientAuth, OID.emailProtection];
 /** Sign-in needs a leaf keyUsage with one of these (SECURITY-CASES §C 40). */
@@ -40,7 +46,7 @@ export interface ValidateInput {
   requiredKeyUsage?: readonly KeyUsageName[] | 'any';
   /** CRLs to decide revocation by (DER or parsed). When any are given, every certificate below the anchor needs a status. */
   crls?: ReadonlyArray<Uint8Array | ParsedCrl>;
-  /** Most intermediate certificates between leaf and anchor. Default 8. */
+  /** Most intermediate CA certificates between leaf and anchor, self-issued ones (key rollover) not counted. Default 8. */
   maxDepth?: number;
   policy?: PolicyInputs;
   keyPolicy?: KeyPolicy;

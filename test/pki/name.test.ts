@@ -78,6 +78,10 @@ describe('canonicalDn', () => {
     assert.equal(formatRfc4514(parseRfc4514(text)), text);
   });
 
+  it('allows an unescaped "=" inside a value (RFC 4514 §3)', () => {
+    assert.equal(parseRfc4514('CN=a=b')[0]![0]!.value, 'a=b');
+  });
+
   it('decodes UTF-8 hex escapes', () => {
     assert.equal(parseRfc4514('CN=O\\CA\\BBzbekiston')[0]![0]!.value, 'Oʻzbekiston');
   });
