@@ -4,6 +4,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 
 interface Summary {
   suite: string;
@@ -15,7 +16,8 @@ interface Summary {
 }
 
 describe('conformance (PKITS, x509-limbo)', () => {
-  const run = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/conformance.ts', '--json'], { encoding: 'utf8', timeout: 120_000 });
+  const script = fileURLToPath(new URL('../../scripts/conformance.ts', import.meta.url));
+  const run = spawnSync(process.execPath, ['--import', 'tsx', script, '--json'], { encoding: 'utf8', timeout: 120_000 });
   const report = JSON.parse(run.stdout) as { suites: Summary[] };
   const suite = (name: string): Summary => report.suites.find((s) => s.suite === name)!;
 
