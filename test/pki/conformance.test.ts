@@ -16,8 +16,8 @@ interface Summary {
 }
 
 describe('conformance (PKITS, x509-limbo)', () => {
-  const script = fileURLToPath(new URL('../../scripts/conformance.ts', import.meta.url));
-  const run = spawnSync(process.execPath, ['--import', 'tsx', script, '--json'], { encoding: 'utf8', timeout: 120_000 });
+  const repo = fileURLToPath(new URL('../..', import.meta.url));
+  const run = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/conformance.ts', '--json'], { cwd: repo, encoding: 'utf8', timeout: 120_000 });
   const report = JSON.parse(run.stdout) as { suites: Summary[] };
   const suite = (name: string): Summary => report.suites.find((s) => s.suite === name)!;
 
