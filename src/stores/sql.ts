@@ -7,6 +7,7 @@ import { dirname, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import knex, { type Knex } from 'knex';
 import { migrationSource } from './migrations/index.ts';
+import { clientStore } from './sqlClients.ts';
 import {
   StoreUnavailableError,
   type AuditChainResult, type AuditEvent, type AuditRecord, type AuditStore, type Database,
@@ -44,6 +45,7 @@ export async function openDatabase(url: string, options: OpenDatabaseOptions = {
     signingKeys: signingKeyStore(db),
     revocations: revocationStore(db, dialect),
     audit: auditStore(db, dialect, options.schema),
+    clients: clientStore(db, guard),
     ping: () => guard(async () => void (await db.raw('SELECT 1'))),
     close: () => db.destroy(),
   };

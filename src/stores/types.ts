@@ -137,11 +137,38 @@ export interface AuditStore {
   tail(n: number): Promise<AuditRecord[]>;
 }
 
+export type TokenEndpointAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
+
+/** An agency app registered for OpenID Connect (src/oidc/clients.ts holds the rules). */
+export interface ClientRecord {
+  clientId: string;
+  name: string;
+  /** Hex SHA-256 of the secret; null for private_key_jwt clients. */
+  secretHash: string | null;
+  redirectUris: string[];
+  postLogoutRedirectUris: string[];
+  backchannelLogoutUri: string | null;
+  authMethod: TokenEndpointAuthMethod;
+  /** JWK Set as JSON text, for private_key_jwt. */
+  jwks: string | null;
+  subjectType: 'pairwise' | 'public';
+  subjectSalt: string;
+  createdAt: Date;
+}
+
+export interface ClientStore {
+  find(clientId: string): Promise<ClientRecord | undefined>;
+  list(): Promise<ClientRecord[]>;
+  insert(record: ClientRecord): Promise<void>;
+  remove(clientId: string): Promise<boolean>;
+}
+
 /** The durable side: one SQL database behind knex. */
 export interface Database {
   signingKeys: SigningKeyStore;
   revocations: RevocationStore;
   audit: AuditStore;
+  clients: ClientStore;
   ping(): Promise<void>;
   close(): Promise<void>;
 }

@@ -3,6 +3,7 @@
 // Names are permanent once released (knex records them); append, never rename.
 import type { Knex } from 'knex';
 import * as initial from './001_initial.ts';
+import * as oidcClients from './002_oidc_clients.ts';
 
 interface Migration {
   name: string;
@@ -10,7 +11,10 @@ interface Migration {
   down(knex: Knex): Promise<void>;
 }
 
-const migrations: readonly Migration[] = [{ name: '001_initial', ...initial }];
+const migrations: readonly Migration[] = [
+  { name: '001_initial', ...initial },
+  { name: '002_oidc_clients', ...oidcClients },
+];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {
   getMigrations: async () => [...migrations],
