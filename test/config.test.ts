@@ -1,0 +1,58 @@
+// Configuration: defaults with reasons, one error listing every problem, production refusals.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ConfigError, loadConfig } from '../src/config.ts';
+
+test('defaults: embedded development setup', () => {
+  const config = loadConfig({});
+  assert.equal(config.port, 8080);
+  assert.equal(config.issuerUrl, 'http://localhost:8080');
+  assert.equal(config.databaseUrl, 'sqlite:data/yagona.sqlite');
+  assert.equal(config.redisUrl, undefined);
+  assert.equal(config.devPki, true);
+  assert.equal(config.trustAnchorsDir, 'certs/dev/trust');
+  assert.equal(config.intermediatesDir, 'certs/dev/intermediates');
+  assert.equal(config.challengeTtlSeconds, 120);
+  assert.equal(config.sessionTtlSeconds, 600);
+  assert.deepEqual(config.revocationChecks, ['local']);
+  assert.equal(config.revocationFailMode, 'closed');
+  assert.ok(Object.isFrozen(config));
+});
+
+test('ISSUER_URL follows PORT and loses a trailing slash', () => {
+  assert.equal(loadConfig({ PORT: '9000' }).issuerUrl, 'http://localhost:9000');
+  assert.equal(loadConfig({ ISSUER_URL: 'https://id.example.uz/' }).issuerUrl, 'https://id.example.uz');
+});
+
+test('a configured trust folder switches the development PKI off', () => {
+  const config = loadConfig({ TRUST_ANCHORS_DIR: '/etc/yagona/trust' });
+  assert.equal(config.devPki, false);
+  assert.equal(config.trustAnchorsDir, '/etc/yagona/trust');
+  assert.equal(config.intermediatesDir, 'certs/intermediates');
+});
+
+test('every problem is named in one error', () => {
+  assert.throws(
+    () => loadConfig({ PORT: 'eighty', DATABASE_URL: 'mysql://x', REVOCATION_FAIL_MODE: 'maybe', CHALLENGE_TTL_SECONDS: '0' }),
+    (error: unknown) => {
+      assert.ok(error instanceof ConfigError);
+      for (const name of ['PORT', 'DATABASE_URL', 'REVOCATION_FAIL_MODE', 'CHALLENGE_TTL_SECONDS']) assert.match(error.message, new RegExp(name));
+      assert.equal(error.message.split('\n').length, 1);
+      return true;
+    },
+  );
+});
+
+test('production refuses unsafe settings', () => {
+  assert.throws(() => loadConfig({ NODE_ENV: 'production', TRUST_ANCHORS_DIR: 't', REDIS_URL: 'redis://r:6379' }), /KEYS_SECRET/);
+  assert.throws(() => loadConfig({ NODE_ENV: 'production', TRUST_ANCHORS_DIR: 't', KEYS_SECRET: 'a-long-enough-secret' }), /REDIS_URL/);
+  const config = loadConfig({ NODE_ENV: 'production', REDIS_URL: 'redis://r:6379', KEYS_SECRET: 'a-long-enough-secret', TRUST_ANCHORS_DIR: 't' });
+  assert.equal(config.devPki, false);
+  // Without TRUST_ANCHORS_DIR production trusts certs/trust, never a generated PKI.
+  assert.equal(loadConfig({ NODE_ENV: 'production', REDIS_URL: 'redis://r:6379', KEYS_SECRET: 'a-long-enough-secret' }).trustAnchorsDir, 'certs/trust');
+});
+
+test('revocation sources: a comma list of known names', () => {
+  assert.deepEqual(loadConfig({ REVOCATION_CHECKS: 'local, local' }).revocationChecks, ['local']);
+  assert.throws(() => loadConfig({ REVOCATION_CHECKS: 'carrier-pigeon' }), /REVOCATION_CHECKS/);
+});
