@@ -30,7 +30,8 @@ async function runAll(cases: Case[]): Promise<Result[]> {
       const index = next++;
       const c = cases[index]!;
       const outcome = await runInWorker(worker, c);
-      if (outcome === 'hang') {
+      // A hung or crashed worker is replaced, so one bad case cannot stall the rest.
+      if (outcome === 'hang' || outcome.code === 'worker_error') {
         await worker.terminate();
         worker = startWorker();
       }
