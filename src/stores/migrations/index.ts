@@ -4,6 +4,7 @@
 import type { Knex } from 'knex';
 import * as initial from './001_initial.ts';
 import * as oidcClients from './002_oidc_clients.ts';
+import * as revocationEpoch from './003_revocation_epoch.ts';
 
 interface Migration {
   name: string;
@@ -14,6 +15,7 @@ interface Migration {
 const migrations: readonly Migration[] = [
   { name: '001_initial', ...initial },
   { name: '002_oidc_clients', ...oidcClients },
+  { name: '003_revocation_epoch', ...revocationEpoch },
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {
