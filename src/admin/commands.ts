@@ -1,7 +1,8 @@
 // Every operator command, in the order `admin --help` lists them. A new command is one
 // module exporting a RegisterCommand, added here.
+import { registerClients } from './clients.ts';
 import type { RegisterCommand } from './command.ts';
 import { registerDevPki } from './devPki.ts';
 import { registerSignIn } from './signIn.ts';
 
-export const adminCommands: readonly RegisterCommand[] = [registerDevPki, registerSignIn];
+export const adminCommands: readonly RegisterCommand[] = [registerDevPki, registerSignIn, registerClients];
