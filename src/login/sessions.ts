@@ -35,6 +35,8 @@ export interface NewSession {
   acr: string;
   /** Defaults to the issuer: a direct-API session is for this service's own API. */
   audience?: string;
+  /** When the citizen signed in (seconds); defaults to now. OIDC refresh keeps the original. */
+  authTime?: number;
 }
 
 export interface Sessions {
@@ -66,7 +68,7 @@ export function createSessions({ store, keys, clock, issuer, ttlSeconds }: Sessi
         jti: randomId(),
         sub: input.sub,
         aud: input.audience ?? issuer,
-        authTime: now,
+        authTime: input.authTime ?? now,
         expiresAt: now + ttlSeconds,
         amr: input.amr,
         acr: input.acr,

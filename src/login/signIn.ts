@@ -39,8 +39,10 @@ export interface SignInDeps {
 
 export interface SignInContext {
   requestId: string;
-  /** Set by the OIDC interaction; absent for the direct API. */
+  /** Set by the OIDC interaction; absent for the direct API. The session is then the client's (`aud`). */
   clientId?: string;
+  /** The OIDC client's view of the subject (pairwise by default); absent: `subjectOf`. */
+  subjectFor?: (directSubject: string) => string;
 }
 
 export interface SignInResult {
@@ -63,7 +65,8 @@ export async function signIn(deps: SignInDeps, body: unknown, context: SignInCon
     const path = deps.verifier.validatePath(evidence, at);
     await deps.revocation.assertNotRevoked(path, at);
     const identity = readIdentity(signer);
-    const session = await deps.sessions.create({ sub: subjectOf(identity), identity, amr: keyFileAmr, acr: keyFileAcr });
+    const sub = context.subjectFor?.(subjectOf(identity)) ?? subjectOf(identity);
+    const session = await deps.sessions.create({ sub, identity, amr: keyFileAmr, acr: keyFileAcr, ...(context.clientId ? { audience: context.clientId } : {}) });
     await deps.audit.append({
       at, type: 'sign_in', outcome: 'success', requestId: context.requestId,
       certificateSha256: signer.sha256, subject: session.record.sub,
