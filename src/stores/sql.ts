@@ -11,7 +11,7 @@ import { clientStore } from './sqlClients.ts';
 import {
   StoreUnavailableError,
   type AuditChainResult, type AuditEvent, type AuditRecord, type AuditStore, type Database,
-  type RevocationReason, type RevocationRecord, type RevocationStore, type SigningKeyRecord, type SigningKeyStore,
+  type RevocationChange, type RevocationReason, type RevocationRecord, type RevocationStore, type SigningKeyRecord, type SigningKeyStore,
 } from './types.ts';
 
 export interface OpenDatabaseOptions {
@@ -197,15 +197,19 @@ interface RevocationRow {
   revoked_at: string | Date;
   sha256: string | null;
   source: string;
+  epoch: number | string; // bigint: node-postgres returns it as text
+  recorded_at: string | Date | null;
 }
 
-const revocationRow = (record: RevocationRecord): RevocationRow => ({
+const revocationRow = (record: RevocationRecord, epoch: number, recordedAt: string): RevocationRow => ({
   issuer: record.issuer,
   serial_hex: record.serialHex,
   reason: record.reason,
   revoked_at: toSql(record.revokedAt),
   sha256: record.sha256 ?? null,
   source: record.source,
+  epoch,
+  recorded_at: recordedAt,
 });
 
 const revocationRecord = (row: RevocationRow): RevocationRecord => ({
@@ -215,11 +219,12 @@ const revocationRecord = (row: RevocationRow): RevocationRecord => ({
   revokedAt: fromSql(row.revoked_at),
   ...(row.sha256 === null ? {} : { sha256: row.sha256 }),
   source: row.source,
+  ...(row.recorded_at === null ? {} : { recordedAt: fromSql(row.recorded_at) }),
 });
 
 function revocationStore(db: Knex, dialect: Dialect): RevocationStore {
-  const columns = ['issuer', 'serial_hex', 'reason', 'revoked_at', 'sha256', 'source'] as const;
-  // Rows per INSERT: six bound values each, under SQLite's 32 766 and PostgreSQL's 65 535.
+  const columns = ['issuer', 'serial_hex', 'reason', 'revoked_at', 'sha256', 'source', 'epoch', 'recorded_at'] as const;
+  // Rows per INSERT: eight bound values each, under SQLite's 32 766 and PostgreSQL's 65 535.
   const chunkSize = dialect === 'sqlite' ? 2000 : 5000;
 
   // ON CONFLICT DO NOTHING keeps the first record (its date and reason) and, with
@@ -227,15 +232,50 @@ function revocationStore(db: Knex, dialect: Dialect): RevocationStore {
   const insertNew = async (trx: Knex | Knex.Transaction, rows: RevocationRow[]) =>
     (await trx('revocations').insert(rows).onConflict(['issuer', 'serial_hex']).ignore().returning('id')).length;
 
+  // First statement of every registry change: the UPDATE takes the counter row's lock, so
+  // changes commit in epoch order and a reader that sees epoch N sees every change up to N.
+  const bumpEpoch = async (trx: Knex.Transaction): Promise<{ epoch: number; at: string }> => {
+    const at = toSql(new Date());
+    const result = await trx.raw('UPDATE revocation_epoch SET epoch = epoch + 1, changed_at = ? WHERE id = 1 RETURNING epoch', [at]);
+    const rows = (Array.isArray(result) ? result : result.rows) as Array<{ epoch: number | string }>;
+    if (rows[0] === undefined) throw new TypeError('the revocation_epoch row is missing (migration 003)');
+    return { epoch: Number(rows[0].epoch), at };
+  };
+
+  const currentEpoch = async (): Promise<number> => {
+    const row = await db('revocation_epoch').first<{ epoch: number | string } | undefined>('epoch').where({ id: 1 });
+    return Number(row?.epoch ?? 0);
+  };
+
   return {
     find: (issuer, serialHex) => guard(async () => {
       const row: RevocationRow | undefined = await db<RevocationRow>('revocations').first<RevocationRow>(columns).where({ issuer, serial_hex: serialHex });
       return row === undefined ? undefined : revocationRecord(row);
     }),
 
-    add: (record) => guard(async () => (await insertNew(db, [revocationRow(record)])) === 1),
+    findFirst: (keys) => guard(async () => {
+      if (keys.length === 0) return undefined;
+      const rows = await db<RevocationRow>('revocations').select<RevocationRow[]>(columns).where((where) => {
+        for (const key of keys) where.orWhere({ issuer: key.issuer, serial_hex: key.serialHex });
+      });
+      for (const key of keys) {
+        const row = rows.find((r) => r.issuer === key.issuer && r.serial_hex === key.serialHex);
+        if (row !== undefined) return revocationRecord(row);
+      }
+      return undefined;
+    }),
 
-    remove: (issuer, serialHex) => guard(async () => (await db('revocations').where({ issuer, serial_hex: serialHex }).delete()) > 0),
+    add: (record) => guard(() => db.transaction(async (trx) => {
+      const { epoch, at } = await bumpEpoch(trx);
+      return (await insertNew(trx, [revocationRow(record, epoch, at)])) === 1;
+    })),
+
+    remove: (issuer, serialHex) => guard(() => db.transaction(async (trx) => {
+      const { epoch, at } = await bumpEpoch(trx);
+      const removed = (await trx('revocations').where({ issuer, serial_hex: serialHex }).delete()) > 0;
+      if (removed) await trx('revocation_removals').insert({ epoch, issuer, serial_hex: serialHex, removed_at: at });
+      return removed;
+    })),
 
     list: (options = {}) => guard(async () => {
       const query = db<RevocationRow>('revocations').select<RevocationRow[]>(columns).orderBy('id');
@@ -244,15 +284,42 @@ function revocationStore(db: Knex, dialect: Dialect): RevocationStore {
       return (await query).map(revocationRecord);
     }),
 
-    // One transaction: an import either lands whole or not at all.
+    // One transaction and one epoch: an import either lands whole or not at all.
     addMany: (records, options = {}) => guard(() => db.transaction(async (trx) => {
+      const { epoch, at } = await bumpEpoch(trx);
       let added = 0;
       for (let start = 0; start < records.length; start += chunkSize) {
-        added += await insertNew(trx, records.slice(start, start + chunkSize).map(revocationRow));
+        added += await insertNew(trx, records.slice(start, start + chunkSize).map((record) => revocationRow(record, epoch, at)));
         options.onProgress?.(Math.min(start + chunkSize, records.length), records.length);
       }
       return added;
     })),
+
+    epoch: () => guard(currentEpoch),
+
+    // Bounded above by the epoch read first: changes committed meanwhile carry higher
+    // numbers and come whole with the next call, never half now and half later.
+    changesSince: (since) => guard(async () => {
+      const epoch = await currentEpoch();
+      if (epoch <= since) return { epoch, changes: [] };
+      const [revoked, removed] = await Promise.all([
+        db<RevocationRow>('revocations').select<RevocationRow[]>('issuer', 'serial_hex', 'sha256', 'epoch')
+          .where('epoch', '>', since).andWhere('epoch', '<=', epoch),
+        db<{ epoch: number | string; issuer: string; serial_hex: string }>('revocation_removals').select('epoch', 'issuer', 'serial_hex')
+          .where('epoch', '>', since).andWhere('epoch', '<=', epoch),
+      ]);
+      const changes: RevocationChange[] = [
+        ...revoked.map((row): RevocationChange => ({
+          epoch: Number(row.epoch), kind: 'revoked', issuer: row.issuer, serialHex: row.serial_hex,
+          ...(row.sha256 === null ? {} : { sha256: row.sha256 }),
+        })),
+        ...removed.map((row): RevocationChange => ({ epoch: Number(row.epoch), kind: 'unrevoked', issuer: row.issuer, serialHex: row.serial_hex })),
+      ];
+      return { epoch, changes: changes.sort((a, b) => a.epoch - b.epoch) };
+    }),
+
+    recordedSince: (since) => guard(async () =>
+      (await db<RevocationRow>('revocations').select<RevocationRow[]>(columns).where('recorded_at', '>=', toSql(since))).map(revocationRecord)),
   };
 }
 

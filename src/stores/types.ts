@@ -84,7 +84,20 @@ export interface RevocationRecord {
   /** Fingerprint when the operator gave the certificate itself. */
   sha256?: string;
   source: string;
+  /** When the record entered the registry (set by the store; revokedAt may be an old CRL date). */
+  recordedAt?: Date;
 }
+
+/** A certificate as the registry names it: canonical issuer DN and upper-case serial hex. */
+export interface CertificateKey {
+  issuer: string;
+  serialHex: string;
+}
+
+/** One change to the registry, numbered by the revocation epoch it was committed under. */
+export type RevocationChange =
+  | { epoch: number; kind: 'revoked'; issuer: string; serialHex: string; sha256?: string }
+  | { epoch: number; kind: 'unrevoked'; issuer: string; serialHex: string };
 
 export interface RevocationStore {
   find(issuer: string, serialHex: string): Promise<RevocationRecord | undefined>;
@@ -97,6 +110,17 @@ export interface RevocationStore {
    * returns how many were new. `onProgress` is called after each chunk.
    */
   addMany(records: readonly RevocationRecord[], options?: { onProgress?: (done: number, total: number) => void }): Promise<number>;
+  /** The record of the first of `keys` that is revoked, in one query (a sign-in's whole path). */
+  findFirst(keys: readonly CertificateKey[]): Promise<RevocationRecord | undefined>;
+  /**
+   * The revocation epoch: bumped in the same transaction as every add, addMany and remove,
+   * so reading N means every change numbered N or lower is committed. One tiny query.
+   */
+  epoch(): Promise<number>;
+  /** The changes numbered after `since` up to the current epoch, in epoch order. */
+  changesSince(since: number): Promise<{ epoch: number; changes: RevocationChange[] }>;
+  /** Records that entered the registry at or after `since` (what a starting instance reloads). */
+  recordedSince(since: Date): Promise<RevocationRecord[]>;
 }
 
 export type AuditOutcome = 'success' | 'failure';
