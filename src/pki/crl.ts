@@ -47,6 +47,8 @@ export interface ParsedCrl {
   crlNumber?: bigint;
   authorityKeyId?: Uint8Array;
   isDelta: boolean;
+  /** BaseCRLNumber of a delta CRL (RFC 5280 §5.2.4): the oldest complete CRL it updates. */
+  baseCrlNumber?: bigint;
   issuingDistributionPoint?: IssuingDistributionPoint;
   /** A CRL extension this reader does not process was marked critical (RFC 5280 §5.2: then it MUST NOT be used). */
   unknownCriticalExtension?: string;
@@ -164,7 +166,8 @@ function readCrlExtensions(node: DerNode, crl: ParsedCrl): void {
         break;
       }
       case OID.deltaCrlIndicator:
-        readInteger(expectTag(value, TAG.INTEGER, 'BaseCRLNumber'));
+        crl.baseCrlNumber = readInteger(expectTag(value, TAG.INTEGER, 'BaseCRLNumber'));
+        if (crl.baseCrlNumber < 0n) throw malformed('negative BaseCRLNumber');
         crl.isDelta = true;
         break;
       case OID.issuingDistributionPoint:

@@ -23,7 +23,7 @@ export type { PolicyInputs } from './policy.ts';
 // - a CA certificate (basicConstraints cA) is never accepted as the leaf: it is not a citizen;
 // - a leaf without extendedKeyUsage is accepted (SPEC.md: "if it has an extendedKeyUsage");
 // - name constraints are enforced whether or not the extension is marked critical;
-// - unsupported: DSA, delta CRLs, indirect CRLs (cRLIssuer); where they matter the result is a rejection.
+// - unsupported: DSA, indirect CRLs (cRLIssuer); where they matter the result is a rejection.
 
 /** Sign-in accepts a leaf whose EKU, when present, names one of these (SPEC.md). */
 export const signInEku: readonly string[] = [OID.clientAuth, OID.emailProtection];

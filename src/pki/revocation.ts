@@ -1,6 +1,7 @@
 // CRL-based revocation status (RFC 5280 §6.3) for one certificate of a path. Fail closed:
 // only complete, fresh, correctly signed CRLs in scope for the certificate can prove "not
-// revoked". Delta CRLs and indirect CRLs are not supported: they never count as proof.
+// revoked". Delta CRLs are applied to the complete CRL they update; indirect CRLs are not
+// supported and never count as proof.
 import { ServiceError } from '../errors.ts';
 import type { DistributionPoint, GeneralName, Name, ParsedCertificate } from './model.ts';
 import type { ParsedCrl } from './crl.ts';
@@ -25,40 +26,72 @@ export interface RevocationCheck {
 
 /** Throws certificate_revoked, or revocation_unknown when the given CRLs cannot decide. */
 export function checkRevocation(check: RevocationCheck): void {
-  const { cert, at } = check;
+  const { cert } = check;
   const problems: string[] = [];
   let covered = 0;
-  let deltaInScope = false;
-  for (const crl of check.crls) {
-    if (crl.issuer.canonical !== cert.issuer.canonical) continue;
-    if (crl.isDelta) {
-      deltaInScope = true;
-      continue;
-    }
+  const fromIssuer = check.crls.filter((crl) => crl.issuer.canonical === cert.issuer.canonical);
+  for (const crl of fromIssuer.filter((c) => !c.isDelta)) {
     const scope = scopeOf(crl, cert);
     if (typeof scope === 'string') {
       problems.push(scope);
       continue;
     }
-    const unusable = unusableReason(crl, at) ?? check.crlSignerProblem(crl);
+    const unusable = unusableReason(crl, check.at) ?? check.crlSignerProblem(crl);
     if (unusable !== undefined) {
       problems.push(unusable);
       continue;
     }
-    const entry = crl.entries.get(cert.serialHex);
-    if (entry !== undefined) {
-      const reason = entry.reason === undefined ? '' : ` (${reasonNames[entry.reason] ?? `reason ${entry.reason}`})`;
-      throw new ServiceError('certificate_revoked',
-        `${check.describe(cert)} was revoked on ${entry.revocationDate.toISOString()}${reason} according to the CRL of "${crl.issuer.text}"`);
+    const delta = deltaFor(crl, fromIssuer, check);
+    if (typeof delta === 'string') {
+      problems.push(delta);
+      continue;
     }
+    assertNotListed(check, crl, delta);
     covered |= scope.reasons;
   }
-  // A delta CRL could revoke what the complete CRL does not list; without delta support
-  // its presence leaves the status open (conformance/README.md: unsupported must reject).
-  if (deltaInScope) problems.push('a delta CRL applies and delta CRLs are not supported');
-  else if ((covered & allReasons) === allReasons) return;
+  if ((covered & allReasons) === allReasons) return;
+  if (fromIssuer.length > 0 && fromIssuer.every((c) => c.isDelta)) problems.push('only delta CRLs were given, no complete CRL');
   const why = problems.length > 0 ? `: ${[...new Set(problems)].join('; ')}` : ': no usable CRL from its issuer was given';
   throw new ServiceError('revocation_unknown', `revocation status of ${check.describe(cert)} is unknown${why}`, { retryAfterSeconds: 60 });
+}
+
+const removeFromCrl = 8;
+
+/**
+ * §6.3.3(i)–(j): a usable delta CRL speaks first (removeFromCRL lifts a hold listed in the
+ * complete CRL), then the complete CRL. In a complete CRL every entry counts as revoked.
+ */
+function assertNotListed(check: RevocationCheck, complete: ParsedCrl, delta: ParsedCrl | undefined): void {
+  const deltaEntry = delta?.entries.get(check.cert.serialHex);
+  if (deltaEntry !== undefined && deltaEntry.reason === removeFromCrl) return;
+  const [crl, entry] = deltaEntry !== undefined ? [delta!, deltaEntry] : [complete, complete.entries.get(check.cert.serialHex)];
+  if (entry === undefined) return;
+  const reason = entry.reason === undefined ? '' : ` (${reasonNames[entry.reason] ?? `reason ${entry.reason}`})`;
+  throw new ServiceError('certificate_revoked',
+    `${check.describe(check.cert)} was revoked on ${entry.revocationDate.toISOString()}${reason} according to the ${crl.isDelta ? 'delta ' : ''}CRL of "${crl.issuer.text}"`);
+}
+
+/**
+ * The delta CRL to apply with `complete` (RFC 5280 §5.2.4, §6.3.3(c)): same issuer, same
+ * scope (issuingDistributionPoint and authorityKeyIdentifier identical), newer than the
+ * complete CRL, based on one no newer than it. When deltas of that scope were given but
+ * none is usable, the complete CRL alone is not trusted to be current: a reason string.
+ */
+function deltaFor(complete: ParsedCrl, fromIssuer: ParsedCrl[], check: RevocationCheck): ParsedCrl | undefined | string {
+  const sameScope = fromIssuer.filter((d) => d.isDelta && sameExtension(d, complete, OID.issuingDistributionPoint) && sameExtension(d, complete, OID.authorityKeyIdentifier));
+  if (sameScope.length === 0) return undefined;
+  const applicable = sameScope
+    .filter((d) => d.baseCrlNumber! <= complete.crlNumber! && d.crlNumber !== undefined && d.crlNumber > complete.crlNumber!)
+    .filter((d) => unusableReason(d, check.at) === undefined && check.crlSignerProblem(d) === undefined)
+    .sort((a, b) => (a.crlNumber! > b.crlNumber! ? -1 : 1));
+  return applicable[0] ?? `no usable delta CRL applies to the complete CRL number ${complete.crlNumber}`;
+}
+
+function sameExtension(a: ParsedCrl, b: ParsedCrl, oid: string): boolean {
+  const x = a.extensions.find((e) => e.oid === oid);
+  const y = b.extensions.find((e) => e.oid === oid);
+  if (x === undefined || y === undefined) return x === y;
+  return x.critical === y.critical && Buffer.compare(x.value, y.value) === 0;
 }
 
 function unusableReason(crl: ParsedCrl, at: Date): string | undefined {

@@ -74,11 +74,32 @@ describe('CRLs in validation', () => {
     rejects(() => check([rootCrl, crl]), 'revocation_unknown', /1\.2\.3\.4\.5/);
   });
 
-  it('delta CRLs are unsupported: their presence leaves the status unknown (§C 68)', async () => {
-    const delta = await crlFor(ca, { extensions: [crlNumber(2), ext(OID.deltaCrlIndicator, true, Uint8Array.of(2, 1, 1))] });
-    check([rootCrl, await crlFor(ca)]);
-    const complete = await crlFor(ca);
-    rejects(() => check([rootCrl, complete, delta]), 'revocation_unknown', /delta/);
+  describe('delta CRLs (RFC 5280 §5.2.4, §6.3.3)', () => {
+    const deltaOf = (base: number, number: number) => [crlNumber(number), ext(OID.deltaCrlIndicator, true, Uint8Array.of(2, 1, base))];
+
+    it('a delta listing the leaf revokes it although the complete CRL does not', async () => {
+      const complete = await crlFor(ca);
+      check([rootCrl, complete]);
+      const delta = await crlFor(ca, { revoked: [{ cert: leaf, reason: x509.X509CrlReason.keyCompromise }], extensions: deltaOf(1, 2) });
+      rejects(() => check([rootCrl, complete, delta]), 'certificate_revoked', /delta CRL/);
+    });
+
+    it('removeFromCRL in the delta lifts a certificateHold of the complete CRL', async () => {
+      const held = await crlFor(ca, { revoked: [{ cert: leaf, reason: x509.X509CrlReason.certificateHold }] });
+      rejects(() => check([rootCrl, held]), 'certificate_revoked', /certificateHold/);
+      const released = await crlFor(ca, { revoked: [{ cert: leaf, reason: x509.X509CrlReason.removeFromCRL }], extensions: deltaOf(1, 2) });
+      check([rootCrl, held, released]);
+    });
+
+    it('a stale delta, a delta based on a newer CRL, or a delta alone leave the status unknown', async () => {
+      const complete = await crlFor(ca);
+      const stale = await crlFor(ca, { extensions: deltaOf(1, 2), thisUpdate: new Date(now.getTime() - 10 * 86_400_000), nextUpdate: new Date(now.getTime() - 86_400_000) });
+      rejects(() => check([rootCrl, complete, stale]), 'revocation_unknown', /delta/);
+      const ahead = await crlFor(ca, { extensions: deltaOf(5, 6) });
+      rejects(() => check([rootCrl, complete, ahead]), 'revocation_unknown', /delta/);
+      const alone = await crlFor(ca, { extensions: deltaOf(1, 2) });
+      rejects(() => check([rootCrl, alone]), 'revocation_unknown', /only delta/);
+    });
   });
 
   it('issuingDistributionPoint scope: a CA-only or indirect CRL does not cover a citizen (§C 68)', async () => {
