@@ -1,12 +1,12 @@
 // Sessions: a JWT access token (ES256, `kid`, RFC 9068 `at+jwt`) whose record lives in the
 // short-lived store until `exp`. A token whose record is gone is refused everywhere.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { jwtVerify } from 'jose';
 import type { Clock } from '../clock.ts';
 import { ServiceError } from '../errors.ts';
 import type { KeyRing } from '../oidc/keys.ts';
 import type { Identity } from '../pki/model.ts';
-import type { EphemeralStore } from '../stores/types.ts';
+import type { CertificateKey, EphemeralStore } from '../stores/types.ts';
 
 export interface SessionRecord {
   sid: string;
@@ -19,6 +19,8 @@ export interface SessionRecord {
   amr: string[];
   acr: string;
   certificateSha256: string;
+  /** The signer's path, leaf first (issuer and serial of each), so a revocation of any of them ends it. */
+  certificatePath?: CertificateKey[];
   identity: Identity;
 }
 
@@ -37,6 +39,8 @@ export interface NewSession {
   audience?: string;
   /** When the citizen signed in (seconds); defaults to now. OIDC refresh keeps the original. */
   authTime?: number;
+  /** The validated path, leaf first; a refresh passes on the record's. */
+  certificatePath?: CertificateKey[];
 }
 
 export interface Sessions {
@@ -52,14 +56,30 @@ export interface SessionOptions {
   clock: Clock;
   issuer: string;
   ttlSeconds: number;
+  /** What this instance knows was revoked lately (src/revocation/watcher.ts): refused at once. */
+  revoked?: { isRevoked(path: readonly CertificateKey[]): boolean };
 }
 
 export const sessionKey = (sid: string) => `session:${sid}`;
 export const certificateSessionsKey = (sha256: string) => `cert-sessions:${sha256}`;
+// The same index by issuer and serial, for a revocation that names no fingerprint
+// (`revoke --serial --issuer`, a CRL entry). The DN is hashed to keep the key short.
+export const serialSessionsKey = (key: CertificateKey) =>
+  `serial-sessions:${createHash('sha256').update(key.issuer).digest('hex')}:${key.serialHex}`;
+
+/** Ends every session indexed under a certificate, on every instance sharing `store`; returns how many. */
+export async function endCertificateSessions(store: EphemeralStore, certificate: CertificateKey & { sha256?: string }): Promise<number> {
+  const sids = new Set(await store.takeSet(serialSessionsKey(certificate)));
+  if (certificate.sha256 !== undefined) for (const sid of await store.takeSet(certificateSessionsKey(certificate.sha256))) sids.add(sid);
+  await Promise.all([...sids].map((sid) => store.delete(sessionKey(sid))));
+  return sids.size;
+}
 
 const randomId = () => randomBytes(18).toString('base64url');
 
-export function createSessions({ store, keys, clock, issuer, ttlSeconds }: SessionOptions): Sessions {
+export function createSessions({ store, keys, clock, issuer, ttlSeconds, revoked }: SessionOptions): Sessions {
+  const isRevoked = (record: SessionRecord) => record.certificatePath !== undefined && (revoked?.isRevoked(record.certificatePath) ?? false);
+
   return {
     async create(input) {
       const now = Math.floor(clock.now().getTime() / 1000);
@@ -73,6 +93,7 @@ export function createSessions({ store, keys, clock, issuer, ttlSeconds }: Sessi
         amr: input.amr,
         acr: input.acr,
         certificateSha256: input.identity.certificate.sha256,
+        ...(input.certificatePath === undefined ? {} : { certificatePath: input.certificatePath }),
         identity: input.identity,
       };
       // RFC 9068 access token claims, plus RFC 8705 §3.1 `cnf`: the certificate thumbprint
@@ -92,7 +113,18 @@ export function createSessions({ store, keys, clock, issuer, ttlSeconds }: Sessi
       }, 'at+jwt');
       await store.put(sessionKey(record.sid), record, ttlSeconds);
       // Indexed by certificate so a revocation can end every session it opened.
-      await store.addToSet(certificateSessionsKey(record.certificateSha256), record.sid, ttlSeconds);
+      const leaf = record.certificatePath?.[0];
+      await Promise.all([
+        store.addToSet(certificateSessionsKey(record.certificateSha256), record.sid, ttlSeconds),
+        ...(leaf === undefined ? [] : [store.addToSet(serialSessionsKey(leaf), record.sid, ttlSeconds)]),
+      ]);
+      // SECURITY-CASES #121: a revocation this instance learnt of after the sign-in's check
+      // but before the index above existed would miss this session; look again now that it
+      // is indexed (anything learnt later finds it there).
+      if (isRevoked(record)) {
+        await store.delete(sessionKey(record.sid));
+        throw new ServiceError('certificate_revoked', 'the certificate was revoked during the sign-in');
+      }
       return { accessToken, expiresIn: ttlSeconds, record };
     },
 
@@ -101,6 +133,11 @@ export function createSessions({ store, keys, clock, issuer, ttlSeconds }: Sessi
       const record = await store.get<SessionRecord>(sessionKey(claims.sid));
       if (record === undefined || record.jti !== claims.jti) {
         throw new ServiceError('session_invalid', 'the session has ended');
+      }
+      // Also when the record outlived the revocation (a lost DEL on a Redis failover, #146).
+      if (isRevoked(record)) {
+        await store.delete(sessionKey(record.sid));
+        throw new ServiceError('session_invalid', 'the session has ended: its certificate was revoked');
       }
       return record;
     },

@@ -66,7 +66,9 @@ export async function signIn(deps: SignInDeps, body: unknown, context: SignInCon
     await deps.revocation.assertNotRevoked(path, at);
     const identity = readIdentity(signer);
     const sub = context.subjectFor?.(subjectOf(identity)) ?? subjectOf(identity);
-    const session = await deps.sessions.create({ sub, identity, amr: keyFileAmr, acr: keyFileAcr, ...(context.clientId ? { audience: context.clientId } : {}) });
+    // The path goes into the session so a later revocation of any certificate on it ends it.
+    const certificatePath = path.map((cert) => ({ issuer: cert.issuer.canonical, serialHex: cert.serialHex }));
+    const session = await deps.sessions.create({ sub, identity, amr: keyFileAmr, acr: keyFileAcr, certificatePath, ...(context.clientId ? { audience: context.clientId } : {}) });
     await deps.audit.append({
       at, type: 'sign_in', outcome: 'success', requestId: context.requestId,
       certificateSha256: signer.sha256, subject: session.record.sub,
