@@ -10,7 +10,8 @@ import { createSessions } from './login/sessions.ts';
 import { createCertificateVerifier, type TrustMaterial } from './login/verifier.ts';
 import { openKeyRing } from './oidc/keys.ts';
 import { createLocalRevocationChecker } from './revocation/local.ts';
-import type { Database, EphemeralStore } from './stores/types.ts';
+import { createRevocationWatcher, type RevocationWatcher } from './revocation/watcher.ts';
+import type { Database, EphemeralStore, Notifier } from './stores/types.ts';
 
 export interface ServiceParts {
   config: Config;
@@ -20,14 +21,31 @@ export interface ServiceParts {
   clock: Clock;
   logger: Logger;
   defaultMetrics?: boolean;
+  /** Cross-instance messages (Redis); without it revocations still arrive by the epoch poll. */
+  notifier?: Notifier;
 }
 
-export async function composeService(parts: ServiceParts): Promise<AppDeps> {
+export interface ComposedService extends AppDeps {
+  revocationWatcher: RevocationWatcher;
+  /** Stops the background work (the revocation poll); the stores stay the caller's to close. */
+  stop(): Promise<void>;
+}
+
+export async function composeService(parts: ServiceParts): Promise<ComposedService> {
   const { config, ephemeral, db, clock, logger } = parts;
   const keys = await openKeyRing({ store: db.signingKeys, clock, secret: config.keysSecret, retainSeconds: config.sessionTtlSeconds });
   const challenges = createChallenges({ store: ephemeral, clock, issuer: config.issuerUrl, ttlSeconds: config.challengeTtlSeconds });
-  const sessions = createSessions({ store: ephemeral, keys, clock, issuer: config.issuerUrl, ttlSeconds: config.sessionTtlSeconds });
+  const revocationWatcher = createRevocationWatcher({
+    registry: db.revocations, sessions: ephemeral, log: logger, sessionTtlSeconds: config.sessionTtlSeconds,
+    ...(parts.notifier === undefined ? {} : { notifier: parts.notifier }),
+  });
+  await revocationWatcher.start();
+  const sessions = createSessions({
+    store: ephemeral, keys, clock, issuer: config.issuerUrl, ttlSeconds: config.sessionTtlSeconds, revoked: revocationWatcher,
+  });
   return {
+    revocationWatcher,
+    stop: () => revocationWatcher.close(),
     issuerUrl: config.issuerUrl,
     logger,
     keys,

@@ -8,7 +8,7 @@ import { composeService } from './compose.ts';
 import { createDevPki } from './devPki.ts';
 import { loadTrustMaterial } from './login/trustFiles.ts';
 import { createMemoryStore } from './stores/memory.ts';
-import { createRedisStore } from './stores/redis.ts';
+import { createRedisNotifier, createRedisStore } from './stores/redis.ts';
 import { openDatabase } from './stores/sql.ts';
 
 async function main(): Promise<void> {
@@ -28,7 +28,9 @@ async function main(): Promise<void> {
     logger.warn('REDIS_URL is not set: using the in-process store, which serves ONE instance only (development)');
   }
 
-  const deps = await composeService({ config, ephemeral, db, trust, clock: systemClock, logger, defaultMetrics: true });
+  // Redis pub/sub tells every instance of a revocation at once; the epoch poll is the backstop.
+  const notifier = config.redisUrl === undefined ? undefined : createRedisNotifier(config.redisUrl, { onHandlerError: (err) => logger.warn({ err }, 'notification handler failed') });
+  const deps = await composeService({ config, ephemeral, db, trust, clock: systemClock, logger, defaultMetrics: true, ...(notifier === undefined ? {} : { notifier }) });
   const server = createApp(deps).listen(config.port);
   await once(server, 'listening');
   // Slow-loris bounds (SECURITY-CASES #136): headers and whole requests must arrive promptly.
@@ -44,7 +46,8 @@ async function main(): Promise<void> {
     logger.info({ signal }, 'shutting down');
     server.close();
     server.closeIdleConnections();
-    await Promise.allSettled([ephemeral.close(), db.close()]);
+    await deps.stop();
+    await Promise.allSettled([ephemeral.close(), db.close(), notifier?.close()]);
     process.exit(0);
   };
   process.on('SIGTERM', (s) => void stop(s));

@@ -74,6 +74,7 @@ export async function startTestApp(options: TestAppOptions): Promise<TestApp> {
     async close() {
       await new Promise((resolve) => server.close(resolve));
       server.closeAllConnections();
+      await deps.stop();
       await ephemeral.close();
       await db.close();
     },
