@@ -56,12 +56,7 @@ const pkitsDeclared: Readonly<Record<string, string>> = {
   '4.6.14': 'policy: a CA certificate is not accepted as the leaf',
   '4.8.6': 'policy: a CA certificate is not accepted as the leaf',
   '4.14.13': 'policy: a CA certificate is not accepted as the leaf',
-  '4.14.28': 'indirect CRLs (cRLIssuer) are not supported',
-  '4.14.29': 'indirect CRLs (cRLIssuer) are not supported',
-  '4.14.30': 'indirect CRLs (cRLIssuer) are not supported',
-  '4.14.33': 'indirect CRLs (cRLIssuer) are not supported',
 };
-const pkitsIndirect = /indirect/i;
 
 const nistPolicy = (name: string): string => {
   if (name === 'anyPolicy') return OID.anyPolicy;
@@ -80,7 +75,7 @@ export function loadPkits(): Case[] {
     if (t.initial_explicit_policy === true) policy.explicitPolicy = true;
     if (t.initial_policy_mapping_inhibit === true) policy.policyMappingInhibit = true;
     if (t.initial_inhibit_any_policy === true) policy.anyPolicyInhibit = true;
-    const declared = pkitsDeclared[number] ?? (pkitsIndirect.test(title) ? 'indirect CRLs are not supported' : undefined);
+    const declared = pkitsDeclared[number];
     return {
       suite: 'pkits' as const,
       id: `${number} ${title}`,

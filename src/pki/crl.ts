@@ -22,13 +22,16 @@ export interface IssuingDistributionPoint {
 }
 
 export interface RevokedEntry {
+  /** Upper-case serial hex, as ParsedCertificate.serialHex. */
+  serialHex: string;
+  /**
+   * The issuer of the revoked certificate: the CRL issuer, or in an indirect CRL the name of
+   * the last certificateIssuer entry extension at or before this entry (RFC 5280 §5.3.3).
+   */
+  certificateIssuer: Name;
   revocationDate: Date;
   /** CRLReason (RFC 5280 §5.3.1) when the entry carries one. */
   reason?: number;
-  /** An entry extension this reader cannot process was marked critical: the CRL cannot be relied on. */
-  unknownCriticalExtension?: string;
-  /** The entry carries certificateIssuer: only meaningful in indirect CRLs, which are not supported. */
-  hasCertificateIssuer: boolean;
 }
 
 export interface ParsedCrl {
@@ -41,7 +44,7 @@ export interface ParsedCrl {
   issuer: Name;
   thisUpdate: Date;
   nextUpdate?: Date;
-  /** Revoked certificates by upper-case serial hex (as ParsedCertificate.serialHex). */
+  /** Revoked certificates by entryKey(certificate issuer, serial). */
   entries: Map<string, RevokedEntry>;
   extensions: Extension[];
   crlNumber?: bigint;
@@ -52,8 +55,13 @@ export interface ParsedCrl {
   issuingDistributionPoint?: IssuingDistributionPoint;
   /** A CRL extension this reader does not process was marked critical (RFC 5280 §5.2: then it MUST NOT be used). */
   unknownCriticalExtension?: string;
-  /** Some entry carries an unknown critical extension or certificateIssuer: the CRL cannot be relied on (§5.3). */
+  /** Some entry carries an unknown critical extension, or a certificateIssuer outside an indirect CRL (§5.3). */
   unusableEntry?: string;
+}
+
+/** The key of `entries`: a serial number is unique only per certificate issuer (indirect CRLs). */
+export function entryKey(issuer: Name, serialHex: string): string {
+  return `${serialHex}@${issuer.canonical}`;
 }
 
 // CRLs legitimately hold many entries (SECURITY-CASES §A 2 note): a budget of their own.
@@ -104,28 +112,37 @@ export function parseCrl(input: Uint8Array): ParsedCrl {
     rest = rest.slice(1);
   }
   if (rest.length > 0) throw malformed('TBSCertList: unexpected element');
+  // §5.3.3: certificateIssuer belongs to indirect CRLs only.
+  const indirect = crl.issuingDistributionPoint?.indirectCrl === true;
+  if (!indirect && [...crl.entries.values()].some((e) => e.certificateIssuer !== crl.issuer)) {
+    crl.unusableEntry ??= 'an entry names a certificateIssuer but the CRL is not indirect';
+  }
   return crl;
 }
 
 function readEntries(node: DerNode, crl: ParsedCrl): void {
+  let certificateIssuer = crl.issuer;
   // RFC 5280 §5.1.2.6: when there are no revoked certificates the list MUST be absent.
   for (const entry of expectChildren(node, 1, Number.MAX_SAFE_INTEGER, 'revokedCertificates')) {
     const fields = expectSequence(entry, 2, 3, 'revokedCertificate');
     const serial = expectTag(fields[0]!, TAG.INTEGER, 'userCertificate');
-    const revoked: RevokedEntry = { revocationDate: readTime(fields[1]!), hasCertificateIssuer: false };
+    const revocationDate = readTime(fields[1]!);
+    let reason: number | undefined;
     if (fields[2] !== undefined) {
       if (crl.version !== 2) throw malformed('CRL entry extensions in a v1 CRL');
-      readEntryExtensions(fields[2], revoked);
+      const read = readEntryExtensions(fields[2], crl);
+      reason = read.reason;
+      certificateIssuer = read.certificateIssuer ?? certificateIssuer;
     }
-    if (revoked.unknownCriticalExtension !== undefined) crl.unusableEntry = `entry extension ${revoked.unknownCriticalExtension} is critical and unknown`;
-    else if (revoked.hasCertificateIssuer) crl.unusableEntry = 'an entry names a certificateIssuer (indirect CRL)';
-    const key = toHex(serial.content).toUpperCase();
-    if (crl.entries.has(key)) throw malformed('CRL lists the same serial number twice');
-    crl.entries.set(key, revoked);
+    const serialHex = toHex(serial.content).toUpperCase();
+    const key = entryKey(certificateIssuer, serialHex);
+    if (crl.entries.has(key)) throw malformed('CRL lists the same certificate twice');
+    crl.entries.set(key, { serialHex, certificateIssuer, revocationDate, ...(reason === undefined ? {} : { reason }) });
   }
 }
 
-function readEntryExtensions(node: DerNode, entry: RevokedEntry): void {
+function readEntryExtensions(node: DerNode, crl: ParsedCrl): { reason?: number; certificateIssuer?: Name } {
+  const result: { reason?: number; certificateIssuer?: Name } = {};
   const seen = new Set<string>();
   // SIZE (1..MAX) in RFC 5280, but some encoders write an empty list; it carries no meaning.
   for (const extNode of expectSequence(node, 0, 32, 'crlEntryExtensions')) {
@@ -135,16 +152,18 @@ function readEntryExtensions(node: DerNode, entry: RevokedEntry): void {
     const value = parseDer(ext.value);
     if (ext.oid === OID.reasonCode) {
       expectTag(value, TAG.ENUMERATED, 'reasonCode');
-      entry.reason = Number(readInteger(value));
+      result.reason = Number(readInteger(value));
     } else if (ext.oid === OID.invalidityDate) {
       readTime(value);
     } else if (ext.oid === OID.certificateIssuer) {
-      parseGeneralNames(expectTag(value, TAG.SEQUENCE, 'certificateIssuer'));
-      entry.hasCertificateIssuer = true;
+      const dn = parseGeneralNames(expectTag(value, TAG.SEQUENCE, 'certificateIssuer')).find((n) => n.type === 'dn');
+      if (dn?.type !== 'dn') crl.unusableEntry = 'a certificateIssuer entry extension names no directoryName';
+      else result.certificateIssuer = dn.value;
     } else if (ext.critical) {
-      entry.unknownCriticalExtension = ext.oid;
+      crl.unusableEntry = `entry extension ${ext.oid} is critical and unknown`;
     }
   }
+  return result;
 }
 
 function readCrlExtensions(node: DerNode, crl: ParsedCrl): void {

@@ -23,7 +23,7 @@ export type { PolicyInputs } from './policy.ts';
 // - a CA certificate (basicConstraints cA) is never accepted as the leaf: it is not a citizen;
 // - a leaf without extendedKeyUsage is accepted (SPEC.md: "if it has an extendedKeyUsage");
 // - name constraints are enforced whether or not the extension is marked critical;
-// - unsupported: DSA, indirect CRLs (cRLIssuer); where they matter the result is a rejection.
+// - unsupported: DSA (not in SPEC.md's algorithm list), so such paths are rejected.
 
 /** Sign-in accepts a leaf whose EKU, when present, names one of these (SPEC.md). */
 export const signInEku: readonly string[] = [OID.clientAuth, OID.emailProtection];
@@ -86,6 +86,8 @@ interface Context {
   profile: ProfileOptions;
   crls: ParsedCrl[] | undefined;
   crlNesting: number;
+  /** CRL signers whose own paths enclosing validations are checking (an indirect CRL may cover its signer). */
+  crlSignersInProgress: ReadonlySet<string>;
   steps: number;
 }
 
@@ -106,6 +108,7 @@ function validateInPool(pool: Pool, input: Omit<ValidateInput, 'anchors'>): Vali
     profile: input.profile ?? {},
     crls,
     crlNesting: 0,
+    crlSignersInProgress: new Set(),
     steps: 0,
   };
   const purpose: Purpose = { kind: 'leaf', eku: input.requiredEku ?? signInEku, keyUsage: input.requiredKeyUsage ?? signInKeyUsage };
@@ -385,12 +388,16 @@ function crlSignerProblem(context: Context, crl: ParsedCrl, issuer: ParsedCertif
   if (issuer.subject.canonical === crl.issuer.canonical && verifies(issuer)) {
     return mayCrlSign(issuer) ? undefined : `${describe(issuer)} signed a CRL but its keyUsage does not allow cRLSign`;
   }
+  const others = [...(context.pool.anchors.get(crl.issuer.canonical) ?? []), ...(context.pool.intermediates.get(crl.issuer.canonical) ?? [])]
+    .filter((c) => c.sha256 !== issuer.sha256 && mayCrlSign(c) && verifies(c));
+  // The anchor needs no path; a signer already being validated further up needs no second one
+  // (its indirect CRL covering itself, as in PKITS 4.14.30): that enclosing validation decides.
+  if (others.some((c) => c.sha256 === anchor.sha256 || context.crlSignersInProgress.has(c.sha256))) return undefined;
   if (context.crlNesting < maxCrlSignerNesting) {
-    const others = [...(context.pool.anchors.get(crl.issuer.canonical) ?? []), ...(context.pool.intermediates.get(crl.issuer.canonical) ?? [])]
-      .filter((c) => c.sha256 !== issuer.sha256 && mayCrlSign(c) && verifies(c));
     for (const signer of others) {
-      if (signer.sha256 === anchor.sha256) return undefined;
-      const nested: Context = { ...context, crlNesting: context.crlNesting + 1, steps: 0 };
+      const nested: Context = {
+        ...context, crlNesting: context.crlNesting + 1, crlSignersInProgress: new Set([...context.crlSignersInProgress, signer.sha256]), steps: 0,
+      };
       try {
         buildAndValidate(nested, signer, { kind: 'crlSigner' }, anchor);
         return undefined;

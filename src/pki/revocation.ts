@@ -1,10 +1,10 @@
 // CRL-based revocation status (RFC 5280 §6.3) for one certificate of a path. Fail closed:
 // only complete, fresh, correctly signed CRLs in scope for the certificate can prove "not
-// revoked". Delta CRLs are applied to the complete CRL they update; indirect CRLs are not
-// supported and never count as proof.
+// revoked". Delta CRLs are applied to the complete CRL they update; indirect CRLs count
+// only for certificates whose distribution point names their issuer as cRLIssuer.
 import { ServiceError } from '../errors.ts';
 import type { DistributionPoint, GeneralName, Name, ParsedCertificate } from './model.ts';
-import type { ParsedCrl } from './crl.ts';
+import { entryKey, type ParsedCrl } from './crl.ts';
 import { canonicalRdn } from './name.ts';
 import { OID } from './oids.ts';
 
@@ -29,8 +29,9 @@ export function checkRevocation(check: RevocationCheck): void {
   const { cert } = check;
   const problems: string[] = [];
   let covered = 0;
-  const fromIssuer = check.crls.filter((crl) => crl.issuer.canonical === cert.issuer.canonical);
-  for (const crl of fromIssuer.filter((c) => !c.isDelta)) {
+  const issuers = crlIssuersOf(cert);
+  const relevant = check.crls.filter((crl) => issuers.has(crl.issuer.canonical));
+  for (const crl of relevant.filter((c) => !c.isDelta)) {
     const scope = scopeOf(crl, cert);
     if (typeof scope === 'string') {
       problems.push(scope);
@@ -41,7 +42,7 @@ export function checkRevocation(check: RevocationCheck): void {
       problems.push(unusable);
       continue;
     }
-    const delta = deltaFor(crl, fromIssuer, check);
+    const delta = deltaFor(crl, relevant.filter((d) => d.issuer.canonical === crl.issuer.canonical), check);
     if (typeof delta === 'string') {
       problems.push(delta);
       continue;
@@ -50,21 +51,32 @@ export function checkRevocation(check: RevocationCheck): void {
     covered |= scope.reasons;
   }
   if ((covered & allReasons) === allReasons) return;
-  if (fromIssuer.length > 0 && fromIssuer.every((c) => c.isDelta)) problems.push('only delta CRLs were given, no complete CRL');
+  if (relevant.length > 0 && relevant.every((c) => c.isDelta)) problems.push('only delta CRLs were given, no complete CRL');
   const why = problems.length > 0 ? `: ${[...new Set(problems)].join('; ')}` : ': no usable CRL from its issuer was given';
   throw new ServiceError('revocation_unknown', `revocation status of ${check.describe(cert)} is unknown${why}`, { retryAfterSeconds: 60 });
 }
 
 const removeFromCrl = 8;
 
+/** Who may issue CRLs covering `cert`: its issuer, and any cRLIssuer its distribution points name (§4.2.1.13). */
+function crlIssuersOf(cert: ParsedCertificate): Set<string> {
+  const issuers = new Set([cert.issuer.canonical]);
+  for (const dp of cert.crlDistributionPoints ?? []) {
+    for (const name of dp.crlIssuer ?? []) if (name.type === 'dn') issuers.add(name.value.canonical);
+  }
+  return issuers;
+}
+
 /**
  * §6.3.3(i)–(j): a usable delta CRL speaks first (removeFromCRL lifts a hold listed in the
  * complete CRL), then the complete CRL. In a complete CRL every entry counts as revoked.
  */
 function assertNotListed(check: RevocationCheck, complete: ParsedCrl, delta: ParsedCrl | undefined): void {
-  const deltaEntry = delta?.entries.get(check.cert.serialHex);
+  // In an indirect CRL an entry names its certificate's issuer (§5.3.3); it must be this certificate's.
+  const key = entryKey(check.cert.issuer, check.cert.serialHex);
+  const deltaEntry = delta?.entries.get(key);
   if (deltaEntry !== undefined && deltaEntry.reason === removeFromCrl) return;
-  const [crl, entry] = deltaEntry !== undefined ? [delta!, deltaEntry] : [complete, complete.entries.get(check.cert.serialHex)];
+  const [crl, entry] = deltaEntry !== undefined ? [delta!, deltaEntry] : [complete, complete.entries.get(key)];
   if (entry === undefined) return;
   const reason = entry.reason === undefined ? '' : ` (${reasonNames[entry.reason] ?? `reason ${entry.reason}`})`;
   throw new ServiceError('certificate_revoked',
@@ -108,35 +120,42 @@ function unusableReason(crl: ParsedCrl, at: Date): string | undefined {
 }
 
 /**
- * §6.3.3(b): whether the CRL covers the certificate, and for which reasons. Returns a
- * reason string when it does not apply (or cannot be used: indirect CRL).
+ * §6.3.3(b): whether the CRL covers the certificate, and for which reasons; a reason string
+ * when it does not apply.
  */
 function scopeOf(crl: ParsedCrl, cert: ParsedCertificate): { reasons: number } | string {
   const idp = crl.issuingDistributionPoint;
   const isCa = cert.basicConstraints?.ca === true;
-  if (idp?.indirectCrl === true) return 'indirect CRLs are not supported';
   if (idp?.onlyContainsAttributeCerts === true) return 'CRL covers attribute certificates only';
   if (idp?.onlyContainsUserCerts === true && isCa) return 'CRL covers end-entity certificates only';
   if (idp?.onlyContainsCACerts === true && !isCa) return 'CRL covers CA certificates only';
   const idpReasons = idp?.onlySomeReasons ?? allReasons;
-  // Without cRLDistributionPoints, the CRL issuer is the certificate issuer and all reasons apply (§6.3.3).
-  const points: DistributionPoint[] = cert.crlDistributionPoints ?? [{ crlIssuer: [{ type: 'dn', value: cert.issuer }] }];
-  for (const dp of points) {
-    // A DP naming another cRLIssuer points at an indirect CRL.
-    if (dp.crlIssuer !== undefined && !dp.crlIssuer.some((n) => n.type === 'dn' && n.value.canonical === crl.issuer.canonical)) continue;
+  // Without cRLDistributionPoints there is one implicit point: the issuer's CRL, all reasons (§6.3.3).
+  for (const dp of cert.crlDistributionPoints ?? [{}]) {
+    if (!crlIssuerMatches(crl, dp, cert)) continue;
     if (idp?.distributionPoint !== undefined && !distributionPointMatches(idp.distributionPoint, dp, crl.issuer, cert.issuer)) continue;
     return { reasons: idpReasons & (dp.reasons ?? allReasons) };
   }
   return 'CRL distribution point does not match the certificate';
 }
 
+// §6.3.3(b)(1): a DP with cRLIssuer is served by that issuer's indirect CRL; otherwise the
+// CRL must come from the certificate's own issuer.
+function crlIssuerMatches(crl: ParsedCrl, dp: DistributionPoint, cert: ParsedCertificate): boolean {
+  if (dp.crlIssuer === undefined) return crl.issuer.canonical === cert.issuer.canonical;
+  return crl.issuingDistributionPoint?.indirectCrl === true
+    && dp.crlIssuer.some((n) => n.type === 'dn' && n.value.canonical === crl.issuer.canonical);
+}
+
+// §6.3.3(b)(2)(i): the IDP names one of the DP's names, or (without a DP name) its cRLIssuer.
 function distributionPointMatches(
   idpName: Pick<DistributionPoint, 'fullName' | 'nameRelativeToCrlIssuer'>, dp: DistributionPoint, crlIssuer: Name, certIssuer: Name,
 ): boolean {
   const idpNames = namesOfPoint(idpName, crlIssuer);
+  const dpCrlIssuer = dp.crlIssuer?.find((n) => n.type === 'dn');
   const dpNames = dp.fullName !== undefined || dp.nameRelativeToCrlIssuer !== undefined
-    ? namesOfPoint(dp, certIssuer)
-    : (dp.crlIssuer ?? []);
+    ? namesOfPoint(dp, dpCrlIssuer?.type === 'dn' ? dpCrlIssuer.value : certIssuer)
+    : (dp.crlIssuer ?? [{ type: 'dn' as const, value: certIssuer }]);
   return idpNames.some((a) => dpNames.some((b) => generalNamesEqual(a, b)));
 }
 

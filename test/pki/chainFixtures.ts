@@ -106,7 +106,8 @@ export async function issue(options: IssueOptions): Promise<Issued> {
 }
 
 export interface CrlOptions {
-  revoked?: Array<{ cert: Issued; reason?: x509.X509CrlReason }>;
+  /** `certificateIssuer` adds that entry extension (indirect CRLs). */
+  revoked?: Array<{ cert: Issued; reason?: x509.X509CrlReason; certificateIssuer?: Issued }>;
   thisUpdate?: Date;
   /** null leaves nextUpdate out. */
   nextUpdate?: Date | null;
@@ -127,10 +128,14 @@ export async function crlFor(issuer: Issued, options: CrlOptions = {}): Promise<
     signingAlgorithm: signingAlgorithm(signer.kind, 'SHA-256'),
     signingKey: signer.keys.privateKey,
     extensions: options.extensions ?? [crlNumber(1)],
-    entries: (options.revoked ?? []).map(({ cert, reason }) => ({
+    entries: (options.revoked ?? []).map(({ cert, reason, certificateIssuer }) => ({
       serialNumber: cert.cert.serialHex,
       revocationDate: new Date(now.getTime() - day),
       ...(reason === undefined ? {} : { reason }),
+      // Built by hand: @peculiar/x509 writes a bare Name where RFC 5280 §5.3.3 has GeneralNames.
+      ...(certificateIssuer === undefined ? {} : {
+        extensions: [new x509.Extension('2.5.29.29', true, tlv(0x30, tlv(0xa4, certificateIssuer.cert.subject.der)))],
+      }),
     })),
   });
   return new Uint8Array(crl.rawData);

@@ -4,7 +4,7 @@ import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as x509 from '@peculiar/x509';
 import { isServiceError, type ErrorCode } from '../../src/errors.ts';
-import { parseCrl, parseCrlsFromPemOrDer } from '../../src/pki/crl.ts';
+import { entryKey, parseCrl, parseCrlsFromPemOrDer } from '../../src/pki/crl.ts';
 import { OID } from '../../src/pki/oids.ts';
 import { validate } from '../../src/pki/path.ts';
 import { crlFor, crlNumber, hierarchy, issue, type Issued, now, tlv } from './chainFixtures.ts';
@@ -41,7 +41,7 @@ describe('parseCrl', () => {
     assert.equal(crl.issuer.canonical, ca.cert.subject.canonical);
     assert.equal(crl.crlNumber, 7n);
     assert.ok(crl.nextUpdate !== undefined && crl.thisUpdate < crl.nextUpdate);
-    assert.deepEqual(crl.entries.get(leaf.cert.serialHex)?.reason, 5);
+    assert.deepEqual(crl.entries.get(entryKey(leaf.cert.issuer, leaf.cert.serialHex))?.reason, 5);
   });
 
   it('reads PEM and refuses trailing bytes', async () => {
@@ -102,13 +102,46 @@ describe('CRLs in validation', () => {
     });
   });
 
-  it('issuingDistributionPoint scope: a CA-only or indirect CRL does not cover a citizen (§C 68)', async () => {
+  it('issuingDistributionPoint scope: a CA-only CRL does not cover a citizen (§C 68)', async () => {
     const caOnly = await crlFor(ca, { extensions: [crlNumber(1), ext(OID.issuingDistributionPoint, true, tlv(0x30, tlv(0x82, Uint8Array.of(0xff))))] });
     rejects(() => check([rootCrl, caOnly]), 'revocation_unknown', /CA certificates only/);
-    const indirect = await crlFor(ca, { extensions: [crlNumber(1), ext(OID.issuingDistributionPoint, true, tlv(0x30, tlv(0x84, Uint8Array.of(0xff))))] });
-    rejects(() => check([rootCrl, indirect]), 'revocation_unknown', /indirect/);
     const userOnly = await crlFor(ca, { extensions: [crlNumber(1), ext(OID.issuingDistributionPoint, true, tlv(0x30, tlv(0x81, Uint8Array.of(0xff))))] });
     check([rootCrl, userOnly]);
+  });
+
+  describe('indirect CRLs (RFC 5280 §5.2.5, §5.3.3, §6.3.3(b))', () => {
+    const indirectIdp = () => ext(OID.issuingDistributionPoint, true, tlv(0x30, tlv(0x84, Uint8Array.of(0xff))));
+    const crlIssuerDp = (service: Issued) =>
+      ext(OID.crlDistributionPoints, false, tlv(0x30, tlv(0x30, tlv(0xa2, tlv(0xa4, service.cert.subject.der)))));
+
+    it('a revocation service named as cRLIssuer speaks for the citizens whose certificates name it', async () => {
+      const service = await issue({ subject: 'CN=Revocation Service,O=Yagona Test,C=UZ', issuer: root, ca: true, keyUsage: x509.KeyUsageFlags.cRLSign });
+      const citizen = await issue({ subject: 'CN=Indirect Citizen,C=UZ', issuer: ca, extensions: [crlIssuerDp(service)] });
+      const pool = [ca.cert, service.cert];
+      const run = (crls: Uint8Array[]) => validate({ leaf: citizen.cert, anchors: [root.cert], intermediates: pool, at: now, crls });
+      const caCrl = await crlFor(ca);
+      const clean = await crlFor(service, { extensions: [crlNumber(1), indirectIdp()] });
+      run([rootCrl, caCrl, clean]);
+      const revoking = await crlFor(service, { extensions: [crlNumber(2), indirectIdp()], revoked: [{ cert: citizen, certificateIssuer: ca }] });
+      rejects(() => run([rootCrl, caCrl, revoking]), 'certificate_revoked', /Revocation Service/);
+      // The same serial under another certificate issuer is someone else's certificate.
+      const otherIssuer = await crlFor(service, { extensions: [crlNumber(3), indirectIdp()], revoked: [{ cert: citizen, certificateIssuer: service }] });
+      run([rootCrl, caCrl, otherIssuer]);
+      // Not indirect: the service's CRL is no proof for the citizen.
+      const direct = await crlFor(service);
+      rejects(() => run([rootCrl, caCrl, direct]), 'revocation_unknown', /distribution point/);
+    });
+
+    it('a certificate that does not name the service is not covered by its CRL', async () => {
+      const service = await issue({ subject: 'CN=Other Service,O=Yagona Test,C=UZ', issuer: root, ca: true, keyUsage: x509.KeyUsageFlags.cRLSign });
+      const crl = await crlFor(service, { extensions: [crlNumber(1), indirectIdp()] });
+      rejects(() => check([rootCrl, crl], [ca, service]), 'revocation_unknown', /no usable CRL/);
+    });
+
+    it('certificateIssuer entries outside an indirect CRL make it unusable', async () => {
+      const crl = await crlFor(ca, { revoked: [{ cert: root, certificateIssuer: root }] });
+      rejects(() => check([rootCrl, crl]), 'revocation_unknown', /not indirect/);
+    });
   });
 
   it('a CRL partitioned by reasons does not prove "not revoked" alone', async () => {
