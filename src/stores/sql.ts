@@ -19,6 +19,11 @@ export interface OpenDatabaseOptions {
   schema?: string;
   /** How long a call waits for a connection before failing with StoreUnavailableError. */
   connectTimeoutMs?: number;
+  /**
+   * Where knex's own log lines go ("Acquire connection error" with a stack, printed straight
+   * to stderr by default); the failing call reports the same error anyway.
+   */
+  log?: (message: string) => void;
 }
 
 type Dialect = 'sqlite' | 'postgres';
@@ -53,6 +58,7 @@ export async function openDatabase(url: string, options: OpenDatabaseOptions = {
 
 function knexConfig(url: string, options: OpenDatabaseOptions): { dialect: Dialect; config: Knex.Config } {
   const acquireConnectionTimeout = options.connectTimeoutMs ?? defaultConnectTimeoutMs;
+  const log = options.log === undefined ? {} : { log: { warn: options.log, error: options.log, deprecate: options.log, debug: options.log } };
   if (url.startsWith('sqlite:')) {
     if (options.schema !== undefined) throw new TypeError('the schema option applies to PostgreSQL only');
     const filename = resolve(url.replace(/^sqlite:(\/\/)?/, ''));
@@ -61,6 +67,7 @@ function knexConfig(url: string, options: OpenDatabaseOptions): { dialect: Diale
       dialect: 'sqlite',
       config: {
         client: 'better-sqlite3',
+        ...log,
         connection: { filename },
         useNullAsDefault: true,
         acquireConnectionTimeout,
@@ -89,6 +96,7 @@ function knexConfig(url: string, options: OpenDatabaseOptions): { dialect: Diale
       dialect: 'postgres',
       config: {
         client: 'pg',
+        ...log,
         connection: { connectionString: url, connectionTimeoutMillis: acquireConnectionTimeout },
         ...(options.schema === undefined ? {} : { searchPath: [options.schema] }),
         acquireConnectionTimeout,

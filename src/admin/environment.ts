@@ -1,0 +1,58 @@
+// What operator commands open from the service's own environment (SPEC: "It reads the same
+// environment as the service"): the database, and Redis when the service uses it.
+import { loadConfig, type Config } from '../config.ts';
+import { createRedisNotifier, createRedisStore } from '../stores/redis.ts';
+import { openDatabase } from '../stores/sql.ts';
+import { isStoreUnavailable, type Database, type EphemeralStore, type Notifier } from '../stores/types.ts';
+
+/** A URL fit for an error line: no password. */
+export function displayUrl(url: string): string {
+  return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
+}
+
+/** The driver's own words for an outage, which the service keeps out of its 503 bodies. */
+export function causeOf(error: unknown): string {
+  const cause = isStoreUnavailable(error) && error.cause !== undefined ? error.cause : error;
+  if (cause instanceof AggregateError && cause.errors.length > 0) return causeOf(cause.errors[0]);
+  return cause instanceof Error ? cause.message || cause.name : String(cause);
+}
+
+/** Runs `run` with the database open; an outage becomes one line naming the database. */
+export async function withDatabase<T>(run: (db: Database, config: Config) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  let db: Database;
+  try {
+    // knex's own log lines would add a stack to the one line the operator gets.
+    db = await openDatabase(config.databaseUrl, { log: () => undefined });
+  } catch (error) {
+    throw new Error(`the database ${displayUrl(config.databaseUrl)} is unavailable: ${causeOf(error)}`, { cause: error });
+  }
+  try {
+    return await run(db, config);
+  } catch (error) {
+    if (isStoreUnavailable(error)) throw new Error(`the database ${displayUrl(config.databaseUrl)} stopped answering: ${causeOf(error)}`, { cause: error });
+    throw error;
+  } finally {
+    await db.close();
+  }
+}
+
+export interface SharedStores {
+  sessions: EphemeralStore;
+  notifier: Notifier;
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Redis as the service uses it (same key prefix), or undefined with the embedded default. */
+export function openSharedStores(config: Config): SharedStores | undefined {
+  if (config.redisUrl === undefined) return undefined;
+  const sessions = createRedisStore(config.redisUrl);
+  const notifier = createRedisNotifier(config.redisUrl);
+  return {
+    sessions,
+    notifier,
+    url: displayUrl(config.redisUrl),
+    close: async () => void (await Promise.allSettled([sessions.close(), notifier.close()])),
+  };
+}
