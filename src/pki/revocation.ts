@@ -56,6 +56,7 @@ export function checkRevocation(check: RevocationCheck): void {
   throw new ServiceError('revocation_unknown', `revocation status of ${check.describe(cert)} is unknown${why}`, { retryAfterSeconds: 60 });
 }
 
+const certificateHold = 6;
 const removeFromCrl = 8;
 
 /** Who may issue CRLs covering `cert`: its issuer, and any cRLIssuer its distribution points name (§4.2.1.13). */
@@ -68,15 +69,17 @@ function crlIssuersOf(cert: ParsedCertificate): Set<string> {
 }
 
 /**
- * §6.3.3(i)–(j): a usable delta CRL speaks first (removeFromCRL lifts a hold listed in the
- * complete CRL), then the complete CRL. In a complete CRL every entry counts as revoked.
+ * §6.3.3(i)–(j): a usable delta CRL speaks first, then the complete CRL; in a complete CRL
+ * every entry counts as revoked. removeFromCRL in the delta lifts only a certificateHold:
+ * other revocations are permanent (§3.3), whatever a later list says.
  */
 function assertNotListed(check: RevocationCheck, complete: ParsedCrl, delta: ParsedCrl | undefined): void {
   // In an indirect CRL an entry names its certificate's issuer (§5.3.3); it must be this certificate's.
   const key = entryKey(check.cert.issuer, check.cert.serialHex);
   const deltaEntry = delta?.entries.get(key);
-  if (deltaEntry !== undefined && deltaEntry.reason === removeFromCrl) return;
-  const [crl, entry] = deltaEntry !== undefined ? [delta!, deltaEntry] : [complete, complete.entries.get(key)];
+  const completeEntry = complete.entries.get(key);
+  if (deltaEntry?.reason === removeFromCrl && (completeEntry === undefined || completeEntry.reason === certificateHold)) return;
+  const [crl, entry] = deltaEntry !== undefined && deltaEntry.reason !== removeFromCrl ? [delta!, deltaEntry] : [complete, completeEntry];
   if (entry === undefined) return;
   const reason = entry.reason === undefined ? '' : ` (${reasonNames[entry.reason] ?? `reason ${entry.reason}`})`;
   throw new ServiceError('certificate_revoked',

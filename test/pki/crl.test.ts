@@ -84,11 +84,13 @@ describe('CRLs in validation', () => {
       rejects(() => check([rootCrl, complete, delta]), 'certificate_revoked', /delta CRL/);
     });
 
-    it('removeFromCRL in the delta lifts a certificateHold of the complete CRL', async () => {
+    it('removeFromCRL in the delta lifts a certificateHold of the complete CRL, never a permanent revocation', async () => {
       const held = await crlFor(ca, { revoked: [{ cert: leaf, reason: x509.X509CrlReason.certificateHold }] });
       rejects(() => check([rootCrl, held]), 'certificate_revoked', /certificateHold/);
       const released = await crlFor(ca, { revoked: [{ cert: leaf, reason: x509.X509CrlReason.removeFromCRL }], extensions: deltaOf(1, 2) });
       check([rootCrl, held, released]);
+      const compromised = await crlFor(ca, { revoked: [{ cert: leaf, reason: x509.X509CrlReason.keyCompromise }] });
+      rejects(() => check([rootCrl, compromised, released]), 'certificate_revoked', /keyCompromise/);
     });
 
     it('a stale delta, a delta based on a newer CRL, or a delta alone leave the status unknown', async () => {
