@@ -9,6 +9,8 @@ import type { Metrics } from './http/metrics.ts';
 import { errorHandler, sendProblem } from './http/problem.ts';
 import { requestLog } from './http/requestLog.ts';
 import { wellKnownRouter } from './http/wellKnown.ts';
+import { oidcRouter } from './http/oidc.ts';
+import type { OidcDeps } from './oidc/provider.ts';
 import type { KeyRing } from './oidc/keys.ts';
 
 export interface AppDeps extends ApiDeps {
@@ -24,6 +26,8 @@ export interface AppDeps extends ApiDeps {
   rateLimitStore?: (prefix: string) => Store;
   /** Proxies whose X-Forwarded-For is believed (Express `trust proxy`); none by default. */
   trustProxy?: boolean | number | string;
+  /** The OIDC endpoints for agency apps. */
+  oidc: OidcDeps;
 }
 
 const bodyLimit = '64kb';
@@ -85,6 +89,9 @@ export function createApp(deps: AppDeps): express.Express {
   // Only application/json: a text/plain "simple request" from another site gets no body.
   app.use('/v1', express.json({ limit: bodyLimit, strict: true, type: 'application/json' }));
   app.use('/v1', apiRouter(deps));
+  // A sign-in through the OIDC interaction counts against the same limit as POST /v1/sessions.
+  app.use('/login', (req, res, next) => (req.method === 'POST' ? sessionLimiter(req, res, next) : next()));
+  app.use(oidcRouter({ oidc: deps.oidc, metrics: deps.metrics, logger: deps.logger }));
 
   app.use((_req, res) => { sendProblem(res, new ServiceError('not_found', 'no such resource')); });
   app.use(errorHandler(deps.logger));

@@ -9,6 +9,7 @@ import { createChallenges } from './login/challenges.ts';
 import { createSessions } from './login/sessions.ts';
 import { createCertificateVerifier, type TrustMaterial } from './login/verifier.ts';
 import { openKeyRing } from './oidc/keys.ts';
+import { createOidc } from './oidc/provider.ts';
 import { createLocalRevocationChecker } from './revocation/local.ts';
 import { createRevocationWatcher, type RevocationWatcher } from './revocation/watcher.ts';
 import type { Database, EphemeralStore, Notifier } from './stores/types.ts';
@@ -43,6 +44,15 @@ export async function composeService(parts: ServiceParts): Promise<ComposedServi
   const sessions = createSessions({
     store: ephemeral, keys, clock, issuer: config.issuerUrl, ttlSeconds: config.sessionTtlSeconds, revoked: revocationWatcher,
   });
+  const signIn = {
+    challenges,
+    sessions,
+    verifier: createCertificateVerifier(parts.trust),
+    revocation: createLocalRevocationChecker(db.revocations),
+    audit: db.audit,
+    clock,
+    log: logger,
+  };
   return {
     revocationWatcher,
     stop: () => revocationWatcher.close(),
@@ -53,15 +63,10 @@ export async function composeService(parts: ServiceParts): Promise<ComposedServi
     sessions,
     metrics: createMetrics({ defaultMetrics: parts.defaultMetrics ?? false }),
     rateLimitPerMinute: config.rateLimitPerMinute,
-    signIn: {
-      challenges,
-      sessions,
-      verifier: createCertificateVerifier(parts.trust),
-      revocation: createLocalRevocationChecker(db.revocations),
-      audit: db.audit,
-      clock,
-      log: logger,
-    },
+    signIn,
+    oidc: createOidc({
+      issuer: config.issuerUrl, store: ephemeral, keys, clock, sessions, clients: db.clients, revocations: db.revocations, signIn, log: logger,
+    }),
     readiness: async () => {
       await Promise.all([ephemeral.ping(), db.ping()]);
     },

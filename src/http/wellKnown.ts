@@ -1,15 +1,48 @@
-// Discovery and keys. The OIDC issue completes the metadata; issuer and jwks_uri are here now.
+// Discovery (OIDC Discovery 1.0 §3, RFC 8414) and keys: every endpoint and what it supports.
 import { Router } from 'express';
+import { supportedAcrValues, supportedScopes, supportedUiLocales } from '../oidc/authorize.ts';
+import { assertionAlgorithms, authMethods } from '../oidc/clients.ts';
 import type { KeyRing } from '../oidc/keys.ts';
 
 export function wellKnownRouter(deps: { issuerUrl: string; keys: KeyRing }): Router {
   const router = Router();
+  const issuer = deps.issuerUrl;
+  const metadata = {
+    issuer,
+    authorization_endpoint: `${issuer}/authorize`,
+    token_endpoint: `${issuer}/token`,
+    userinfo_endpoint: `${issuer}/userinfo`,
+    jwks_uri: `${issuer}/.well-known/jwks.json`,
+    end_session_endpoint: `${issuer}/logout`,
+    introspection_endpoint: `${issuer}/introspect`,
+    revocation_endpoint: `${issuer}/revoke`,
+    scopes_supported: supportedScopes,
+    response_types_supported: ['code'],
+    response_modes_supported: ['query'],
+    grant_types_supported: ['authorization_code', 'refresh_token'],
+    subject_types_supported: ['pairwise', 'public'],
+    id_token_signing_alg_values_supported: ['ES256'],
+    token_endpoint_auth_methods_supported: authMethods,
+    token_endpoint_auth_signing_alg_values_supported: assertionAlgorithms,
+    introspection_endpoint_auth_methods_supported: authMethods,
+    introspection_endpoint_auth_signing_alg_values_supported: assertionAlgorithms,
+    revocation_endpoint_auth_methods_supported: authMethods,
+    revocation_endpoint_auth_signing_alg_values_supported: assertionAlgorithms,
+    code_challenge_methods_supported: ['S256'],
+    claims_supported: ['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'nonce', 'acr', 'amr', 'sid', 'name', 'family_name', 'given_name', 'pinfl', 'tin'],
+    acr_values_supported: supportedAcrValues,
+    ui_locales_supported: supportedUiLocales,
+    claims_parameter_supported: false,
+    request_parameter_supported: false,
+    request_uri_parameter_supported: false,
+    // RFC 9207: every authorization response carries `iss` (mix-up defence).
+    authorization_response_iss_parameter_supported: true,
+    backchannel_logout_supported: true,
+    backchannel_logout_session_supported: true,
+    frontchannel_logout_supported: false,
+  };
   router.get('/.well-known/openid-configuration', (_req, res) => {
-    res.set('Cache-Control', 'public, max-age=300').json({
-      issuer: deps.issuerUrl,
-      jwks_uri: `${deps.issuerUrl}/.well-known/jwks.json`,
-      id_token_signing_alg_values_supported: ['ES256'],
-    });
+    res.set('Cache-Control', 'public, max-age=300').json(metadata);
   });
   router.get('/.well-known/jwks.json', (_req, res) => {
     // Short cache: a rotated key must reach verifiers before tokens signed with it do.

@@ -1,0 +1,123 @@
+// The authorization endpoint (OIDC Core §3.1.2, RFC 6749 §4.1.1): code flow only, PKCE S256
+// required (RFC 9700 §2.1.1), exact redirect_uri. Until client_id and redirect_uri are both
+// proven, errors go to an error page and never to a redirect (RFC 6749 §4.1.2.1).
+import type { ClientRecord, ClientStore, EphemeralStore } from '../stores/types.ts';
+import { OAuthError } from './errors.ts';
+import type { AuthorizationRequest } from './grants.ts';
+
+export const supportedScopes = ['openid', 'profile', 'national_id'] as const;
+export const supportedAcrValues = ['urn:yagona:loa:substantial', 'urn:yagona:loa:high'] as const;
+export const supportedUiLocales = ['uz', 'ru', 'en'] as const;
+
+/** Shown on an HTML page; the client cannot be trusted with a redirect. */
+export class AuthorizePageError extends Error {
+  override name = 'AuthorizePageError';
+}
+
+/** A protocol error for a known client and redirect_uri: it goes back there (RFC 6749 §4.1.2.1). */
+export class AuthorizeRedirectError extends Error {
+  override name = 'AuthorizeRedirectError';
+  constructor(readonly error: OAuthError, readonly redirectUri: string, readonly state: string | undefined) {
+    super(error.message);
+  }
+}
+
+export interface AuthorizeDeps {
+  clients: ClientStore;
+  store: EphemeralStore;
+}
+
+const maxStateLength = 1024;
+const maxNonceLength = 512;
+/** RFC 9700 §2.1.1: a client re-using a code_challenge is refused for this long. */
+const challengeMemorySeconds = 3600;
+
+/** Validates an authorization request in RFC 6749 §4.1.2.1 order; the request to keep, or a thrown error. */
+export async function readAuthorizationRequest(deps: AuthorizeDeps, query: Record<string, unknown>): Promise<{ client: ClientRecord; request: AuthorizationRequest }> {
+  const single = (name: string): string | undefined => {
+    const value = query[name];
+    if (value === undefined) return undefined;
+    // RFC 6749 §3.1: a parameter sent more than once is an invalid request.
+    if (typeof value !== 'string') throw new AuthorizePageError(`the parameter ${name} is repeated or malformed`);
+    return value;
+  };
+  for (const name of Object.keys(query)) single(name);
+
+  const clientId = single('client_id');
+  if (clientId === undefined || clientId === '') throw new AuthorizePageError('client_id is missing');
+  const client = await deps.clients.find(clientId);
+  if (client === undefined) throw new AuthorizePageError('this application is not registered with Yagona ID');
+  const redirectUri = single('redirect_uri');
+  // RFC 9700 §4.1.3: simple string comparison with a registered value, nothing looser.
+  if (redirectUri === undefined || !client.redirectUris.includes(redirectUri)) {
+    throw new AuthorizePageError('the redirect_uri is not registered for this application');
+  }
+  const state = single('state');
+  // Oversized state is refused outright (SECURITY-CASES #110), without echoing it anywhere.
+  if (state !== undefined && state.length > maxStateLength) throw new AuthorizePageError(`state is longer than ${maxStateLength} characters`);
+
+  const fail = (error: OAuthError) => new AuthorizeRedirectError(error, redirectUri, state);
+  const invalid = (description: string) => fail(new OAuthError('invalid_request', description));
+
+  if (single('request') !== undefined) throw fail(new OAuthError('request_not_supported', 'request objects are not supported'));
+  if (single('request_uri') !== undefined) throw fail(new OAuthError('request_uri_not_supported', 'request_uri is not supported'));
+  // Code flow only (RFC 9700 §2.1.2: no implicit or hybrid, tokens never in the front channel).
+  if (single('response_type') !== 'code') throw fail(new OAuthError('unsupported_response_type', 'only response_type=code is supported'));
+  const responseMode = single('response_mode');
+  if (responseMode !== undefined && responseMode !== 'query') throw invalid('only response_mode=query is supported');
+
+  const scope = (single('scope') ?? '').split(' ').filter(Boolean);
+  if (!scope.includes('openid')) throw fail(new OAuthError('invalid_scope', 'the openid scope is required'));
+  const unknownScope = scope.find((s) => !(supportedScopes as readonly string[]).includes(s));
+  if (unknownScope !== undefined) throw fail(new OAuthError('invalid_scope', `unknown scope: ${unknownScope}`));
+
+  const codeChallenge = single('code_challenge');
+  if (codeChallenge === undefined) throw invalid('code_challenge is required (PKCE, RFC 7636)');
+  if (single('code_challenge_method') !== 'S256') throw invalid('code_challenge_method must be S256');
+  // RFC 7636 §4.2: BASE64URL(SHA-256(verifier)) is always 43 characters.
+  if (!/^[A-Za-z0-9_-]{43}$/.test(codeChallenge)) throw invalid('code_challenge is not a base64url SHA-256 value');
+
+  const nonce = single('nonce');
+  if (nonce !== undefined && (nonce === '' || nonce.length > maxNonceLength)) throw invalid(`nonce must be 1 to ${maxNonceLength} characters`);
+
+  const prompt = (single('prompt') ?? '').split(' ').filter(Boolean);
+  if (prompt.some((p) => !['none', 'login', 'consent', 'select_account'].includes(p))) throw invalid('unknown prompt value');
+  if (prompt.includes('none') && prompt.length > 1) throw invalid('prompt=none cannot be combined with other values');
+  // There is no single sign-on session to reuse: every sign-in is a fresh signature, so a
+  // request that forbids interaction can never succeed (OIDC Core §3.1.2.6).
+  if (prompt.includes('none')) throw fail(new OAuthError('login_required', 'the citizen must sign in'));
+
+  const maxAgeText = single('max_age');
+  if (maxAgeText !== undefined && !/^\d{1,9}$/.test(maxAgeText)) throw invalid('max_age must be a non-negative integer');
+  const uiLocales = single('ui_locales')?.split(' ').filter(Boolean);
+  const acrValues = single('acr_values')?.split(' ').filter(Boolean);
+
+  // RFC 9700 §2.1.1: detect clients that send a constant code_challenge.
+  const seenKey = `oidc:pkce-seen:${client.clientId}:${codeChallenge}`;
+  if (await deps.store.get(seenKey) !== undefined) throw invalid('this code_challenge was used before; make a new code_verifier for every request');
+  await deps.store.put(seenKey, 1, challengeMemorySeconds);
+
+  return {
+    client,
+    request: {
+      clientId: client.clientId,
+      redirectUri,
+      scope: [...new Set(scope)],
+      codeChallenge,
+      ...(state === undefined ? {} : { state }),
+      ...(nonce === undefined ? {} : { nonce }),
+      // Every sign-in here is fresh, so any max_age is met; auth_time is always in the ID token.
+      ...(maxAgeText === undefined ? {} : { maxAge: Number(maxAgeText) }),
+      ...(uiLocales === undefined ? {} : { uiLocales }),
+      ...(acrValues === undefined ? {} : { acrValues }),
+    },
+  };
+}
+
+/** RFC 6749 §4.1.2 / §4.1.2.1 with RFC 9207 `iss`: the query string added to the redirect_uri. */
+export function authorizationResponseUrl(redirectUri: string, issuer: string, params: Record<string, string | undefined>): string {
+  const url = new URL(redirectUri);
+  for (const [name, value] of Object.entries(params)) if (value !== undefined) url.searchParams.append(name, value);
+  url.searchParams.append('iss', issuer);
+  return url.href;
+}

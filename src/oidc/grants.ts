@@ -1,0 +1,234 @@
+// The short-lived OIDC records in the ephemeral store (STYLE rule 4): interactions, codes,
+// grants and refresh tokens. A grant is one sign-in of one citizen at one agency app: it
+// names the live session (the access token), the refresh token family and the `sid` the
+// client sees in ID and logout tokens. Codes and refresh tokens are stored by SHA-256 only,
+// so a store dump hands out nothing redeemable.
+import { createHash, randomBytes } from 'node:crypto';
+import type { Clock } from '../clock.ts';
+import type { Identity } from '../pki/model.ts';
+import { sessionKey, type CreatedSession } from '../login/sessions.ts';
+import type { CertificateKey, EphemeralStore } from '../stores/types.ts';
+
+/** What a valid authorization request asked for (OIDC Core §3.1.2.1), kept until the code is redeemed. */
+export interface AuthorizationRequest {
+  clientId: string;
+  redirectUri: string;
+  scope: string[];
+  state?: string;
+  nonce?: string;
+  codeChallenge: string;
+  maxAge?: number;
+  uiLocales?: string[];
+  acrValues?: string[];
+}
+
+export interface Interaction {
+  id: string;
+  request: AuthorizationRequest;
+  /** SHA-256 of the browser cookie: only that browser may finish the sign-in. */
+  browser: string;
+  /** Milliseconds since the epoch. */
+  expiresAt: number;
+}
+
+export interface CodeRecord {
+  grantId: string;
+  clientId: string;
+  redirectUri: string;
+  codeChallenge: string;
+  /** The session's JWT, handed out once by the token endpoint. */
+  accessToken: string;
+  expiresAt: number;
+}
+
+export interface Grant {
+  grantId: string;
+  clientId: string;
+  /** The subject as this client sees it (pairwise by default). */
+  sub: string;
+  scope: string[];
+  nonce?: string;
+  authTime: number;
+  acr: string;
+  amr: string[];
+  identity: Identity;
+  certificateSha256: string;
+  /** The signer's path, leaf first: refreshed sessions carry it, revocation of any of it ends the grant. */
+  certificatePath: CertificateKey[];
+  /** The live session (access token) of this grant. */
+  sid: string;
+  refreshHash: string | null;
+  browser: string;
+  /** Seconds since the epoch: the absolute end of the grant, refreshes included. */
+  expiresAt: number;
+}
+
+/** RFC 9700 §4.2 / ASVS 10.4.3 (L3): a code lives at most 60 s. */
+export const codeTtlSeconds = 60;
+/** Long enough to pick a key file and type a password twice. */
+export const interactionTtlSeconds = 600;
+/** NIST SP 800-63B §4.3.3 (AAL3): re-authentication at the latest 12 h after sign-in. */
+export const grantTtlSeconds = 12 * 3600;
+/** How long a redeemed code or a rotated refresh token is remembered, to catch its reuse. */
+const reuseMemorySeconds = grantTtlSeconds;
+
+const keys = {
+  interaction: (id: string) => `oidc:interaction:${id}`,
+  code: (hash: string) => `oidc:code:${hash}`,
+  codeUsed: (hash: string) => `oidc:code-used:${hash}`,
+  grant: (id: string) => `oidc:grant:${id}`,
+  refresh: (hash: string) => `oidc:refresh:${hash}`,
+  refreshUsed: (hash: string) => `oidc:refresh-used:${hash}`,
+  sessionGrant: (sid: string) => `oidc:session-grant:${sid}`,
+  certificateGrants: (sha256: string) => `oidc:cert-grants:${sha256}`,
+  serialGrants: (key: CertificateKey) => `oidc:serial-grants:${sha256(key.issuer)}:${key.serialHex}`,
+  browserGrants: (browser: string) => `oidc:browser-grants:${browser}`,
+};
+
+export const randomToken = (bytes = 32) => randomBytes(bytes).toString('base64url');
+export const sha256 = (text: string): string => createHash('sha256').update(text, 'utf8').digest('base64url');
+
+export type Taken<T> = { found: T } | { reusedBy: string } | { unknown: true };
+
+export interface Grants {
+  putInteraction(interaction: Interaction): Promise<void>;
+  getInteraction(id: string): Promise<Interaction | undefined>;
+  takeInteraction(id: string): Promise<Interaction | undefined>;
+  /** Records the grant of a finished sign-in and returns its authorization code. */
+  start(request: AuthorizationRequest, session: CreatedSession, browser: string): Promise<string>;
+  /** Atomically takes a code; a second attempt learns which grant the first one opened. */
+  takeCode(code: string): Promise<Taken<CodeRecord>>;
+  get(grantId: string): Promise<Grant | undefined>;
+  ofSession(sid: string): Promise<Grant | undefined>;
+  /** Makes `session` the grant's live session and issues a new refresh token (rotation). */
+  renew(grant: Grant, session: CreatedSession | undefined): Promise<string>;
+  takeRefresh(token: string): Promise<Taken<{ grantId: string; clientId: string }>>;
+  findRefresh(token: string): Promise<{ grantId: string; clientId: string } | undefined>;
+  /** Ends the grant: its session, its refresh token; returns it when it was still live. */
+  end(grantId: string): Promise<Grant | undefined>;
+  endSession(sid: string): Promise<void>;
+  endAllOfBrowser(browser: string): Promise<Grant[]>;
+  /** Every grant of a certificate, by fingerprint or by issuer and serial (also as a CA on the path). */
+  endAllOfCertificate(certificate: Partial<CertificateKey> & { sha256?: string }): Promise<Grant[]>;
+}
+
+export function createGrants({ store, clock }: { store: EphemeralStore; clock: Clock }): Grants {
+  const nowSeconds = () => Math.floor(clock.now().getTime() / 1000);
+  const remaining = (grant: Grant) => Math.max(1, grant.expiresAt - nowSeconds());
+
+  async function take<T>(key: string, usedKey: string, usedValue: (value: T) => string): Promise<Taken<T>> {
+    const value = await store.take<T>(key);
+    if (value === undefined) {
+      const reusedBy = await store.get<string>(usedKey);
+      return reusedBy === undefined ? { unknown: true } : { reusedBy };
+    }
+    await store.put(usedKey, usedValue(value), reuseMemorySeconds);
+    return { found: value };
+  }
+
+  async function save(grant: Grant): Promise<void> {
+    await store.put(keys.grant(grant.grantId), grant, remaining(grant));
+  }
+
+  const grants: Grants = {
+    putInteraction: (interaction) => store.put(keys.interaction(interaction.id), interaction, interactionTtlSeconds),
+    getInteraction: (id) => store.get<Interaction>(keys.interaction(id)),
+    takeInteraction: (id) => store.take<Interaction>(keys.interaction(id)),
+
+    async start(request, session, browser) {
+      const { record } = session;
+      const grant: Grant = {
+        grantId: randomToken(18),
+        clientId: request.clientId,
+        sub: record.sub,
+        scope: request.scope,
+        ...(request.nonce === undefined ? {} : { nonce: request.nonce }),
+        authTime: record.authTime,
+        acr: record.acr,
+        amr: record.amr,
+        identity: record.identity,
+        certificateSha256: record.certificateSha256,
+        certificatePath: record.certificatePath ?? [],
+        sid: record.sid,
+        refreshHash: null,
+        browser,
+        expiresAt: record.authTime + grantTtlSeconds,
+      };
+      await save(grant);
+      await store.put(keys.sessionGrant(record.sid), grant.grantId, session.expiresIn);
+      // Indexes for logout: every grant of this browser, every grant of this certificate.
+      await store.addToSet(keys.certificateGrants(grant.certificateSha256), grant.grantId, grantTtlSeconds);
+      for (const key of grant.certificatePath) await store.addToSet(keys.serialGrants(key), grant.grantId, grantTtlSeconds);
+      await store.addToSet(keys.browserGrants(browser), grant.grantId, grantTtlSeconds);
+      const code = randomToken();
+      const codeRecord: CodeRecord = {
+        grantId: grant.grantId,
+        clientId: request.clientId,
+        redirectUri: request.redirectUri,
+        codeChallenge: request.codeChallenge,
+        accessToken: session.accessToken,
+        expiresAt: clock.now().getTime() + codeTtlSeconds * 1000,
+      };
+      await store.put(keys.code(sha256(code)), codeRecord, codeTtlSeconds);
+      return code;
+    },
+
+    takeCode: (code) => take<CodeRecord>(keys.code(sha256(code)), keys.codeUsed(sha256(code)), (record) => record.grantId),
+
+    get: (grantId) => store.get<Grant>(keys.grant(grantId)),
+
+    async ofSession(sid) {
+      const grantId = await store.get<string>(keys.sessionGrant(sid));
+      return grantId === undefined ? undefined : grants.get(grantId);
+    },
+
+    async renew(grant, session) {
+      if (session !== undefined) {
+        await grants.endSession(grant.sid);
+        grant.sid = session.record.sid;
+        await store.put(keys.sessionGrant(session.record.sid), grant.grantId, session.expiresIn);
+      }
+      const token = randomToken();
+      grant.refreshHash = sha256(token);
+      await save(grant);
+      await store.put(keys.refresh(grant.refreshHash), { grantId: grant.grantId, clientId: grant.clientId }, remaining(grant));
+      return token;
+    },
+
+    takeRefresh: (token) => take<{ grantId: string; clientId: string }>(keys.refresh(sha256(token)), keys.refreshUsed(sha256(token)), (record) => record.grantId),
+    findRefresh: (token) => store.get(keys.refresh(sha256(token))),
+
+    async end(grantId) {
+      const grant = await store.take<Grant>(keys.grant(grantId));
+      if (grant === undefined) return undefined;
+      if (grant.refreshHash !== null) await store.delete(keys.refresh(grant.refreshHash));
+      await grants.endSession(grant.sid);
+      return grant;
+    },
+
+    async endSession(sid) {
+      await store.delete(sessionKey(sid));
+      await store.delete(keys.sessionGrant(sid));
+    },
+
+    async endAllOfBrowser(browser) {
+      return endAll(await store.takeSet(keys.browserGrants(browser)));
+    },
+
+    async endAllOfCertificate(certificate) {
+      const ids = new Set<string>();
+      if (certificate.sha256 !== undefined) for (const id of await store.takeSet(keys.certificateGrants(certificate.sha256))) ids.add(id);
+      if (certificate.issuer !== undefined && certificate.serialHex !== undefined) {
+        for (const id of await store.takeSet(keys.serialGrants({ issuer: certificate.issuer, serialHex: certificate.serialHex }))) ids.add(id);
+      }
+      return endAll([...ids]);
+    },
+  };
+
+  async function endAll(grantIds: string[]): Promise<Grant[]> {
+    const ended = await Promise.all(grantIds.map((id) => grants.end(id)));
+    return ended.filter((grant): grant is Grant => grant !== undefined);
+  }
+
+  return grants;
+}

@@ -1,0 +1,80 @@
+// RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0 §2, §3): the agency app sends
+// the citizen here with its ID token as `id_token_hint`. That sign-in ends, with every
+// other sign-in made in the same browser, and each agency app concerned hears of it over
+// the back channel. Redirects go only to a registered post_logout_redirect_uri.
+import { jwtVerify } from 'jose';
+import type { Clock } from '../clock.ts';
+import type { ClientRecord, ClientStore } from '../stores/types.ts';
+import { authorizationResponseUrl } from './authorize.ts';
+import type { BackChannel } from './backChannel.ts';
+import { grantTtlSeconds, type Grants } from './grants.ts';
+import type { KeyRing } from './keys.ts';
+
+export interface LogoutDeps {
+  issuer: string;
+  keys: KeyRing;
+  clients: ClientStore;
+  grants: Grants;
+  backChannel: BackChannel;
+  clock: Clock;
+}
+
+export type LogoutOutcome =
+  | { kind: 'redirect'; location: string }
+  | { kind: 'page'; signedOut: boolean }
+  | { kind: 'error'; message: string };
+
+export async function endSession(deps: LogoutDeps, params: Record<string, string>): Promise<LogoutOutcome> {
+  const hint = params.id_token_hint;
+  const redirect = params.post_logout_redirect_uri;
+  if (hint === undefined) {
+    // Without a hint nobody proved which sign-in to end: a cross-site GET must not log a
+    // citizen out (SECURITY-CASES #118). With a client_id the redirect is still checked.
+    if (redirect !== undefined) return { kind: 'error', message: 'post_logout_redirect_uri needs id_token_hint' };
+    return { kind: 'page', signedOut: false };
+  }
+  const claims = await verifyHint(deps, hint);
+  if (claims === undefined) return { kind: 'error', message: 'the id_token_hint was not issued by Yagona ID' };
+  if (params.client_id !== undefined && params.client_id !== claims.aud) return { kind: 'error', message: 'client_id does not match the id_token_hint' };
+  const client = await deps.clients.find(claims.aud);
+  if (client === undefined) return { kind: 'error', message: 'this application is not registered with Yagona ID' };
+  // §3: the URI must have been registered, compared exactly (RFC 9700 §4.11: no open redirect).
+  if (redirect !== undefined && !client.postLogoutRedirectUris.includes(redirect)) {
+    return { kind: 'error', message: 'the post_logout_redirect_uri is not registered for this application' };
+  }
+
+  await endSignIns(deps, client, claims.sid);
+  if (redirect === undefined) return { kind: 'page', signedOut: true };
+  const url = new URL(authorizationResponseUrl(redirect, deps.issuer, { state: params.state }));
+  // RP-Initiated Logout carries only `state` back; `iss` belongs to authorization responses.
+  url.searchParams.delete('iss');
+  return { kind: 'redirect', location: url.href };
+}
+
+async function endSignIns(deps: LogoutDeps, client: ClientRecord, sid: string): Promise<void> {
+  const grant = await deps.grants.get(sid);
+  if (grant === undefined || grant.clientId !== client.clientId) return;
+  const ended = [await deps.grants.end(grant.grantId), ...(await deps.grants.endAllOfBrowser(grant.browser))];
+  const unique = new Map(ended.filter((g) => g !== undefined).map((g) => [g.grantId, g]));
+  await deps.backChannel.notify([...unique.values()]);
+}
+
+/** Our own ID token, signature and issuer checked; expired ones are fine as hints (§2). */
+async function verifyHint(deps: LogoutDeps, hint: string): Promise<{ aud: string; sid: string } | undefined> {
+  try {
+    const { payload } = await jwtVerify(
+      hint,
+      async (header) => {
+        const key = header.kid === undefined ? undefined : await deps.keys.publicKey(header.kid);
+        if (key === undefined) throw new Error('unknown kid');
+        return key;
+      },
+      // typ JWT: an access token (at+jwt) or logout token is no ID token (RFC 8725 §3.11).
+      { algorithms: ['ES256'], issuer: deps.issuer, typ: 'JWT', currentDate: deps.clock.now(), clockTolerance: grantTtlSeconds, requiredClaims: ['aud', 'sid', 'auth_time'] },
+    );
+    if (typeof payload.aud !== 'string' || typeof payload.sid !== 'string') return undefined;
+    return { aud: payload.aud, sid: payload.sid };
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,55 @@
+// Everything the OIDC endpoints need, built once from the service's parts (compose.ts).
+import type { Clock } from '../clock.ts';
+import type { Sessions } from '../login/sessions.ts';
+import type { SignInDeps } from '../login/signIn.ts';
+import type { ClientStore, EphemeralStore, RevocationStore } from '../stores/types.ts';
+import { createBackChannel, type BackChannel } from './backChannel.ts';
+import { createGrants, type Grants } from './grants.ts';
+import type { KeyRing } from './keys.ts';
+
+export interface OidcDeps {
+  issuer: string;
+  store: EphemeralStore;
+  keys: KeyRing;
+  clock: Clock;
+  sessions: Sessions;
+  clients: ClientStore;
+  revocations: RevocationStore;
+  grants: Grants;
+  backChannel: BackChannel;
+  signIn: SignInDeps;
+  /** Secure, `__Host-` cookies when the issuer is https (RFC 6265bis §4.1.3.2). */
+  secureCookies: boolean;
+}
+
+export interface OidcParts {
+  issuer: string;
+  store: EphemeralStore;
+  keys: KeyRing;
+  clock: Clock;
+  sessions: Sessions;
+  clients: ClientStore;
+  revocations: RevocationStore;
+  signIn: SignInDeps;
+  log: BackChannelLog;
+}
+
+type BackChannelLog = Parameters<typeof createBackChannel>[0]['log'];
+
+export function createOidc(parts: OidcParts): OidcDeps {
+  const grants = createGrants({ store: parts.store, clock: parts.clock });
+  const backChannel = createBackChannel({ issuer: parts.issuer, keys: parts.keys, clients: parts.clients, grants, clock: parts.clock, log: parts.log });
+  return {
+    issuer: parts.issuer,
+    store: parts.store,
+    keys: parts.keys,
+    clock: parts.clock,
+    sessions: parts.sessions,
+    clients: parts.clients,
+    revocations: parts.revocations,
+    grants,
+    backChannel,
+    signIn: parts.signIn,
+    secureCookies: parts.issuer.startsWith('https:'),
+  };
+}

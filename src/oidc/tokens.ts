@@ -1,0 +1,65 @@
+// The JWTs the OP issues to agency apps besides access tokens: ID tokens (OIDC Core §2) and
+// logout tokens (OIDC Back-Channel Logout 1.0 §2.4), and the pairwise subject (OIDC Core §8.1).
+import { createHmac, randomBytes } from 'node:crypto';
+import type { ClientRecord } from '../stores/types.ts';
+import type { KeyRing } from './keys.ts';
+
+/** Short: the ID token only carries the authentication event to the client once. */
+export const idTokenTtlSeconds = 300;
+const logoutTokenTtlSeconds = 120;
+
+/**
+ * OIDC Core §8.1 pairwise identifier: HMAC-SHA256 keyed with the client's own random salt
+ * over the citizen's direct-API subject (national identifier or certificate). Stable for
+ * the client, unlinkable across clients; a client removed and registered again gets new
+ * subjects. `public` clients see the direct-API subject itself.
+ */
+export function clientSubject(client: Pick<ClientRecord, 'subjectType' | 'subjectSalt'>, directSubject: string): string {
+  if (client.subjectType === 'public') return directSubject;
+  return createHmac('sha256', client.subjectSalt).update(directSubject, 'utf8').digest('base64url');
+}
+
+export interface IdTokenInput {
+  issuer: string;
+  clientId: string;
+  sub: string;
+  sid: string;
+  authTime: number;
+  acr: string;
+  amr: string[];
+  nonce?: string;
+  now: number;
+}
+
+export function signIdToken(keys: KeyRing, input: IdTokenInput): string {
+  return keys.signJwt({
+    iss: input.issuer,
+    sub: input.sub,
+    aud: input.clientId,
+    // OIDC Core §2: azp when the ID token has a single audience is optional; it makes the
+    // intended party explicit for libraries that check it.
+    azp: input.clientId,
+    iat: input.now,
+    exp: input.now + idTokenTtlSeconds,
+    auth_time: input.authTime,
+    ...(input.nonce === undefined ? {} : { nonce: input.nonce }),
+    acr: input.acr,
+    amr: input.amr,
+    sid: input.sid,
+  }, 'JWT');
+}
+
+export function signLogoutToken(keys: KeyRing, input: { issuer: string; clientId: string; sub: string; sid: string; now: number }): string {
+  // §2.4: no nonce (so it cannot pass as an ID token), the back-channel logout event, and
+  // explicit typing `logout+jwt` (§2.4, RFC 8725 §3.11).
+  return keys.signJwt({
+    iss: input.issuer,
+    aud: input.clientId,
+    iat: input.now,
+    exp: input.now + logoutTokenTtlSeconds,
+    jti: randomBytes(16).toString('base64url'),
+    sub: input.sub,
+    sid: input.sid,
+    events: { 'http://schemas.openid.net/event/backchannel-logout': {} },
+  }, 'logout+jwt');
+}
