@@ -134,7 +134,8 @@ export function assertKeyStrength(publicKey: PublicKeyInfo, policy: KeyPolicy = 
       // verifiers (SECURITY-CASES §B 29) fail as signature_invalid (test/pki/cms.test.ts).
       const e = publicKey.exponent;
       if (e < 3n || e % 2n === 0n || e >= maxRsaExponent) {
-        throw new ServiceError('weak_algorithm', `RSA public exponent ${e} is not an odd number from 3 to 2^256`);
+        const shown = e < maxRsaExponent ? String(e) : `of ${e.toString(16).length * 4} bits`;
+        throw new ServiceError('weak_algorithm', `RSA public exponent ${shown} is not an odd number from 3 to 2^256`);
       }
       return;
     }
