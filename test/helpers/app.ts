@@ -1,5 +1,6 @@
 // The real app, in-process, on a real port, with real stores: Redis or the in-process twin,
 // SQLite or PostgreSQL. Tests talk to it over HTTP with fetch.
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { createApp } from '../../src/app.ts';
@@ -34,12 +35,20 @@ export interface TestAppOptions {
   env?: Record<string, string>;
   /** Another Redis than the test Redis, e.g. a closed port to play "Redis is down". */
   redisUrl?: string;
+  /** ISSUER_URL = the app's real URL (OIDC clients check it); otherwise a fixed stand-in. */
+  realIssuer?: boolean;
   /** Also configure the citizen CA as a known intermediate (INTERMEDIATES_DIR). */
   knownIntermediates?: boolean;
 }
 
 export async function startTestApp(options: TestAppOptions): Promise<TestApp> {
-  const config = loadConfig({ LOG_LEVEL: 'silent', ISSUER_URL: 'http://127.0.0.1:0', TRUST_ANCHORS_DIR: 'unused', RATE_LIMIT_PER_MINUTE: '100000', ...options.env });
+  // The port is taken first so ISSUER_URL can be the real address (`realIssuer`).
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await new Promise<void>((resolve) => server.once('listening', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const issuer = options.realIssuer ? url : 'http://127.0.0.1:0';
+  const config = loadConfig({ LOG_LEVEL: 'silent', ISSUER_URL: issuer, TRUST_ANCHORS_DIR: 'unused', RATE_LIMIT_PER_MINUTE: '100000', ...options.env });
   const prefix = uniqueKeyPrefix('app');
   if (options.store === 'redis' && options.redisUrl === undefined) await requireRedis();
   const inner = options.store === 'redis' ? createRedisStore(options.redisUrl ?? testRedisUrl(), { keyPrefix: prefix }) : createMemoryStore();
@@ -58,9 +67,7 @@ export async function startTestApp(options: TestAppOptions): Promise<TestApp> {
     config, ephemeral, db, logger, clock: options.clock ?? systemClock,
     trust: { anchors: options.pki.anchors, intermediates: options.knownIntermediates ? options.pki.intermediates : [] },
   });
-  const server = createApp(deps).listen(0, '127.0.0.1');
-  await new Promise<void>((resolve) => server.once('listening', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  server.on('request', createApp(deps));
   return {
     url, deps, ephemeral, db, config,
     post: (path, body, headers = {}) => fetch(`${url}${path}`, {
