@@ -113,7 +113,8 @@ function mgf1Hash(node: DerNode): Hash {
 const minRsaBits = 2048;
 // RSA verification cost grows with the modulus; 16384-bit chains are a CPU DoS (CVE-2023-29409).
 const maxRsaBits = 8192;
-const maxRsaExponent = 1n << 256n;
+// Verification cost grows with the exponent too; Go and CryptoAPI stop at 32 bits, as we do.
+const maxRsaExponent = 1n << 32n;
 
 export interface KeyPolicy {
   /** Lowest RSA modulus size; the service uses 2048 (SPEC.md). */
@@ -129,13 +130,13 @@ export function assertKeyStrength(publicKey: PublicKeyInfo, policy: KeyPolicy = 
       if (publicKey.bits > maxRsaBits) throw new ServiceError('weak_algorithm', `RSA key of ${publicKey.bits} bits is above the ${maxRsaBits}-bit cap`);
       // Key generators produce whole-octet moduli; anything else is a hand-made key.
       if (publicKey.bits % 8 !== 0) throw new ServiceError('weak_algorithm', `RSA key of ${publicKey.bits} bits is not a whole number of octets`);
-      // An RSA exponent is odd and at least 3; above 2^256 only a crafted key goes (FIPS 186-4 §B.3.1).
+      // An RSA exponent is odd and at least 3 (FIPS 186-4 §B.3.1); past 2^32 only a crafted key goes.
       // e = 3 stays allowed: OpenSSL's PKCS#1 check is strict, so the e=3 forgeries of lenient
       // verifiers (SECURITY-CASES §B 29) fail as signature_invalid (test/pki/cms.test.ts).
       const e = publicKey.exponent;
       if (e < 3n || e % 2n === 0n || e >= maxRsaExponent) {
         const shown = e < maxRsaExponent ? String(e) : `of ${e.toString(16).length * 4} bits`;
-        throw new ServiceError('weak_algorithm', `RSA public exponent ${shown} is not an odd number from 3 to 2^256`);
+        throw new ServiceError('weak_algorithm', `RSA public exponent ${shown} is not an odd number from 3 to 2^32`);
       }
       return;
     }
