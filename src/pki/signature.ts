@@ -202,6 +202,8 @@ export function checkSignature(alg: AlgorithmIdentifier, spki: Uint8Array, data:
   // Cheap guard before the expensive operation, whatever the caller checked (CVE-2023-29409).
   const bits = key.asymmetricKeyDetails?.modulusLength;
   if (bits !== undefined && bits > maxRsaBits) throw new ServiceError('weak_algorithm', `RSA key of ${bits} bits is above the ${maxRsaBits}-bit cap`);
+  const exponent = key.asymmetricKeyDetails?.publicExponent;
+  if (exponent !== undefined && exponent >= maxRsaExponent) throw new ServiceError('weak_algorithm', 'RSA public exponent above 2^32');
   try {
     return verifyWith(scheme, key, data, signature);
   } catch {
