@@ -3,11 +3,12 @@
 import { registerClients } from './clients.ts';
 import type { RegisterCommand } from './command.ts';
 import { registerDevPki } from './devPki.ts';
+import { registerImportCrl } from './importCrl.ts';
 import { registerRevocations } from './revocations.ts';
 import { registerRevoke, registerUnrevoke } from './revoke.ts';
 import { registerSignIn } from './signIn.ts';
 
 export const adminCommands: readonly RegisterCommand[] = [
   registerDevPki, registerSignIn, registerClients,
-  registerRevoke, registerUnrevoke, registerRevocations,
+  registerRevoke, registerUnrevoke, registerRevocations, registerImportCrl,
 ];

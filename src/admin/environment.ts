@@ -31,6 +31,10 @@ export async function withDatabase<T>(run: (db: Database, config: Config) => Pro
     return await run(db, config);
   } catch (error) {
     if (isStoreUnavailable(error)) throw new Error(`the database ${displayUrl(config.databaseUrl)} stopped answering: ${causeOf(error)}`, { cause: error });
+    // knex prefixes the driver's message with the whole statement, which can be megabytes.
+    if (error instanceof Error && typeof (error as { code?: unknown }).code === 'string') {
+      throw new Error(`database error: ${error.message.slice(error.message.lastIndexOf(' - ') + 3)}`, { cause: error });
+    }
     throw error;
   } finally {
     await db.close();

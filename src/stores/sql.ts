@@ -232,8 +232,9 @@ const revocationRecord = (row: RevocationRow): RevocationRecord => ({
 
 function revocationStore(db: Knex, dialect: Dialect): RevocationStore {
   const columns = ['issuer', 'serial_hex', 'reason', 'revoked_at', 'sha256', 'source', 'epoch', 'recorded_at'] as const;
-  // Rows per INSERT: eight bound values each, under SQLite's 32 766 and PostgreSQL's 65 535.
-  const chunkSize = dialect === 'sqlite' ? 2000 : 5000;
+  // Rows per INSERT: eight bound values each, under PostgreSQL's 65 535; knex writes a SQLite
+  // multi-row insert as a compound SELECT, which SQLite caps at 500 terms.
+  const chunkSize = dialect === 'sqlite' ? 400 : 5000;
 
   // ON CONFLICT DO NOTHING keeps the first record (its date and reason) and, with
   // RETURNING, tells which rows were new; duplicates inside one batch are fine too.
