@@ -5,7 +5,7 @@ import type {
 } from './model.ts';
 import {
   type DerNode, childAt, expectChildren, expectSequence, expectTag, malformed, parseDer, readBitString,
-  readBoolean, readOctetString, readOid, readSmallInteger, TAG, toHex,
+  readBoolean, readInteger, readOctetString, readOid, TAG, toHex,
 } from './der.ts';
 import { parseName } from './name.ts';
 import { OID } from './oids.ts';
@@ -54,10 +54,21 @@ export function parseGeneralNames(node: DerNode, ipLengths?: readonly number[]):
   return expectChildren(node, 1, maxListLength, 'GeneralNames').map((n) => parseGeneralName(n, ipLengths));
 }
 
-/** An INTEGER under an IMPLICIT context tag: the DER INTEGER rules apply to its content. */
-export function readImplicitInteger(node: DerNode, max: number, what: string): number {
+// Counts in certificates (pathLenConstraint, SkipCerts, subtree bounds) are INTEGER (0..MAX).
+// Paths here are at most 16 certificates long, so any larger count means "no limit": it is
+// clamped rather than refused.
+const countCap = 1_000_000;
+
+function readCount(node: DerNode, what: string): number {
+  const value = readInteger(expectTag(node, TAG.INTEGER, what));
+  if (value < 0n) throw malformed(`${what}: negative`);
+  return value > BigInt(countCap) ? countCap : Number(value);
+}
+
+/** A count under an IMPLICIT context tag: the DER INTEGER rules apply to its content. */
+function readImplicitCount(node: DerNode, what: string): number {
   if (node.constructed) throw malformed(`${what}: must be primitive`);
-  return readSmallInteger(parseDer(Uint8Array.of(TAG.INTEGER, ...derLength(node.content.length), ...node.content)), max, what);
+  return readCount(parseDer(Uint8Array.of(TAG.INTEGER, ...derLength(node.content.length), ...node.content)), what);
 }
 
 const keyUsageBits: KeyUsageName[] = [
@@ -86,7 +97,7 @@ export const certificateExtensionDecoders: ReadonlyMap<string, Decoder> = new Ma
   [OID.certificatePolicies, (v, c) => { c.certificatePolicies = parseCertificatePolicies(v); }],
   [OID.policyMappings, (v, c) => { c.policyMappings = parsePolicyMappings(v); }],
   [OID.policyConstraints, (v, c) => { c.policyConstraints = parsePolicyConstraints(v); }],
-  [OID.inhibitAnyPolicy, (v, c) => { c.inhibitAnyPolicy = readSmallInteger(v, 1_000_000, 'inhibitAnyPolicy'); }],
+  [OID.inhibitAnyPolicy, (v, c) => { c.inhibitAnyPolicy = readCount(v, 'inhibitAnyPolicy'); }],
   [OID.crlDistributionPoints, (v, c) => { c.crlDistributionPoints = parseCrlDistributionPoints(v); }],
   [OID.authorityInfoAccess, (v, c) => { c.authorityInfoAccess = parseAuthorityInfoAccess(v); }],
 ]);
@@ -104,7 +115,7 @@ function parseBasicConstraints(node: DerNode): { ca: boolean; pathLen?: number }
   const rest = items.slice(index);
   if (rest.length > 1) throw malformed('basicConstraints: unexpected elements');
   if (rest[0] === undefined) return { ca };
-  return { ca, pathLen: readSmallInteger(expectTag(rest[0], TAG.INTEGER, 'pathLenConstraint'), 1_000_000, 'pathLenConstraint') };
+  return { ca, pathLen: readCount(rest[0], 'pathLenConstraint') };
 }
 
 function parseKeyUsage(node: DerNode): Set<KeyUsageName> {
@@ -130,7 +141,9 @@ function parseAuthorityKeyId(node: DerNode): NonNullable<ParsedCertificate['auth
     } else if (item.tagNumber === 1) {
       result.issuer = parseGeneralNames(item);
     } else {
-      readImplicitInteger(item, Number.MAX_SAFE_INTEGER, 'authorityCertSerialNumber');
+      // A serial number: any size up to 20 octets, so only its DER form is checked here.
+      if (item.constructed || item.content.length > 20) throw malformed('authorityCertSerialNumber: bad INTEGER');
+      parseDer(Uint8Array.of(TAG.INTEGER, item.content.length, ...item.content));
       result.serialHex = toHex(item.content).toUpperCase();
     }
   }
@@ -145,7 +158,7 @@ function parseSubtrees(node: DerNode): GeneralSubtree[] {
     for (const item of items.slice(1)) {
       if (item.cls !== 2 || item.tagNumber <= last || item.tagNumber > 1) throw malformed('GeneralSubtree: bad element');
       last = item.tagNumber;
-      const value = readImplicitInteger(item, 1_000_000, 'GeneralSubtree bound');
+      const value = readImplicitCount(item, 'GeneralSubtree bound');
       // DER omits minimum when it equals its DEFAULT 0.
       if (item.tagNumber === 0 && value === 0) throw malformed('GeneralSubtree: minimum 0 must be omitted in DER');
       if (item.tagNumber === 0) result.minimum = value;
@@ -195,7 +208,7 @@ function parsePolicyConstraints(node: DerNode): { requireExplicitPolicy?: number
   for (const item of expectSequence(node, 1, 2, 'policyConstraints')) {
     if (item.cls !== 2 || item.tagNumber <= last || item.tagNumber > 1) throw malformed('policyConstraints: bad element');
     last = item.tagNumber;
-    const value = readImplicitInteger(item, 1_000_000, 'policyConstraints');
+    const value = readImplicitCount(item, 'policyConstraints');
     if (item.tagNumber === 0) result.requireExplicitPolicy = value;
     else result.inhibitPolicyMapping = value;
   }

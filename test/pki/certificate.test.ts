@@ -107,6 +107,15 @@ describe('parseCertificate: fields', () => {
     assert.deepEqual(c.policyMappings, [{ issuerDomainPolicy: '1.2.860.3.2.1', subjectDomainPolicy: '1.2.860.3.2.2' }]);
   });
 
+  it('reads an authorityKeyIdentifier with issuer and a 20-octet serial', async () => {
+    const serial = Uint8Array.of(0x7f, ...new Uint8Array(19).fill(0xab));
+    const aki = new x509.Extension(OID.authorityKeyIdentifier, false,
+      tlv(0x30, tlv(0x80, Uint8Array.of(1, 2, 3)), tlv(0xa1, tlv(0xa4, ca.cert.issuer.der)), tlv(0x82, serial)));
+    const c = await issue({ subject: 'CN=Old Style AKI,C=UZ', extensions: [aki] });
+    assert.equal(c.cert.authorityKeyId?.serialHex, Buffer.from(serial).toString('hex').toUpperCase());
+    assert.equal(c.cert.authorityKeyId?.issuer?.[0]?.type, 'dn');
+  });
+
   it('parseCertificateCached returns the same parse for the same bytes', () => {
     const a = parseCertificateCached(rich.der);
     assert.equal(parseCertificateCached(Uint8Array.from(rich.der)), a);
