@@ -379,7 +379,8 @@ function asciiOf(bytes: Uint8Array): string {
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-const printable = /^[A-Za-z0-9 '()+,\-./:=?]*$/;
+// X.680 §41.4, plus '*' and '&', which real CAs put there (as Go's parser also allows).
+const printable = /^[A-Za-z0-9 '()+,\-./:=?*&]*$/;
 
 /** Decodes a string-typed value, checking the character set its tag promises. */
 export function readString(node: DerNode): string {
