@@ -1,0 +1,262 @@
+// Every OIDC flow an agency app uses, driven by openid-client (a certified relying-party
+// library) against the real app: Redis + PostgreSQL, and the embedded memory + SQLite.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, jwtVerify } from 'jose';
+import { openTestDatabases, type TestApp } from '../helpers/app.ts';
+import type { TestDatabase } from '../helpers/services.ts';
+import { createTestPki, type Citizen, type TestPki } from '../helpers/testPki.ts';
+import { addClient, Browser, combos, logoutReceiver, oidc, relyingParty, signInWithCode, startOidcApp, type LogoutReceiver } from './helpers.ts';
+
+let pki: TestPki;
+let databases: TestDatabase[];
+
+before(async () => {
+  pki = await createTestPki();
+  databases = await openTestDatabases();
+});
+after(async () => {
+  await Promise.all(databases.map((d) => d.cleanup()));
+});
+
+for (const combo of combos) {
+  describe(`OIDC flows (${combo.store} + ${combo.database})`, () => {
+    let app: TestApp;
+    let citizen: Citizen;
+    let receiver: LogoutReceiver;
+
+    before(async () => {
+      const database = databases.find((d) => d.kind === combo.database);
+      assert.ok(database);
+      app = await startOidcApp({ store: combo.store, database, pki });
+      citizen = await pki.citizen();
+      receiver = await logoutReceiver();
+    });
+    after(async () => {
+      await receiver.close();
+      await app.close();
+    });
+
+    test('discovery lists every endpoint and the supported features', async () => {
+      const res = await app.get('/.well-known/openid-configuration');
+      assert.equal(res.status, 200);
+      const meta = (await res.json()) as Record<string, unknown>;
+      assert.equal(meta.issuer, app.url);
+      for (const [name, path] of Object.entries({
+        authorization_endpoint: '/authorize', token_endpoint: '/token', userinfo_endpoint: '/userinfo', jwks_uri: '/.well-known/jwks.json',
+        end_session_endpoint: '/logout', introspection_endpoint: '/introspect', revocation_endpoint: '/revoke',
+      })) assert.equal(meta[name], `${app.url}${path}`, name);
+      assert.deepEqual(meta.response_types_supported, ['code']);
+      assert.deepEqual(meta.code_challenge_methods_supported, ['S256']);
+      assert.deepEqual(meta.id_token_signing_alg_values_supported, ['ES256']);
+      assert.deepEqual(meta.token_endpoint_auth_methods_supported, ['client_secret_basic', 'client_secret_post', 'private_key_jwt']);
+      assert.equal(meta.authorization_response_iss_parameter_supported, true);
+      assert.equal(meta.backchannel_logout_supported, true);
+      assert.ok((meta.scopes_supported as string[]).includes('national_id'));
+    });
+
+    test('code + PKCE: state, nonce and iss checked by openid-client; the ID token carries what #111 asks', async () => {
+      const registered = await addClient(app);
+      const config = await relyingParty(app, registered);
+      const { start, tokens } = await signInWithCode(app, config, citizen);
+      assert.equal(tokens.token_type.toLowerCase(), 'bearer');
+      assert.ok(tokens.refresh_token);
+      const header = decodeProtectedHeader(tokens.id_token as string);
+      assert.equal(header.alg, 'ES256');
+      assert.ok(header.kid);
+      const claims = tokens.claims();
+      assert.ok(claims);
+      assert.equal(claims.iss, app.url);
+      assert.equal(claims.aud, registered.client.clientId);
+      assert.equal(claims.nonce, start.nonce);
+      assert.equal(claims.acr, 'urn:yagona:loa:substantial');
+      assert.deepEqual(claims.amr, ['pop', 'swk']);
+      assert.equal(typeof claims.auth_time, 'number');
+      assert.equal(typeof claims.sid, 'string');
+      assert.ok(claims.exp - claims.iat <= 300, 'short-lived');
+      // Pairwise: no national identifier in sub, and another agency sees another sub.
+      assert.match(claims.sub, /^[A-Za-z0-9_-]{43}$/);
+      const other = await addClient(app);
+      const second = await signInWithCode(app, await relyingParty(app, other), citizen);
+      assert.notEqual(second.tokens.claims()?.sub, claims.sub);
+      // The access token is the service's own session JWT for this client.
+      const access = decodeJwt(tokens.access_token);
+      assert.equal(access.aud, registered.client.clientId);
+      assert.equal(access.sub, claims.sub);
+    });
+
+    test('a public-subject client sees the direct-API subject; the same citizen keeps the same pairwise sub', async () => {
+      const pub = await addClient(app, { subjectType: 'public' });
+      const { tokens } = await signInWithCode(app, await relyingParty(app, pub), citizen);
+      assert.match(tokens.claims()?.sub ?? '', /^pinfl:\d{14}$/);
+      const pairwise = await addClient(app);
+      const config = await relyingParty(app, pairwise);
+      const a = await signInWithCode(app, config, citizen);
+      const b = await signInWithCode(app, config, citizen);
+      assert.equal(a.tokens.claims()?.sub, b.tokens.claims()?.sub);
+    });
+
+    test('userinfo releases names with profile and national identifiers only with national_id', async () => {
+      const registered = await addClient(app);
+      const config = await relyingParty(app, registered);
+      const plain = await signInWithCode(app, config, citizen);
+      const sub = plain.tokens.claims()?.sub as string;
+      const profile = await oidc.fetchUserInfo(config, plain.tokens.access_token, sub);
+      assert.equal(profile.family_name, 'Karimov');
+      assert.equal(profile.given_name, 'Aziz');
+      assert.match(String(profile.name), /^Citizen \d+$/);
+      assert.equal(profile.pinfl, undefined);
+      assert.equal(profile.tin, undefined);
+      const national = await signInWithCode(app, config, citizen, { scope: 'openid national_id' });
+      const claims = await oidc.fetchUserInfo(config, national.tokens.access_token, sub);
+      assert.match(String(claims.pinfl), /^\d{14}$/);
+      assert.equal(claims.name, undefined, 'no profile scope, no names');
+    });
+
+    test('client_secret_post works and the token response is not cacheable', async () => {
+      const registered = await addClient(app, { authMethod: 'client_secret_post' });
+      const config = await relyingParty(app, registered);
+      const { tokens } = await signInWithCode(app, config, citizen);
+      assert.ok(tokens.id_token);
+    });
+
+    test('refresh tokens rotate; reusing an old one revokes the whole family', async () => {
+      const registered = await addClient(app);
+      const config = await relyingParty(app, registered);
+      const { tokens } = await signInWithCode(app, config, citizen);
+      const sub = tokens.claims()?.sub as string;
+      const first = tokens.refresh_token as string;
+      const rotated = await oidc.refreshTokenGrant(config, first);
+      assert.ok(rotated.refresh_token && rotated.refresh_token !== first);
+      assert.notEqual(rotated.access_token, tokens.access_token);
+      assert.equal(rotated.claims()?.sub, sub);
+      assert.equal(rotated.claims()?.auth_time, tokens.claims()?.auth_time, 'refresh keeps the sign-in time');
+      // The old access token ended with the rotation; the new one works.
+      await assert.rejects(oidc.fetchUserInfo(config, tokens.access_token, sub));
+      assert.equal((await oidc.fetchUserInfo(config, rotated.access_token, sub)).sub, sub);
+
+      await assert.rejects(oidc.refreshTokenGrant(config, first), (error: oidc.ResponseBodyError) => error.error === 'invalid_grant');
+      // Reuse killed the family: the current refresh token and access token are dead too.
+      await assert.rejects(oidc.refreshTokenGrant(config, rotated.refresh_token as string), (error: oidc.ResponseBodyError) => error.error === 'invalid_grant');
+      await assert.rejects(oidc.fetchUserInfo(config, rotated.access_token, sub));
+    });
+
+    test('introspection: active while the sign-in lives, inactive after RP-initiated logout; back-channel logout arrives', async () => {
+      const registered = await addClient(app, { backchannelLogoutUri: receiver.url.replace('127.0.0.1', '127.0.0.1') });
+      const config = await relyingParty(app, registered);
+      const { tokens } = await signInWithCode(app, config, citizen);
+      const active = await oidc.tokenIntrospection(config, tokens.access_token);
+      assert.equal(active.active, true);
+      assert.equal(active.client_id, registered.client.clientId);
+      assert.equal(active.sub, tokens.claims()?.sub);
+      assert.equal((await oidc.tokenIntrospection(config, tokens.refresh_token as string)).active, true);
+      // Another agency cannot learn anything about this token.
+      const stranger = await relyingParty(app, await addClient(app));
+      assert.equal((await oidc.tokenIntrospection(stranger, tokens.access_token)).active, false);
+
+      const logoutUrl = oidc.buildEndSessionUrl(config, {
+        id_token_hint: tokens.id_token as string, post_logout_redirect_uri: 'https://agency.example/signed-out', state: 'bye-1',
+      });
+      const res = await fetch(logoutUrl, { redirect: 'manual' });
+      assert.equal(res.status, 303);
+      assert.equal(res.headers.get('location'), 'https://agency.example/signed-out?state=bye-1');
+
+      const logoutToken = await receiver.next();
+      const jwks = createRemoteJWKSet(new URL(`${app.url}/.well-known/jwks.json`));
+      const { payload, protectedHeader } = await jwtVerify(logoutToken, jwks, { issuer: app.url, audience: registered.client.clientId, typ: 'logout+jwt', algorithms: ['ES256'] });
+      assert.equal(protectedHeader.typ, 'logout+jwt');
+      assert.equal(payload.sid, tokens.claims()?.sid);
+      assert.equal(payload.sub, tokens.claims()?.sub);
+      assert.deepEqual(payload.events, { 'http://schemas.openid.net/event/backchannel-logout': {} });
+      assert.equal(payload.nonce, undefined);
+
+      assert.equal((await oidc.tokenIntrospection(config, tokens.access_token)).active, false);
+      assert.equal((await oidc.tokenIntrospection(config, tokens.refresh_token as string)).active, false);
+      await assert.rejects(oidc.refreshTokenGrant(config, tokens.refresh_token as string));
+    });
+
+    test('logout ends the other agencies\' sign-ins made in the same browser and notifies them', async () => {
+      const first = await addClient(app);
+      const second = await addClient(app, { backchannelLogoutUri: receiver.url });
+      const browser = new Browser();
+      const a = await signInWithCode(app, await relyingParty(app, first), citizen, {}, browser);
+      const secondConfig = await relyingParty(app, second);
+      const b = await signInWithCode(app, secondConfig, citizen, {}, browser);
+      const res = await fetch(oidc.buildEndSessionUrl(await relyingParty(app, first), { id_token_hint: a.tokens.id_token as string }), { redirect: 'manual' });
+      assert.equal(res.status, 200);
+      assert.match(await res.text(), /You have signed out/);
+      const token = decodeJwt(await receiver.next());
+      assert.equal(token.sid, b.tokens.claims()?.sid);
+      assert.equal((await oidc.tokenIntrospection(secondConfig, b.tokens.access_token)).active, false);
+    });
+
+    test('token revocation (RFC 7009): a revoked refresh token ends its grant', async () => {
+      const registered = await addClient(app);
+      const config = await relyingParty(app, registered);
+      const { tokens } = await signInWithCode(app, config, citizen);
+      await oidc.tokenRevocation(config, tokens.refresh_token as string);
+      assert.equal((await oidc.tokenIntrospection(config, tokens.refresh_token as string)).active, false);
+      assert.equal((await oidc.tokenIntrospection(config, tokens.access_token)).active, false);
+      // Revoking an access token ends that session only; an unknown token is still 200.
+      const again = await signInWithCode(app, config, citizen);
+      await oidc.tokenRevocation(config, again.tokens.access_token);
+      assert.equal((await oidc.tokenIntrospection(config, again.tokens.access_token)).active, false);
+      const refreshed = await oidc.refreshTokenGrant(config, again.tokens.refresh_token as string);
+      assert.ok(refreshed.access_token);
+      await oidc.tokenRevocation(config, 'not-a-token-we-issued');
+    });
+
+    test('private_key_jwt (RFC 7523) authenticates an agency with its own key', async () => {
+      const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
+      const jwks = { keys: [{ ...(await exportJWK(publicKey)), kid: 'agency-key-1', alg: 'ES256', use: 'sig' }] };
+      const registered = await addClient(app, { authMethod: 'private_key_jwt', jwks });
+      assert.equal(registered.secret, undefined);
+      const config = await relyingParty(app, registered, oidc.PrivateKeyJwt({ key: privateKey, kid: 'agency-key-1' }));
+      const { tokens } = await signInWithCode(app, config, citizen);
+      assert.ok(tokens.id_token);
+      const refreshed = await oidc.refreshTokenGrant(config, tokens.refresh_token as string);
+      assert.equal((await oidc.tokenIntrospection(config, refreshed.access_token)).active, true);
+    });
+
+    test('key rotation while tokens are live: old tokens keep working, new ones use the new key', async () => {
+      const registered = await addClient(app);
+      const config = await relyingParty(app, registered);
+      const before = await signInWithCode(app, config, citizen);
+      const oldKid = decodeProtectedHeader(before.tokens.id_token as string).kid;
+      const rotated = await app.deps.keys.rotate();
+      assert.notEqual(rotated.kid, oldKid);
+      const sub = before.tokens.claims()?.sub as string;
+      assert.equal((await oidc.fetchUserInfo(config, before.tokens.access_token, sub)).sub, sub);
+      assert.equal((await oidc.tokenIntrospection(config, before.tokens.access_token)).active, true);
+      // The same relying-party configuration verifies an ID token signed with the new key.
+      const afterRotation = await signInWithCode(app, config, citizen);
+      assert.equal(decodeProtectedHeader(afterRotation.tokens.id_token as string).kid, rotated.kid);
+      const refreshed = await oidc.refreshTokenGrant(config, before.tokens.refresh_token as string);
+      assert.equal(decodeProtectedHeader(refreshed.access_token).kid, rotated.kid);
+      // An RP logout with the old-key ID token still works while that key is published.
+      const res = await fetch(oidc.buildEndSessionUrl(config, { id_token_hint: before.tokens.id_token as string }), { redirect: 'manual' });
+      assert.match(await res.text(), /You have signed out/);
+    });
+
+    test('a revoked certificate ends the agencies\' grants: back-channel logout, and refresh refuses', async () => {
+      const victim = await pki.citizen();
+      const registered = await addClient(app, { backchannelLogoutUri: receiver.url });
+      const config = await relyingParty(app, registered);
+      const { tokens } = await signInWithCode(app, config, victim);
+      const record = await app.deps.sessions.authenticate(tokens.access_token);
+      const leaf = record.certificatePath?.[0];
+      assert.ok(leaf);
+      await app.deps.oidc.backChannel.certificateRevoked(leaf);
+      assert.equal(decodeJwt(await receiver.next()).sid, tokens.claims()?.sid);
+      await assert.rejects(oidc.refreshTokenGrant(config, tokens.refresh_token as string), (error: oidc.ResponseBodyError) => error.error === 'invalid_grant');
+
+      // Without any notification, the SQL registry alone stops a refresh.
+      const other = await pki.citizen();
+      const second = await signInWithCode(app, config, other);
+      const otherLeaf = (await app.deps.sessions.authenticate(second.tokens.access_token)).certificatePath?.[0];
+      assert.ok(otherLeaf);
+      await app.db.revocations.add({ issuer: otherLeaf.issuer, serialHex: otherLeaf.serialHex, reason: 'keyCompromise', revokedAt: new Date(), source: 'test' });
+      await assert.rejects(oidc.refreshTokenGrant(config, second.tokens.refresh_token as string), (error: oidc.ResponseBodyError) => error.error === 'invalid_grant');
+    });
+  });
+}
