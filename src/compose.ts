@@ -8,6 +8,7 @@ import { createMetrics } from './http/metrics.ts';
 import { createChallenges } from './login/challenges.ts';
 import { createSessions } from './login/sessions.ts';
 import { createCertificateVerifier, type TrustMaterial } from './login/verifier.ts';
+import { watchSigningKeys } from './oidc/keyWatch.ts';
 import { openKeyRing } from './oidc/keys.ts';
 import { createOidc } from './oidc/provider.ts';
 import { createLocalRevocationChecker } from './revocation/local.ts';
@@ -28,7 +29,7 @@ export interface ServiceParts {
 
 export interface ComposedService extends AppDeps {
   revocationWatcher: RevocationWatcher;
-  /** Stops the background work (the revocation poll); the stores stay the caller's to close. */
+  /** Stops the background work (revocation poll, key reloads); the stores stay the caller's to close. */
   stop(): Promise<void>;
 }
 
@@ -41,6 +42,7 @@ export async function composeService(parts: ServiceParts): Promise<ComposedServi
     ...(parts.notifier === undefined ? {} : { notifier: parts.notifier }),
   });
   await revocationWatcher.start();
+  const stopKeyWatch = await watchSigningKeys({ keys, log: logger, ...(parts.notifier === undefined ? {} : { notifier: parts.notifier }) });
   const sessions = createSessions({
     store: ephemeral, keys, clock, issuer: config.issuerUrl, ttlSeconds: config.sessionTtlSeconds, revoked: revocationWatcher,
   });
@@ -55,7 +57,9 @@ export async function composeService(parts: ServiceParts): Promise<ComposedServi
   };
   return {
     revocationWatcher,
-    stop: () => revocationWatcher.close(),
+    stop: async () => {
+      await Promise.all([revocationWatcher.close(), stopKeyWatch()]);
+    },
     issuerUrl: config.issuerUrl,
     logger,
     keys,

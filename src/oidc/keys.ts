@@ -22,6 +22,8 @@ export interface KeyRing {
   jwks(): { keys: JWK[] };
   /** Makes a new key active; the old ones stay published until `retainSeconds` after retirement. */
   rotate(): Promise<SigningKey>;
+  /** Rereads the keys (another process rotated them: `admin keys rotate`); one small query. */
+  reload(): Promise<void>;
 }
 
 interface LoadedKey {
@@ -44,7 +46,8 @@ export interface KeyRingOptions {
 
 export async function openKeyRing(options: KeyRingOptions): Promise<KeyRing> {
   const { store, clock, secret, retainSeconds } = options;
-  let keys = await loadAll();
+  let keys: LoadedKey[] = [];
+  keys = await loadAll();
   if (activeOf(keys) === undefined) {
     await insertNewKey();
     keys = await loadAll();
@@ -53,7 +56,12 @@ export async function openKeyRing(options: KeyRingOptions): Promise<KeyRing> {
 
   async function loadAll(): Promise<LoadedKey[]> {
     const records = await store.list();
-    return Promise.all(records.map((record) => loadKey(record, secret)));
+    // Keys already open are reused with their new record (retiredAt): unsealing runs scrypt.
+    const open = new Map(keys.map((key) => [key.record.kid, key]));
+    return Promise.all(records.map(async (record) => {
+      const known = open.get(record.kid);
+      return known === undefined ? loadKey(record, secret) : { ...known, record };
+    }));
   }
 
   async function insertNewKey(): Promise<void> {
@@ -112,6 +120,10 @@ export async function openKeyRing(options: KeyRingOptions): Promise<KeyRing> {
       if (previous !== undefined) await store.retire(previous.record.kid, clock.now());
       keys = await loadAll();
       return ring.active();
+    },
+    async reload() {
+      lastReload = clock.now().getTime();
+      keys = await loadAll();
     },
   };
   return ring;

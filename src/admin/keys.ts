@@ -1,0 +1,53 @@
+// `admin keys rotate`: a new token-signing key becomes active; the retired one stays in the
+// JWKS for a token lifetime (SESSION_TTL_SECONDS) so tokens it signed keep verifying (RFC 7517
+// §5: relying parties pick the key by `kid`). Running instances switch within seconds.
+import { openKeyRing } from '../oidc/keys.ts';
+import { signingKeysChannel } from '../oidc/keyWatch.ts';
+import { systemClock } from '../clock.ts';
+import { confirm, defineCommand, onRun, stateChanging, type RegisterCommand } from './command.ts';
+import { causeOf, openSharedStores, withDatabase } from './environment.ts';
+
+interface Options {
+  yes?: boolean;
+  operator: string;
+}
+
+export const registerKeys: RegisterCommand = (program, io) => {
+  const keys = program.command('keys').description('token-signing keys');
+  const rotate = defineCommand(keys, 'rotate', 'make a new signing key active; the old one stays published until its tokens expire');
+  onRun<Options>(stateChanging(rotate), io, async (options) => {
+    await confirm(io, options, 'Rotate the token-signing key?');
+    return withDatabase(async (db, config) => {
+      const ring = await openKeyRing({ store: db.signingKeys, clock: systemClock, secret: config.keysSecret, retainSeconds: config.sessionTtlSeconds });
+      const previous = ring.active().kid;
+      const next = (await ring.rotate()).kid;
+      const retired = (await db.signingKeys.list()).find((record) => record.kid === previous);
+      const publishedUntil = new Date((retired?.retiredAt ?? new Date()).getTime() + config.sessionTtlSeconds * 1000);
+      // Instances also reread the keys every few seconds; the message only makes it immediate.
+      const shared = openSharedStores(config);
+      let notified = false;
+      let problem: string | undefined;
+      if (shared !== undefined) {
+        try {
+          await shared.notifier.publish(signingKeysChannel, { kid: next });
+          notified = true;
+        } catch (error) {
+          problem = `Redis at ${shared.url}: ${causeOf(error)}`;
+        } finally {
+          await shared.close();
+        }
+      }
+      await db.audit.append({
+        at: new Date(), type: 'key_rotation', outcome: 'success', actor: options.operator,
+        details: { kid: next, retiredKid: previous, publishedUntil: publishedUntil.toISOString(), notified },
+      });
+      const json = { kid: next, retiredKid: previous, retiredKeyPublishedUntil: publishedUntil.toISOString(), notified };
+      const text = [
+        `New signing key ${next} is active.`,
+        `The previous key ${previous} stays in the JWKS until ${publishedUntil.toISOString()} (its tokens' lifetime).`,
+        problem === undefined ? 'Running instances switch within a few seconds.' : `Could not tell the instances (${problem}); they switch at their next reload (a few seconds).`,
+      ].join('\n');
+      return { json, text };
+    });
+  });
+};
