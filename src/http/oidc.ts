@@ -36,6 +36,10 @@ export function oidcRouter(deps: OidcRouterDeps): Router {
   router.use(['/authorize', '/login', '/token', '/userinfo', '/introspect', '/revoke', '/logout'], (_req, res, next) => {
     // Codes, tokens and claims must never be cached (RFC 6749 §5.1, OIDC Core §3.1.3.3).
     res.set('Cache-Control', 'no-store');
+    // The pages here load nothing at all: tighter than the app-wide policy, and never framed
+    // (RFC 9700 §4.16, SECURITY-CASES #115).
+    res.set('Content-Security-Policy', "default-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'");
+    res.set('X-Frame-Options', 'DENY');
     next();
   });
 
@@ -69,7 +73,6 @@ export function oidcRouter(deps: OidcRouterDeps): Router {
   router.post('/authorize', form, wrap(authorize));
 
   router.get('/login/:interactionId', wrap(async (req, res) => {
-    res.set('X-Frame-Options', 'DENY');
     let interaction;
     try {
       interaction = await openInteraction(oidc, String(req.params.interactionId), browserCookie(req));
