@@ -1,0 +1,132 @@
+// Real service processes and real operator commands for the revocation tests: the service as
+// `node --import tsx src/main.ts`, the CLI as `scripts/admin.ts`, each with its own
+// environment, against real Redis, PostgreSQL (a database per test file) or a SQLite file.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { requirePostgres, testDatabaseUrl } from '../helpers/services.ts';
+
+const root = new URL('../..', import.meta.url).pathname;
+const tsx = import.meta.resolve('tsx');
+
+export const pem = (der: Uint8Array, label = 'CERTIFICATE') =>
+  `-----BEGIN ${label}-----\n${Buffer.from(der).toString('base64').replace(/.{64}/g, '$&\n')}\n-----END ${label}-----\n`;
+
+/** A scratch folder holding the trust anchors (and whatever else a test writes). */
+export async function scratchDir(anchors: readonly Uint8Array[]): Promise<{ dir: string; trustDir: string; cleanup(): Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'yagona-revocation-'));
+  const trustDir = join(dir, 'trust');
+  await mkdir(trustDir);
+  await Promise.all(anchors.map((der, i) => writeFile(join(trustDir, `anchor-${i}.pem`), pem(der))));
+  return { dir, trustDir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/** A PostgreSQL database of its own (the service opens its default schema), dropped by `drop`. */
+export async function postgresDatabase(): Promise<{ url: string; exec(sql: string): Promise<void>; drop(): Promise<void> }> {
+  const base = testDatabaseUrl();
+  await requirePostgres(base);
+  const name = `yagona_rev_${randomBytes(5).toString('hex')}`;
+  const admin = async (sql: string) => {
+    const client = new pg.Client({ connectionString: base });
+    await client.connect();
+    try {
+      await client.query(sql);
+    } finally {
+      await client.end();
+    }
+  };
+  await admin(`CREATE DATABASE ${name}`);
+  const url = new URL(base);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async exec(sql) {
+      const client = new pg.Client({ connectionString: url.toString() });
+      await client.connect();
+      try {
+        await client.query(sql);
+      } finally {
+        await client.end();
+      }
+    },
+    drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
+  };
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface ServiceProcess {
+  url: string;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/** Starts `src/main.ts` with `env` and waits until /readyz answers 200. */
+export async function startService(env: Record<string, string>): Promise<ServiceProcess> {
+  const port = await freePort();
+  let output = '';
+  const child: ChildProcess = spawn(process.execPath, ['--import', tsx, join(root, 'src/main.ts')], {
+    cwd: root,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_LEVEL: 'warn', RATE_LIMIT_PER_MINUTE: '100000', ...env, PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout?.on('data', (chunk: Buffer) => void (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => void (output += chunk.toString()));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`the service exited (${child.exitCode}):\n${output}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`the service did not become ready:\n${output}`);
+    }
+    const ready = await fetch(`${url}/readyz`).then((r) => r.status === 200, () => false);
+    if (ready) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    url,
+    output: () => output,
+    async stop() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+export interface AdminRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+  /** Wall-clock time when the process had exited. */
+  endedAt: number;
+}
+
+/** `npm run admin -- …` as an operator runs it: its own process, the service's environment. */
+export function runAdmin(args: readonly string[], env: Record<string, string>): Promise<AdminRun> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['--import', tsx, join(root, 'scripts/admin.ts'), ...args], {
+      cwd: root,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_LEVEL: 'warn', ...env },
+      maxBuffer: 64 * 1024 * 1024,
+    }, (error, stdout, stderr) => {
+      const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
+      resolve({ code, stdout, stderr, endedAt: Date.now() });
+    });
+  });
+}
