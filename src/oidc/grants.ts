@@ -96,13 +96,21 @@ export interface Grants {
   takeInteraction(id: string): Promise<Interaction | undefined>;
   /** Records the grant of a finished sign-in and returns its authorization code. */
   start(request: AuthorizationRequest, session: CreatedSession, browser: string): Promise<string>;
-  /** Atomically takes a code; a second attempt learns which grant the first one opened. */
+  /** Atomically takes a code; an attempt after a completed redemption learns which grant it opened. */
   takeCode(code: string): Promise<Taken<CodeRecord>>;
+  /**
+   * Remembers a redemption once its tokens are out. Written only then, so a concurrent
+   * duplicate (SECURITY-CASES #101) is merely refused and cannot revoke the winner mid-flight;
+   * a later replay (#100) revokes what the redemption produced.
+   */
+  codeRedeemed(code: string, grantId: string): Promise<void>;
   get(grantId: string): Promise<Grant | undefined>;
   ofSession(sid: string): Promise<Grant | undefined>;
   /** Makes `session` the grant's live session and issues a new refresh token (rotation). */
   renew(grant: Grant, session: CreatedSession | undefined): Promise<string>;
   takeRefresh(token: string): Promise<Taken<{ grantId: string; clientId: string }>>;
+  /** Remembers a rotated refresh token, after its successor is issued (as codeRedeemed). */
+  refreshRotated(token: string, grantId: string): Promise<void>;
   findRefresh(token: string): Promise<{ grantId: string; clientId: string } | undefined>;
   /** Ends the grant: its session, its refresh token; returns it when it was still live. */
   end(grantId: string): Promise<Grant | undefined>;
@@ -116,13 +124,12 @@ export function createGrants({ store, clock }: { store: EphemeralStore; clock: C
   const nowSeconds = () => Math.floor(clock.now().getTime() / 1000);
   const remaining = (grant: Grant) => Math.max(1, grant.expiresAt - nowSeconds());
 
-  async function take<T>(key: string, usedKey: string, usedValue: (value: T) => string): Promise<Taken<T>> {
+  async function take<T>(key: string, usedKey: string): Promise<Taken<T>> {
     const value = await store.take<T>(key);
     if (value === undefined) {
       const reusedBy = await store.get<string>(usedKey);
       return reusedBy === undefined ? { unknown: true } : { reusedBy };
     }
-    await store.put(usedKey, usedValue(value), reuseMemorySeconds);
     return { found: value };
   }
 
@@ -173,7 +180,8 @@ export function createGrants({ store, clock }: { store: EphemeralStore; clock: C
       return code;
     },
 
-    takeCode: (code) => take<CodeRecord>(keys.code(sha256(code)), keys.codeUsed(sha256(code)), (record) => record.grantId),
+    takeCode: (code) => take<CodeRecord>(keys.code(sha256(code)), keys.codeUsed(sha256(code))),
+    codeRedeemed: (code, grantId) => store.put(keys.codeUsed(sha256(code)), grantId, reuseMemorySeconds),
 
     get: (grantId) => store.get<Grant>(keys.grant(grantId)),
 
@@ -195,7 +203,8 @@ export function createGrants({ store, clock }: { store: EphemeralStore; clock: C
       return token;
     },
 
-    takeRefresh: (token) => take<{ grantId: string; clientId: string }>(keys.refresh(sha256(token)), keys.refreshUsed(sha256(token)), (record) => record.grantId),
+    takeRefresh: (token) => take<{ grantId: string; clientId: string }>(keys.refresh(sha256(token)), keys.refreshUsed(sha256(token))),
+    refreshRotated: (token, grantId) => store.put(keys.refreshUsed(sha256(token)), grantId, reuseMemorySeconds),
     findRefresh: (token) => store.get(keys.refresh(sha256(token))),
 
     async end(grantId) {
