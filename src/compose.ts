@@ -13,7 +13,7 @@ import { openKeyRing } from './oidc/keys.ts';
 import { createOidc } from './oidc/provider.ts';
 import { createLocalRevocationChecker } from './revocation/local.ts';
 import { createRevocationWatcher, type RevocationWatcher } from './revocation/watcher.ts';
-import type { Database, EphemeralStore, Notifier } from './stores/types.ts';
+import type { CertificateKey, Database, EphemeralStore, Notifier } from './stores/types.ts';
 
 export interface ServiceParts {
   config: Config;
@@ -37,8 +37,11 @@ export async function composeService(parts: ServiceParts): Promise<ComposedServi
   const { config, ephemeral, db, clock, logger } = parts;
   const keys = await openKeyRing({ store: db.signingKeys, clock, secret: config.keysSecret, retainSeconds: config.sessionTtlSeconds });
   const challenges = createChallenges({ store: ephemeral, clock, issuer: config.issuerUrl, ttlSeconds: config.challengeTtlSeconds });
+  // Bound below, once the OIDC parts exist: agency apps hear of revoked certificates' sign-ins.
+  let onRevoked: (certificate: CertificateKey & { sha256?: string }) => Promise<void> = async () => {};
   const revocationWatcher = createRevocationWatcher({
     registry: db.revocations, sessions: ephemeral, log: logger, sessionTtlSeconds: config.sessionTtlSeconds,
+    onRevoked: (certificate) => onRevoked(certificate),
     ...(parts.notifier === undefined ? {} : { notifier: parts.notifier }),
   });
   await revocationWatcher.start();
@@ -55,6 +58,10 @@ export async function composeService(parts: ServiceParts): Promise<ComposedServi
     clock,
     log: logger,
   };
+  const oidc = createOidc({
+    issuer: config.issuerUrl, store: ephemeral, keys, clock, sessions, clients: db.clients, revocations: db.revocations, signIn, log: logger,
+  });
+  onRevoked = (certificate) => oidc.backChannel.certificateRevoked(certificate);
   return {
     revocationWatcher,
     stop: async () => {
@@ -68,9 +75,7 @@ export async function composeService(parts: ServiceParts): Promise<ComposedServi
     metrics: createMetrics({ defaultMetrics: parts.defaultMetrics ?? false }),
     rateLimitPerMinute: config.rateLimitPerMinute,
     signIn,
-    oidc: createOidc({
-      issuer: config.issuerUrl, store: ephemeral, keys, clock, sessions, clients: db.clients, revocations: db.revocations, signIn, log: logger,
-    }),
+    oidc,
     readiness: async () => {
       await Promise.all([ephemeral.ping(), db.ping()]);
     },

@@ -20,6 +20,8 @@ export interface RevocationWatcherOptions {
   log: { warn(object: object, message: string): void; info(object: object, message: string): void };
   /** The longest session life: a certificate revoked longer ago than that has no session left. */
   sessionTtlSeconds: number;
+  /** Told of each newly revoked certificate after its sessions end (OIDC back-channel logout). */
+  onRevoked?: (certificate: CertificateKey & { sha256?: string }) => Promise<void>;
   pollMs?: number;
   /**
    * Fail closed: when the registry has not answered for this long, this instance cannot know
@@ -83,8 +85,10 @@ export function createRevocationWatcher(options: RevocationWatcherOptions): Revo
     ending = ending.then(async () => {
       let ended = 0;
       for (let start = 0; start < revoked.length && !closed; start += endBatch) {
-        const counts = await Promise.all(revoked.slice(start, start + endBatch).map((change) => endCertificateSessions(sessions, change)));
+        const batch = revoked.slice(start, start + endBatch);
+        const counts = await Promise.all(batch.map((change) => endCertificateSessions(sessions, change)));
         ended += counts.reduce((a, b) => a + b, 0);
+        if (options.onRevoked !== undefined) await Promise.all(batch.map(options.onRevoked));
       }
       if (ended > 0) log.info({ ended, certificates: revoked.length }, 'ended the sessions of revoked certificates');
     }).catch((error: unknown) => {

@@ -246,11 +246,16 @@ for (const combo of combos) {
       const record = await app.deps.sessions.authenticate(tokens.access_token);
       const leaf = record.certificatePath?.[0];
       assert.ok(leaf);
-      await app.deps.oidc.backChannel.certificateRevoked(leaf);
+      // The operator's path: the registry records it, the revocation watcher ends the
+      // sessions and the grants, the agency hears of it.
+      await app.db.revocations.add({ issuer: leaf.issuer, serialHex: leaf.serialHex, reason: 'keyCompromise', revokedAt: new Date(), source: 'test' });
+      await app.deps.revocationWatcher.refresh();
+      await app.deps.revocationWatcher.settled();
       assert.equal(decodeJwt(await receiver.next()).sid, tokens.claims()?.sid);
       await assert.rejects(oidc.refreshTokenGrant(config, tokens.refresh_token as string), (error: oidc.ResponseBodyError) => error.error === 'invalid_grant');
+      assert.equal((await oidc.tokenIntrospection(config, tokens.access_token)).active, false);
 
-      // Without any notification, the SQL registry alone stops a refresh.
+      // The refresh grant reads the registry itself, before any watcher has polled.
       const other = await pki.citizen();
       const second = await signInWithCode(app, config, other);
       const otherLeaf = (await app.deps.sessions.authenticate(second.tokens.access_token)).certificatePath?.[0];
