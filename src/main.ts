@@ -7,6 +7,7 @@ import { ConfigError, devPkiDir, loadConfig } from './config.ts';
 import { composeService } from './compose.ts';
 import { createDevPki } from './devPki.ts';
 import { loadTrustMaterial } from './login/trustFiles.ts';
+import { demoAgencyFile, ensureDemoAgency } from './oidc/demoAgency.ts';
 import { createMemoryStore } from './stores/memory.ts';
 import { createRedisNotifier, createRedisStore } from './stores/redis.ts';
 import { openDatabase } from './stores/sql.ts';
@@ -31,6 +32,11 @@ async function main(): Promise<void> {
   // Redis pub/sub tells every instance of a revocation at once; the epoch poll is the backstop.
   const notifier = config.redisUrl === undefined ? undefined : createRedisNotifier(config.redisUrl, { onHandlerError: (err) => logger.warn({ err }, 'notification handler failed') });
   const deps = await composeService({ config, ephemeral, db, trust, clock: systemClock, logger, defaultMetrics: true, ...(notifier === undefined ? {} : { notifier }) });
+  if (config.devPki) {
+    // Development only, like the dev PKI: the demo agency app, so `npm run demo:agency` works.
+    const demo = await ensureDemoAgency(db.clients, { issuer: config.issuerUrl, at: new Date() });
+    if (demo.created) logger.info({ clientId: demo.settings.clientId, file: demoAgencyFile }, 'registered the demo agency app (npm run demo:agency)');
+  }
   const server = createApp(deps).listen(config.port);
   await once(server, 'listening');
   // Slow-loris bounds (SECURITY-CASES #136): headers and whole requests must arrive promptly.

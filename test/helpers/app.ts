@@ -7,7 +7,7 @@ import { createApp } from '../../src/app.ts';
 import { systemClock, type Clock } from '../../src/clock.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { composeService } from '../../src/compose.ts';
-import type { AppDeps } from '../../src/app.ts';
+import type { ComposedService } from '../../src/compose.ts';
 import { createMemoryStore } from '../../src/stores/memory.ts';
 import { createRedisStore } from '../../src/stores/redis.ts';
 import type { Database, EphemeralStore } from '../../src/stores/types.ts';
@@ -16,7 +16,7 @@ import type { TestPki } from './testPki.ts';
 
 export interface TestApp {
   url: string;
-  deps: AppDeps;
+  deps: ComposedService;
   ephemeral: EphemeralStore;
   db: Database;
   config: Config;
