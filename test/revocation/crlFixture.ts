@@ -12,11 +12,13 @@ export interface CrlAuthority {
 }
 
 export interface CrlEntry {
-  /** Hex, even length. */
+  /** Hex (padded to whole octets here, as openssl's index wants). */
   serialHex: string;
   /** openssl's reason names: keyCompromise, CACompromise, affiliationChanged, superseded, cessationOfOperation, certificateHold, removeFromCRL. */
   reason?: string;
 }
+
+const evenHex = (hex: string) => (hex.length % 2 === 1 ? `0${hex}` : hex).toUpperCase();
 
 const pem = (der: Uint8Array) => `-----BEGIN CERTIFICATE-----\n${Buffer.from(der).toString('base64').replace(/.{64}/g, '$&\n')}\n-----END CERTIFICATE-----\n`;
 
@@ -28,7 +30,7 @@ export function makeCrl(ca: CrlAuthority, entries: readonly CrlEntry[], format: 
     writeFileSync(join(dir, 'ca.key'), ca.privateKey.export({ format: 'pem', type: 'pkcs8' }));
     // index.txt: status, expiry, revocation date[,reason], serial, file, subject (openssl ca(1) "database").
     const lines = entries.map((entry, i) =>
-      `R\t300101000000Z\t250101000000Z${entry.reason === undefined ? '' : `,${entry.reason}`}\t${entry.serialHex.toUpperCase()}\tunknown\t/CN=Revoked ${i}\n`);
+      `R\t300101000000Z\t250101000000Z${entry.reason === undefined ? '' : `,${entry.reason}`}\t${evenHex(entry.serialHex)}\tunknown\t/CN=Revoked ${i}\n`);
     writeFileSync(join(dir, 'index.txt'), lines.join(''));
     writeFileSync(join(dir, 'index.txt.attr'), 'unique_subject = no\n');
     writeFileSync(join(dir, 'crlnumber'), '01\n');
