@@ -29,8 +29,8 @@ const json = express.json({ limit: bodyLimit, strict: true, type: 'application/j
 type Handler = (req: Request, res: Response) => Promise<void>;
 
 export function oidcRouter(deps: OidcRouterDeps): Router {
-  const { oidc } = deps;
   const router = Router();
+  const { oidc } = deps;
   const cookieName = oidc.secureCookies ? '__Host-yagona-browser' : 'yagona-browser';
 
   router.use(['/authorize', '/login', '/token', '/userinfo', '/introspect', '/revoke', '/logout'], (_req, res, next) => {
