@@ -3,8 +3,10 @@
 // chain checks and JWT signing done directly with node:crypto in one process.
 // Options: --seconds S (default 10), --concurrency N (default 32), --citizens K (default 20),
 // --redis URL (default TEST_REDIS_URL or redis://127.0.0.1:6379).
+// --revoked N: instead, compare sign-in throughput with 10 and with N certificates in the local
+// revocation registry (issue 4: the registry's size must not show in the hot path).
 import { spawn, spawnSync } from 'node:child_process';
-import { createHash, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
 import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
@@ -13,6 +15,8 @@ import { parseArgs } from 'node:util';
 import { signCms } from '../src/pki/cmsSign.ts';
 import { createKeyPair, issueCertificate, toPem } from '../src/pki/issue.ts';
 import { parseCertificate } from '../src/pki/certificate.ts';
+import { openDatabase } from '../src/stores/sql.ts';
+import type { RevocationRecord } from '../src/stores/types.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -20,6 +24,7 @@ const { values: args } = parseArgs({
     concurrency: { type: 'string', default: '32' },
     citizens: { type: 'string', default: '20' },
     redis: { type: 'string', default: process.env.TEST_REDIS_URL || 'redis://127.0.0.1:6379' },
+    revoked: { type: 'string' },
   },
 });
 const seconds = Number(args.seconds);
@@ -146,6 +151,7 @@ function cryptoCeiling(pki: Awaited<ReturnType<typeof makePki>>, jwtKey: KeyObje
 }
 
 async function main() {
+  if (args.revoked !== undefined) return compareRevoked(Number(args.revoked));
   // The service gets core 0, this client core 1: "one core" for the service, as the target says.
   spawnSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
   const dir = await mkdtemp(join(tmpdir(), 'yagona-bench-'));
@@ -171,6 +177,71 @@ async function driveLoginsFor(port: number, citizens: Signer[], warmSeconds: num
   await Promise.all(Array.from({ length: 8 }, async (_, i) => {
     while (performance.now() < deadline) await login(port, citizens[i % citizens.length] as Signer);
   }));
+}
+
+// --- Revocation registry size (issue 4) -------------------------------------------------
+// Fills the registry before the service starts, as `admin import-crl` would, with serials no
+// bench citizen has (random 16 octets), then measures the same sign-in load. Runs alternate
+// (small, large, small, large) so drift on the machine does not pass for a difference.
+
+async function seedRegistry(databaseUrl: string, count: number, issuer: string): Promise<number> {
+  const db = await openDatabase(databaseUrl);
+  const started = performance.now();
+  try {
+    const batch = 50_000;
+    for (let done = 0; done < count; done += batch) {
+      const records: RevocationRecord[] = Array.from({ length: Math.min(batch, count - done) }, () => ({
+        issuer, serialHex: randomSerialHex(), reason: 'keyCompromise', revokedAt: new Date(), source: 'bench',
+      }));
+      await db.revocations.addMany(records);
+    }
+  } finally {
+    await db.close();
+  }
+  return count / ((performance.now() - started) / 1000);
+}
+
+// 16 random octets, top bit clear so the DER contents need no sign octet.
+const randomSerialHex = () => {
+  const bytes = randomBytes(16);
+  bytes[0] = (bytes[0] as number) & 0x7f | 0x10;
+  return bytes.toString('hex').toUpperCase();
+};
+
+async function compareRevoked(large: number) {
+  spawnSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
+  const pki = await makePki(Number(args.citizens));
+  const issuer = parseCertificate(pki.ca.der).subject.canonical;
+  const sizes = [10, large];
+  const dirs = await Promise.all(sizes.map(() => mkdtemp(join(tmpdir(), 'yagona-bench-revoked-'))));
+  const rates = new Map<number, number[]>(sizes.map((size) => [size, []]));
+  try {
+    for (const [i, size] of sizes.entries()) {
+      const rate = await seedRegistry(`sqlite:${join(dirs[i] as string, 'bench.sqlite')}`, size, issuer);
+      console.log(`registry: ${size} revoked certificates seeded (${Math.round(rate)} rows/s)`);
+    }
+    for (let round = 0; round < 2; round++) {
+      for (const [i, size] of sizes.entries()) {
+        const port = 18_000 + Math.floor(Math.random() * 2000);
+        const service = await startService(dirs[i] as string, port, toPem(pki.root.der, 'CERTIFICATE'));
+        try {
+          await driveLoginsFor(port, pki.citizens, 2);
+          const result = await driveLogins(port, pki.citizens);
+          rates.get(size)?.push(result.rate);
+          console.log(`revoked ${String(size).padStart(8)}: logins/s ${result.rate.toFixed(0)}  p50_ms ${result.p50.toFixed(2)}  p99_ms ${result.p99.toFixed(2)}  failures ${result.failures}`);
+        } finally {
+          service.kill('SIGTERM');
+          await new Promise((r) => service.once('exit', r));
+        }
+      }
+    }
+    const mean = (size: number) => (rates.get(size) ?? []).reduce((a, b) => a + b, 0) / (rates.get(size)?.length || 1);
+    const [small, big] = [mean(10), mean(large)];
+    console.log(`logins/s with 10 revoked: ${small.toFixed(0)}, with ${large}: ${big.toFixed(0)}; difference ${(((big - small) / small) * 100).toFixed(1)} % (target: within 5 %)`);
+  } finally {
+    agent.destroy();
+    await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
+  }
 }
 
 main().catch((error: unknown) => {
