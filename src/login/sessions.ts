@@ -45,8 +45,12 @@ export interface NewSession {
 
 export interface Sessions {
   create(input: NewSession): Promise<CreatedSession>;
-  /** Verifies a bearer token and that its session still lives; throws `session_invalid` otherwise. */
-  authenticate(token: string): Promise<SessionRecord>;
+  /**
+   * Verifies a bearer token and that its session still lives; throws `session_invalid` otherwise.
+   * `audience` defaults to this service: an agency's token (aud = its client_id) does not
+   * open the direct API, which would show it identity claims its scopes withheld (#88).
+   */
+  authenticate(token: string, audience?: string): Promise<SessionRecord>;
   end(record: SessionRecord): Promise<void>;
 }
 
@@ -128,8 +132,8 @@ export function createSessions({ store, keys, clock, issuer, ttlSeconds, revoked
       return { accessToken, expiresIn: ttlSeconds, record };
     },
 
-    async authenticate(token) {
-      const claims = await verifyToken(token);
+    async authenticate(token, audience = issuer) {
+      const claims = await verifyToken(token, audience);
       const record = await store.get<SessionRecord>(sessionKey(claims.sid));
       if (record === undefined || record.jti !== claims.jti) {
         throw new ServiceError('session_invalid', 'the session has ended');
@@ -147,7 +151,7 @@ export function createSessions({ store, keys, clock, issuer, ttlSeconds, revoked
     },
   };
 
-  async function verifyToken(token: string): Promise<{ sid: string; jti: string }> {
+  async function verifyToken(token: string, audience: string): Promise<{ sid: string; jti: string }> {
     try {
       const { payload } = await jwtVerify(
         token,
@@ -159,6 +163,7 @@ export function createSessions({ store, keys, clock, issuer, ttlSeconds, revoked
         {
           algorithms: ['ES256'],
           issuer,
+          audience,
           typ: 'at+jwt',
           currentDate: clock.now(),
           requiredClaims: ['exp', 'iat', 'jti', 'sid', 'sub', 'aud'],

@@ -1,5 +1,7 @@
 // What agency apps do with tokens: userinfo (OIDC Core §5.3), introspection (RFC 7662) and
 // revocation (RFC 7009). Each answers only for the client the token was issued to.
+import { decodeJwt } from 'jose';
+import { JOSEError } from 'jose/errors';
 import { isServiceError } from '../errors.ts';
 import type { SessionRecord, Sessions } from '../login/sessions.ts';
 import type { Identity } from '../pki/model.ts';
@@ -40,12 +42,15 @@ export async function userinfo(deps: ResourceDeps, accessToken: string | undefin
 async function clientSession(deps: ResourceDeps, token: string): Promise<{ session?: SessionRecord; grant?: Grant }> {
   let session: SessionRecord;
   try {
-    session = await deps.sessions.authenticate(token);
+    // The audience read unverified only picks what to verify against; a direct-API token
+    // (aud = issuer) is not for agency apps (SECURITY-CASES #88).
+    const aud = decodeJwt(token).aud;
+    if (typeof aud !== 'string' || aud === deps.issuer) return {};
+    session = await deps.sessions.authenticate(token, aud);
   } catch (error) {
-    if (isServiceError(error)) return {};
+    if (isServiceError(error) || error instanceof JOSEError) return {};
     throw error;
   }
-  // A direct-API token (aud = issuer) has no grant and is not for agency apps (SECURITY-CASES #88).
   const grant = await deps.grants.ofSession(session.sid);
   if (grant === undefined || grant.clientId !== session.aud) return {};
   return { session, grant };

@@ -72,7 +72,7 @@ async function redeemCode(deps: TokenDeps, client: ClientRecord, params: Record<
     throw error;
   }
   const grant = await liveGrant(deps, record.grantId);
-  const session = await deps.sessions.authenticate(record.accessToken).catch((error: unknown) => {
+  const session = await deps.sessions.authenticate(record.accessToken, client.clientId).catch((error: unknown) => {
     if (isServiceError(error)) throw invalidGrant('the sign-in has ended');
     throw error;
   });

@@ -327,8 +327,13 @@ function revocationStore(db: Knex, dialect: Dialect): RevocationStore {
       return { epoch, changes: changes.sort((a, b) => a.epoch - b.epoch) };
     }),
 
-    recordedSince: (since) => guard(async () =>
-      (await db<RevocationRow>('revocations').select<RevocationRow[]>(columns).where('recorded_at', '>=', toSql(since))).map(revocationRecord)),
+    // Keyset pages over the primary key: a fresh import of a million entries is reloaded
+    // without a million rows in memory at once.
+    recordedSince: (since, page = {}) => guard(async () => {
+      const rows = await db('revocations').select<Array<{ id: number | string; issuer: string; serial_hex: string; recorded_at: string | Date }>>('id', 'issuer', 'serial_hex', 'recorded_at')
+        .where('recorded_at', '>=', toSql(since)).andWhere('id', '>', page.afterId ?? 0).orderBy('id').limit(page.limit ?? 10_000);
+      return rows.map((row) => ({ id: Number(row.id), issuer: row.issuer, serialHex: row.serial_hex, recordedAt: fromSql(row.recorded_at) }));
+    }),
   };
 }
 

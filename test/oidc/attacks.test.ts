@@ -376,6 +376,19 @@ describe('§G OIDC / OAuth attacks (redis + postgres)', () => {
     assert.equal(again.status, 404);
   });
 
+  test('#88 an agency\'s access token does not open the direct API (it would show claims its scopes withheld)', async () => {
+    const { tokens } = await signInWithCode(app, config, citizen);
+    const res = await app.get('/v1/sessions/current', { authorization: `Bearer ${tokens.access_token}` });
+    assert.equal(res.status, 401);
+    assert.equal((await res.json() as { code: string }).code, 'session_invalid');
+    const del = await fetch(`${app.url}/v1/sessions/current`, { method: 'DELETE', headers: { authorization: `Bearer ${tokens.access_token}` } });
+    assert.equal(del.status, 401);
+    assert.equal((await oidc.tokenIntrospection(config, tokens.access_token)).active, true);
+    // Nor is an ID token an access token anywhere.
+    await oauthError(await fetch(`${app.url}/userinfo`, { headers: { authorization: `Bearer ${tokens.id_token}` } }), 401, 'invalid_token');
+    assert.equal((await app.get('/v1/sessions/current', { authorization: `Bearer ${tokens.id_token}` })).status, 401);
+  });
+
   test('userinfo refuses a direct-API session token and tokens of ended sign-ins', async () => {
     const c = (await (await app.post('/v1/challenges', {})).json()) as { id: string; challenge: string };
     const direct = (await (await app.post('/v1/sessions', cmsBody(citizen, c.id, c.challenge))).json()) as { accessToken: string };

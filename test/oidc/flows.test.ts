@@ -243,7 +243,7 @@ for (const combo of combos) {
       const registered = await addClient(app, { backchannelLogoutUri: receiver.url });
       const config = await relyingParty(app, registered);
       const { tokens } = await signInWithCode(app, config, victim);
-      const record = await app.deps.sessions.authenticate(tokens.access_token);
+      const record = await app.deps.sessions.authenticate(tokens.access_token, registered.client.clientId);
       const leaf = record.certificatePath?.[0];
       assert.ok(leaf);
       // The operator's path: the registry records it, the revocation watcher ends the
@@ -258,7 +258,7 @@ for (const combo of combos) {
       // The refresh grant reads the registry itself, before any watcher has polled.
       const other = await pki.citizen();
       const second = await signInWithCode(app, config, other);
-      const otherLeaf = (await app.deps.sessions.authenticate(second.tokens.access_token)).certificatePath?.[0];
+      const otherLeaf = (await app.deps.sessions.authenticate(second.tokens.access_token, registered.client.clientId)).certificatePath?.[0];
       assert.ok(otherLeaf);
       await app.db.revocations.add({ issuer: otherLeaf.issuer, serialHex: otherLeaf.serialHex, reason: 'keyCompromise', revokedAt: new Date(), source: 'test' });
       await assert.rejects(oidc.refreshTokenGrant(config, second.tokens.refresh_token as string), (error: oidc.ResponseBodyError) => error.error === 'invalid_grant');
