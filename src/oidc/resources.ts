@@ -35,7 +35,10 @@ export function claimsFor(grant: Pick<Grant, 'sub' | 'scope'>, identity: Identit
 export async function userinfo(deps: ResourceDeps, accessToken: string | undefined): Promise<Record<string, string>> {
   if (accessToken === undefined) throw new OAuthError('invalid_token', 'a Bearer access token is required');
   const { session, grant } = await clientSession(deps, accessToken);
-  if (session === undefined || grant === undefined) throw new OAuthError('invalid_token', 'the access token is not valid or its sign-in has ended');
+  // An agency app the operator removed is cut off at once, not when its tokens expire.
+  if (session === undefined || grant === undefined || await deps.clients.find(grant.clientId) === undefined) {
+    throw new OAuthError('invalid_token', 'the access token is not valid or its sign-in has ended');
+  }
   return claimsFor(grant, session.identity);
 }
 
@@ -67,7 +70,7 @@ export async function introspect(deps: ResourceDeps, authorization: string | und
     if (session === undefined || grant === undefined || grant.clientId !== client.clientId) return { active: false };
     return {
       active: true, token_type: 'Bearer', client_id: client.clientId, scope: grant.scope.join(' '), iss: deps.issuer,
-      sub: session.sub, aud: session.aud, exp: session.expiresAt, iat: session.authTime, sid: grant.grantId, acr: session.acr, amr: session.amr,
+      sub: session.sub, aud: session.aud, exp: session.expiresAt, auth_time: session.authTime, sid: grant.grantId, acr: session.acr, amr: session.amr,
     };
   }
   const refresh = await deps.grants.findRefresh(token);

@@ -389,6 +389,16 @@ describe('§G OIDC / OAuth attacks (redis + postgres)', () => {
     assert.equal((await app.get('/v1/sessions/current', { authorization: `Bearer ${tokens.id_token}` })).status, 401);
   });
 
+  test('a removed agency app is cut off: userinfo, refresh and introspection refuse it at once', async () => {
+    const doomed = await addClient(app);
+    const doomedConfig = await relyingParty(app, doomed);
+    const { tokens } = await signInWithCode(app, doomedConfig, citizen);
+    assert.ok(await app.db.clients.remove(doomed.client.clientId));
+    await oauthError(await fetch(`${app.url}/userinfo`, { headers: { authorization: `Bearer ${tokens.access_token}` } }), 401, 'invalid_token');
+    await oauthError(await postForm(`${app.url}/token`, { grant_type: 'refresh_token', refresh_token: tokens.refresh_token as string }, { id: doomed.client.clientId, secret: doomed.secret as string }), 401, 'invalid_client');
+    await oauthError(await postForm(`${app.url}/introspect`, { token: tokens.access_token }, { id: doomed.client.clientId, secret: doomed.secret as string }), 401, 'invalid_client');
+  });
+
   test('userinfo refuses a direct-API session token and tokens of ended sign-ins', async () => {
     const c = (await (await app.post('/v1/challenges', {})).json()) as { id: string; challenge: string };
     const direct = (await (await app.post('/v1/sessions', cmsBody(citizen, c.id, c.challenge))).json()) as { accessToken: string };
