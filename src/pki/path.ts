@@ -46,6 +46,12 @@ export interface ValidateInput {
   requiredKeyUsage?: readonly KeyUsageName[] | 'any';
   /** CRLs to decide revocation by (DER or parsed). When any are given, every certificate below the anchor needs a status. */
   crls?: ReadonlyArray<Uint8Array | ParsedCrl>;
+  /**
+   * SHA-256 fingerprints of the certificates whose status `crls` must decide; the others are
+   * left to another revocation source (src/revocation/sources.ts). Default: all below the anchor.
+   * Paths of CRL signers are always checked in full.
+   */
+  crlScope?: ReadonlySet<string>;
   /** Most intermediate CA certificates between leaf and anchor, self-issued ones (key rollover) not counted. Default 8. */
   maxDepth?: number;
   policy?: PolicyInputs;
@@ -85,6 +91,7 @@ interface Context {
   keyPolicy: KeyPolicy;
   profile: ProfileOptions;
   crls: ParsedCrl[] | undefined;
+  crlScope: ReadonlySet<string> | undefined;
   crlNesting: number;
   /** CRL signers whose own paths enclosing validations are checking (an indirect CRL may cover its signer). */
   crlSignersInProgress: ReadonlySet<string>;
@@ -107,6 +114,7 @@ function validateInPool(pool: Pool, input: Omit<ValidateInput, 'anchors'>): Vali
     keyPolicy: input.keyPolicy ?? {},
     profile: input.profile ?? {},
     crls,
+    crlScope: input.crlScope,
     crlNesting: 0,
     crlSignersInProgress: new Set(),
     steps: 0,
@@ -265,7 +273,7 @@ function processPath(context: Context, chainLeafFirst: ParsedCertificate[], anch
     assertValidity(cert, context.at);
     assertStrength(context, cert);
     assertProfile(cert, last ? 'leaf' : 'intermediate', context.profile, describe);
-    if (context.crls !== undefined) assertNotRevoked(context, cert, issuer, anchor);
+    if (context.crls !== undefined && (context.crlScope === undefined || context.crlScope.has(cert.sha256))) assertNotRevoked(context, cert, issuer, anchor);
     if (!(selfIssued && !last)) {
       const violation = nameConstraintViolation(nameConstraints, cert);
       if (violation !== undefined) throw untrusted(`${describe(cert)} breaks name constraints: ${violation}`);
@@ -396,7 +404,7 @@ function crlSignerProblem(context: Context, crl: ParsedCrl, issuer: ParsedCertif
   if (context.crlNesting < maxCrlSignerNesting) {
     for (const signer of others) {
       const nested: Context = {
-        ...context, crlNesting: context.crlNesting + 1, crlSignersInProgress: new Set([...context.crlSignersInProgress, signer.sha256]), steps: 0,
+        ...context, crlScope: undefined, crlNesting: context.crlNesting + 1, crlSignersInProgress: new Set([...context.crlSignersInProgress, signer.sha256]), steps: 0,
       };
       try {
         buildAndValidate(nested, signer, { kind: 'crlSigner' }, anchor);
