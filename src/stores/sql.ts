@@ -417,12 +417,21 @@ function auditStore(db: Knex, dialect: Dialect, schema: string | undefined): Aud
       ? trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [`${schema ?? 'public'}.audit_log`])
       : trx.raw('DELETE FROM audit_log WHERE 0');
 
-  return {
-    append: (event: AuditEvent) => guard(() => db.transaction(async (trx) => {
-      await lockChain(trx);
-      const last = await trx<AuditRow>('audit_log').select('id', 'hash').orderBy('id', 'desc').first();
+  // Group commit: events that arrive while a batch is being written go into the next batch,
+  // one transaction each, so a busy instance writes many events per lock and round trip.
+  // Each append still resolves only when its own row is committed.
+  let pending: Array<{ event: AuditEvent; resolve: () => void; reject: (error: unknown) => void }> = [];
+  let writing = false;
+
+  const writeBatch = (events: AuditEvent[]) => guard(() => db.transaction(async (trx) => {
+    await lockChain(trx);
+    const last = await trx<AuditRow>('audit_log').select('id', 'hash').orderBy('id', 'desc').first();
+    let id = last === undefined ? 0 : Number(last.id);
+    let prevHash = last?.hash ?? genesisHash;
+    const rows = events.map((event) => {
+      id += 1;
       const row = {
-        id: last === undefined ? 1 : Number(last.id) + 1,
+        id,
         at: toSql(event.at),
         type: event.type,
         outcome: event.outcome,
@@ -434,9 +443,35 @@ function auditStore(db: Knex, dialect: Dialect, schema: string | undefined): Aud
         // Through JSON first, so what is hashed is what a reader will parse.
         details: event.details === undefined ? null : canonicalJson(JSON.parse(JSON.stringify(event.details))),
       };
-      const prevHash = last?.hash ?? genesisHash;
-      await trx('audit_log').insert({ ...row, prev_hash: prevHash, hash: rowHash(prevHash, row) });
-    })),
+      const hash = rowHash(prevHash, row);
+      const stored = { ...row, prev_hash: prevHash, hash };
+      prevHash = hash;
+      return stored;
+    });
+    // 50 rows × 12 columns stays under SQLite's bound-parameter limit.
+    for (let i = 0; i < rows.length; i += 50) await trx('audit_log').insert(rows.slice(i, i + 50));
+  }));
+
+  async function drain(): Promise<void> {
+    writing = true;
+    while (pending.length > 0) {
+      const batch = pending.slice(0, 500);
+      pending = pending.slice(batch.length);
+      try {
+        await writeBatch(batch.map((item) => item.event));
+        for (const item of batch) item.resolve();
+      } catch (error) {
+        for (const item of batch) item.reject(error);
+      }
+    }
+    writing = false;
+  }
+
+  return {
+    append: (event: AuditEvent) => new Promise<void>((resolve, reject) => {
+      pending.push({ event, resolve, reject });
+      if (!writing) void drain();
+    }),
 
     // Ids run 1, 2, 3, … and each row names its predecessor's hash, so a deleted row shows
     // as a gap, an edited one as a hash mismatch, a re-hashed one as a broken link in the
