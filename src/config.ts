@@ -1,5 +1,6 @@
 // The only reader of process.env: parse, validate, freeze. One error lists every problem.
 import { z } from 'zod';
+import { canonicalDn } from './pki/name.ts';
 
 const revocationSource = z.enum(['local', 'crl', 'ocsp']);
 
@@ -21,12 +22,38 @@ const schema = z
       .string()
       .default('local')
       .transform((text) => text.split(',').map((s) => s.trim()).filter(Boolean))
-      .pipe(z.array(revocationSource).min(1))
-      // CRL and OCSP sources are issue #3; until they exist, asking for them is a start error,
-      // never a silent "not revoked".
-      .refine((list) => list.every((s) => s === 'local'), 'only "local" is available in this version'),
+      // Order matters: a later source is asked only when an earlier one cannot decide. The local
+      // registry applies first whether listed or not (src/revocation/sources.ts).
+      .pipe(z.array(revocationSource).min(1)),
     // Fail closed: an unknown status is not a "good" status (SECURITY-CASES §0.6).
     REVOCATION_FAIL_MODE: z.enum(['closed', 'open']).default('closed'),
+    // Web eID's default: a responder slower than this is, for a waiting citizen, down.
+    OCSP_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
+    // A large CRL over a modest link; the cache makes this rare (once per nextUpdate per URL).
+    CRL_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+    // National CAs' CRLs reach tens of MiB; the parser's own budget stops at 32 MiB (src/pki/crl.ts).
+    CRL_MAX_BYTES: z.coerce.number().int().min(1024).max(32 * 1024 * 1024).default(32 * 1024 * 1024),
+    // Empty: no URL taken from a certificate is ever fetched (SECURITY-CASES §C 50, §D 65), so
+    // `crl` needs this list and `ocsp` needs it or OCSP_RESPONDERS (checked below).
+    REVOCATION_ALLOWED_HOSTS: z
+      .string()
+      .default('')
+      .transform((text) => text.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean))
+      .pipe(z.array(z.string().regex(/^([a-z0-9-]+(\.[a-z0-9-]+)*|\[[0-9a-f:.]+\])(:\d{1,5})?$/, 'host or host:port'))),
+    // Designated responders by issuer DN (JSON object {"CN=…,O=…,C=UZ": "http://…"}): used
+    // instead of the certificates' AIA for that issuer. Empty by default.
+    OCSP_RESPONDERS: z
+      .string()
+      .default('{}')
+      .transform((text, ctx) => {
+        try {
+          return JSON.parse(text) as unknown;
+        } catch {
+          ctx.addIssue({ code: 'custom', message: 'not JSON (expected {"<issuer DN>": "http://…"})' });
+          return z.NEVER;
+        }
+      })
+      .pipe(z.record(z.string(), z.url({ protocol: /^http$/ }))),
     KEYS_SECRET: z.string().min(16, 'at least 16 characters').optional(),
     // Per client address and minute, for challenges and sign-ins each. A citizen needs a few;
     // a benchmark or a proxy without X-Forwarded-For trust needs more.
@@ -34,6 +61,19 @@ const schema = z
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .superRefine((env, ctx) => {
+    if (env.REVOCATION_CHECKS.includes('crl') && env.REVOCATION_ALLOWED_HOSTS.length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['REVOCATION_ALLOWED_HOSTS'], message: 'required when REVOCATION_CHECKS includes crl (only listed hosts are fetched)' });
+    }
+    if (env.REVOCATION_CHECKS.includes('ocsp') && env.REVOCATION_ALLOWED_HOSTS.length === 0 && Object.keys(env.OCSP_RESPONDERS).length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['REVOCATION_ALLOWED_HOSTS'], message: 'REVOCATION_CHECKS includes ocsp: set it or OCSP_RESPONDERS (only listed hosts are asked)' });
+    }
+    for (const issuer of Object.keys(env.OCSP_RESPONDERS)) {
+      try {
+        canonicalDn(issuer);
+      } catch {
+        ctx.addIssue({ code: 'custom', path: ['OCSP_RESPONDERS'], message: `"${issuer}" is not an RFC 4514 distinguished name` });
+      }
+    }
     if (env.NODE_ENV === 'production' && env.KEYS_SECRET === undefined) {
       ctx.addIssue({ code: 'custom', path: ['KEYS_SECRET'], message: 'required when NODE_ENV=production (signing keys are stored encrypted)' });
     }
@@ -56,6 +96,13 @@ export interface Config {
   readonly sessionTtlSeconds: number;
   readonly revocationChecks: readonly ('local' | 'crl' | 'ocsp')[];
   readonly revocationFailMode: 'closed' | 'open';
+  readonly ocspTimeoutMs: number;
+  readonly crlTimeoutMs: number;
+  readonly crlMaxBytes: number;
+  /** Lower-case host or host:port entries; a URL's host must equal one (no port: port 80). */
+  readonly revocationAllowedHosts: readonly string[];
+  /** Designated OCSP responder URL by canonical issuer DN (pki canonicalDn). */
+  readonly ocspResponders: Readonly<Record<string, string>>;
   readonly keysSecret: string | undefined;
   readonly rateLimitPerMinute: number;
   readonly logLevel: string;
@@ -88,6 +135,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     sessionTtlSeconds: e.SESSION_TTL_SECONDS,
     revocationChecks: Object.freeze([...new Set(e.REVOCATION_CHECKS)]),
     revocationFailMode: e.REVOCATION_FAIL_MODE,
+    ocspTimeoutMs: e.OCSP_TIMEOUT_MS,
+    crlTimeoutMs: e.CRL_TIMEOUT_MS,
+    crlMaxBytes: e.CRL_MAX_BYTES,
+    revocationAllowedHosts: Object.freeze([...new Set(e.REVOCATION_ALLOWED_HOSTS)]),
+    ocspResponders: Object.freeze(Object.fromEntries(Object.entries(e.OCSP_RESPONDERS).map(([dn, url]) => [canonicalDn(dn), url]))),
     keysSecret: e.KEYS_SECRET,
     rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
     logLevel: e.LOG_LEVEL,
