@@ -61,7 +61,7 @@ export interface SessionOptions {
   issuer: string;
   ttlSeconds: number;
   /** What this instance knows was revoked lately (src/revocation/watcher.ts): refused at once. */
-  revoked?: { isRevoked(path: readonly CertificateKey[]): boolean };
+  revoked?: { isRevoked(path: readonly CertificateKey[]): Promise<boolean> };
 }
 
 export const sessionKey = (sid: string) => `session:${sid}`;
@@ -82,7 +82,8 @@ export async function endCertificateSessions(store: EphemeralStore, certificate:
 const randomId = () => randomBytes(18).toString('base64url');
 
 export function createSessions({ store, keys, clock, issuer, ttlSeconds, revoked }: SessionOptions): Sessions {
-  const isRevoked = (record: SessionRecord) => record.certificatePath !== undefined && (revoked?.isRevoked(record.certificatePath) ?? false);
+  const isRevoked = async (record: SessionRecord) =>
+    record.certificatePath !== undefined && revoked !== undefined && (await revoked.isRevoked(record.certificatePath));
 
   return {
     async create(input) {
@@ -125,7 +126,7 @@ export function createSessions({ store, keys, clock, issuer, ttlSeconds, revoked
       // SECURITY-CASES #121: a revocation this instance learnt of after the sign-in's check
       // but before the index above existed would miss this session; look again now that it
       // is indexed (anything learnt later finds it there).
-      if (isRevoked(record)) {
+      if (await isRevoked(record)) {
         await store.delete(sessionKey(record.sid));
         throw new ServiceError('certificate_revoked', 'the certificate was revoked during the sign-in');
       }
@@ -139,7 +140,7 @@ export function createSessions({ store, keys, clock, issuer, ttlSeconds, revoked
         throw new ServiceError('session_invalid', 'the session has ended');
       }
       // Also when the record outlived the revocation (a lost DEL on a Redis failover, #146).
-      if (isRevoked(record)) {
+      if (await isRevoked(record)) {
         await store.delete(sessionKey(record.sid));
         throw new ServiceError('session_invalid', 'the session has ended: its certificate was revoked');
       }

@@ -5,6 +5,12 @@
 // once. On a new epoch the instance reads what changed, refuses those certificates'
 // sessions from then on, and ends the sessions indexed under them in its own store — the
 // one place the embedded default's in-process sessions can be reached from.
+//
+// What it remembers is a filter, not a copy of the registry: a 31-bit hash of each certificate
+// revoked within a session lifetime, mapped to when it stops mattering (both small integers, so
+// a million entries cost tens of megabytes and nothing for the garbage collector to trace). The
+// filter has no false negatives for the epochs applied; a hit is confirmed in SQL, so a hash
+// collision or a lifted hold costs one query, never a wrong answer.
 import { ServiceError } from '../errors.ts';
 import { endCertificateSessions } from '../login/sessions.ts';
 import type { CertificateKey, EphemeralStore, Notifier, RevocationChange, RevocationStore } from '../stores/types.ts';
@@ -33,8 +39,11 @@ export interface RevocationWatcherOptions {
 export interface RevocationWatcher {
   /** Reads the epoch and what was revoked within a session lifetime, then polls and listens. */
   start(): Promise<void>;
-  /** Whether any certificate of `path` was revoked lately; throws `unavailable` when stale. */
-  isRevoked(path: readonly CertificateKey[]): boolean;
+  /**
+   * Whether any certificate of `path` was revoked lately: no query unless the filter hits.
+   * Throws `unavailable` when the registry has not answered for `staleAfterMs`.
+   */
+  isRevoked(path: readonly CertificateKey[]): Promise<boolean>;
   /** Polls now; resolves once the changes up to the current epoch are applied. */
   refresh(): Promise<void>;
   /** The last epoch applied. */
@@ -46,20 +55,37 @@ export interface RevocationWatcher {
 
 const defaultPollMs = 250;
 const defaultStaleAfterMs = 1000;
-// Sessions are ended in batches so a CRL import of 100 000 entries neither floods the store
-// nor holds up the next poll.
+// Sessions are ended in batches so a CRL import neither floods the store nor holds up the next
+// poll. Past `endAtMost` certificates in one change (a bulk import) the sessions are left to
+// expire: the filter refuses them on every instance anyway, and two store round trips per
+// entry of a million-entry CRL would be load without benefit.
 const endBatch = 100;
+const endAtMost = 10_000;
 // Covers clock skew between instances and the store's TTL rounding.
 const expiryMarginMs = 5000;
 const pruneEveryPolls = 40;
+const preloadPage = 10_000;
+
+/** FNV-1a over the registry key, 31 bits so V8 keeps it a small integer. */
+export function filterHash(key: CertificateKey): number {
+  const text = keyText(key);
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return hash >>> 1;
+}
 
 export function createRevocationWatcher(options: RevocationWatcherOptions): RevocationWatcher {
   const { registry, sessions, notifier, log, sessionTtlSeconds } = options;
   const pollMs = options.pollMs ?? defaultPollMs;
   const staleAfterMs = options.staleAfterMs ?? defaultStaleAfterMs;
   const keepMs = sessionTtlSeconds * 1000 + expiryMarginMs;
-  // Certificate → when it stops mattering (monotonic ms): every session it could have had is expired.
-  const recent = new Map<string, number>();
+  // hash(certificate) → when it stops mattering, in whole seconds since `origin` (monotonic):
+  // by then every session it could have had is expired.
+  const recent = new Map<number, number>();
+  const origin = performance.now();
   let applied = 0;
   let lastAnswer = -Infinity;
   let polls = 0;
@@ -71,17 +97,25 @@ export function createRevocationWatcher(options: RevocationWatcherOptions): Revo
   let closed = false;
 
   const now = () => performance.now();
+  const seconds = (ms: number) => Math.ceil((ms - origin) / 1000);
 
+  // A lifted hold stays in the filter: the SQL confirmation answers "not revoked".
   function apply(changes: readonly RevocationChange[]): void {
-    const until = now() + keepMs;
-    for (const change of changes) {
-      if (change.kind === 'revoked') recent.set(keyText(change), until);
-      else recent.delete(keyText(change));
-    }
+    const until = seconds(now() + keepMs);
+    for (const change of changes) if (change.kind === 'revoked') remember(change, until);
+  }
+
+  function remember(key: CertificateKey, until: number): void {
+    const hash = filterHash(key);
+    if ((recent.get(hash) ?? 0) < until) recent.set(hash, until);
   }
 
   function endSessions(revoked: readonly RevocationChange[]): void {
     if (revoked.length === 0) return;
+    if (revoked.length > endAtMost) {
+      log.info({ certificates: revoked.length }, 'bulk revocation: sessions are refused, not ended one by one');
+      return;
+    }
     ending = ending.then(async () => {
       let ended = 0;
       for (let start = 0; start < revoked.length && !closed; start += endBatch) {
@@ -125,20 +159,21 @@ export function createRevocationWatcher(options: RevocationWatcherOptions): Revo
   }
 
   function prune(): void {
-    const at = now();
-    for (const [key, until] of recent) if (until < at) recent.delete(key);
+    const at = seconds(now());
+    for (const [hash, until] of recent) if (until < at) recent.delete(hash);
   }
 
   return {
     async start() {
-      const startedAt = now();
       applied = await registry.epoch();
       // Revocations recorded within a session lifetime may still have sessions (made by
       // other instances before this one started): refuse them too.
       const since = new Date(Date.now() - keepMs);
-      for (const record of await registry.recordedSince(since)) {
-        const age = Date.now() - (record.recordedAt ?? since).getTime();
-        recent.set(keyText(record), startedAt + keepMs - age);
+      for (let afterId = 0; ;) {
+        const page = await registry.recordedSince(since, { afterId, limit: preloadPage });
+        for (const key of page) remember(key, seconds(now() + keepMs - (Date.now() - key.recordedAt.getTime())));
+        if (page.length < preloadPage) break;
+        afterId = page[page.length - 1]?.id ?? afterId;
       }
       lastAnswer = now();
       if (notifier !== undefined) {
@@ -151,12 +186,14 @@ export function createRevocationWatcher(options: RevocationWatcherOptions): Revo
       timer.unref();
     },
 
-    isRevoked(path) {
+    async isRevoked(path) {
       if (now() - lastAnswer > staleAfterMs) {
         throw new ServiceError('unavailable', 'revocation status is temporarily unknown', { retryAfterSeconds: 1 });
       }
       if (recent.size === 0) return false;
-      return path.some((key) => (recent.get(keyText(key)) ?? -Infinity) >= now());
+      const at = seconds(now());
+      const hits = path.filter((key) => (recent.get(filterHash(key)) ?? -1) >= at);
+      return hits.length > 0 && (await registry.findFirst(hits)) !== undefined;
     },
 
     refresh,

@@ -119,8 +119,11 @@ export interface RevocationStore {
   epoch(): Promise<number>;
   /** The changes numbered after `since` up to the current epoch, in epoch order. */
   changesSince(since: number): Promise<{ epoch: number; changes: RevocationChange[] }>;
-  /** Records that entered the registry at or after `since` (what a starting instance reloads). */
-  recordedSince(since: Date): Promise<RevocationRecord[]>;
+  /**
+   * Certificates that entered the registry at or after `since` (what a starting instance
+   * reloads), a page at a time in insertion order: pass the last `id` back as `afterId`.
+   */
+  recordedSince(since: Date, page?: { afterId?: number; limit?: number }): Promise<Array<CertificateKey & { id: number; recordedAt: Date }>>;
 }
 
 export type AuditOutcome = 'success' | 'failure';

@@ -1,0 +1,146 @@
+// One instance's view of the registry (src/revocation/watcher.ts) and the session side of it
+// (sessions.ts): what it refuses, when it asks SQL, what it ends, and the mint race (#121).
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { systemClock } from '../../src/clock.ts';
+import { isServiceError } from '../../src/errors.ts';
+import { createSessions, sessionKey } from '../../src/login/sessions.ts';
+import { openKeyRing } from '../../src/oidc/keys.ts';
+import { filterHash, createRevocationWatcher, type RevocationWatcher } from '../../src/revocation/watcher.ts';
+import { createMemoryStore } from '../../src/stores/memory.ts';
+import type { CertificateKey, Database, EphemeralStore, RevocationRecord } from '../../src/stores/types.ts';
+import { openTestDatabase, type TestDatabase } from '../helpers/services.ts';
+
+const issuer = 'cn=test citizen ca,o=yagona test,c=uz';
+const key = (serialHex: string): CertificateKey => ({ issuer, serialHex });
+const record = (serialHex: string, reason: RevocationRecord['reason'] = 'keyCompromise'): RevocationRecord =>
+  ({ issuer, serialHex, reason, revokedAt: new Date(), source: 'test' });
+const quiet = { warn: () => undefined, info: () => undefined };
+const identity = (sha256: string) => ({ certificate: { serialNumber: '01', issuer, subject: 'CN=x', notBefore: '', notAfter: '', sha256 } });
+
+let database: TestDatabase;
+let db: Database;
+let store: EphemeralStore;
+const watchers: RevocationWatcher[] = [];
+
+before(async () => {
+  database = await openTestDatabase('sqlite');
+  db = await database.open();
+  store = createMemoryStore();
+});
+after(async () => {
+  await Promise.all(watchers.map((w) => w.close()));
+  await store.close();
+  await db.close();
+  await database.cleanup();
+});
+
+async function watcher(options: { staleAfterMs?: number; pollMs?: number } = {}): Promise<RevocationWatcher> {
+  const w = createRevocationWatcher({ registry: db.revocations, sessions: store, log: quiet, sessionTtlSeconds: 600, pollMs: options.pollMs ?? 60_000, ...options });
+  watchers.push(w);
+  await w.start();
+  return w;
+}
+
+async function sessions(w: RevocationWatcher) {
+  const keys = await openKeyRing({ store: db.signingKeys, clock: systemClock, secret: undefined, retainSeconds: 600 });
+  return createSessions({ store, keys, clock: systemClock, issuer: 'http://yagona.test', ttlSeconds: 600, revoked: w });
+}
+
+describe('revocation watcher', () => {
+  test('a new epoch: the certificate is refused and its indexed sessions are ended', async () => {
+    const w = await watcher();
+    const s = await sessions(w);
+    const live = await s.create({ sub: 's', identity: identity('aa'.repeat(32)), amr: ['pop'], acr: 'x', certificatePath: [key('0A01'), key('7F')] });
+    const other = await s.create({ sub: 't', identity: identity('bb'.repeat(32)), amr: ['pop'], acr: 'x', certificatePath: [key('0A02'), key('7F')] });
+    assert.equal(await w.isRevoked([key('0A01')]), false);
+
+    await db.revocations.add(record('0A01'));
+    assert.equal(await w.isRevoked([key('0A01')]), false, 'not before the poll: the sign-in check reads SQL itself');
+    await w.refresh();
+    await w.settled();
+    assert.equal(w.epoch(), await db.revocations.epoch());
+    assert.equal(await w.isRevoked([key('0A02'), key('0A01')]), true);
+    assert.equal(await store.get(sessionKey(live.record.sid)), undefined, 'ended through the issuer+serial index');
+    await assert.rejects(s.authenticate(live.accessToken), (e: unknown) => isServiceError(e) && e.code === 'session_invalid');
+    assert.equal((await s.authenticate(other.accessToken)).sid, other.record.sid);
+  });
+
+  test('an intermediate revoked: every session under it is refused at first use', async () => {
+    const w = await watcher();
+    const s = await sessions(w);
+    const under = await s.create({ sub: 's', identity: identity('cc'.repeat(32)), amr: ['pop'], acr: 'x', certificatePath: [key('0B01'), key('0CA0')] });
+    await db.revocations.add(record('0CA0', 'cACompromise'));
+    await w.refresh();
+    await assert.rejects(s.authenticate(under.accessToken), (e: unknown) => isServiceError(e) && e.code === 'session_invalid');
+  });
+
+  test('#121: a revocation learnt between the sign-in check and the session index leaves no session', async () => {
+    const w = await watcher();
+    await db.revocations.add(record('0D01'));
+    await w.refresh();
+    const created: string[] = [];
+    const recording: EphemeralStore = { ...store, put: async (k, v, ttl) => { created.push(k); await store.put(k, v, ttl); } };
+    const keys = await openKeyRing({ store: db.signingKeys, clock: systemClock, secret: undefined, retainSeconds: 600 });
+    const racing = createSessions({ store: recording, keys, clock: systemClock, issuer: 'http://yagona.test', ttlSeconds: 600, revoked: w });
+    await assert.rejects(racing.create({ sub: 's', identity: identity('dd'.repeat(32)), amr: ['pop'], acr: 'x', certificatePath: [key('0D01')] }),
+      (e: unknown) => isServiceError(e) && e.code === 'certificate_revoked');
+    assert.equal(created.length, 1);
+    assert.equal(await store.get(created[0] as string), undefined);
+  });
+
+  test('a lifted hold and a hash collision are answered by SQL, not by the filter', async () => {
+    const w = await watcher();
+    await db.revocations.add(record('0E01', 'certificateHold'));
+    await w.refresh();
+    assert.equal(await w.isRevoked([key('0E01')]), true);
+    await db.revocations.remove(issuer, '0E01');
+    await w.refresh();
+    assert.equal(await w.isRevoked([key('0E01')]), false);
+    // Two serials whose filter hashes collide (birthday search: 300 000 keys give ~20 pairs
+    // in 2^31): revoke one, the other is still answered "not revoked" by the confirming query.
+    const seen = new Map<number, CertificateKey>();
+    let pair: [CertificateKey, CertificateKey] | undefined;
+    for (let i = 1; pair === undefined && i < 300_000; i++) {
+      const candidate = key(i.toString(16).toUpperCase().padStart(8, '0'));
+      const hash = filterHash(candidate);
+      const earlier = seen.get(hash);
+      if (earlier !== undefined) pair = [earlier, candidate];
+      seen.set(hash, candidate);
+    }
+    assert.ok(pair !== undefined, 'a colliding pair exists');
+    await db.revocations.add(record(pair[0].serialHex));
+    await w.refresh();
+    assert.equal(await w.isRevoked([pair[0]]), true);
+    assert.equal(await w.isRevoked([pair[1]]), false);
+  });
+
+  test('a starting instance remembers what was recorded within a session lifetime', async () => {
+    await db.revocations.add(record('0F01'));
+    const w = await watcher();
+    assert.equal(await w.isRevoked([key('0F01')]), true);
+  });
+
+  test('fail closed: when the registry stops answering, sessions are refused with unavailable', async () => {
+    const failing = await openTestDatabase('sqlite');
+    const failingDb = await failing.open();
+    const w = createRevocationWatcher({ registry: failingDb.revocations, sessions: store, log: quiet, sessionTtlSeconds: 600, pollMs: 20, staleAfterMs: 200 });
+    watchers.push(w);
+    await w.start();
+    assert.equal(await w.isRevoked([key('01')]), false);
+    await failingDb.close();
+    await new Promise((r) => setTimeout(r, 400));
+    await assert.rejects(w.isRevoked([key('01')]), (e: unknown) => isServiceError(e) && e.code === 'unavailable');
+    await failing.cleanup();
+  });
+
+  test('a bulk import is refused at once without ending sessions one by one', async () => {
+    const w = await watcher();
+    const records = Array.from({ length: 10_001 }, (_, i) => record((0x100000 + i).toString(16).toUpperCase()));
+    await db.revocations.addMany(records);
+    await w.refresh();
+    await w.settled();
+    assert.equal(await w.isRevoked([key('100000')]), true);
+    assert.equal(await w.isRevoked([key((0x100000 + 10_000).toString(16).toUpperCase())]), true);
+  });
+});
