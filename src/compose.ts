@@ -12,6 +12,7 @@ import { watchSigningKeys } from './oidc/keyWatch.ts';
 import { openKeyRing } from './oidc/keys.ts';
 import { createOidc } from './oidc/provider.ts';
 import { createLocalRevocationChecker } from './revocation/local.ts';
+import { createConfiguredRevocationChecker } from './revocation/sources.ts';
 import { createRevocationWatcher, type RevocationWatcher } from './revocation/watcher.ts';
 import type { CertificateKey, Database, EphemeralStore, Notifier } from './stores/types.ts';
 
@@ -53,7 +54,9 @@ export async function composeService(parts: ServiceParts): Promise<ComposedServi
     challenges,
     sessions,
     verifier: createCertificateVerifier(parts.trust),
-    revocation: createLocalRevocationChecker(db.revocations),
+    revocation: createConfiguredRevocationChecker({
+      config, local: createLocalRevocationChecker(db.revocations), store: ephemeral, anchors: parts.trust.anchors, log: logger, clock,
+    }),
     audit: db.audit,
     clock,
     log: logger,

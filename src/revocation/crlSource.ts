@@ -1,0 +1,165 @@
+// CRLs from the certificates' own distribution points (RFC 5280 §4.2.1.13), decided by the
+// pki path validator's full §6.3 processing (issuer, signature by the issuer or an authorised
+// CRL signer, scope, delta CRLs, nextUpdate). A CRL is shared with other instances through the
+// ephemeral store until its nextUpdate, and kept parsed per process by its SHA-256, so most
+// sign-ins neither download nor parse; a CRL near its nextUpdate is refreshed in the background.
+// Only CRLs signed by the certificate's issuer are cached: a forged or altered CRL must not
+// sit in every instance's cache until the nextUpdate it claims (SECURITY-CASES §D 66).
+import { createHash } from 'node:crypto';
+import type { Logger } from 'pino';
+import { ServiceError } from '../errors.ts';
+import { type ParsedCrl, parseCrl } from '../pki/crl.ts';
+import type { ParsedCertificate } from '../pki/model.ts';
+import { validate } from '../pki/path.ts';
+import { checkSignature } from '../pki/signature.ts';
+import type { EphemeralStore } from '../stores/types.ts';
+import { fetchBounded } from './fetchBounded.ts';
+import type { PathPosition, RevocationSource, SourceVerdict } from './sources.ts';
+
+export interface CrlSourceOptions {
+  store: EphemeralStore;
+  anchors: readonly ParsedCertificate[];
+  allowedHosts: readonly string[];
+  timeoutMs: number;
+  maxBytes: number;
+  log: Pick<Logger, 'warn'>;
+  /** For background refreshes, which have no request time of their own. */
+  now(): Date;
+}
+
+interface Held {
+  crl: ParsedCrl;
+  /** SPKI of the issuer whose key verified the CRL: a refreshed copy must verify with it too. */
+  signerSpki: Uint8Array;
+}
+
+// Parsed CRLs per process; a national PKI has a handful of CRL URLs.
+const parsedLimit = 16;
+// Refresh once less than this share of the CRL's lifetime is left (thisUpdate → nextUpdate).
+const refreshShare = 0.1;
+
+export function createCrlSource(options: CrlSourceOptions): RevocationSource {
+  const byUrl = new Map<string, Held>();
+  const parsedByHash = new Map<string, ParsedCrl>();
+  const inFlight = new Map<string, Promise<ParsedCrl>>();
+
+  function parseOnce(der: Uint8Array): ParsedCrl {
+    const hash = createHash('sha256').update(der).digest('hex');
+    const hit = parsedByHash.get(hash);
+    if (hit !== undefined) return hit;
+    const crl = parseCrl(der);
+    parsedByHash.set(hash, crl);
+    if (parsedByHash.size > parsedLimit) parsedByHash.delete(parsedByHash.keys().next().value!);
+    return crl;
+  }
+
+  function download(url: string): Promise<ParsedCrl> {
+    const running = inFlight.get(url);
+    if (running !== undefined) return running;
+    const started = fetchBounded({ url, allowedHosts: options.allowedHosts, timeoutMs: options.timeoutMs, maxBytes: options.maxBytes })
+      .then((der) => parseOnce(der))
+      .finally(() => inFlight.delete(url));
+    inFlight.set(url, started);
+    return started;
+  }
+
+  async function keep(url: string, crl: ParsedCrl, issuer: ParsedCertificate, at: Date): Promise<void> {
+    if (crl.nextUpdate === undefined || crl.nextUpdate.getTime() <= at.getTime() || !signedBy(crl, issuer.spki)) return;
+    byUrl.set(url, { crl, signerSpki: issuer.spki });
+    const ttlSeconds = Math.ceil((crl.nextUpdate.getTime() - at.getTime()) / 1000);
+    await options.store.put(storeKey(url), { der: Buffer.from(crl.der).toString('base64') }, ttlSeconds);
+  }
+
+  function refreshInBackground(url: string, held: Held): void {
+    if (inFlight.has(url)) return;
+    download(url)
+      .then(async (crl) => {
+        const at = options.now();
+        if (crl.nextUpdate !== undefined && crl.nextUpdate > held.crl.nextUpdate! && signedBy(crl, held.signerSpki)) {
+          byUrl.set(url, { crl, signerSpki: held.signerSpki });
+          await options.store.put(storeKey(url), { der: Buffer.from(crl.der).toString('base64') }, Math.ceil((crl.nextUpdate.getTime() - at.getTime()) / 1000));
+        }
+      })
+      .catch((err: unknown) => options.log.warn({ err, url }, 'background CRL refresh failed; the cached CRL stays in use until its nextUpdate'));
+  }
+
+  /** A fresh, cached CRL for `url`, else a downloaded one (fresh or not: validation says which). */
+  async function crlFor(url: string, issuer: ParsedCertificate, at: Date): Promise<ParsedCrl> {
+    const held = byUrl.get(url);
+    if (held !== undefined && fresh(held.crl, at)) {
+      if (nearlyStale(held.crl, at)) refreshInBackground(url, held);
+      return held.crl;
+    }
+    const shared = await options.store.get<{ der: string }>(storeKey(url));
+    if (shared !== undefined) {
+      const crl = parseOnce(Uint8Array.from(Buffer.from(shared.der, 'base64')));
+      if (fresh(crl, at) && signedBy(crl, issuer.spki)) {
+        byUrl.set(url, { crl, signerSpki: issuer.spki });
+        return crl;
+      }
+    }
+    const crl = await download(url);
+    await keep(url, crl, issuer, at);
+    return crl;
+  }
+
+  return {
+    name: 'crl',
+    async check(position: PathPosition, at: Date): Promise<SourceVerdict> {
+      const cert = position.path[position.index]!;
+      const urls = distributionPointUrls(cert);
+      if (urls.length === 0) return { status: 'unknown', reason: 'the certificate names no http CRL distribution point' };
+      const crls: ParsedCrl[] = [];
+      const problems: string[] = [];
+      for (const url of urls) {
+        try {
+          crls.push(await crlFor(url, position.issuer, at));
+        } catch (err) {
+          if (!(err instanceof ServiceError)) throw err;
+          problems.push(err.code === 'malformed_signature' ? `the CRL at ${url} is not a DER CRL (${err.message})` : err.message);
+        }
+      }
+      if (crls.length === 0) return { status: 'unknown', reason: problems.join('; ') };
+      try {
+        // The same path again, now with this certificate's CRLs deciding its status (RFC 5280 §6.3).
+        validate({
+          leaf: position.path[0]!, intermediates: position.path.slice(1), anchors: options.anchors, at, crls,
+          crlScope: new Set([cert.sha256]), maxDepth: position.path.length,
+        });
+        return { status: 'good' };
+      } catch (err) {
+        if (!(err instanceof ServiceError) || err.code === 'certificate_revoked') throw err;
+        return { status: 'unknown', reason: [err.message, ...problems].join('; ') };
+      }
+    },
+  };
+}
+
+/** The http URIs of the certificate's distribution points, each once. */
+function distributionPointUrls(cert: ParsedCertificate): string[] {
+  const urls = (cert.crlDistributionPoints ?? [])
+    .flatMap((dp) => dp.fullName ?? [])
+    .flatMap((name) => (name.type === 'uri' && /^http:\/\//i.test(name.value) ? [name.value] : []));
+  return [...new Set(urls)];
+}
+
+function storeKey(url: string): string {
+  return `crl:${createHash('sha256').update(url).digest('hex')}`;
+}
+
+function fresh(crl: ParsedCrl, at: Date): boolean {
+  return crl.nextUpdate !== undefined && crl.thisUpdate.getTime() <= at.getTime() && at.getTime() < crl.nextUpdate.getTime();
+}
+
+function nearlyStale(crl: ParsedCrl, at: Date): boolean {
+  const life = crl.nextUpdate!.getTime() - crl.thisUpdate.getTime();
+  return crl.nextUpdate!.getTime() - at.getTime() < life * refreshShare;
+}
+
+function signedBy(crl: ParsedCrl, spki: Uint8Array): boolean {
+  try {
+    return checkSignature(crl.signatureAlgorithm, spki, crl.tbs, crl.signature);
+  } catch {
+    return false;
+  }
+}
