@@ -209,6 +209,7 @@ const randomSerialHex = () => {
 };
 
 async function compareRevoked(large: number) {
+  const rounds = 3;
   spawnSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
   const pki = await makePki(Number(args.citizens));
   const issuer = parseCertificate(pki.ca.der).subject.canonical;
@@ -220,7 +221,7 @@ async function compareRevoked(large: number) {
       const rate = await seedRegistry(`sqlite:${join(dirs[i] as string, 'bench.sqlite')}`, size, issuer);
       console.log(`registry: ${size} revoked certificates seeded (${Math.round(rate)} rows/s)`);
     }
-    for (let round = 0; round < 2; round++) {
+    for (let round = 0; round < rounds; round++) {
       for (const [i, size] of sizes.entries()) {
         const port = 18_000 + Math.floor(Math.random() * 2000);
         const service = await startService(dirs[i] as string, port, toPem(pki.root.der, 'CERTIFICATE'));
@@ -235,9 +236,13 @@ async function compareRevoked(large: number) {
         }
       }
     }
+    // Other work on the machine only ever lowers a run, so the best run of each size is the
+    // fairer comparison; the mean is printed beside it.
+    const best = (size: number) => Math.max(...(rates.get(size) ?? [0]));
     const mean = (size: number) => (rates.get(size) ?? []).reduce((a, b) => a + b, 0) / (rates.get(size)?.length || 1);
-    const [small, big] = [mean(10), mean(large)];
-    console.log(`logins/s with 10 revoked: ${small.toFixed(0)}, with ${large}: ${big.toFixed(0)}; difference ${(((big - small) / small) * 100).toFixed(1)} % (target: within 5 %)`);
+    const percent = (small: number, big: number) => `${(((big - small) / small) * 100).toFixed(1)} %`;
+    console.log(`logins/s with 10 revoked: best ${best(10).toFixed(0)}, mean ${mean(10).toFixed(0)}; with ${large}: best ${best(large).toFixed(0)}, mean ${mean(large).toFixed(0)}`);
+    console.log(`difference: best ${percent(best(10), best(large))}, mean ${percent(mean(10), mean(large))} (target: within 5 %)`);
   } finally {
     agent.destroy();
     await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
