@@ -29,8 +29,13 @@ export interface OpenDatabaseOptions {
 type Dialect = 'sqlite' | 'postgres';
 
 const defaultConnectTimeoutMs = 2000;
-// Another instance holding knex's migration lock is migrating right now: wait for it.
+// Another process holding knex's migration lock (SQLite; PostgreSQL serialises before) is
+// migrating right now: wait for it rather than fail the start.
 const migrationLockWaitMs = 30_000;
+// knex creates its bookkeeping tables without IF NOT EXISTS, so of two processes starting on
+// a fresh SQLite file one fails there; on the retry it finds them and queues at the lock.
+const racedAnotherProcess = (error: unknown) =>
+  error instanceof Error && (error.name === 'MigrationLocked' || /table `knex_migrations(_lock)?` already exists/.test(error.message));
 const genesisHash = '0'.repeat(64);
 
 /** Opens `sqlite:PATH` or `postgres://…` and brings its schema up to date. */
@@ -38,10 +43,7 @@ export async function openDatabase(url: string, options: OpenDatabaseOptions = {
   const { dialect, config } = knexConfig(url, options);
   const db = knex(config);
   try {
-    await guard(async () => {
-      if (options.schema !== undefined) await db.raw('CREATE SCHEMA IF NOT EXISTS ??', [options.schema]);
-      await migrate(db, options.schema);
-    });
+    await guard(() => (dialect === 'postgres' ? migratePostgres(db, options.schema) : migrate(db, undefined)));
   } catch (error) {
     await db.destroy();
     throw error;
@@ -108,6 +110,17 @@ function knexConfig(url: string, options: OpenDatabaseOptions): { dialect: Diale
   throw new TypeError('the database URL must be sqlite:PATH or postgres://…');
 }
 
+// Instances starting together would race on CREATE SCHEMA and on knex's own bookkeeping
+// tables (both fail with a unique violation rather than wait), so PostgreSQL migrations run
+// one instance at a time under an advisory lock held by a transaction on a side connection.
+async function migratePostgres(db: Knex, schema: string | undefined): Promise<void> {
+  await db.transaction(async (trx) => {
+    await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [`${schema ?? 'public'}.migrations`]);
+    if (schema !== undefined) await db.raw('CREATE SCHEMA IF NOT EXISTS ??', [schema]);
+    await migrate(db, schema);
+  });
+}
+
 async function migrate(db: Knex, schema: string | undefined): Promise<void> {
   const deadline = Date.now() + migrationLockWaitMs;
   for (;;) {
@@ -115,7 +128,7 @@ async function migrate(db: Knex, schema: string | undefined): Promise<void> {
       await db.migrate.latest({ migrationSource, tableName: 'knex_migrations', ...(schema === undefined ? {} : { schemaName: schema }) });
       return;
     } catch (error) {
-      if (!(error instanceof Error && error.name === 'MigrationLocked') || Date.now() > deadline) throw error;
+      if (!racedAnotherProcess(error) || Date.now() > deadline) throw error;
       await sleep(250);
     }
   }

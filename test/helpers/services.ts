@@ -129,7 +129,12 @@ async function postgresTestDatabase(): Promise<TestDatabase> {
   };
 }
 
+/** A fresh SQLite file or PostgreSQL schema; call `cleanup()` in `after`. */
+export function openTestDatabase(kind: TestDatabase['kind']): Promise<TestDatabase> {
+  return kind === 'sqlite' ? sqliteTestDatabase() : postgresTestDatabase();
+}
+
 /** A fresh SQLite file and a fresh PostgreSQL schema; call `cleanup()` on each in `after`. */
 export async function openTestDatabases(): Promise<TestDatabase[]> {
-  return [await sqliteTestDatabase(), await postgresTestDatabase()];
+  return [await openTestDatabase('sqlite'), await openTestDatabase('postgres')];
 }
