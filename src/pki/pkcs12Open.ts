@@ -66,8 +66,13 @@ const unsupported = (oid: string): ServiceError =>
 const damaged = (what: string, cause?: unknown): ServiceError =>
   new ServiceError('invalid_request', `not a PKCS#12 key file: ${what}`, { cause });
 
-/** Opens a key file: the MAC first, then every bag; the leaf is found by localKeyId. */
-export async function openPkcs12(bytes: Uint8Array, password: string): Promise<Pkcs12Contents> {
+export interface Pkcs12Bags {
+  keys: Array<{ pkcs8: Uint8Array<ArrayBuffer>; localKeyId?: string }>;
+  certs: Array<{ der: Uint8Array; localKeyId?: string }>;
+}
+
+/** Every key and certificate bag of a key file, in file order, after its MAC is checked. */
+export async function readPkcs12Bags(bytes: Uint8Array, password: string): Promise<Pkcs12Bags> {
   const passwordBytes = toArrayBuffer(new TextEncoder().encode(password));
   const pfx = orDamaged(() => pkijs.PFX.fromBER(toArrayBuffer(bytes)), 'PFX');
   if (pfx.authSafe.contentType !== pkijs.ContentInfo.DATA || !(pfx.authSafe.content instanceof asn1js.OctetString)) {
@@ -77,20 +82,25 @@ export async function openPkcs12(bytes: Uint8Array, password: string): Promise<P
   if (pfx.macData !== undefined) await verifyMac(pfx.macData, authSafeBytes, passwordBytes);
   const authSafe = orDamaged(() => pkijs.AuthenticatedSafe.fromBER(authSafeBytes), 'AuthenticatedSafe');
 
-  const keys: Array<{ pkcs8: Uint8Array<ArrayBuffer>; localKeyId?: string }> = [];
-  const certs: Array<{ der: Uint8Array; localKeyId?: string }> = [];
+  const bags: Pkcs12Bags = { keys: [], certs: [] };
   for (const info of authSafe.safeContents) {
     for (const bag of await readSafeContents(info, passwordBytes)) {
       const localKeyId = attributeHex(bag, PKCS12_OID.localKeyId);
       if (bag.bagId === PKCS12_OID.keyBag && bag.bagValue instanceof pkijs.PrivateKeyInfo) {
-        keys.push({ pkcs8: new Uint8Array(bag.bagValue.toSchema().toBER()), localKeyId });
+        bags.keys.push({ pkcs8: new Uint8Array(bag.bagValue.toSchema().toBER()), localKeyId });
       } else if (bag.bagId === PKCS12_OID.shroudedKeyBag && bag.bagValue instanceof pkijs.PKCS8ShroudedKeyBag) {
-        keys.push({ pkcs8: await decryptShroudedKey(bag.bagValue, passwordBytes), localKeyId });
+        bags.keys.push({ pkcs8: await decryptShroudedKey(bag.bagValue, passwordBytes), localKeyId });
       } else if (bag.bagId === PKCS12_OID.certBag && bag.bagValue instanceof pkijs.CertBag && bag.bagValue.certId === PKCS12_OID.x509Certificate) {
-        certs.push({ der: new Uint8Array((bag.bagValue.certValue as asn1js.OctetString).getValue()), localKeyId });
+        bags.certs.push({ der: new Uint8Array((bag.bagValue.certValue as asn1js.OctetString).getValue()), localKeyId });
       }
     }
   }
+  return bags;
+}
+
+/** Opens a key file: the MAC first, then every bag; the leaf is found by localKeyId. */
+export async function openPkcs12(bytes: Uint8Array, password: string): Promise<Pkcs12Contents> {
+  const { keys, certs } = await readPkcs12Bags(bytes, password);
   const [key, ...moreKeys] = keys;
   if (key === undefined) throw new ServiceError('invalid_request', 'key file holds no private key');
   if (moreKeys.length > 0) throw new ServiceError('invalid_request', 'key file holds more than one private key');
