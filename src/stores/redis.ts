@@ -5,7 +5,7 @@
 // timeout and no automatic resend of a command whose reply was lost, so a caller learns
 // within about `commandTimeoutMs` that Redis is gone and answers 503 — it never waits
 // for a reconnect, never falls back to memory, and a GETDEL is never sent twice (§E 82).
-import { Redis, ReplyError, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, ReplyError, type RedisOptions } from 'ioredis';
 import { StoreUnavailableError, type EphemeralStore, type Notifier } from './types.ts';
 import { toJson, ttlMs, warnHandlerError } from './values.ts';
 
@@ -41,11 +41,51 @@ if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then
 end
 return 1`;
 
+type Client = Redis | Cluster;
+
 interface Connection {
-  client: Redis;
+  client: Client;
   /** Runs `command` once the connection is ready, mapping outages to StoreUnavailableError. */
-  run<T>(command: (client: Redis) => Promise<T>): Promise<T>;
+  run<T>(command: (client: Client) => Promise<T>): Promise<T>;
   close(): Promise<void>;
+}
+
+/**
+ * redis://, rediss:// and socket paths go to ioredis as they are, query parameters included.
+ * ioredis reads neither Sentinel nor Cluster from a URL, so two schemes list the seed nodes:
+ *   redis-sentinel://[user:password@]host:port[,host:port…]/masterName
+ *   redis-cluster://[user:password@]host:port[,host:port…]
+ * Their query parameters become ioredis options too (`?sentinelPassword=…`, `?db=1`), but
+ * never override the fail-fast settings. IPv6 seed addresses are not supported there.
+ */
+function createClient(url: string, failFast: RedisOptions): Client {
+  const match = /^redis-(sentinel|cluster):\/\/(?:([^@/]*)@)?([^/?]+)\/?([^?]*)(?:\?(.*))?$/.exec(url);
+  if (match === null) return new Redis(url, failFast);
+  const [, mode, auth = '', hosts = '', path = '', query = ''] = match;
+  const nodes = hosts.split(',').map((node) => {
+    const [host = '', port] = node.split(':');
+    return { host, port: port === undefined ? (mode === 'sentinel' ? 26379 : 6379) : Number(port) };
+  });
+  const [username = '', password = ''] = auth.split(':').map(decodeURIComponent);
+  const options: RedisOptions = {
+    ...Object.fromEntries(new URLSearchParams(query)),
+    ...(username === '' ? {} : { username }),
+    ...(password === '' ? {} : { password }),
+    ...failFast,
+  };
+  if (mode === 'cluster') {
+    // ioredis sends its cluster ready check through the offline queue it is told not to
+    // have, and then never becomes ready: skip that check (a cluster that is down answers
+    // CLUSTERDOWN, which is mapped to unavailable anyway).
+    return new Cluster(nodes, {
+      enableOfflineQueue: false,
+      enableReadyCheck: false,
+      clusterRetryStrategy: failFast.retryStrategy,
+      redisOptions: options,
+    });
+  }
+  if (path === '') throw new TypeError('a redis-sentinel:// URL names the master as its path: redis-sentinel://host:26379/mymaster');
+  return new Redis({ ...options, sentinels: nodes, name: decodeURIComponent(path) });
 }
 
 function connect(url: string, options: RedisStoreOptions): Connection {
@@ -59,7 +99,7 @@ function connect(url: string, options: RedisStoreOptions): Connection {
     // Keep reconnecting for ever, at most once a second, so the service heals by itself.
     retryStrategy: (attempt) => Math.min(attempt * 100, 1000),
   };
-  const client = new Redis(url, redisOptions);
+  const client = createClient(url, redisOptions);
   // Without a listener ioredis prints every reconnect failure itself.
   client.on('error', options.onError ?? (() => {}));
 
@@ -115,7 +155,7 @@ async function withTimeout<T>(promise: Promise<T>, ms: number, message: string):
 
 const parse = <T>(json: string | null): T | undefined => (json === null ? undefined : (JSON.parse(json) as T));
 
-/** The shared short-lived store. `url` is anything ioredis accepts (redis://, rediss://, a socket path). */
+/** The shared short-lived store at `url`: redis://, rediss://, a socket path, redis-sentinel:// or redis-cluster://. */
 export function createRedisStore(url: string, options: RedisStoreOptions = {}): EphemeralStore {
   const prefix = options.keyPrefix ?? defaultKeyPrefix;
   const { run, close } = connect(url, options);
