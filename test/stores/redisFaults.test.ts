@@ -1,0 +1,100 @@
+// Redis misbehaving mid-command, through a TCP proxy in front of the real test Redis:
+// a slow Redis (SECURITY-CASES §K 145) and a reply lost with its connection (§E 82).
+// Either way the caller gets StoreUnavailableError fast, and a value is never handed out twice.
+import assert from 'node:assert/strict';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createRedisStore } from '../../src/stores/redis.ts';
+import { StoreUnavailableError, type EphemeralStore } from '../../src/stores/types.ts';
+import { requireRedis, testRedisUrl, uniqueKeyPrefix } from '../helpers/services.ts';
+
+type Fault = { kind: 'none' } | { kind: 'delay'; ms: number } | { kind: 'drop-reply' };
+
+/** Forwards to Redis, delaying commands or cutting the connection instead of replying. */
+async function faultyProxy(target: URL): Promise<{ url: string; fault: Fault; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const state = { fault: { kind: 'none' } as Fault };
+  const server: Server = createServer((client) => {
+    const upstream = connect(Number(target.port || 6379), target.hostname);
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on('error', () => {});
+      socket.on('close', () => {
+        sockets.delete(socket);
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    client.on('data', (data) => {
+      const fault = state.fault;
+      if (fault.kind === 'delay') setTimeout(() => upstream.write(data), fault.ms);
+      else upstream.write(data);
+    });
+    upstream.on('data', (data) => {
+      if (state.fault.kind === 'drop-reply') client.destroy();
+      else client.write(data);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const proxied = new URL(target.href);
+  proxied.host = `127.0.0.1:${(server.address() as { port: number }).port}`;
+  return {
+    url: proxied.href,
+    get fault() { return state.fault; },
+    set fault(fault: Fault) { state.fault = fault; },
+    async close() {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+describe('Redis faults mid-command', () => {
+  let proxy: Awaited<ReturnType<typeof faultyProxy>>;
+  let direct: EphemeralStore;
+  let viaProxy: EphemeralStore;
+
+  before(async () => {
+    await requireRedis();
+    proxy = await faultyProxy(new URL(testRedisUrl()));
+    const keyPrefix = uniqueKeyPrefix('faults');
+    direct = createRedisStore(testRedisUrl(), { keyPrefix });
+    viaProxy = createRedisStore(proxy.url, { keyPrefix, commandTimeoutMs: 300 });
+    await viaProxy.ping();
+  });
+  after(async () => {
+    await Promise.all([direct.close(), viaProxy.close()]);
+    await proxy.close();
+  });
+
+  it('a slow Redis: take fails within the budget, and the late GETDEL burns the value', async () => {
+    await direct.put('slow', { v: 1 }, 60);
+    proxy.fault = { kind: 'delay', ms: 800 };
+    const started = performance.now();
+    await assert.rejects(viaProxy.take('slow'), StoreUnavailableError);
+    assert.ok(performance.now() - started < 700, 'did not fail within the command budget');
+    proxy.fault = { kind: 'none' };
+    await sleep(900);
+    // The command did reach Redis late: the value is gone for everyone (fail closed).
+    assert.equal(await direct.take('slow'), undefined);
+    assert.equal(await viaProxy.take('slow'), undefined);
+  });
+
+  it('a reply lost with its connection: take fails rather than answering after a reconnect, and the value is gone', async () => {
+    await direct.put('lost', { v: 2 }, 60);
+    proxy.fault = { kind: 'drop-reply' };
+    await assert.rejects(viaProxy.take('lost'), StoreUnavailableError);
+    proxy.fault = { kind: 'none' };
+    // The store reconnects by itself; nothing hands the value out afterwards.
+    let after: unknown = 'not yet';
+    for (let attempt = 0; attempt < 20 && after === 'not yet'; attempt++) {
+      after = await viaProxy.take('lost').catch(async () => {
+        await sleep(100);
+        return 'not yet';
+      });
+    }
+    assert.equal(after, undefined);
+    assert.equal(await direct.get('lost'), undefined);
+  });
+});
