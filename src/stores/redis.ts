@@ -94,6 +94,8 @@ function connect(url: string, options: RedisStoreOptions): Connection {
     enableOfflineQueue: false,
     commandTimeout: commandTimeoutMs,
     connectTimeout: options.connectTimeoutMs ?? defaultConnectTimeoutMs,
+    // A command in flight when the connection drops fails instead of being sent again
+    // after the reconnect, where a second GETDEL would answer "gone" for a value taken.
     autoResendUnfulfilledCommands: false,
     maxRetriesPerRequest: 0,
     // Keep reconnecting for ever, at most once a second, so the service heals by itself.

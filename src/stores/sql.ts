@@ -80,6 +80,8 @@ function knexConfig(url: string, options: OpenDatabaseOptions): { dialect: Diale
             try {
               connection.pragma('journal_mode = WAL');
               connection.pragma('foreign_keys = ON');
+              // Waits (synchronously: better-sqlite3 blocks) for another process's write,
+              // e.g. an admin CLI import, instead of failing at once with SQLITE_BUSY.
               connection.pragma('busy_timeout = 5000');
               done(null, connection);
             } catch (error) {

@@ -5,14 +5,14 @@ import assert from 'node:assert/strict';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createRedisStore } from '../../src/stores/redis.ts';
+import { createRedisNotifier, createRedisStore } from '../../src/stores/redis.ts';
 import { StoreUnavailableError, type EphemeralStore } from '../../src/stores/types.ts';
 import { requireRedis, testRedisUrl, uniqueKeyPrefix } from '../helpers/services.ts';
 
 type Fault = { kind: 'none' } | { kind: 'delay'; ms: number } | { kind: 'drop-reply' };
 
 /** Forwards to Redis, delaying commands or cutting the connection instead of replying. */
-async function faultyProxy(target: URL): Promise<{ url: string; fault: Fault; close(): Promise<void> }> {
+async function faultyProxy(target: URL): Promise<{ url: string; fault: Fault; cut(): void; close(): Promise<void> }> {
   const sockets = new Set<Socket>();
   const state = { fault: { kind: 'none' } as Fault };
   const server: Server = createServer((client) => {
@@ -43,6 +43,10 @@ async function faultyProxy(target: URL): Promise<{ url: string; fault: Fault; cl
     url: proxied.href,
     get fault() { return state.fault; },
     set fault(fault: Fault) { state.fault = fault; },
+    /** Drops every open connection, as a Redis restart or a network blip would. */
+    cut() {
+      for (const socket of sockets) socket.destroy();
+    },
     async close() {
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -96,5 +100,24 @@ describe('Redis faults mid-command', () => {
     }
     assert.equal(after, undefined);
     assert.equal(await direct.get('lost'), undefined);
+  });
+
+  it('a subscription survives a dropped connection: the notifier resubscribes by itself', async () => {
+    const keyPrefix = uniqueKeyPrefix('resubscribe');
+    const listener = createRedisNotifier(proxy.url, { keyPrefix, commandTimeoutMs: 300 });
+    const publisher = createRedisNotifier(testRedisUrl(), { keyPrefix });
+    try {
+      const received: unknown[] = [];
+      await listener.subscribe('revoked', (message) => void received.push(message));
+      proxy.cut();
+      // Publish until the listener is back; messages sent while it was away are lost (by design).
+      for (let attempt = 0; attempt < 30 && received.length === 0; attempt++) {
+        await publisher.publish('revoked', { attempt });
+        await sleep(100);
+      }
+      assert.ok(received.length > 0, 'no message after the reconnect');
+    } finally {
+      await Promise.all([listener.close(), publisher.close()]);
+    }
   });
 });
