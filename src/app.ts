@@ -9,6 +9,7 @@ import type { Metrics } from './http/metrics.ts';
 import { errorHandler, sendProblem } from './http/problem.ts';
 import { requestLog } from './http/requestLog.ts';
 import { wellKnownRouter } from './http/wellKnown.ts';
+import { loginAssetsRouter } from './http/loginPage/assets.ts';
 import { oidcRouter } from './http/oidc.ts';
 import type { OidcDeps } from './oidc/provider.ts';
 import type { KeyRing } from './oidc/keys.ts';
@@ -62,6 +63,7 @@ export function createApp(deps: AppDeps): express.Express {
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
   app.use(wellKnownRouter({ issuerUrl: deps.issuerUrl, keys: deps.keys }));
+  app.use(loginAssetsRouter());
 
   const limiter = (prefix: string) => rateLimit({
     windowMs: 60_000,

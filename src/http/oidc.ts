@@ -14,7 +14,7 @@ import type { OidcDeps } from '../oidc/provider.ts';
 import { introspect, revoke, userinfo } from '../oidc/resources.ts';
 import { formParams, tokenRequest } from '../oidc/token.ts';
 import type { Metrics } from './metrics.ts';
-import { errorPage, loginPage, logoutPage } from './oidcPages.ts';
+import { errorPage, loginPage, loginPageCsp, logoutPage } from './oidcPages.ts';
 
 export interface OidcRouterDeps {
   oidc: OidcDeps;
@@ -82,6 +82,8 @@ export function oidcRouter(deps: OidcRouterDeps): Router {
       return;
     }
     const client = await oidc.clients.find(interaction.request.clientId);
+    // The page runs its own same-origin script and stylesheet, nothing else (loginPageCsp).
+    res.set('Content-Security-Policy', loginPageCsp);
     res.type('html').send(loginPage({
       interactionId: interaction.id,
       clientName: client?.name ?? interaction.request.clientId,

@@ -1,6 +1,11 @@
 // The HTML the OIDC endpoints show. Each page is one template function, so the citizen's
 // sign-in page (its own issue) can replace `loginPage` without touching the routes.
-// No script, no inline style: the app's CSP (default-src 'none') stays as strict as it is.
+// No script, no inline style: the app's CSP (default-src 'none') stays as strict as it is;
+// the sign-in page loads its own same-origin bundle under loginPageCsp.
+import { defaultLocale, isLocale } from './loginPage/i18n.ts';
+import { renderLoginPage } from './loginPage/template.ts';
+
+export { loginPageCsp } from './loginPage/template.ts';
 
 const escapeHtml = (text: string) =>
   text.replace(/[&<>"']/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch] as string);
@@ -26,15 +31,13 @@ export interface LoginPageInput {
   expiresAt: Date;
 }
 
-/**
- * The interaction page. Until the in-browser key-file page lands, it tells a person how the
- * interaction is finished: a client that keeps this browser's cookie signs a challenge and
- * posts it to this URL (SPEC "OpenID Connect").
- */
+/** The citizen's sign-in page: key file opened and challenge signed in the browser (loginPage/). */
 export function loginPage(input: LoginPageInput): string {
-  return page(input.locale, 'Sign in with Yagona ID', `<p><strong>${escapeHtml(input.clientName)}</strong> asks you to sign in with your certificate.</p>
-<p>Sign the challenge from <code>POST /v1/challenges</code> and post the signed body to <code>POST /login/${escapeHtml(input.interactionId)}</code>
-from this browser before ${escapeHtml(input.expiresAt.toISOString())}.</p>`);
+  return renderLoginPage({
+    interactionId: input.interactionId,
+    clientName: input.clientName,
+    locale: isLocale(input.locale) ? input.locale : defaultLocale,
+  });
 }
 
 export function errorPage(message: string): string {

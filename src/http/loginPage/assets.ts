@@ -1,0 +1,84 @@
+// The sign-in page's script and stylesheet: bundled from source with esbuild the first time
+// they are needed (so `npm ci && npm start` needs no build step), named by content hash and
+// served as immutable from this origin only.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { buildSync } from 'esbuild';
+import { Router } from 'express';
+
+export interface Asset {
+  /** The URL path, with the content hash in the name. */
+  path: string;
+  body: Buffer;
+  contentType: string;
+  /** Subresource Integrity value (W3C SRI §3.5). */
+  integrity: string;
+}
+
+export interface LoginAssets {
+  script: Asset;
+  stylesheet: Asset;
+  icon: Asset;
+}
+
+export const loginAssetsBase = '/assets/login';
+const here = (name: string) => fileURLToPath(new URL(name, import.meta.url));
+
+/** Bundles browser.ts (with the PKCS #12 and CMS code of src/pki) and page.css; icon.svg as it is. */
+export function buildLoginAssets(): LoginAssets {
+  const common = { bundle: true, minify: true, write: false, legalComments: 'none', charset: 'utf8', logLevel: 'silent' } as const;
+  const script = buildSync({
+    ...common,
+    entryPoints: [here('./browser.ts')],
+    format: 'esm',
+    platform: 'browser',
+    // Current evergreen browsers: BigInt, top-level await, WebCrypto's ECDSA, RSA and Ed25519.
+    target: ['chrome111', 'firefox115', 'safari16.4'],
+  }).outputFiles[0];
+  const stylesheet = buildSync({
+    ...common,
+    entryPoints: [here('./page.css')],
+    target: ['chrome111', 'firefox115', 'safari16.4'],
+  }).outputFiles[0];
+  if (script === undefined || stylesheet === undefined) throw new TypeError('esbuild produced no output for the sign-in page');
+  return {
+    script: asset('page', 'js', 'text/javascript; charset=utf-8', script.contents),
+    stylesheet: asset('page', 'css', 'text/css; charset=utf-8', stylesheet.contents),
+    icon: asset('icon', 'svg', 'image/svg+xml', readFileSync(here('./icon.svg'))),
+  };
+}
+
+function asset(name: string, extension: string, contentType: string, contents: Uint8Array): Asset {
+  const body = Buffer.from(contents);
+  const hash = createHash('sha256').update(body).digest('base64url').slice(0, 16);
+  return {
+    path: `${loginAssetsBase}/${name}.${hash}.${extension}`,
+    body,
+    contentType,
+    integrity: `sha384-${createHash('sha384').update(body).digest('base64')}`,
+  };
+}
+
+let built: LoginAssets | undefined;
+
+/** Built once per process, on first use (about a quarter of a second). */
+export function loginAssets(): LoginAssets {
+  built ??= buildLoginAssets();
+  return built;
+}
+
+/** GET /assets/login/<name>.<hash>.<ext>: a year in every cache, since the name changes with the content. */
+export function loginAssetsRouter(): Router {
+  const router = Router();
+  router.get(`${loginAssetsBase}/:file`, (req, res, next) => {
+    const { script, stylesheet, icon } = loginAssets();
+    const found = [script, stylesheet, icon].find((item) => item.path === `${loginAssetsBase}/${req.params.file}`);
+    if (found === undefined) {
+      next();
+      return;
+    }
+    res.set('Cache-Control', 'public, max-age=31536000, immutable').type(found.contentType).send(found.body);
+  });
+  return router;
+}

@@ -1,0 +1,313 @@
+// The sign-in page in the citizen's browser (bundled by assets.ts): open the key file with the
+// password, show whose certificate it is, then fetch a challenge, sign it as CMS and post it
+// to /login/{interactionId}, and follow `redirectTo`. The file, the password and the private
+// key stay in this page: the only requests are POST /v1/challenges ({}) and the signed body.
+import { KeyFileError, openKeyFile, type CertificateSummary, type KeyFileIdentity } from '../../pki/keyFile.ts';
+import { defaultLocale, dictionaries, fill, isLocale, type Dictionary, type Locale, type Problem } from './i18n.ts';
+
+// A key file is a few kilobytes; anything past this is some other file.
+const maxKeyFileBytes = 1024 * 1024;
+
+type TextKey = keyof Omit<Dictionary, 'errors'>;
+/** Errors after which signing again with the same certificate cannot help. */
+const chooseAnotherFile = new Set<Problem>([
+  'certificate_untrusted', 'certificate_expired', 'certificate_not_yet_valid', 'certificate_usage_invalid',
+  'certificate_revoked', 'weak_algorithm', 'unsupported_algorithm', 'payload_too_large',
+]);
+
+function element<T extends HTMLElement>(id: string, type: new () => T): T {
+  const found = document.getElementById(id);
+  if (!(found instanceof type)) throw new TypeError(`the sign-in page lacks #${id}`);
+  return found;
+}
+
+const main = element('main', HTMLElement);
+const alertBox = element('alert', HTMLDivElement);
+const statusLine = element('status', HTMLParagraphElement);
+const keyForm = element('key-form', HTMLFormElement);
+const fileInput = element('key-file', HTMLInputElement);
+const passwordInput = element('password', HTMLInputElement);
+const openButton = element('open', HTMLButtonElement);
+const signForm = element('sign-form', HTMLFormElement);
+const checkHeading = element('check-heading', HTMLHeadingElement);
+const chooseOne = element('choose-one', HTMLParagraphElement);
+const identitiesBox = element('identities', HTMLDivElement);
+const signButton = element('sign', HTMLButtonElement);
+const anotherButton = element('another', HTMLButtonElement);
+const languageButtons = document.querySelectorAll<HTMLButtonElement>('button.lang');
+
+const interactionId = main.dataset.interaction ?? '';
+const client = main.dataset.client ?? '';
+
+const state: {
+  locale: Locale;
+  problem: Problem | undefined;
+  status: TextKey | undefined;
+  identities: KeyFileIdentity[];
+  selected: number;
+  busy: boolean;
+  finished: boolean;
+} = {
+  locale: isLocale(document.documentElement.lang) ? document.documentElement.lang : defaultLocale,
+  problem: undefined,
+  status: undefined,
+  identities: [],
+  selected: 0,
+  busy: false,
+  finished: false,
+};
+
+const text = (key: TextKey) => fill(dictionaries[state.locale][key], client);
+
+// ---- language -------------------------------------------------------------------------
+
+function applyLocale(locale: Locale): void {
+  state.locale = locale;
+  document.documentElement.lang = locale;
+  document.querySelectorAll<HTMLElement>('[data-i18n]').forEach((node) => {
+    const key = node.dataset.i18n as TextKey;
+    if (key in dictionaries[locale]) node.textContent = text(key);
+  });
+  document.title = text('title');
+  languageButtons.forEach((button) => button.setAttribute('aria-pressed', String(button.dataset.locale === locale)));
+  if (state.problem !== undefined) alertBox.textContent = fill(dictionaries[locale].errors[state.problem], client);
+  statusLine.textContent = state.status === undefined ? '' : text(state.status);
+  renderIdentities();
+}
+
+languageButtons.forEach((button) => button.addEventListener('click', () => {
+  if (isLocale(button.dataset.locale)) applyLocale(button.dataset.locale);
+}));
+
+// ---- messages -------------------------------------------------------------------------
+
+/** The reason in the alert element, read out and focused (WCAG 3.3.1, 4.1.3). */
+function showProblem(problem: Problem, field?: HTMLInputElement): void {
+  state.problem = problem;
+  setStatus(undefined);
+  alertBox.textContent = fill(dictionaries[state.locale].errors[problem], client);
+  alertBox.hidden = false;
+  for (const input of [fileInput, passwordInput]) {
+    if (input === field) {
+      input.setAttribute('aria-invalid', 'true');
+      input.setAttribute('aria-errormessage', 'alert');
+    } else {
+      input.removeAttribute('aria-invalid');
+      input.removeAttribute('aria-errormessage');
+    }
+  }
+  alertBox.focus();
+}
+
+function clearProblem(): void {
+  state.problem = undefined;
+  alertBox.hidden = true;
+  alertBox.textContent = '';
+  for (const input of [fileInput, passwordInput]) {
+    input.removeAttribute('aria-invalid');
+    input.removeAttribute('aria-errormessage');
+  }
+}
+
+function setStatus(key: TextKey | undefined): void {
+  state.status = key;
+  statusLine.textContent = key === undefined ? '' : text(key);
+}
+
+function setBusy(busy: boolean): void {
+  state.busy = busy;
+  for (const button of [openButton, signButton, anotherButton]) button.disabled = busy || state.finished;
+  keyForm.setAttribute('aria-busy', String(busy));
+  signForm.setAttribute('aria-busy', String(busy));
+}
+
+// ---- step 1: open the key file --------------------------------------------------------
+
+keyForm.addEventListener('submit', (event) => {
+  event.preventDefault();
+  if (!state.busy && !state.finished) void openFile();
+});
+
+async function openFile(): Promise<void> {
+  clearProblem();
+  const file = fileInput.files?.[0];
+  if (file === undefined) return showProblem('file_missing', fileInput);
+  if (file.size > maxKeyFileBytes) return showProblem('file_too_large', fileInput);
+  if (globalThis.crypto?.subtle === undefined) return showProblem('browser_unsupported');
+  setBusy(true);
+  setStatus('opening');
+  try {
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    state.identities = await openKeyFile(bytes, passwordInput.value);
+  } catch (error) {
+    setBusy(false);
+    if (!(error instanceof KeyFileError)) return showProblem('not_a_key_file', fileInput);
+    if (error.problem === 'wrong_password') return showProblem('wrong_password', passwordInput);
+    const looksLikeKeyFile = /\.(p12|pfx)$/i.test(file.name);
+    return showProblem(error.problem === 'not_a_key_file' && !looksLikeKeyFile ? 'file_type' : error.problem, fileInput);
+  }
+  // The password has done its work; it is not kept in the page any longer than this.
+  passwordInput.value = '';
+  state.selected = 0;
+  setBusy(false);
+  setStatus(undefined);
+  keyForm.hidden = true;
+  signForm.hidden = false;
+  renderIdentities();
+  checkHeading.focus();
+}
+
+// ---- step 2: whose certificate, then sign ---------------------------------------------
+
+function renderIdentities(): void {
+  const dictionary = dictionaries[state.locale];
+  const several = state.identities.length > 1;
+  chooseOne.hidden = !several;
+  identitiesBox.replaceChildren(...state.identities.map((identity, index) => {
+    const card = document.createElement(several ? 'label' : 'div');
+    card.className = 'identity';
+    const who = document.createElement('span');
+    who.className = 'who';
+    who.textContent = displayName(identity.summary);
+    if (several) {
+      const radio = document.createElement('input');
+      radio.type = 'radio';
+      radio.name = 'identity';
+      radio.value = String(index);
+      radio.checked = index === state.selected;
+      radio.addEventListener('change', () => { state.selected = index; });
+      card.append(radio);
+    }
+    card.append(who);
+    if (identity.summary.notAfter.getTime() < Date.now()) {
+      const badge = document.createElement('span');
+      badge.className = 'badge';
+      badge.textContent = dictionary.expiredBadge;
+      card.append(badge);
+    }
+    const facts = document.createElement('dl');
+    const fact = (label: string, value: string | undefined) => {
+      if (value === undefined || value === '') return;
+      const term = document.createElement('dt');
+      term.textContent = label;
+      const detail = document.createElement('dd');
+      detail.textContent = value;
+      facts.append(term, detail);
+    };
+    const { summary } = identity;
+    fact(dictionary.fieldPinfl, summary.pinfl);
+    fact(dictionary.fieldTin, summary.tin);
+    fact(dictionary.fieldOrganization, summary.organization);
+    fact(dictionary.fieldIssuer, summary.issuer);
+    fact(dictionary.fieldValidUntil, formatDate(summary.notAfter));
+    card.append(facts);
+    return card;
+  }));
+}
+
+function displayName(summary: CertificateSummary): string {
+  const parts = [summary.surname, summary.givenName].filter((part) => part !== undefined);
+  return summary.commonName ?? (parts.length > 0 ? parts.join(' ') : summary.serialHex);
+}
+
+function formatDate(date: Date): string {
+  const tag = state.locale === 'uz' ? 'uz-Latn' : state.locale;
+  return new Intl.DateTimeFormat(tag, { dateStyle: 'long' }).format(date);
+}
+
+anotherButton.addEventListener('click', () => { if (!state.busy) backToFile(); });
+
+function backToFile(): void {
+  state.identities = [];
+  renderIdentities();
+  signForm.hidden = true;
+  keyForm.hidden = false;
+  fileInput.value = '';
+  passwordInput.value = '';
+}
+
+signForm.addEventListener('submit', (event) => {
+  event.preventDefault();
+  if (!state.busy && !state.finished) void signIn();
+});
+
+async function signIn(): Promise<void> {
+  const identity = state.identities[state.selected];
+  if (identity === undefined) return;
+  clearProblem();
+  setBusy(true);
+  setStatus('signing');
+  const outcome = await postSignature(identity);
+  if ('redirectTo' in outcome) {
+    state.finished = true;
+    state.identities = [];
+    setStatus('redirecting');
+    window.location.assign(outcome.redirectTo);
+    return;
+  }
+  setBusy(false);
+  if (outcome.problem === 'not_found') {
+    // The interaction is gone: only the agency app can start a new one.
+    state.finished = true;
+    state.identities = [];
+    signForm.hidden = true;
+    keyForm.hidden = true;
+    setBusy(false);
+  } else if (chooseAnotherFile.has(outcome.problem)) {
+    backToFile();
+  }
+  showProblem(outcome.problem, chooseAnotherFile.has(outcome.problem) ? fileInput : undefined);
+}
+
+async function postSignature(identity: KeyFileIdentity): Promise<{ redirectTo: string } | { problem: Problem }> {
+  try {
+    const challengeResponse = await postJson('/v1/challenges', {});
+    if (challengeResponse.status !== 201) return { problem: await problemOf(challengeResponse) };
+    const challenge = (await challengeResponse.json()) as { id?: unknown; challenge?: unknown };
+    if (typeof challenge.id !== 'string' || typeof challenge.challenge !== 'string') return { problem: 'internal_error' };
+    const cms = await identity.signChallenge(challenge.challenge);
+    const response = await postJson(`/login/${encodeURIComponent(interactionId)}`, { challengeId: challenge.id, format: 'cms', cms: base64(cms) });
+    if (response.status !== 200) return { problem: await problemOf(response) };
+    const { redirectTo } = (await response.json()) as { redirectTo?: unknown };
+    if (typeof redirectTo !== 'string' || !/^https?:\/\//i.test(redirectTo)) return { problem: 'internal_error' };
+    return { redirectTo };
+  } catch (error) {
+    return { problem: error instanceof NetworkFailure ? 'network' : 'internal_error' };
+  }
+}
+
+class NetworkFailure extends Error {}
+
+async function postJson(path: string, body: unknown): Promise<Response> {
+  try {
+    return await fetch(path, {
+      method: 'POST', credentials: 'same-origin', cache: 'no-store', redirect: 'error',
+      headers: { 'content-type': 'application/json', accept: 'application/json, application/problem+json' },
+      body: JSON.stringify(body),
+    });
+  } catch (error) {
+    throw new NetworkFailure('the service cannot be reached', { cause: error });
+  }
+}
+
+/** The problem+json `code` when it is one the page has a sentence for; else by status. */
+async function problemOf(response: Response): Promise<Problem> {
+  try {
+    const { code } = (await response.json()) as { code?: unknown };
+    if (typeof code === 'string' && code in dictionaries[state.locale].errors) return code as Problem;
+  } catch {
+    // Not JSON: a proxy's page, say; the status still tells what kind of failure it was.
+  }
+  if (response.status === 429) return 'rate_limited';
+  if (response.status === 404) return 'not_found';
+  return response.status >= 500 ? 'unavailable' : 'invalid_request';
+}
+
+function base64(bytes: Uint8Array): string {
+  let binary = '';
+  for (let at = 0; at < bytes.length; at += 0x8000) binary += String.fromCharCode(...bytes.subarray(at, at + 0x8000));
+  return btoa(binary);
+}
+
+// Tells tests (and nothing else) that the handlers are in place.
+document.documentElement.dataset.ready = 'true';
