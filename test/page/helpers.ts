@@ -1,0 +1,115 @@
+// The sign-in page's test kit: Debian's Chromium driven by playwright-core (no browser
+// download), the real service with the demo agency app in front of it, key files made at
+// test time, and a record of every request the page makes.
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type BrowserContext, type Page, type Request } from 'playwright-core';
+import { createAgencyApp, type AgencySettings } from '../../examples/agency-app/server.ts';
+import { ensureDemoAgency } from '../../src/oidc/demoAgency.ts';
+import { writePkcs12 } from '../../src/pki/pkcs12.ts';
+import type { TestApp } from '../helpers/app.ts';
+import type { Citizen, TestPki } from '../helpers/testPki.ts';
+
+export const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export const artifactsDir = new URL('../../test-artifacts/', import.meta.url).pathname;
+
+export interface ChromiumSession {
+  context: BrowserContext;
+  close(): Promise<void>;
+}
+
+/** Chromium with a fresh profile, headless, no network chatter of its own. */
+export async function launchChromium(): Promise<ChromiumSession> {
+  assert.ok(existsSync(chromiumPath), `no Chromium at ${chromiumPath}: install Debian's package (apt-get install -y chromium; .ci/run does it)`);
+  const profile = mkdtempSync(join(tmpdir(), 'yagona-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: chromiumPath,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+    viewport: { width: 1280, height: 860 },
+    locale: 'en-US',
+  });
+  return {
+    context,
+    async close() {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface Agency {
+  url: string;
+  settings: AgencySettings;
+  close(): Promise<void>;
+}
+
+/** The demo agency app (examples/agency-app), registered with the service the way `npm start` does. */
+export async function startAgency(app: TestApp, dir: string): Promise<Agency> {
+  const server: Server = createServer();
+  server.listen(0, '127.0.0.1');
+  await new Promise<void>((resolve) => server.once('listening', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const { settings } = await ensureDemoAgency(app.db.clients, { issuer: app.url, file: join(dir, 'demo-agency.json'), appUrl: url, at: new Date() });
+  server.on('request', await createAgencyApp(settings));
+  return {
+    url,
+    settings,
+    close: () => new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections(); }),
+  };
+}
+
+/** A key file as a citizen holds it: key, certificate, citizen CA and root. */
+export async function keyFile(pki: TestPki, citizen: Citizen, password: string): Promise<Buffer> {
+  return Buffer.from(await writePkcs12({
+    privateKey: citizen.privateKey, certDer: citizen.certDer, chainDers: [...citizen.chain, pki.root.certDer], password,
+  }));
+}
+
+export interface Recorded {
+  method: string;
+  url: string;
+  body: Buffer | null;
+}
+
+/** Every request the page makes, with its body, and every console error or CSP violation. */
+export function record(page: Page): { requests: Recorded[]; problems: string[] } {
+  const requests: Recorded[] = [];
+  const problems: string[] = [];
+  page.on('request', (request: Request) => { requests.push({ method: request.method(), url: request.url(), body: request.postDataBuffer() }); });
+  page.on('console', (message) => { if (message.type() === 'error') problems.push(`${message.text()} (${message.location().url})`); });
+  page.on('pageerror', (error) => { problems.push(`page error: ${error.message}`); });
+  return { requests, problems };
+}
+
+/** The page is on its first step, ready for a key file. */
+export async function atKeyStep(page: Page): Promise<void> {
+  await page.locator('#key-file').waitFor({ state: 'visible' });
+  // The module has run once the language buttons answer; wait for it so no click is lost.
+  await page.waitForFunction(() => document.documentElement.dataset.ready === 'true');
+}
+
+/** Opens `file` with `password` on the first step. */
+export async function openKey(page: Page, file: { name: string; buffer: Buffer }, password: string): Promise<void> {
+  await page.locator('#key-file').setInputFiles({ name: file.name, mimeType: 'application/x-pkcs12', buffer: file.buffer });
+  await page.locator('#password').fill(password);
+  await page.locator('#open').click();
+}
+
+/** The alert's text once it is shown, after checking it has the focus. */
+export async function alertText(page: Page): Promise<string> {
+  const alert = page.locator('#alert[role="alert"]');
+  await alert.waitFor({ state: 'visible' });
+  assert.equal(await page.evaluate(() => document.activeElement?.id), 'alert', 'focus moves to the alert');
+  return (await alert.textContent()) ?? '';
+}
+
+export function screenshotPath(name: string): string {
+  mkdirSync(artifactsDir, { recursive: true });
+  return join(artifactsDir, `${name}.png`);
+}

@@ -1,0 +1,231 @@
+// The citizen's sign-in page in real Chromium (Debian's package, playwright-core): from the
+// demo agency app through the page and back with a code, the key file opened and the
+// challenge signed in the page; every refusal told in a focused role="alert"; the citizen
+// retries without going back to the agency.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, beforeEach, describe, test } from 'node:test';
+import type { Page } from 'playwright-core';
+import { interactionTtlSeconds } from '../../src/oidc/grants.ts';
+import { certificateKey } from '../../src/revocation/certificateKey.ts';
+import type { Clock } from '../../src/clock.ts';
+import type { TestApp } from '../helpers/app.ts';
+import { openTestDatabase, type TestDatabase } from '../helpers/services.ts';
+import { createTestPki, type Citizen, type TestPki } from '../helpers/testPki.ts';
+import { startOidcApp } from '../oidc/helpers.ts';
+import {
+  alertText, atKeyStep, keyFile, launchChromium, openKey, record, screenshotPath, startAgency,
+  type Agency, type ChromiumSession,
+} from './helpers.ts';
+
+let pki: TestPki;
+let database: TestDatabase;
+let app: TestApp;
+let agency: Agency;
+let chromium: ChromiumSession;
+let dir: string;
+// The service's clock, moved forward to let an interaction expire.
+let offsetMs = 0;
+const clock: Clock = { now: () => new Date(Date.now() + offsetMs) };
+
+before(async () => {
+  pki = await createTestPki();
+  database = await openTestDatabase('sqlite');
+  app = await startOidcApp({ store: 'memory', database, pki, clock });
+  dir = mkdtempSync(join(tmpdir(), 'yagona-page-'));
+  agency = await startAgency(app, dir);
+  chromium = await launchChromium();
+});
+after(async () => {
+  await chromium?.close();
+  await agency?.close();
+  await app?.close();
+  await database?.cleanup();
+  rmSync(dir, { recursive: true, force: true });
+});
+beforeEach(async () => {
+  offsetMs = 0;
+  await chromium.context.clearCookies();
+});
+
+/** A new tab at the agency's "Sign in with Yagona ID", arrived on the sign-in page. */
+async function fromAgency(): Promise<Page> {
+  const page = await chromium.context.newPage();
+  await page.goto(`${agency.url}/login`);
+  await page.waitForURL(new RegExp(`^${app.url}/login/[A-Za-z0-9_-]{24}$`));
+  await atKeyStep(page);
+  return page;
+}
+
+describe('the sign-in page in Chromium', () => {
+  test('agency → page → key file → back at the agency, signed in with the citizen\'s name; nothing secret leaves the page', async () => {
+    const citizen = await pki.citizen({ key: 'ec-p256' });
+    const password = 'Maxfiy-parol-2026';
+    const file = await keyFile(pki, citizen, password);
+    const page = await fromAgency();
+    const { requests, problems } = record(page);
+    const loginPath = new URL(page.url()).pathname;
+    assert.equal(await page.getAttribute('html', 'lang'), 'uz');
+
+    await openKey(page, { name: 'fuqaro.p12', buffer: file }, password);
+    const card = page.locator('#identities .identity');
+    await card.waitFor();
+    const cardText = (await card.textContent()) ?? '';
+    assert.match(cardText, /Citizen \d+/);
+    assert.match(cardText, /3120199\d{7}/, 'PINFL shown');
+    assert.match(cardText, /Test Citizen CA/, 'issuer shown');
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'check-heading');
+    assert.equal(await page.inputValue('#password'), '', 'the password is cleared once the file is open');
+
+    await page.locator('#sign').click();
+    await page.waitForURL(`${agency.url}/`);
+    assert.match((await page.locator('#name').textContent()) ?? '', /^Citizen \d+$/);
+
+    // Only same-origin requests, and none carries the password, the key file or the private key.
+    const pkcs8 = citizen.privateKey.export({ type: 'pkcs8', format: 'der' });
+    const secrets = [Buffer.from(password), file, pkcs8, Buffer.from(file.toString('base64')), Buffer.from(pkcs8.toString('base64'))];
+    const toService = requests.filter((request) => request.url.startsWith(app.url));
+    for (const request of requests) {
+      assert.ok(request.url.startsWith(app.url) || request.url.startsWith(agency.url), `request to another origin: ${request.url}`);
+      assert.ok(!request.url.includes(password), 'password in a URL');
+      for (const secret of secrets) assert.ok(request.body === null || !request.body.includes(secret), `a secret in the body of ${request.method} ${request.url}`);
+    }
+    const posts = toService.filter((request) => request.method === 'POST');
+    assert.deepEqual(posts.map((request) => new URL(request.url).pathname), ['/v1/challenges', loginPath]);
+    assert.deepEqual(JSON.parse(posts[0]!.body!.toString()), {});
+    const signed = JSON.parse(posts[1]!.body!.toString()) as Record<string, string>;
+    assert.deepEqual(Object.keys(signed).sort(), ['challengeId', 'cms', 'format']);
+    assert.equal(signed.format, 'cms');
+    assert.ok(!Buffer.from(signed.cms!, 'base64').includes(pkcs8), 'the CMS does not carry the private key');
+    // The demo agency has no favicon; the service's page has nothing to complain about.
+    assert.deepEqual(problems.filter((problem) => !problem.includes(agency.url)), []);
+    await page.close();
+  });
+
+  test('the page and its assets carry the security headers; assets are immutable, the page is never cached', async () => {
+    const page = await fromAgency();
+    const response = await page.reload();
+    assert.ok(response);
+    const headers = response.headers();
+    const csp = headers['content-security-policy'] ?? '';
+    for (const directive of ["default-src 'none'", "script-src 'self'", "style-src 'self'", "connect-src 'self'", "frame-ancestors 'none'", "base-uri 'none'", "form-action 'none'"]) {
+      assert.ok(csp.split('; ').includes(directive), `CSP lacks ${directive}: ${csp}`);
+    }
+    assert.doesNotMatch(csp, /unsafe|https?:|\*/);
+    assert.equal(headers['x-frame-options'], 'DENY');
+    assert.equal(headers['x-content-type-options'], 'nosniff');
+    assert.equal(headers['referrer-policy'], 'no-referrer');
+    assert.equal(headers['cross-origin-opener-policy'], 'same-origin');
+    assert.match(headers['strict-transport-security'] ?? '', /max-age=31536000; includeSubDomains/);
+    assert.equal(headers['cache-control'], 'no-store');
+    const html = await response.text();
+    assert.doesNotMatch(html, /<script(?![^>]*\ssrc=)[^>]*>|\sstyle=|\son[a-z]+=/i, 'no inline script, style or handler');
+    for (const path of html.match(/\/assets\/login\/[A-Za-z0-9._-]+/g) ?? []) {
+      const asset = await fetch(`${app.url}${path}`);
+      assert.equal(asset.status, 200, path);
+      assert.equal(asset.headers.get('cache-control'), 'public, max-age=31536000, immutable');
+      assert.equal(asset.headers.get('x-content-type-options'), 'nosniff');
+      assert.match(asset.headers.get('content-type') ?? '', /^(text\/javascript|text\/css|image\/svg\+xml)/);
+    }
+    assert.equal((await fetch(`${app.url}/assets/login/page.0000000000000000.js`)).status, 404);
+    // A framing attempt from another origin is refused by the browser.
+    const framer = await chromium.context.newPage();
+    const blocked = new Promise<boolean>((resolve) => {
+      framer.on('console', (message) => { if (/frame-ancestors|Refused to (display|frame)/i.test(message.text())) resolve(true); });
+      setTimeout(() => resolve(false), 5000);
+    });
+    await framer.setContent(`<iframe src="${page.url()}"></iframe>`);
+    assert.equal(await blocked, true, 'Chromium refuses to frame the page');
+    await framer.close();
+    await page.close();
+  });
+
+  test('a wrong password is told in the alert, and the right one then signs in without going back', async () => {
+    const citizen = await pki.citizen({ key: 'rsa-2048' });
+    const file = await keyFile(pki, citizen, 'togri');
+    const page = await fromAgency();
+    await openKey(page, { name: 'kalit.pfx', buffer: file }, 'notogri');
+    assert.match(await alertText(page), /Parol notoʻgʻri/);
+    assert.equal(await page.getAttribute('#password', 'aria-invalid'), 'true');
+    await page.screenshot({ path: screenshotPath('sign-in-uz-wrong-password'), fullPage: true });
+    await page.locator('#password').fill('togri');
+    await page.locator('#open').click();
+    await page.locator('#sign').click();
+    await page.waitForURL(`${agency.url}/`);
+    await page.close();
+  });
+
+  test('a revoked certificate is refused with its reason; another key file then signs in', async () => {
+    const revoked = await pki.citizen();
+    await app.db.revocations.add({ ...certificateKey('CN=Test Citizen CA,O=Yagona Test,C=UZ', revoked.serialHex), reason: 'keyCompromise', revokedAt: new Date(), source: 'test' });
+    await app.deps.revocationWatcher.refresh();
+    await app.deps.revocationWatcher.settled();
+    const page = await fromAgency();
+    await openKey(page, { name: 'eski.p12', buffer: await keyFile(pki, revoked, 'pw') }, 'pw');
+    await page.locator('#sign').click();
+    assert.match(await alertText(page), /bekor qilingan/);
+    // Back at the first step, ready for another file.
+    assert.equal(await page.locator('#key-form').isVisible(), true);
+    assert.equal(await page.locator('#sign-form').isVisible(), false);
+    const good = await pki.citizen();
+    await openKey(page, { name: 'yangi.p12', buffer: await keyFile(pki, good, 'pw') }, 'pw');
+    await page.locator('#sign').click();
+    await page.waitForURL(`${agency.url}/`);
+    await page.close();
+  });
+
+  test('an expired certificate is marked before signing and refused with its reason', async () => {
+    const day = 86_400_000;
+    const expired = await pki.citizen({ notBefore: new Date(Date.now() - 400 * day), notAfter: new Date(Date.now() - day) });
+    const page = await fromAgency();
+    await openKey(page, { name: 'kalit.p12', buffer: await keyFile(pki, expired, 'pw') }, 'pw');
+    assert.equal(await page.locator('#identities .badge').textContent(), 'Muddati oʻtgan');
+    await page.locator('#sign').click();
+    assert.match(await alertText(page), /amal qilish muddati tugagan/);
+    await page.close();
+  });
+
+  test('an interaction that expired says so and offers no form', async () => {
+    const citizen = await pki.citizen();
+    const page = await fromAgency();
+    await openKey(page, { name: 'kalit.p12', buffer: await keyFile(pki, citizen, 'pw') }, 'pw');
+    offsetMs = (interactionTtlSeconds + 5) * 1000;
+    await page.locator('#sign').click();
+    const message = await alertText(page);
+    assert.match(message, /muddati tugagan/);
+    assert.match(message, /Yagona ID demo agency|«/);
+    assert.equal(await page.locator('#key-form').isVisible(), false);
+    assert.equal(await page.locator('#sign-form').isVisible(), false);
+    await page.close();
+  });
+
+  test('wrong file type, a file that is not a key file, and a legacy (RC2/3DES) key file each get their own sentence', async () => {
+    const page = await fromAgency();
+    await openKey(page, { name: 'ariza.pdf', buffer: Buffer.from('%PDF-1.7\n% not a key file\n') }, 'pw');
+    assert.match(await alertText(page), /Bu kalit fayli emas/);
+    await openKey(page, { name: 'kalit.p12', buffer: Buffer.from('not a PKCS#12 at all') }, 'pw');
+    assert.match(await alertText(page), /kalit fayli sifatida oʻqilmadi/);
+    await page.locator('#key-file').setInputFiles([]);
+    await page.locator('#open').click();
+    assert.match(await alertText(page), /Kalit faylingizni tanlang/);
+    const legacy = legacyKeyFile(await pki.citizen(), 'pw');
+    await openKey(page, { name: 'eski.pfx', buffer: legacy }, 'pw');
+    assert.match(await alertText(page), /eski shifrlash/);
+    await page.close();
+  });
+});
+
+/** What `openssl pkcs12 -export -legacy` writes (RC2-40 certificates, 3DES key): browsers cannot decrypt it. */
+function legacyKeyFile(citizen: Citizen, password: string): Buffer {
+  const key = join(dir, 'legacy.key');
+  const cert = join(dir, 'legacy.pem');
+  const out = join(dir, 'legacy.p12');
+  writeFileSync(key, citizen.privateKey.export({ type: 'pkcs8', format: 'pem' }));
+  writeFileSync(cert, `-----BEGIN CERTIFICATE-----\n${Buffer.from(citizen.certDer).toString('base64')}\n-----END CERTIFICATE-----\n`);
+  const run = spawnSync('openssl', ['pkcs12', '-export', '-legacy', '-inkey', key, '-in', cert, '-out', out, '-passout', `pass:${password}`], { encoding: 'utf8' });
+  assert.equal(run.status, 0, run.stderr);
+  return readFileSync(out);
+}
