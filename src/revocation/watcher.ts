@@ -30,8 +30,9 @@ export interface RevocationWatcherOptions {
   onRevoked?: (certificate: CertificateKey & { sha256?: string }) => Promise<void>;
   pollMs?: number;
   /**
-   * Fail closed: when the registry has not answered for this long, this instance cannot know
-   * whether a session's certificate was revoked meanwhile, so sessions are refused (503).
+   * When the last poll is older than this (the registry slow or down, the event loop busy),
+   * the filter may miss a revocation, so each check asks the registry itself: still exact,
+   * and refused with 503 `unavailable` if the registry does not answer (fail closed).
    */
   staleAfterMs?: number;
 }
@@ -40,8 +41,8 @@ export interface RevocationWatcher {
   /** Reads the epoch and what was revoked within a session lifetime, then polls and listens. */
   start(): Promise<void>;
   /**
-   * Whether any certificate of `path` was revoked lately: no query unless the filter hits.
-   * Throws `unavailable` when the registry has not answered for `staleAfterMs`.
+   * Whether any certificate of `path` was revoked lately: no query unless the filter hits
+   * or the last poll is stale; throws `unavailable` when the registry does not answer then.
    */
   isRevoked(path: readonly CertificateKey[]): Promise<boolean>;
   /** Polls now; resolves once the changes up to the current epoch are applied. */
@@ -188,7 +189,11 @@ export function createRevocationWatcher(options: RevocationWatcherOptions): Revo
 
     async isRevoked(path) {
       if (now() - lastAnswer > staleAfterMs) {
-        throw new ServiceError('unavailable', 'revocation status is temporarily unknown', { retryAfterSeconds: 1 });
+        try {
+          return (await registry.findFirst(path)) !== undefined;
+        } catch (cause) {
+          throw new ServiceError('unavailable', 'revocation status is temporarily unknown', { cause, retryAfterSeconds: 1 });
+        }
       }
       if (recent.size === 0) return false;
       const at = seconds(now());
