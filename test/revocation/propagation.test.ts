@@ -149,6 +149,50 @@ describe('two instances sharing Redis and PostgreSQL', () => {
   });
 });
 
+describe('two instances: admin keys rotate', () => {
+  let a: ServiceProcess;
+  let b: ServiceProcess;
+  let env: Record<string, string>;
+  const cleanups: Array<() => Promise<void>> = [];
+
+  before(async () => {
+    await requireRedis();
+    const scratch = await scratchDir(pki.anchors);
+    const database = await postgresDatabase();
+    cleanups.push(scratch.cleanup, database.drop);
+    env = { DATABASE_URL: database.url, REDIS_URL: testRedisUrl(), TRUST_ANCHORS_DIR: scratch.trustDir, ISSUER_URL: 'http://yagona.test' };
+    a = await startService(env);
+    b = await startService(env);
+  });
+  after(async () => {
+    await Promise.all([a?.stop(), b?.stop()]);
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  });
+
+  const kidOf = (jwt: string) => (JSON.parse(Buffer.from(jwt.split('.')[0] as string, 'base64url').toString()) as { kid: string }).kid;
+  const jwksKids = async (at: ServiceProcess) =>
+    ((await (await fetch(`${at.url}/.well-known/jwks.json`)).json()) as { keys: Array<{ kid: string }> }).keys.map((k) => k.kid);
+
+  test('both instances sign with the new key at once; the old key stays published and its tokens keep working', async () => {
+    const citizen = await pki.citizen();
+    const before = await token(a, b, citizen);
+    const run = await runAdmin(['keys', 'rotate', '--yes', '--json'], env);
+    assert.equal(run.code, 0, run.stderr);
+    const { kid, retiredKid } = JSON.parse(run.stdout) as { kid: string; retiredKid: string };
+    assert.equal(kidOf(before), retiredKid);
+    const deadline = Date.now() + 1000;
+    for (const at of [a, b]) {
+      while (!(await jwksKids(at)).includes(kid)) {
+        assert.ok(Date.now() < deadline, 'the new key reached every instance within a second');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      assert.equal(kidOf(await token(at, at, citizen)), kid);
+      assert.ok((await jwksKids(at)).includes(retiredKid));
+      assert.equal(await sessionStatus(at, before), 200);
+    }
+  });
+});
+
 describe('the embedded default: one process, SQLite, in-process store', () => {
   let service: ServiceProcess;
   let env: Record<string, string>;
