@@ -156,6 +156,44 @@ describe('§G OIDC / OAuth attacks (redis + postgres)', () => {
     }
   });
 
+  test('the same refresh token sent twice at once: one rotation succeeds, the grant survives', async () => {
+    const { tokens } = await signInWithCode(app, config, citizen);
+    const results = await Promise.all(Array.from({ length: 5 }, () => postForm(`${app.url}/token`, { grant_type: 'refresh_token', refresh_token: tokens.refresh_token as string }, basic())));
+    const ok = results.filter((r) => r.status === 200);
+    assert.equal(ok.length, 1);
+    const rotated = (await ok[0]?.json()) as { refresh_token: string };
+    const next = await oidc.refreshTokenGrant(config, rotated.refresh_token);
+    assert.ok(next.access_token);
+  });
+
+  test('an OIDC sign-in is audited with the agency it was for', async () => {
+    const { tokens } = await signInWithCode(app, config, citizen);
+    const [event] = await app.db.audit.tail(1);
+    assert.equal(event?.type, 'sign_in');
+    assert.equal(event?.outcome, 'success');
+    assert.equal(event?.details?.clientId, registered.client.clientId);
+    assert.equal(event?.subject, tokens.claims()?.sub);
+  });
+
+  test('an interaction expires after 10 minutes; ui_locales picks the page language', async () => {
+    const clock = fixedClock(new Date());
+    const timed = await startOidcApp({ store: 'redis', database, pki, clock });
+    try {
+      const client = await addClient(timed);
+      const browser = new Browser();
+      const start = await authorizationUrl(await relyingParty(timed, client), { ui_locales: 'ru en' });
+      const loginUrl = await startInteraction(timed, browser, start.url);
+      assert.match(await (await browser.fetch(loginUrl)).text(), /<html lang="ru">/);
+      clock.advanceSeconds(601);
+      assert.equal((await browser.fetch(loginUrl)).status, 404);
+      const late = await signInAt(timed, browser, loginUrl, citizen);
+      assert.equal(late.status, 404);
+      assert.equal((await late.json() as { code: string }).code, 'not_found');
+    } finally {
+      await timed.close();
+    }
+  });
+
   test('#103 a code redeemed by another client, or with another redirect_uri: invalid_grant', async () => {
     const other = await addClient(app, { redirectUris: [redirectUri, 'https://agency.example/other'] });
     const stolen = await code();
