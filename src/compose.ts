@@ -7,6 +7,7 @@ import type { Config } from './config.ts';
 import { createMetrics } from './http/metrics.ts';
 import { createChallenges } from './login/challenges.ts';
 import { createSessions } from './login/sessions.ts';
+import { originOf } from './login/originBinding.ts';
 import { createCertificateVerifier, type TrustMaterial } from './login/verifier.ts';
 import { watchSigningKeys } from './oidc/keyWatch.ts';
 import { openKeyRing } from './oidc/keys.ts';
@@ -53,7 +54,7 @@ export async function composeService(parts: ServiceParts): Promise<ComposedServi
   const signIn = {
     challenges,
     sessions,
-    verifier: createCertificateVerifier(parts.trust),
+    verifier: createCertificateVerifier(parts.trust, { origin: originOf(config.issuerUrl) }),
     revocation: createConfiguredRevocationChecker({
       config, local: createLocalRevocationChecker(db.revocations), store: ephemeral, anchors: parts.trust.anchors, log: logger, clock,
     }),

@@ -5,6 +5,7 @@ import type { Clock } from '../clock.ts';
 import { isServiceError } from '../errors.ts';
 import type { Identity, ParsedCertificate } from '../pki/model.ts';
 import type { AuditStore } from '../stores/types.ts';
+import { assuranceOf } from './assurance.ts';
 import type { Challenges } from './challenges.ts';
 import { readIdentity } from './identity.ts';
 import { parseSignInRequest, readChallengeId, type SignInRequest } from './request.ts';
@@ -14,6 +15,8 @@ import type { CreatedSession, Sessions } from './sessions.ts';
 export interface Evidence {
   signer: ParsedCertificate;
   certificates: ParsedCertificate[];
+  /** The signed content named this service's origin (login/originBinding.ts): relays are excluded. */
+  originBound?: boolean;
 }
 
 export interface CertificateVerifier {
@@ -50,10 +53,6 @@ export interface SignInResult {
   identity: Identity;
 }
 
-// A key file (software key held by the citizen): RFC 8176 `swk` + proof of possession.
-const keyFileAmr = ['pop', 'swk'];
-const keyFileAcr = 'urn:yagona:loa:substantial';
-
 export async function signIn(deps: SignInDeps, body: unknown, context: SignInContext): Promise<SignInResult> {
   const at = deps.clock.now();
   let signer: ParsedCertificate | undefined;
@@ -68,7 +67,7 @@ export async function signIn(deps: SignInDeps, body: unknown, context: SignInCon
     const sub = context.subjectFor?.(subjectOf(identity)) ?? subjectOf(identity);
     // The path goes into the session so a later revocation of any certificate on it ends it.
     const certificatePath = path.map((cert) => ({ issuer: cert.issuer.canonical, serialHex: cert.serialHex }));
-    const session = await deps.sessions.create({ sub, identity, amr: keyFileAmr, acr: keyFileAcr, certificatePath, ...(context.clientId ? { audience: context.clientId } : {}) });
+    const session = await deps.sessions.create({ sub, identity, ...assuranceOf(evidence), certificatePath, ...(context.clientId ? { audience: context.clientId } : {}) });
     await deps.audit.append({
       at, type: 'sign_in', outcome: 'success', requestId: context.requestId,
       certificateSha256: signer.sha256, subject: session.record.sub,

@@ -4,6 +4,7 @@
 import { openCms } from '../pki/cms.ts';
 import { createTrustStore } from '../pki/path.ts';
 import { verifyRawSignature } from '../pki/raw.ts';
+import { originContentRule } from './origin.ts';
 import type { CertificateVerifier } from './signIn.ts';
 
 export interface TrustMaterial {
@@ -16,13 +17,17 @@ export interface TrustMaterial {
 // Root → national CA → sub-CA → citizen is the deepest hierarchy in use; a little headroom.
 const maxDepth = 4;
 
-export function createCertificateVerifier(trust: TrustMaterial): CertificateVerifier {
+/** `origin`: this service's serialized origin (of ISSUER_URL), the only one origin-bound content may name. */
+export function createCertificateVerifier(trust: TrustMaterial, options: { origin?: string } = {}): CertificateVerifier {
   const store = createTrustStore(trust);
   return {
     verifySignature(request, challenge) {
-      return request.format === 'cms'
-        ? openCms(request.cms, challenge)
-        : verifyRawSignature({ certificates: request.certificates, algorithm: request.algorithm, signature: request.signature }, challenge);
+      if (request.format === 'raw') {
+        return verifyRawSignature({ certificates: request.certificates, algorithm: request.algorithm, signature: request.signature }, challenge);
+      }
+      const content = originContentRule(options.origin, challenge);
+      const evidence = openCms(request.cms, content.rule);
+      return { ...evidence, originBound: content.originBound() };
     },
     validatePath(evidence, at) {
       const presented = evidence.certificates.filter((cert) => cert !== evidence.signer);

@@ -75,14 +75,23 @@ interface SignerInfoParts {
   signature: Uint8Array;
 }
 
-/** Verifies a SignedData over `challenge` and names its signer; throws ServiceError otherwise. */
-export function openCms(cmsDer: Uint8Array, challenge: Uint8Array): SignedEvidence {
+/**
+ * Decides, from the attached content (undefined when detached), which bytes the signature must
+ * cover, or throws. The default is `assertContentIsChallenge`; login/origin.ts also admits
+ * origin-bound content.
+ */
+export type ContentRule = (attached: Uint8Array | undefined) => Uint8Array;
+
+/** Verifies a SignedData over `challenge` (or what `challenge` as a rule admits) and names its signer; throws ServiceError otherwise. */
+export function openCms(cmsDer: Uint8Array, challenge: Uint8Array | ContentRule): SignedEvidence {
   assertSize(cmsDer);
   const signedData = readSignedData(readContentInfo(parseDer(cmsDer, DER_LIMITS)));
   const signerInfo = readSignerInfo(assertOneSignerInfo(signedData.signerInfos));
   assertDataContentType(signedData.eContentType);
   assertVersions(signedData, signerInfo);
-  const content = assertContentIsChallenge(signedData.eContent, challenge);
+  const content = typeof challenge === 'function'
+    ? challenge(signedData.eContent)
+    : assertContentIsChallenge(signedData.eContent, challenge);
   const hash = digestOf(signerInfo.digestAlgorithm);
   assertDigestAlgorithmListed(signedData.digestAlgorithms, signerInfo.digestAlgorithm.oid);
   const algorithm = signatureAlgorithmFor(signerInfo.signatureAlgorithm, hash);
@@ -197,7 +206,7 @@ function assertDataContentType(eContentType: string): void {
 }
 
 /** Detached: the content is our challenge. Attached: it must be our challenge, byte for byte. */
-function assertContentIsChallenge(eContent: Uint8Array | undefined, challenge: Uint8Array): Uint8Array {
+export function assertContentIsChallenge(eContent: Uint8Array | undefined, challenge: Uint8Array): Uint8Array {
   if (eContent === undefined) return challenge;
   if (!bytesEqual(eContent, challenge)) throw new ServiceError('signature_invalid', 'the signed content is not the challenge');
   return eContent;
