@@ -54,7 +54,7 @@ export const registerImportCrl: RegisterCommand = (program, io) => {
       const propagation = await propagate(config, null, epoch);
       const summary = {
         file, crlSha256: crl.sha256, issuer: crl.issuer.canonical, thisUpdate: crl.thisUpdate.toISOString(),
-        entries: records.length, added, alreadyKnown: records.length - added, skipped, signature, epoch,
+        entries: records.length, added, alreadyKnown: records.length - added, skipped, signature, warnings: warningsOf(crl), epoch,
         seconds: Number(seconds.toFixed(3)), entriesPerSecond: Math.round(records.length / Math.max(seconds, 1e-6)), via: propagation.via,
       };
       await db.audit.append({ at: new Date(), type: 'crl_import', outcome: 'success', actor: options.operator, details: { ...summary, propagationProblem: propagation.problem } });
@@ -118,6 +118,20 @@ function checkCrlSignature(crl: ParsedCrl, cas: readonly ParsedCertificate[]): S
   return { status: 'verified', ca: signer.subject.text };
 }
 
+/**
+ * What an operator should know although the import goes ahead: entries only ever add
+ * refusals, so a CRL a relying party could not use as proof of "not revoked" (RFC 5280 §6.3.3)
+ * still names certificates that must not sign in.
+ */
+function warningsOf(crl: ParsedCrl): string[] {
+  const warnings: string[] = [];
+  if (crl.unknownCriticalExtension !== undefined) warnings.push(`unknown critical extension ${crl.unknownCriticalExtension} (§5.2)`);
+  if (crl.unusableEntry !== undefined) warnings.push(crl.unusableEntry);
+  if (crl.isDelta) warnings.push('a delta CRL: its entries are added; entries it removes (removeFromCRL) are not lifted here');
+  if (crl.nextUpdate !== undefined && crl.nextUpdate.getTime() < Date.now()) warnings.push(`stale: nextUpdate ${crl.nextUpdate.toISOString()} has passed`);
+  return warnings;
+}
+
 /** One registry record per entry; removeFromCRL entries (delta CRLs, §5.3.1) remove nothing here and are skipped. */
 function recordsOf(crl: ParsedCrl): { records: RevocationRecord[]; skipped: number } {
   const source = `crl:${crl.sha256.slice(0, 16)}`;
@@ -142,13 +156,14 @@ function progressBar(io: AdminIo, options: Options, total: number): cliProgress.
   return bar;
 }
 
-function describe(summary: { file: string; entries: number; added: number; alreadyKnown: number; skipped: number; signature: SignatureCheck; seconds: number; entriesPerSecond: number; issuer: string }): string {
+function describe(summary: { file: string; entries: number; added: number; alreadyKnown: number; skipped: number; signature: SignatureCheck; warnings: string[]; seconds: number; entriesPerSecond: number; issuer: string }): string {
   const signature = summary.signature.status === 'verified'
     ? `signature verified with the CA "${summary.signature.ca}"`
     : `signature NOT verified: ${summary.signature.why} (pass --ca FILE to verify)`;
   return [
     `Imported ${summary.file}: ${summary.entries} entries from "${summary.issuer}", ${summary.added} new, ${summary.alreadyKnown} already recorded${summary.skipped > 0 ? `, ${summary.skipped} removeFromCRL/unknown-reason entries skipped` : ''}.`,
     `CRL ${signature}.`,
+    ...summary.warnings.map((warning) => `Warning: ${warning}.`),
     `${summary.seconds} s, ${summary.entriesPerSecond} entries/s. Running instances pick the new revocations up within a second.`,
   ].join('\n');
 }

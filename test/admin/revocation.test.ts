@@ -163,7 +163,7 @@ describe('import-crl', () => {
   });
 
   test('a CRL whose signature does not verify under the named CA is refused whole', async () => {
-    const crl = makeCrl(pki.ca, [{ serialHex: 'ABCDEF01' }], 'der');
+    const crl = makeCrl(pki.ca, [{ serialHex: 'ABCDEF01' }]);
     // The last octet belongs to the signature value.
     crl[crl.length - 1] = (crl[crl.length - 1] as number) ^ 0x01;
     const file = join(dir, 'altered.crl');
@@ -174,14 +174,19 @@ describe('import-crl', () => {
     assert.deepEqual(await snapshot(), before);
   });
 
-  test('PEM, and an unverified CRL is imported but says so', async () => {
+  test('PEM, and an unverified or stale CRL is imported but says so', async () => {
     const other = await createTestPki();
     const file = join(dir, 'other.pem.crl');
-    await writeFile(file, makeCrl(other.ca, [{ serialHex: '0A0B' }, { serialHex: '0A0C', reason: 'certificateHold' }], 'pem'));
+    await writeFile(file, makeCrl(other.ca, [{ serialHex: '0A0B' }, { serialHex: '0A0C', reason: 'certificateHold' }], {
+      format: 'pem', lastUpdate: '20250101000000Z', nextUpdate: '20250108000000Z',
+    }));
     const run = await runAdmin(['import-crl', file, '--yes'], env);
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, /2 entries.*2 new/);
     assert.match(run.stdout, /signature NOT verified/);
+    assert.match(run.stdout, /Warning: stale: nextUpdate 2025-01-08/);
+    const list = JSON.parse((await runAdmin(['revocations', '--json'], env)).stdout) as Array<{ serialHex: string; reason: string }>;
+    assert.equal(list.find((r) => r.serialHex === '0A0C')?.reason, 'certificateHold');
   });
 });
 

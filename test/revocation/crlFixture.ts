@@ -22,8 +22,16 @@ const evenHex = (hex: string) => (hex.length % 2 === 1 ? `0${hex}` : hex).toUppe
 
 const pem = (der: Uint8Array) => `-----BEGIN CERTIFICATE-----\n${Buffer.from(der).toString('base64').replace(/.{64}/g, '$&\n')}\n-----END CERTIFICATE-----\n`;
 
-/** A DER CRL signed by `ca` listing `entries`. */
-export function makeCrl(ca: CrlAuthority, entries: readonly CrlEntry[], format: 'der' | 'pem' = 'der'): Buffer {
+export interface CrlOptions {
+  format?: 'der' | 'pem';
+  /** thisUpdate / nextUpdate as openssl takes them (YYYYMMDDHHMMSSZ), e.g. for a stale CRL. */
+  lastUpdate?: string;
+  nextUpdate?: string;
+}
+
+/** A CRL signed by `ca` listing `entries`. */
+export function makeCrl(ca: CrlAuthority, entries: readonly CrlEntry[], options: CrlOptions = {}): Buffer {
+  const format = options.format ?? 'der';
   const dir = mkdtempSync(join(tmpdir(), 'yagona-crl-'));
   try {
     writeFileSync(join(dir, 'ca.pem'), pem(ca.certDer));
@@ -38,7 +46,11 @@ export function makeCrl(ca: CrlAuthority, entries: readonly CrlEntry[], format: 
       '[ca]', 'default_ca = test', '[test]', `dir = ${dir}`, 'database = $dir/index.txt', 'crlnumber = $dir/crlnumber',
       'certificate = $dir/ca.pem', 'private_key = $dir/ca.key', 'default_md = sha256', 'default_crl_days = 7', 'crl_extensions = ext', '[ext]', 'authorityKeyIdentifier = keyid:always', '',
     ].join('\n'));
-    execFileSync('openssl', ['ca', '-batch', '-gencrl', '-config', join(dir, 'openssl.cnf'), '-out', join(dir, 'crl.pem')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const dates = [
+      ...(options.lastUpdate === undefined ? [] : ['-crl_lastupdate', options.lastUpdate]),
+      ...(options.nextUpdate === undefined ? [] : ['-crl_nextupdate', options.nextUpdate]),
+    ];
+    execFileSync('openssl', ['ca', '-batch', '-gencrl', '-config', join(dir, 'openssl.cnf'), ...dates, '-out', join(dir, 'crl.pem')], { stdio: ['ignore', 'ignore', 'pipe'] });
     if (format === 'pem') return readFileSync(join(dir, 'crl.pem'));
     execFileSync('openssl', ['crl', '-in', join(dir, 'crl.pem'), '-outform', 'DER', '-out', join(dir, 'crl.der')]);
     return readFileSync(join(dir, 'crl.der'));
