@@ -235,14 +235,11 @@ export function createRedisNotifier(url: string, options: RedisNotifierOptions =
     async subscribe<T>(channel: string, handler: (message: T) => void | Promise<void>) {
       const name = prefix + channel;
       const wrapped = (message: unknown) => handler(message as T);
-      const existing = handlers.get(name);
-      if (existing !== undefined) {
-        existing.add(wrapped);
-      } else {
-        await subscriber.run((c) => c.subscribe(name));
-        handlers.set(name, handlers.get(name) ?? new Set());
-        handlers.get(name)?.add(wrapped);
-      }
+      // SUBSCRIBE is idempotent, so two first subscribers racing here is harmless.
+      if (!handlers.has(name)) await subscriber.run((c) => c.subscribe(name));
+      const set = handlers.get(name) ?? new Set();
+      set.add(wrapped);
+      handlers.set(name, set);
       return async () => {
         const set = handlers.get(name);
         set?.delete(wrapped);

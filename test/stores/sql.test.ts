@@ -188,7 +188,7 @@ for (const kind of kinds) {
         const [fourth, fifth] = tail as [(typeof tail)[0], (typeof tail)[0]];
         assert.equal(fifth.prevHash, fourth.hash);
         assert.match(fifth.hash, /^[0-9a-f]{64}$/);
-        const { id, prevHash, hash, ...stored } = fifth;
+        const { id: _id, prevHash: _prevHash, hash: _hash, ...stored } = fifth;
         assert.deepEqual(stored, event(5));
         assert.deepEqual((await t.db.audit.tail(100)).map((r) => r.id), [1, 2, 3, 4, 5]);
       });
