@@ -153,9 +153,14 @@ export function oidcRouter(deps: OidcRouterDeps): Router {
   return router;
 }
 
-/** Pages: an unexpected failure is the app's generic 500, never a stack. */
+/** Pages: a malformed request is an error page; an unexpected failure the app's generic 500, never a stack. */
 function wrap(handler: Handler) {
-  return (req: Request, res: Response, next: NextFunction) => { handler(req, res).catch(next); };
+  return (req: Request, res: Response, next: NextFunction) => {
+    handler(req, res).catch((error: unknown) => {
+      if (isOAuthError(error) && error.status < 500) res.status(400).type('html').send(errorPage(error.message));
+      else next(error);
+    });
+  };
 }
 
 /** OAuth JSON errors (RFC 6749 §5.2, RFC 6750 §3.1) for the back-channel endpoints. */

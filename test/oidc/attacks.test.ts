@@ -342,6 +342,9 @@ describe('§G OIDC / OAuth attacks (redis + postgres)', () => {
     const forged = await fetch(`${app.url}/logout?id_token_hint=eyJhbGciOiJub25lIn0.eyJzaWQiOiJ4In0.&post_logout_redirect_uri=${encodeURIComponent('https://agency.example/signed-out')}`, { redirect: 'manual' });
     assert.equal(forged.status, 400);
     assert.equal(forged.headers.get('location'), null);
+    const repeated = await fetch(`${app.url}/logout?id_token_hint=a&id_token_hint=b`, { redirect: 'manual' });
+    assert.equal(repeated.status, 400);
+    assert.match(repeated.headers.get('content-type') ?? '', /^text\/html/);
     // An access token is not an ID token hint.
     const accessHint = await fetch(`${app.url}/logout?id_token_hint=${tokens.access_token}`, { redirect: 'manual' });
     assert.equal(accessHint.status, 400);
