@@ -66,10 +66,11 @@ export async function readAuthorizationRequest(deps: AuthorizeDeps, query: Recor
   const responseMode = single('response_mode');
   if (responseMode !== undefined && responseMode !== 'query') throw invalid('only response_mode=query is supported');
 
-  const scope = (single('scope') ?? '').split(' ').filter(Boolean);
-  if (!scope.includes('openid')) throw fail(new OAuthError('invalid_scope', 'the openid scope is required'));
-  const unknownScope = scope.find((s) => !(supportedScopes as readonly string[]).includes(s));
-  if (unknownScope !== undefined) throw fail(new OAuthError('invalid_scope', `unknown scope: ${unknownScope}`));
+  const requested = (single('scope') ?? '').split(' ').filter(Boolean);
+  if (!requested.includes('openid')) throw fail(new OAuthError('invalid_scope', 'the openid scope is required'));
+  // OIDC Core §3.1.2.1: scopes not understood are ignored (libraries add `email` by default);
+  // the token response names what was granted (RFC 6749 §3.3).
+  const scope = requested.filter((s) => (supportedScopes as readonly string[]).includes(s));
 
   const codeChallenge = single('code_challenge');
   if (codeChallenge === undefined) throw invalid('code_challenge is required (PKCE, RFC 7636)');

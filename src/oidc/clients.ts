@@ -92,7 +92,7 @@ export function assertRedirectUri(uri: string, what: string): void {
   if (url.href !== uri) throw new ClientRegistrationError(`the ${what} is not in normal form (expected ${url.href})`);
   if (url.protocol === 'https:') return;
   if (url.protocol === 'http:' && (url.hostname === '127.0.0.1' || url.hostname === '[::1]')) return;
-  throw new ClientRegistrationError(`the ${what} must use https (http only on 127.0.0.1 or [::1]): ${uri}`);
+  throw new ClientRegistrationError(`the ${what} must use https (http only on 127.0.0.1 or [::1], not localhost, which may resolve elsewhere): ${uri}`);
 }
 
 function assertJwks(jwks: unknown): { keys: Record<string, unknown>[] } {

@@ -107,7 +107,8 @@ for (const combo of combos) {
       assert.match(String(profile.name), /^Citizen \d+$/);
       assert.equal(profile.pinfl, undefined);
       assert.equal(profile.tin, undefined);
-      const national = await signInWithCode(app, config, citizen, { scope: 'openid national_id' });
+      const national = await signInWithCode(app, config, citizen, { scope: 'openid national_id email' });
+      assert.equal(national.tokens.scope, 'openid national_id', 'unknown scopes are ignored, the granted ones named');
       const claims = await oidc.fetchUserInfo(config, national.tokens.access_token, sub);
       assert.match(String(claims.pinfl), /^\d{14}$/);
       assert.equal(claims.name, undefined, 'no profile scope, no names');
