@@ -218,6 +218,126 @@ describe('the sign-in page in Chromium', () => {
   });
 });
 
+/** The agency's authorization request with `ui_locales` added, opened in a new tab. */
+async function withLocales(uiLocales: string): Promise<Page> {
+  const start = await fetch(`${agency.url}/login`, { redirect: 'manual' });
+  const authorize = new URL(start.headers.get('location') ?? '');
+  authorize.searchParams.set('ui_locales', uiLocales);
+  const page = await chromium.context.newPage();
+  await page.goto(authorize.href);
+  await atKeyStep(page);
+  return page;
+}
+
+const expected = {
+  uz: { title: 'Yagona ID orqali kirish', label: 'Kalit fayli (.p12 yoki .pfx)', wrong: /^Parol notoʻgʻri\./, open: 'Kalitni ochish' },
+  ru: { title: 'Вход через Yagona ID', label: 'Файл ключа (.p12 или .pfx)', wrong: /^Неверный пароль\./, open: 'Открыть ключ' },
+  en: { title: 'Sign in with Yagona ID', label: 'Key file (.p12 or .pfx)', wrong: /^Wrong password\./, open: 'Open key' },
+} as const;
+
+describe('languages', () => {
+  for (const [uiLocales, lang] of [['uz', 'uz'], ['ru', 'ru'], ['en', 'en'], ['fr ru en', 'ru'], ['de', 'uz']] as const) {
+    test(`ui_locales=${uiLocales} shows the page in ${lang}, errors included; screenshots on desktop and phone`, async () => {
+      const page = await withLocales(uiLocales);
+      const { problems } = record(page);
+      assert.equal(await page.getAttribute('html', 'lang'), lang);
+      assert.equal(await page.title(), expected[lang].title);
+      assert.equal(await page.locator('h1').textContent(), expected[lang].title);
+      assert.equal(await page.locator('label[for="key-file"]').textContent(), expected[lang].label);
+      assert.equal(await page.locator('#open').textContent(), expected[lang].open);
+      assert.equal(await page.getAttribute(`button[data-locale="${lang}"]`, 'aria-pressed'), 'true');
+      const shots = uiLocales === lang;
+      if (shots) await page.screenshot({ path: screenshotPath(`sign-in-${lang}`), fullPage: true });
+      if (shots) {
+        await page.setViewportSize({ width: 360, height: 740 });
+        const overflow = await page.evaluate(() => document.documentElement.scrollWidth > document.documentElement.clientWidth);
+        assert.equal(overflow, false, 'no horizontal scrolling at phone width');
+        await page.screenshot({ path: screenshotPath(`sign-in-${lang}-phone`), fullPage: true });
+      }
+      const citizen = await pki.citizen({ key: 'ec-p384' });
+      const file = await keyFile(pki, citizen, 'pw');
+      await openKey(page, { name: 'key.p12', buffer: file }, 'bad');
+      assert.match(await alertText(page), expected[lang].wrong);
+      if (shots) await page.screenshot({ path: screenshotPath(`sign-in-${lang}-phone-error`), fullPage: true });
+      await page.setViewportSize({ width: 1280, height: 860 });
+      await page.locator('#password').fill('pw');
+      await page.locator('#open').click();
+      await page.locator('#identities .identity').waitFor();
+      if (shots) await page.screenshot({ path: screenshotPath(`sign-in-${lang}-certificate`), fullPage: true });
+      assert.deepEqual(problems, []);
+      await page.close();
+    });
+  }
+
+  test('the switch changes the language in place: texts, <html lang>, title, the shown error and the certificate card', async () => {
+    const page = await fromAgency();
+    const citizen = await pki.citizen();
+    await openKey(page, { name: 'key.p12', buffer: await keyFile(pki, citizen, 'pw') }, 'bad');
+    assert.match(await alertText(page), expected.uz.wrong);
+    for (const lang of ['ru', 'en', 'uz'] as const) {
+      await page.locator(`button[data-locale="${lang}"]`).click();
+      assert.equal(await page.getAttribute('html', 'lang'), lang);
+      assert.equal(await page.title(), expected[lang].title);
+      assert.equal(await page.locator('h1').textContent(), expected[lang].title);
+      assert.match((await page.locator('#alert').textContent()) ?? '', expected[lang].wrong);
+      assert.equal(await page.getAttribute(`button[data-locale="${lang}"]`, 'aria-pressed'), 'true');
+    }
+    await page.locator('button[data-locale="en"]').click();
+    await page.locator('#password').fill('pw');
+    await page.locator('#open').click();
+    const card = page.locator('#identities .identity');
+    await card.waitFor();
+    assert.match((await card.textContent()) ?? '', /Issued by.*Valid until/);
+    await page.locator('button[data-locale="ru"]').click();
+    assert.match((await card.textContent()) ?? '', /Кем выдан.*Действителен до/);
+    assert.equal(await page.locator('#sign').textContent(), 'Подписать и войти');
+    // Still signs in after switching.
+    await page.locator('#sign').click();
+    await page.waitForURL(`${agency.url}/`);
+    await page.close();
+  });
+});
+
+describe('keyboard only', () => {
+  test('Tab, Space, typing and Enter complete the sign-in, with a visible focus ring on every stop', async () => {
+    const citizen = await pki.citizen({ key: 'ec-p256' });
+    const file = await keyFile(pki, citizen, 'klaviatura');
+    const page = await fromAgency();
+    const focused = () => page.evaluate(() => {
+      const active = document.activeElement as HTMLElement | null;
+      // The file input is transparent over its picker, which draws the focus ring.
+      const ringed = active?.id === 'key-file' ? active.parentElement : active;
+      const style = ringed ? getComputedStyle(ringed) : undefined;
+      return { id: active?.id ?? '', locale: active?.dataset.locale ?? '', outline: style ? `${style.outlineStyle} ${style.outlineWidth}` : '', shadow: style?.boxShadow ?? 'none' };
+    });
+    const stops: string[] = [];
+    for (let i = 0; i < 10; i += 1) {
+      await page.keyboard.press('Tab');
+      const now = await focused();
+      stops.push(now.id || `lang-${now.locale}`);
+      assert.ok(/solid 3px/.test(now.outline) || now.shadow !== 'none', `no visible focus on ${now.id || now.locale}: ${now.outline}`);
+      if (now.id === 'key-file') break;
+    }
+    assert.deepEqual(stops, ['lang-uz', 'lang-ru', 'lang-en', 'key-file']);
+    const chooser = page.waitForEvent('filechooser');
+    await page.keyboard.press('Space');
+    await (await chooser).setFiles({ name: 'kalit.p12', mimeType: 'application/x-pkcs12', buffer: file });
+    assert.equal(await page.locator('#file-name').textContent(), 'kalit.p12');
+    await page.keyboard.press('Tab');
+    assert.equal((await focused()).id, 'password');
+    await page.keyboard.type('klaviatura');
+    await page.keyboard.press('Enter');
+    await page.locator('#sign').waitFor();
+    assert.equal((await focused()).id, 'check-heading');
+    await page.keyboard.press('Tab');
+    assert.equal((await focused()).id, 'sign');
+    await page.keyboard.press('Enter');
+    await page.waitForURL(`${agency.url}/`);
+    assert.match((await page.locator('#name').textContent()) ?? '', /^Citizen \d+$/);
+    await page.close();
+  });
+});
+
 /** What `openssl pkcs12 -export -legacy` writes (RC2-40 certificates, 3DES key): browsers cannot decrypt it. */
 function legacyKeyFile(citizen: Citizen, password: string): Buffer {
   const key = join(dir, 'legacy.key');

@@ -3,12 +3,11 @@
 // to /login/{interactionId}, and follow `redirectTo`. The file, the password and the private
 // key stay in this page: the only requests are POST /v1/challenges ({}) and the signed body.
 import { KeyFileError, openKeyFile, type CertificateSummary, type KeyFileIdentity } from '../../pki/keyFile.ts';
-import { defaultLocale, dictionaries, fill, isLocale, type Dictionary, type Locale, type Problem } from './i18n.ts';
+import { defaultLocale, dictionaries, fill, formatDate, isLocale, type Locale, type Problem, type TextKey } from './i18n.ts';
 
 // A key file is a few kilobytes; anything past this is some other file.
 const maxKeyFileBytes = 1024 * 1024;
 
-type TextKey = keyof Omit<Dictionary, 'errors'>;
 /** Errors after which signing again with the same certificate cannot help. */
 const chooseAnotherFile = new Set<Problem>([
   'certificate_untrusted', 'certificate_expired', 'certificate_not_yet_valid', 'certificate_usage_invalid',
@@ -34,6 +33,7 @@ const chooseOne = element('choose-one', HTMLParagraphElement);
 const identitiesBox = element('identities', HTMLDivElement);
 const signButton = element('sign', HTMLButtonElement);
 const anotherButton = element('another', HTMLButtonElement);
+const fileName = element('file-name', HTMLSpanElement);
 const languageButtons = document.querySelectorAll<HTMLButtonElement>('button.lang');
 
 const interactionId = main.dataset.interaction ?? '';
@@ -72,8 +72,18 @@ function applyLocale(locale: Locale): void {
   languageButtons.forEach((button) => button.setAttribute('aria-pressed', String(button.dataset.locale === locale)));
   if (state.problem !== undefined) alertBox.textContent = fill(dictionaries[locale].errors[state.problem], client);
   statusLine.textContent = state.status === undefined ? '' : text(state.status);
+  showFileName();
   renderIdentities();
 }
+
+/** The chosen file's name in the page's own picker (the native one speaks the browser's language). */
+function showFileName(): void {
+  const file = fileInput.files?.[0];
+  fileName.textContent = file === undefined ? text('noFile') : file.name;
+  fileName.classList.toggle('chosen', file !== undefined);
+}
+
+fileInput.addEventListener('change', showFileName);
 
 languageButtons.forEach((button) => button.addEventListener('click', () => {
   if (isLocale(button.dataset.locale)) applyLocale(button.dataset.locale);
@@ -199,7 +209,7 @@ function renderIdentities(): void {
     fact(dictionary.fieldTin, summary.tin);
     fact(dictionary.fieldOrganization, summary.organization);
     fact(dictionary.fieldIssuer, summary.issuer);
-    fact(dictionary.fieldValidUntil, formatDate(summary.notAfter));
+    fact(dictionary.fieldValidUntil, formatDate(dictionary, summary.notAfter));
     card.append(facts);
     return card;
   }));
@@ -208,11 +218,6 @@ function renderIdentities(): void {
 function displayName(summary: CertificateSummary): string {
   const parts = [summary.surname, summary.givenName].filter((part) => part !== undefined);
   return summary.commonName ?? (parts.length > 0 ? parts.join(' ') : summary.serialHex);
-}
-
-function formatDate(date: Date): string {
-  const tag = state.locale === 'uz' ? 'uz-Latn' : state.locale;
-  return new Intl.DateTimeFormat(tag, { dateStyle: 'long' }).format(date);
 }
 
 anotherButton.addEventListener('click', () => { if (!state.busy) backToFile(); });
@@ -224,6 +229,7 @@ function backToFile(): void {
   keyForm.hidden = false;
   fileInput.value = '';
   passwordInput.value = '';
+  showFileName();
 }
 
 signForm.addEventListener('submit', (event) => {

@@ -22,6 +22,8 @@ export interface Dictionary {
   language: string;
   fileLabel: string;
   fileHint: string;
+  chooseFile: string;
+  noFile: string;
   passwordLabel: string;
   passwordHint: string;
   open: string;
@@ -41,6 +43,9 @@ export interface Dictionary {
   redirecting: string;
   privacy: string;
   noscript: string;
+  /** `{d}`, `{m}` (a name from `months`) and `{y}`: dates are spelled here, not by the browser's ICU data. */
+  datePattern: string;
+  months: readonly string[];
   errors: Record<Problem, string>;
 }
 
@@ -51,6 +56,8 @@ const uz: Dictionary = {
   language: 'Til',
   fileLabel: 'Kalit fayli (.p12 yoki .pfx)',
   fileHint: 'Kalit fayli va parol shu qurilmadan tashqariga chiqmaydi.',
+  chooseFile: 'Faylni tanlash',
+  noFile: 'Fayl tanlanmagan',
   passwordLabel: 'Kalit paroli',
   passwordHint: 'Kalit faylini olganingizda berilgan parol.',
   open: 'Kalitni ochish',
@@ -70,6 +77,8 @@ const uz: Dictionary = {
   redirecting: '«{client}» ga qaytilmoqda…',
   privacy: 'Kalitingiz faqat shu sahifada ochiladi va imzolaydi: parol ham, shaxsiy kalit ham hech qayerga yuborilmaydi.',
   noscript: 'Bu sahifa ishlashi uchun brauzeringizda JavaScript yoqilgan boʻlishi kerak: kalit faqat brauzeringiz ichida ochiladi.',
+  datePattern: '{y}-yil {d}-{m}',
+  months: ['yanvar', 'fevral', 'mart', 'aprel', 'may', 'iyun', 'iyul', 'avgust', 'sentabr', 'oktabr', 'noyabr', 'dekabr'],
   errors: {
     invalid_request: 'Kirish soʻrovi qabul qilinmadi. Qaytadan urinib koʻring.',
     malformed_signature: 'Imzoni oʻqib boʻlmadi. Qaytadan urinib koʻring; takrorlansa, kalit faylingiz shikastlangan boʻlishi mumkin.',
@@ -110,6 +119,8 @@ const ru: Dictionary = {
   language: 'Язык',
   fileLabel: 'Файл ключа (.p12 или .pfx)',
   fileHint: 'Файл ключа и пароль не покидают это устройство.',
+  chooseFile: 'Выбрать файл',
+  noFile: 'Файл не выбран',
   passwordLabel: 'Пароль ключа',
   passwordHint: 'Пароль, выданный вместе с файлом ключа.',
   open: 'Открыть ключ',
@@ -129,6 +140,8 @@ const ru: Dictionary = {
   redirecting: 'Возвращаемся в «{client}»…',
   privacy: 'Ключ открывается и подписывает только на этой странице: ни пароль, ни закрытый ключ никуда не отправляются.',
   noscript: 'Для работы этой страницы в браузере должен быть включён JavaScript: ключ открывается только внутри вашего браузера.',
+  datePattern: '{d} {m} {y} г.',
+  months: ['января', 'февраля', 'марта', 'апреля', 'мая', 'июня', 'июля', 'августа', 'сентября', 'октября', 'ноября', 'декабря'],
   errors: {
     invalid_request: 'Запрос на вход не принят. Попробуйте ещё раз.',
     malformed_signature: 'Не удалось прочитать подпись. Попробуйте ещё раз; если ошибка повторится, файл ключа может быть повреждён.',
@@ -169,6 +182,8 @@ const en: Dictionary = {
   language: 'Language',
   fileLabel: 'Key file (.p12 or .pfx)',
   fileHint: 'Your key file and password never leave this device.',
+  chooseFile: 'Choose file',
+  noFile: 'No file chosen',
   passwordLabel: 'Key password',
   passwordHint: 'The password you were given with your key file.',
   open: 'Open key',
@@ -188,6 +203,8 @@ const en: Dictionary = {
   redirecting: 'Returning to “{client}”…',
   privacy: 'Your key is opened and signs only in this page: neither the password nor the private key is sent anywhere.',
   noscript: 'This page needs JavaScript turned on: your key is opened only inside your browser.',
+  datePattern: '{d} {m} {y}',
+  months: ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'],
   errors: {
     invalid_request: 'The sign-in request was not accepted. Please try again.',
     malformed_signature: 'The signature could not be read. Please try again; if it happens again, your key file may be damaged.',
@@ -221,10 +238,21 @@ const en: Dictionary = {
   },
 };
 
+/** The keys of single sentences (what `data-i18n` names). */
+export type TextKey = Exclude<keyof Dictionary, 'errors' | 'months'>;
+
 export const dictionaries: Readonly<Record<Locale, Dictionary>> = { uz, ru, en };
 
 export function isLocale(value: unknown): value is Locale {
   return typeof value === 'string' && (locales as readonly string[]).includes(value);
+}
+
+/** A date in the dictionary's own spelling, in the reader's time zone. */
+export function formatDate(dictionary: Dictionary, date: Date): string {
+  return dictionary.datePattern
+    .replace('{d}', String(date.getDate()))
+    .replace('{m}', dictionary.months[date.getMonth()] ?? '')
+    .replace('{y}', String(date.getFullYear()));
 }
 
 /** A sentence with `{client}` filled in. */

@@ -2,7 +2,7 @@
 // language so the first paint is right, then driven by the external, same-origin bundle
 // (browser.ts). No inline script or style, so the page's CSP needs no 'unsafe-*'.
 import { loginAssets } from './assets.ts';
-import { dictionaries, fill, locales, type Dictionary, type Locale } from './i18n.ts';
+import { dictionaries, fill, locales, type Dictionary, type Locale, type TextKey } from './i18n.ts';
 
 export interface LoginPageView {
   interactionId: string;
@@ -24,7 +24,7 @@ const escapeHtml = (text: string) =>
   text.replace(/[&<>"']/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch] as string);
 
 /** A translatable text: the browser swaps it when the language changes. */
-const t = (d: Dictionary, key: keyof Omit<Dictionary, 'errors'>, client = '') =>
+const t = (d: Dictionary, key: TextKey, client = '') =>
   `data-i18n="${key}">${escapeHtml(fill(d[key], client))}`;
 
 export function renderLoginPage(view: LoginPageView): string {
@@ -56,7 +56,11 @@ export function renderLoginPage(view: LoginPageView): string {
 <form id="key-form" class="card" novalidate>
 <div class="field">
 <label for="key-file" ${t(d, 'fileLabel')}</label>
-<input id="key-file" type="file" accept=".p12,.pfx,application/x-pkcs12" aria-describedby="key-file-hint" required>
+<div class="file-picker">
+<input id="key-file" type="file" accept=".p12,.pfx,application/x-pkcs12" aria-describedby="file-name key-file-hint" required>
+<span class="file-button" aria-hidden="true" ${t(d, 'chooseFile')}</span>
+<span id="file-name" class="file-name" ${t(d, 'noFile')}</span>
+</div>
 <p id="key-file-hint" class="hint" ${t(d, 'fileHint')}</p>
 </div>
 <div class="field">
