@@ -57,9 +57,10 @@ export interface RevocationWatcher {
 const defaultPollMs = 250;
 const defaultStaleAfterMs = 1000;
 // Sessions are ended in batches so a CRL import neither floods the store nor holds up the next
-// poll. Past `endAtMost` certificates in one change (a bulk import) the sessions are left to
-// expire: the filter refuses them on every instance anyway, and two store round trips per
-// entry of a million-entry CRL would be load without benefit.
+// poll. Past `endAtMost` certificates in one poll (a bulk import, also the page size of the
+// change feed) the sessions are left to expire: the filter refuses them on every instance
+// anyway, and two store round trips per entry of a million-entry CRL would be load without
+// benefit.
 const endBatch = 100;
 const endAtMost = 10_000;
 // Covers clock skew between instances and the store's TTL rounding.
@@ -113,10 +114,6 @@ export function createRevocationWatcher(options: RevocationWatcherOptions): Revo
 
   function endSessions(revoked: readonly RevocationChange[]): void {
     if (revoked.length === 0) return;
-    if (revoked.length > endAtMost) {
-      log.info({ certificates: revoked.length }, 'bulk revocation: sessions are refused, not ended one by one');
-      return;
-    }
     ending = ending.then(async () => {
       let ended = 0;
       for (let start = 0; start < revoked.length && !closed; start += endBatch) {
@@ -133,14 +130,25 @@ export function createRevocationWatcher(options: RevocationWatcherOptions): Revo
   }
 
   async function poll(): Promise<void> {
-    const { epoch, changes } = await registry.changesSince(applied);
-    lastAnswer = now();
-    if (failing) log.info({ epoch }, 'the revocation registry answers again');
+    // The filter is complete up to the epoch read now only once every page is applied, so
+    // the poll counts as an answer from then, dated from now: a long import read page by page
+    // leaves checks asking SQL meanwhile (isRevoked's stale path), never trusting half of it.
+    const askedAt = now();
+    let page = await registry.changesSince(applied, { limit: endAtMost });
+    const target = page.epoch;
+    // More than one page is a bulk import: its sessions are refused, not ended one by one.
+    const bulk = page.nextAfterId !== undefined;
+    while (target > applied) {
+      apply(page.changes);
+      if (!bulk) endSessions(page.changes.filter((change) => change.kind === 'revoked'));
+      if (page.nextAfterId === undefined) break;
+      page = await registry.changesSince(applied, { upTo: target, afterId: page.nextAfterId, limit: endAtMost });
+    }
+    if (bulk) log.info({ epoch: target }, 'bulk revocation: sessions are refused, not ended one by one');
+    applied = Math.max(applied, target);
+    lastAnswer = askedAt;
+    if (failing) log.info({ epoch: target }, 'the revocation registry answers again');
     failing = false;
-    if (epoch <= applied) return;
-    apply(changes);
-    applied = epoch;
-    endSessions(changes.filter((change) => change.kind === 'revoked'));
     if (++polls % pruneEveryPolls === 0) prune();
   }
 

@@ -323,13 +323,15 @@ function revocationStore(db: Knex, dialect: Dialect): RevocationStore {
 
     // Bounded above by the epoch read first: changes committed meanwhile carry higher
     // numbers and come whole with the next call, never half now and half later.
-    changesSince: (since) => guard(async () => {
-      const epoch = await currentEpoch();
+    changesSince: (since, page = {}) => guard(async () => {
+      const epoch = page.upTo ?? await currentEpoch();
       if (epoch <= since) return { epoch, changes: [] };
+      const limit = page.limit ?? 10_000;
+      const afterId = page.afterId ?? 0;
       const [revoked, removed] = await Promise.all([
-        db<RevocationRow>('revocations').select<RevocationRow[]>('issuer', 'serial_hex', 'sha256', 'epoch')
-          .where('epoch', '>', since).andWhere('epoch', '<=', epoch),
-        db<{ epoch: number | string; issuer: string; serial_hex: string }>('revocation_removals').select('epoch', 'issuer', 'serial_hex')
+        db<RevocationRow & { id: number | string }>('revocations').select<Array<RevocationRow & { id: number | string }>>('id', 'issuer', 'serial_hex', 'sha256', 'epoch')
+          .where('epoch', '>', since).andWhere('epoch', '<=', epoch).andWhere('id', '>', afterId).orderBy('id').limit(limit),
+        afterId > 0 ? [] : db<{ epoch: number | string; issuer: string; serial_hex: string }>('revocation_removals').select('epoch', 'issuer', 'serial_hex')
           .where('epoch', '>', since).andWhere('epoch', '<=', epoch),
       ]);
       const changes: RevocationChange[] = [
@@ -339,7 +341,12 @@ function revocationStore(db: Knex, dialect: Dialect): RevocationStore {
         })),
         ...removed.map((row): RevocationChange => ({ epoch: Number(row.epoch), kind: 'unrevoked', issuer: row.issuer, serialHex: row.serial_hex })),
       ];
-      return { epoch, changes: changes.sort((a, b) => a.epoch - b.epoch) };
+      const last = revoked.at(-1);
+      return {
+        epoch,
+        changes: changes.sort((x, y) => x.epoch - y.epoch),
+        ...(revoked.length === limit && last !== undefined ? { nextAfterId: Number(last.id) } : {}),
+      };
     }),
 
     // Keyset pages over the primary key: a fresh import of a million entries is reloaded

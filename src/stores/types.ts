@@ -117,8 +117,13 @@ export interface RevocationStore {
    * so reading N means every change numbered N or lower is committed. One tiny query.
    */
   epoch(): Promise<number>;
-  /** The changes numbered after `since` up to the current epoch, in epoch order. */
-  changesSince(since: number): Promise<{ epoch: number; changes: RevocationChange[] }>;
+  /**
+   * The changes numbered after `since` up to `page.upTo` (default: the current epoch, read
+   * first and returned as `epoch`). Revocations come `page.limit` at a time (default 10 000)
+   * in insertion order; `nextAfterId` asks for the next page of the same range, so a
+   * million-entry import never has to be held at once. Unrevocations come with the first page.
+   */
+  changesSince(since: number, page?: { upTo?: number; afterId?: number; limit?: number }): Promise<{ epoch: number; changes: RevocationChange[]; nextAfterId?: number }>;
   /**
    * Certificates that entered the registry at or after `since` (what a starting instance
    * reloads), a page at a time in insertion order: pass the last `id` back as `afterId`.
