@@ -67,7 +67,9 @@ export function oidcRouter(deps: OidcRouterDeps): Router {
     res.cookie(cookieName, browser, {
       httpOnly: true, sameSite: 'lax', secure: oidc.secureCookies, path: '/',
     });
-    res.redirect(303, `${oidc.issuer}/login/${interaction.id}`);
+    // Relative (RFC 9110 §10.2.2): the browser stays on the host it used, so its cookie goes
+    // along even when it reached us by another name than ISSUER_URL (127.0.0.1 vs localhost).
+    res.redirect(303, `login/${interaction.id}`);
   };
   router.get('/authorize', wrap(authorize));
   router.post('/authorize', form, wrap(authorize));

@@ -80,7 +80,7 @@ export async function authorizationUrl(config: oidc.Configuration, extra: Record
 export async function startInteraction(app: TestApp, browser: Browser, url: URL): Promise<string> {
   const res = await browser.fetch(url.href);
   assert.equal(res.status, 303, `authorize answered ${res.status}: ${await res.text()}`);
-  const location = res.headers.get('location') ?? '';
+  const location = new URL(res.headers.get('location') ?? '', url).href;
   assert.match(location, new RegExp(`^${app.url}/login/[A-Za-z0-9_-]{24}$`));
   return location;
 }
