@@ -2,66 +2,21 @@
 // a slow Redis (SECURITY-CASES §K 145) and a reply lost with its connection (§E 82).
 // Either way the caller gets StoreUnavailableError fast, and a value is never handed out twice.
 import assert from 'node:assert/strict';
-import { connect, createServer, type Server, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createRedisNotifier, createRedisStore } from '../../src/stores/redis.ts';
 import { StoreUnavailableError, type EphemeralStore } from '../../src/stores/types.ts';
 import { requireRedis, testRedisUrl, uniqueKeyPrefix } from '../helpers/services.ts';
-
-type Fault = { kind: 'none' } | { kind: 'delay'; ms: number } | { kind: 'drop-reply' };
-
-/** Forwards to Redis, delaying commands or cutting the connection instead of replying. */
-async function faultyProxy(target: URL): Promise<{ url: string; fault: Fault; cut(): void; close(): Promise<void> }> {
-  const sockets = new Set<Socket>();
-  const state = { fault: { kind: 'none' } as Fault };
-  const server: Server = createServer((client) => {
-    const upstream = connect(Number(target.port || 6379), target.hostname);
-    for (const socket of [client, upstream]) {
-      sockets.add(socket);
-      socket.on('error', () => {});
-      socket.on('close', () => {
-        sockets.delete(socket);
-        client.destroy();
-        upstream.destroy();
-      });
-    }
-    client.on('data', (data) => {
-      const fault = state.fault;
-      if (fault.kind === 'delay') setTimeout(() => upstream.write(data), fault.ms);
-      else upstream.write(data);
-    });
-    upstream.on('data', (data) => {
-      if (state.fault.kind === 'drop-reply') client.destroy();
-      else client.write(data);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const proxied = new URL(target.href);
-  proxied.host = `127.0.0.1:${(server.address() as { port: number }).port}`;
-  return {
-    url: proxied.href,
-    get fault() { return state.fault; },
-    set fault(fault: Fault) { state.fault = fault; },
-    /** Drops every open connection, as a Redis restart or a network blip would. */
-    cut() {
-      for (const socket of sockets) socket.destroy();
-    },
-    async close() {
-      for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-}
+import { startTcpProxy, type TcpProxy } from '../helpers/tcpProxy.ts';
 
 describe('Redis faults mid-command', () => {
-  let proxy: Awaited<ReturnType<typeof faultyProxy>>;
+  let proxy: TcpProxy;
   let direct: EphemeralStore;
   let viaProxy: EphemeralStore;
 
   before(async () => {
     await requireRedis();
-    proxy = await faultyProxy(new URL(testRedisUrl()));
+    proxy = await startTcpProxy(testRedisUrl(), 6379);
     const keyPrefix = uniqueKeyPrefix('faults');
     direct = createRedisStore(testRedisUrl(), { keyPrefix });
     viaProxy = createRedisStore(proxy.url, { keyPrefix, commandTimeoutMs: 300 });

@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { openDatabase } from '../../src/stores/sql.ts';
 import { StoreUnavailableError, type AuditEvent, type Database, type RevocationRecord } from '../../src/stores/types.ts';
 import { openTestDatabase, testDatabaseUrl, type TestDatabase } from '../helpers/services.ts';
+import { startTcpProxy } from '../helpers/tcpProxy.ts';
 
 const kinds = ['sqlite', 'postgres'] as const;
 
@@ -260,6 +261,35 @@ describe('SQL store: database down', () => {
       return true;
     });
     assert.ok(performance.now() - started < 3000);
+  });
+
+  it('PostgreSQL going away after open: every call fails fast with StoreUnavailableError, then recovers', async () => {
+    const test = await openTestDatabase('postgres');
+    const proxy = await startTcpProxy(testDatabaseUrl(), 5432);
+    const db = await openDatabase(proxy.url, { ...test.options, connectTimeoutMs: 500, log: () => {} });
+    try {
+      await db.revocations.add(revocation('AA'));
+      proxy.fault = { kind: 'refuse' };
+      proxy.cut();
+      const calls: Array<[string, () => Promise<unknown>]> = [
+        ['revocations.find', () => db.revocations.find(revocation('AA').issuer, 'AA')],
+        ['revocations.add', () => db.revocations.add(revocation('AB'))],
+        ['audit.append', () => db.audit.append(event(1))],
+        ['signingKeys.list', () => db.signingKeys.list()],
+        ['ping', () => db.ping()],
+      ];
+      for (const [name, call] of calls) {
+        const started = performance.now();
+        await assert.rejects(call(), (error: unknown) => error instanceof StoreUnavailableError, name);
+        assert.ok(performance.now() - started < 2000, `${name} did not fail fast`);
+      }
+      proxy.fault = { kind: 'none' };
+      assert.equal((await db.revocations.find(revocation('AA').issuer, 'AA'))?.serialHex, 'AA');
+    } finally {
+      await db.close();
+      await proxy.close();
+      await test.cleanup();
+    }
   });
 
   it('an unsupported URL is a configuration mistake, not an outage', async () => {
