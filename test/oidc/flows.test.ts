@@ -114,11 +114,12 @@ for (const combo of combos) {
       assert.equal(claims.name, undefined, 'no profile scope, no names');
     });
 
-    test('client_secret_post works and the token response is not cacheable', async () => {
+    test('client_secret_post works; max_age, prompt=login, acr_values and ui_locales are accepted (every sign-in is fresh)', async () => {
       const registered = await addClient(app, { authMethod: 'client_secret_post' });
       const config = await relyingParty(app, registered);
-      const { tokens } = await signInWithCode(app, config, citizen);
-      assert.ok(tokens.id_token);
+      // openid-client checks auth_time against max_age itself.
+      const { tokens } = await signInWithCode(app, config, citizen, { max_age: '0', prompt: 'login', acr_values: 'urn:yagona:loa:substantial', ui_locales: 'en' });
+      assert.ok(Math.abs((tokens.claims()?.auth_time ?? 0) - Date.now() / 1000) < 30);
     });
 
     test('refresh tokens rotate; reusing an old one revokes the whole family', async () => {
