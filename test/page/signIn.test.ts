@@ -124,11 +124,15 @@ describe('the sign-in page in Chromium', () => {
     const html = await response.text();
     assert.doesNotMatch(html, /<script(?![^>]*\ssrc=)[^>]*>|\sstyle=|\son[a-z]+=/i, 'no inline script, style or handler');
     for (const path of html.match(/\/assets\/login\/[A-Za-z0-9._-]+/g) ?? []) {
-      const asset = await fetch(`${app.url}${path}`);
+      const asset = await fetch(`${app.url}${path}`, { headers: { 'accept-encoding': 'br, gzip' } });
       assert.equal(asset.status, 200, path);
+      assert.equal(asset.headers.get('content-encoding'), 'br');
       assert.equal(asset.headers.get('cache-control'), 'public, max-age=31536000, immutable');
       assert.equal(asset.headers.get('x-content-type-options'), 'nosniff');
       assert.match(asset.headers.get('content-type') ?? '', /^(text\/javascript|text\/css|image\/svg\+xml)/);
+      const plain = await fetch(`${app.url}${path}`, { headers: { 'accept-encoding': 'identity' } });
+      assert.equal(plain.headers.get('content-encoding'), null);
+      assert.deepEqual(Buffer.from(await asset.arrayBuffer()), Buffer.from(await plain.arrayBuffer()), 'fetch decodes br to the same bytes');
     }
     assert.equal((await fetch(`${app.url}/assets/login/page.0000000000000000.js`)).status, 404);
     // A framing attempt from another origin is refused by the browser.

@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 import { buildSync } from 'esbuild';
 import { Router } from 'express';
 
@@ -14,6 +15,9 @@ export interface Asset {
   contentType: string;
   /** Subresource Integrity value (W3C SRI §3.5). */
   integrity: string;
+  /** The body compressed once at build time, for clients that accept it (about a fifth of the size). */
+  br: Buffer;
+  gzip: Buffer;
 }
 
 export interface LoginAssets {
@@ -57,6 +61,9 @@ function asset(name: string, extension: string, contentType: string, contents: U
     body,
     contentType,
     integrity: `sha384-${createHash('sha384').update(body).digest('base64')}`,
+    // Quality 9: within a few percent of 11 at a twentieth of the time, paid once per process.
+    br: brotliCompressSync(body, { params: { [constants.BROTLI_PARAM_QUALITY]: 9 } }),
+    gzip: gzipSync(body, { level: 9 }),
   };
 }
 
@@ -78,7 +85,10 @@ export function loginAssetsRouter(): Router {
       next();
       return;
     }
-    res.set('Cache-Control', 'public, max-age=31536000, immutable').type(found.contentType).send(found.body);
+    const encoding = req.acceptsEncodings('br', 'gzip', 'identity');
+    res.set('Cache-Control', 'public, max-age=31536000, immutable').set('Vary', 'Accept-Encoding').type(found.contentType);
+    if (encoding === 'br' || encoding === 'gzip') res.set('Content-Encoding', encoding).send(found[encoding]);
+    else res.send(found.body);
   });
   return router;
 }
