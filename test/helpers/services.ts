@@ -31,11 +31,16 @@ const reason = (error: unknown) => {
 
 /** Resolves when Redis answers PING; otherwise throws saying how to start it. */
 export async function requireRedis(url = testRedisUrl()): Promise<void> {
-  const probe = createRedisStore(url, { connectTimeoutMs: reachTimeoutMs, commandTimeoutMs: reachTimeoutMs });
+  let connectionError: unknown;
+  const probe = createRedisStore(url, {
+    connectTimeoutMs: reachTimeoutMs,
+    commandTimeoutMs: reachTimeoutMs,
+    onError: (error) => { connectionError = error; },
+  });
   try {
     await probe.ping();
   } catch (error) {
-    throw new Error(`Redis is not reachable at ${url} (${reason(error)}). Start it with:\n  ${startRedis}\nor point TEST_REDIS_URL at a running Redis (>= 6.2).`);
+    throw new Error(`Redis is not reachable at ${url} (${reason(connectionError ?? error)}). Start it with:\n  ${startRedis}\nor point TEST_REDIS_URL at a running Redis (>= 6.2).`);
   } finally {
     await probe.close();
   }
