@@ -94,9 +94,9 @@ export async function readAuthorizationRequest(deps: AuthorizeDeps, query: Recor
   const acrValues = single('acr_values')?.split(' ').filter(Boolean);
 
   // RFC 9700 §2.1.1: detect clients that send a constant code_challenge.
-  const seenKey = `oidc:pkce-seen:${client.clientId}:${codeChallenge}`;
-  if (await deps.store.get(seenKey) !== undefined) throw invalid('this code_challenge was used before; make a new code_verifier for every request');
-  await deps.store.put(seenKey, 1, challengeMemorySeconds);
+  if (!(await deps.store.putIfAbsent(`oidc:pkce-seen:${client.clientId}:${codeChallenge}`, 1, challengeMemorySeconds))) {
+    throw invalid('this code_challenge was used before; make a new code_verifier for every request');
+  }
 
   return {
     client,

@@ -101,10 +101,10 @@ async function verifyAssertion(deps: ClientAuthDeps, client: ClientRecord, asser
   const exp = payload.exp as number;
   const nowSeconds = Math.floor(now.getTime() / 1000);
   if (exp - nowSeconds > maxAssertionLifetimeSeconds) throw new Error('assertion lifetime too long');
-  // RFC 7523 §3 item 7: a jti is accepted once while the assertion could still be valid.
-  // The check-then-write is not atomic across instances; a replay racing the original by
-  // milliseconds could pass, a later one cannot.
+  // RFC 7523 §3 item 7: a jti is accepted once while the assertion could still be valid,
+  // atomically across instances (a replay racing the original loses too).
   const key = `oidc:jti:${client.clientId}:${sha256(String(payload.jti))}`;
-  if (await deps.store.get(key) !== undefined) throw new OAuthError('invalid_client', 'the client assertion was used before');
-  await deps.store.put(key, 1, Math.max(1, exp - nowSeconds + 10));
+  if (!(await deps.store.putIfAbsent(key, 1, Math.max(1, exp - nowSeconds + 10)))) {
+    throw new OAuthError('invalid_client', 'the client assertion was used before');
+  }
 }

@@ -65,6 +65,15 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): EphemeralSt
       return valueOf<T>(live(key));
     },
 
+    async putIfAbsent(key, value, ttlSeconds) {
+      const json = toJson(value);
+      const expiresAt = Date.now() + ttlMs(ttlSeconds);
+      if (live(key) !== undefined) return false;
+      reserve(key);
+      entries.set(key, { kind: 'value', json, expiresAt });
+      return true;
+    },
+
     async take<T>(key: string) {
       const value = valueOf<T>(live(key));
       entries.delete(key);

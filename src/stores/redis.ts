@@ -174,6 +174,13 @@ export function createRedisStore(url: string, options: RedisStoreOptions = {}): 
       return parse<T>(await run((c) => c.get(k(key))));
     },
 
+    // SET … NX: the write and the emptiness check are one command.
+    async putIfAbsent(key, value, ttlSeconds) {
+      const json = toJson(value);
+      const ms = ttlMs(ttlSeconds);
+      return (await run((c) => c.set(k(key), json, 'PX', ms, 'NX'))) === 'OK';
+    },
+
     // GETDEL (Redis >= 6.2) reads and removes in one command: of concurrent takers on any
     // number of instances exactly one sees the value (SECURITY-CASES §0.5).
     async take<T>(key: string) {

@@ -31,6 +31,11 @@ export interface EphemeralStore {
   put(key: string, value: unknown, ttlSeconds: number): Promise<void>;
   get<T>(key: string): Promise<T | undefined>;
   take<T>(key: string): Promise<T | undefined>;
+  /**
+   * Writes only when `key` holds nothing; true when this call wrote. Atomic across instances:
+   * of concurrent writers exactly one gets true (replay checks: a `jti` is accepted once).
+   */
+  putIfAbsent(key: string, value: unknown, ttlSeconds: number): Promise<boolean>;
   delete(key: string): Promise<void>;
   /** Adds `member` to the set at `key` (created with the TTL, extended never shortened). */
   addToSet(key: string, member: string, ttlSeconds: number): Promise<void>;

@@ -291,10 +291,13 @@ describe('§G OIDC / OAuth attacks (redis + postgres)', () => {
       grant_type: 'refresh_token', refresh_token: 'unknown', client_id: id,
       ...(jwt === undefined ? {} : { client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: jwt }),
     });
-    // A valid assertion gets past authentication (to the grant's own error).
+    // A valid assertion gets past authentication (to the grant's own error), once.
     const good = await assertion(privateKey);
     await oauthError(await post(good), 400, 'invalid_grant');
     await oauthError(await post(good), 401, 'invalid_client');
+    const raced = await assertion(privateKey);
+    const statuses = (await Promise.all(Array.from({ length: 10 }, () => post(raced)))).map((r) => r.status).sort();
+    assert.deepEqual(statuses, [400, ...Array<number>(9).fill(401)], 'a replay racing the original loses too');
     await oauthError(await post(undefined), 401, 'invalid_client');
     const other = await generateKeyPair('ES256');
     await oauthError(await post(await assertion(other.privateKey)), 401, 'invalid_client');

@@ -164,6 +164,21 @@ for (const kind of kinds) {
       }
     });
 
+    it('putIfAbsent writes once: of 50 concurrent writers across instances exactly one wins, until the TTL ends', async () => {
+      const stores = open(5);
+      const results = await Promise.all(Array.from({ length: 50 }, (_, i) => stores[i % stores.length]!.putIfAbsent('once', { i }, 0.3)));
+      assert.equal(results.filter(Boolean).length, 1);
+      const winner = results.indexOf(true);
+      const [one, other] = stores as [EphemeralStore, EphemeralStore];
+      assert.deepEqual(await other.get('once'), { i: winner });
+      assert.equal(await one.putIfAbsent('once', 'later', 60), false);
+      await sleep(400);
+      assert.equal(await other.putIfAbsent('once', 'after expiry', 60), true);
+      assert.equal(await one.get('once'), 'after expiry');
+      await assert.rejects(store.putIfAbsent('k', undefined, 60), TypeError);
+      await assert.rejects(store.putIfAbsent('k', 1, 0), TypeError);
+    });
+
     it('sets: addToSet collects distinct members and takeSet empties the set', async () => {
       await store.addToSet('s', 'a', 60);
       await store.addToSet('s', 'b', 60);
