@@ -1,0 +1,48 @@
+// `npm run agent -- --module /path/to/pkcs11.so [--origin URL…] [--port N]`: starts the signing
+// agent on 127.0.0.1. Environment fallbacks: YAGONA_AGENT_MODULE, YAGONA_AGENT_ORIGINS (comma
+// list), YAGONA_AGENT_PORT, and ISSUER_URL for the default trusted origin (as the service).
+import { Command, InvalidArgumentError } from 'commander';
+import { originOf } from '../src/login/originBinding.ts';
+import { openTokenModule } from '../src/token/pkcs11.ts';
+import { startAgent } from './server.ts';
+
+// Fixed, so the sign-in page knows where to look without asking the citizen.
+export const defaultAgentPort = 47447;
+
+const program = new Command('yagona-agent')
+  .description('Yagona ID signing agent: signs sign-in challenges with the key on your token')
+  .option('--module <path>', 'PKCS#11 module of your token (.so / .dll / .dylib)', process.env.YAGONA_AGENT_MODULE)
+  .option('--origin <url...>', 'sign-in service origins to serve (default: ISSUER_URL, else http://localhost:8080)')
+  .option('--port <n>', 'loopback port', parsePort, process.env.YAGONA_AGENT_PORT === undefined ? defaultAgentPort : parsePort(process.env.YAGONA_AGENT_PORT))
+  .parse();
+
+const options = program.opts<{ module?: string; origin?: string[]; port: number }>();
+const configured = options.origin ?? process.env.YAGONA_AGENT_ORIGINS?.split(',').map((s) => s.trim()).filter(Boolean)
+  ?? [process.env.ISSUER_URL ?? 'http://localhost:8080'];
+let origins: string[];
+try {
+  origins = configured.map(originOf);
+} catch (error) {
+  console.error(`yagona-agent: ${(error as Error).message}`);
+  process.exit(2);
+}
+
+const agent = await startAgent({
+  module: options.module === undefined ? undefined : openTokenModule(options.module),
+  origins,
+  port: options.port,
+  log: (line) => console.error(line),
+}).catch((error: Error) => {
+  console.error(`yagona-agent: cannot listen on 127.0.0.1:${options.port}: ${error.message}`);
+  process.exit(1);
+});
+console.log(`yagona-agent listening on ${agent.url} for ${origins.join(', ')}; module ${options.module ?? '(none: --module)'}`);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => void agent.close().then(() => process.exit(0)));
+}
+
+function parsePort(text: string): number {
+  const port = Number(text);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new InvalidArgumentError(`not a port: ${text}`);
+  return port;
+}
