@@ -7,6 +7,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as asn1js from 'asn1js';
+import * as pkijs from 'pkijs';
 import { chromium, type BrowserContext, type Page, type Request } from 'playwright-core';
 import { createAgencyApp, type AgencySettings } from '../../examples/agency-app/server.ts';
 import { ensureDemoAgency } from '../../src/oidc/demoAgency.ts';
@@ -70,6 +72,27 @@ export async function keyFile(pki: TestPki, citizen: Citizen, password: string):
     privateKey: citizen.privateKey, certDer: citizen.certDer, chainDers: [...citizen.chain, pki.root.certDer], password,
   }));
 }
+
+/**
+ * One key file holding several citizens (key + certificate each, as some CAs issue a
+ * signing and an organisation certificate together): the encrypted parts of single files
+ * put side by side under one new MAC.
+ */
+export async function keyFileOfSeveral(pki: TestPki, citizens: Citizen[], password: string): Promise<Buffer> {
+  const safeContents: pkijs.ContentInfo[] = [];
+  for (const citizen of citizens) {
+    const single = pkijs.PFX.fromBER(toArrayBuffer(await keyFile(pki, citizen, password)));
+    const authSafe = pkijs.AuthenticatedSafe.fromBER((single.authSafe.content as asn1js.OctetString).getValue());
+    safeContents.push(...authSafe.safeContents);
+  }
+  const pfx = new pkijs.PFX({ parsedValue: { integrityMode: 0, authenticatedSafe: new pkijs.AuthenticatedSafe({ safeContents }) } });
+  await pfx.makeInternalValues({
+    password: toArrayBuffer(new TextEncoder().encode(password)), iterations: 2048, pbkdf2HashAlgorithm: 'SHA-256', hmacHashAlgorithm: 'SHA-256',
+  });
+  return Buffer.from(pfx.toSchema().toBER());
+}
+
+const toArrayBuffer = (bytes: Uint8Array): ArrayBuffer => bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
 
 export interface Recorded {
   method: string;

@@ -17,7 +17,7 @@ import { openTestDatabase, type TestDatabase } from '../helpers/services.ts';
 import { createTestPki, type Citizen, type TestPki } from '../helpers/testPki.ts';
 import { startOidcApp } from '../oidc/helpers.ts';
 import {
-  alertText, atKeyStep, keyFile, launchChromium, openKey, record, screenshotPath, startAgency,
+  alertText, atKeyStep, keyFile, keyFileOfSeveral, launchChromium, openKey, record, screenshotPath, startAgency,
   type Agency, type ChromiumSession,
 } from './helpers.ts';
 
@@ -203,6 +203,30 @@ describe('the sign-in page in Chromium', () => {
     assert.match(message, /Yagona ID demo agency|«/);
     assert.equal(await page.locator('#key-form').isVisible(), false);
     assert.equal(await page.locator('#sign-form').isVisible(), false);
+    await page.close();
+  });
+
+  test('a key file with several certificates lets the citizen pick one, and signs with that one', async () => {
+    const first = await pki.citizen({ key: 'ec-p256' });
+    const second = await pki.citizen({ key: 'rsa-2048' });
+    const file = await keyFileOfSeveral(pki, [first, second], 'ikki');
+    const page = await fromAgency();
+    await openKey(page, { name: 'ikkita.p12', buffer: file }, 'ikki');
+    const radios = page.locator('#identities input[type="radio"]');
+    await radios.first().waitFor();
+    assert.equal(await radios.count(), 2);
+    assert.equal(await page.locator('#choose-one').isVisible(), true);
+    const names = await page.locator('#identities .who').allTextContents();
+    const secondName = names.find((name) => name !== names[0]);
+    assert.ok(secondName);
+    await page.screenshot({ path: screenshotPath('sign-in-uz-several'), fullPage: true });
+    // The second, chosen with the keyboard: arrow keys move between radios.
+    await radios.first().focus();
+    await page.keyboard.press('ArrowDown');
+    assert.equal(await radios.nth(1).isChecked(), true);
+    await page.locator('#sign').click();
+    await page.waitForURL(`${agency.url}/`);
+    assert.equal(await page.locator('#name').textContent(), secondName);
     await page.close();
   });
 

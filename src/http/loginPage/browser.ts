@@ -173,6 +173,14 @@ function renderIdentities(): void {
   const dictionary = dictionaries[state.locale];
   const several = state.identities.length > 1;
   chooseOne.hidden = !several;
+  // Several cards are one radio group, named by the heading and the instruction.
+  if (several) {
+    identitiesBox.setAttribute('role', 'radiogroup');
+    identitiesBox.setAttribute('aria-labelledby', 'check-heading choose-one');
+  } else {
+    identitiesBox.removeAttribute('role');
+    identitiesBox.removeAttribute('aria-labelledby');
+  }
   identitiesBox.replaceChildren(...state.identities.map((identity, index) => {
     const card = document.createElement(several ? 'label' : 'div');
     card.className = 'identity';
