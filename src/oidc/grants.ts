@@ -77,6 +77,7 @@ const keys = {
   code: (hash: string) => `oidc:code:${hash}`,
   codeUsed: (hash: string) => `oidc:code-used:${hash}`,
   grant: (id: string) => `oidc:grant:${id}`,
+  ended: (id: string) => `oidc:grant-ended:${id}`,
   refresh: (hash: string) => `oidc:refresh:${hash}`,
   refreshUsed: (hash: string) => `oidc:refresh-used:${hash}`,
   sessionGrant: (sid: string) => `oidc:session-grant:${sid}`,
@@ -106,8 +107,11 @@ export interface Grants {
   codeRedeemed(code: string, grantId: string): Promise<void>;
   get(grantId: string): Promise<Grant | undefined>;
   ofSession(sid: string): Promise<Grant | undefined>;
-  /** Makes `session` the grant's live session and issues a new refresh token (rotation). */
-  renew(grant: Grant, session: CreatedSession | undefined): Promise<string>;
+  /**
+   * Makes `session` the grant's live session and issues a new refresh token (rotation);
+   * undefined, with everything it made undone, when the grant was ended meanwhile.
+   */
+  renew(grant: Grant, session: CreatedSession | undefined): Promise<string | undefined>;
   takeRefresh(token: string): Promise<Taken<{ grantId: string; clientId: string }>>;
   /** Remembers a rotated refresh token, after its successor is issued (as codeRedeemed). */
   refreshRotated(token: string, grantId: string): Promise<void>;
@@ -200,6 +204,14 @@ export function createGrants({ store, clock }: { store: EphemeralStore; clock: C
       grant.refreshHash = sha256(token);
       await save(grant);
       await store.put(keys.refresh(grant.refreshHash), { grantId: grant.grantId, clientId: grant.clientId }, remaining(grant));
+      // A logout or revocation that ended the grant while this request ran must win: `end`
+      // marks the grant before it deletes, so checking after writing sees it (or `end`
+      // finds and deletes what was just written).
+      if (await store.get(keys.ended(grant.grantId)) !== undefined) {
+        await grants.end(grant.grantId);
+        if (session !== undefined) await grants.endSession(session.record.sid);
+        return undefined;
+      }
       return token;
     },
 
@@ -208,6 +220,7 @@ export function createGrants({ store, clock }: { store: EphemeralStore; clock: C
     findRefresh: (token) => store.get(keys.refresh(sha256(token))),
 
     async end(grantId) {
+      await store.put(keys.ended(grantId), 1, grantTtlSeconds);
       const grant = await store.take<Grant>(keys.grant(grantId));
       if (grant === undefined) return undefined;
       if (grant.refreshHash !== null) await store.delete(keys.refresh(grant.refreshHash));

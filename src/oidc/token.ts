@@ -77,6 +77,7 @@ async function redeemCode(deps: TokenDeps, client: ClientRecord, params: Record<
     throw error;
   });
   const refreshToken = await deps.grants.renew(grant, undefined);
+  if (refreshToken === undefined) throw invalidGrant('the sign-in has ended');
   await deps.grants.codeRedeemed(code, grant.grantId);
   return tokenResponse(deps, grant, record.accessToken, session.expiresAt, refreshToken, grant.nonce);
 }
@@ -132,6 +133,7 @@ async function refresh(deps: TokenDeps, client: ClientRecord, params: Record<str
     certificatePath: grant.certificatePath,
   });
   const refreshToken = await deps.grants.renew(grant, session);
+  if (refreshToken === undefined) throw invalidGrant('the sign-in has ended');
   await deps.grants.refreshRotated(token, grant.grantId);
   // OIDC Core §12.2: a new ID token for the same authentication, without nonce.
   return tokenResponse(deps, grant, session.accessToken, session.record.expiresAt, refreshToken, undefined);
