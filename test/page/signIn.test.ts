@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
+import { errorCodes, type ErrorCode } from '../../src/errors.ts';
+import { dictionaries, fill, locales, type Problem } from '../../src/http/loginPage/i18n.ts';
 import { interactionTtlSeconds } from '../../src/oidc/grants.ts';
 import { certificateKey } from '../../src/revocation/certificateKey.ts';
 import type { Clock } from '../../src/clock.ts';
@@ -203,6 +205,38 @@ describe('the sign-in page in Chromium', () => {
     assert.match(message, /Yagona ID demo agency|«/);
     assert.equal(await page.locator('#key-form').isVisible(), false);
     assert.equal(await page.locator('#sign-form').isVisible(), false);
+    await page.close();
+  });
+
+  test('every error code the service answers with, and a lost connection, is told in the focused alert in each language', async () => {
+    const citizen = await pki.citizen();
+    const file = await keyFile(pki, citizen, 'pw');
+    const page = await fromAgency();
+    const client = (await page.getAttribute('#main', 'data-client')) ?? '';
+    let answer: { status: number; code: ErrorCode } | 'abort' | undefined;
+    await page.route('**/login/*', async (route) => {
+      if (route.request().method() !== 'POST' || answer === undefined) return route.continue();
+      if (answer === 'abort') return route.abort('internetdisconnected');
+      const { status, code } = answer;
+      await route.fulfill({ status, contentType: 'application/problem+json', body: JSON.stringify({ type: `urn:yagona-id:error:${code}`, title: 'x', status, detail: 'x', code }) });
+    });
+    // not_found ends the interaction, so it goes last.
+    const cases: Array<{ status: number; code: ErrorCode } | 'abort'> = [
+      ...(Object.keys(errorCodes) as ErrorCode[]).filter((code) => code !== 'not_found').map((code) => ({ status: errorCodes[code].status, code })),
+      'abort',
+      { status: 404, code: 'not_found' },
+    ];
+    for (const [index, next] of cases.entries()) {
+      const lang = locales[index % locales.length]!;
+      await page.locator(`button[data-locale="${lang}"]`).click();
+      if (await page.locator('#key-form').isVisible()) await openKey(page, { name: 'kalit.p12', buffer: file }, 'pw');
+      answer = next;
+      await page.locator('#sign').click();
+      const problem: Problem = next === 'abort' ? 'network' : next.code;
+      assert.equal(await alertText(page), fill(dictionaries[lang].errors[problem], client), `${problem} in ${lang}`);
+      assert.equal(await page.getAttribute('html', 'lang'), lang);
+    }
+    assert.equal(await page.locator('#sign-form').isVisible(), false, 'nothing to retry once the interaction is gone');
     await page.close();
   });
 
