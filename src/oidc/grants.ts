@@ -69,6 +69,19 @@ export const codeTtlSeconds = 60;
 export const interactionTtlSeconds = 600;
 /** NIST SP 800-63B §4.3.3 (AAL3): re-authentication at the latest 12 h after sign-in. */
 export const grantTtlSeconds = 12 * 3600;
+/**
+ * NIST SP 800-63B §4.3.3 (AAL3) inactivity: a refresh token unused for 15 minutes is dead.
+ * Access tokens live 10 minutes by default, so an agency app in use refreshes well within it.
+ */
+export const refreshIdleSeconds = 15 * 60;
+
+export interface RefreshRecord {
+  grantId: string;
+  clientId: string;
+  /** Milliseconds since the epoch: unused until then, the token is dead. */
+  idleUntil: number;
+}
+
 /** How long a redeemed code or a rotated refresh token is remembered, to catch its reuse. */
 const reuseMemorySeconds = grantTtlSeconds;
 
@@ -112,10 +125,11 @@ export interface Grants {
    * undefined, with everything it made undone, when the grant was ended meanwhile.
    */
   renew(grant: Grant, session: CreatedSession | undefined): Promise<string | undefined>;
-  takeRefresh(token: string): Promise<Taken<{ grantId: string; clientId: string }>>;
+  takeRefresh(token: string): Promise<Taken<RefreshRecord>>;
   /** Remembers a rotated refresh token, after its successor is issued (as codeRedeemed). */
   refreshRotated(token: string, grantId: string): Promise<void>;
-  findRefresh(token: string): Promise<{ grantId: string; clientId: string } | undefined>;
+  /** The refresh token's record while it is usable (not rotated, revoked or idle too long). */
+  findRefresh(token: string): Promise<RefreshRecord | undefined>;
   /** Ends the grant: its session, its refresh token; returns it when it was still live. */
   end(grantId: string): Promise<Grant | undefined>;
   endSession(sid: string): Promise<void>;
@@ -203,7 +217,8 @@ export function createGrants({ store, clock }: { store: EphemeralStore; clock: C
       const token = randomToken();
       grant.refreshHash = sha256(token);
       await save(grant);
-      await store.put(keys.refresh(grant.refreshHash), { grantId: grant.grantId, clientId: grant.clientId }, remaining(grant));
+      const record: RefreshRecord = { grantId: grant.grantId, clientId: grant.clientId, idleUntil: clock.now().getTime() + refreshIdleSeconds * 1000 };
+      await store.put(keys.refresh(grant.refreshHash), record, Math.min(remaining(grant), refreshIdleSeconds));
       // A logout or revocation that ended the grant while this request ran must win: `end`
       // marks the grant before it deletes, so checking after writing sees it (or `end`
       // finds and deletes what was just written).
@@ -215,9 +230,12 @@ export function createGrants({ store, clock }: { store: EphemeralStore; clock: C
       return token;
     },
 
-    takeRefresh: (token) => take<{ grantId: string; clientId: string }>(keys.refresh(sha256(token)), keys.refreshUsed(sha256(token))),
+    takeRefresh: (token) => take<RefreshRecord>(keys.refresh(sha256(token)), keys.refreshUsed(sha256(token))),
     refreshRotated: (token, grantId) => store.put(keys.refreshUsed(sha256(token)), grantId, reuseMemorySeconds),
-    findRefresh: (token) => store.get(keys.refresh(sha256(token))),
+    async findRefresh(token) {
+      const record = await store.get<RefreshRecord>(keys.refresh(sha256(token)));
+      return record !== undefined && record.idleUntil > clock.now().getTime() ? record : undefined;
+    },
 
     async end(grantId) {
       await store.put(keys.ended(grantId), 1, grantTtlSeconds);

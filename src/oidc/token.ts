@@ -117,6 +117,11 @@ async function refresh(deps: TokenDeps, client: ClientRecord, params: Record<str
     await deps.grants.end(taken.found.grantId);
     throw invalidGrant('the refresh token was issued to another client');
   }
+  if (taken.found.idleUntil <= deps.clock.now().getTime()) {
+    const ended = await deps.grants.end(taken.found.grantId);
+    if (ended !== undefined) await deps.backChannel.notify([ended]);
+    throw invalidGrant('the refresh token was unused for too long; sign in again');
+  }
   const grant = await liveGrant(deps, taken.found.grantId);
   const now = Math.floor(deps.clock.now().getTime() / 1000);
   const certificate = grant.identity.certificate;

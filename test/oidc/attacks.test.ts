@@ -194,6 +194,34 @@ describe('§G OIDC / OAuth attacks (redis + postgres)', () => {
     }
   });
 
+  test('#93 refresh tokens die after 15 idle minutes, and every grant after 12 hours however active', async () => {
+    const clock = fixedClock(new Date());
+    const timed = await startOidcApp({ store: 'redis', database, pki, clock });
+    try {
+      const client = await addClient(timed);
+      const timedConfig = await relyingParty(timed, client);
+      const refresh = (token: string) => postForm(`${timed.url}/token`, { grant_type: 'refresh_token', refresh_token: token }, { id: client.client.clientId, secret: client.secret as string });
+      const idle = await signInWithCode(timed, timedConfig, citizen);
+      clock.advanceSeconds(15 * 60 + 1);
+      await oauthError(await refresh(idle.tokens.refresh_token as string), 400, 'invalid_grant');
+
+      const active = await signInWithCode(timed, timedConfig, citizen);
+      let token = active.tokens.refresh_token as string;
+      let elapsed = 0;
+      while (elapsed + 14 * 60 < 12 * 3600) {
+        clock.advanceSeconds(14 * 60);
+        elapsed += 14 * 60;
+        const res = await refresh(token);
+        assert.equal(res.status, 200, `refresh after ${elapsed} s`);
+        token = ((await res.json()) as { refresh_token: string }).refresh_token;
+      }
+      clock.advanceSeconds(12 * 3600 - elapsed);
+      await oauthError(await refresh(token), 400, 'invalid_grant');
+    } finally {
+      await timed.close();
+    }
+  });
+
   test('#103 a code redeemed by another client, or with another redirect_uri: invalid_grant', async () => {
     const other = await addClient(app, { redirectUris: [redirectUri, 'https://agency.example/other'] });
     const stolen = await code();
