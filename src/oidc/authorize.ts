@@ -88,10 +88,12 @@ export async function readAuthorizationRequest(deps: AuthorizeDeps, query: Recor
   // request that forbids interaction can never succeed (OIDC Core §3.1.2.6).
   if (prompt.includes('none')) throw fail(new OAuthError('login_required', 'the citizen must sign in'));
 
-  const maxAgeText = single('max_age');
-  if (maxAgeText !== undefined && !/^\d{1,9}$/.test(maxAgeText)) throw invalid('max_age must be a non-negative integer');
+  // Every sign-in here is a fresh signature, so any max_age is met (auth_time is always in
+  // the ID token), and acr_values are voluntary (OIDC Core §3.1.2.1): the ID token's `acr`
+  // says what the sign-in achieved. Both only need to be well formed.
+  const maxAge = single('max_age');
+  if (maxAge !== undefined && !/^\d{1,9}$/.test(maxAge)) throw invalid('max_age must be a non-negative integer');
   const uiLocales = single('ui_locales')?.split(' ').filter(Boolean);
-  const acrValues = single('acr_values')?.split(' ').filter(Boolean);
 
   // RFC 9700 §2.1.1: detect clients that send a constant code_challenge.
   if (!(await deps.store.putIfAbsent(`oidc:pkce-seen:${client.clientId}:${codeChallenge}`, 1, challengeMemorySeconds))) {
@@ -107,10 +109,7 @@ export async function readAuthorizationRequest(deps: AuthorizeDeps, query: Recor
       codeChallenge,
       ...(state === undefined ? {} : { state }),
       ...(nonce === undefined ? {} : { nonce }),
-      // Every sign-in here is fresh, so any max_age is met; auth_time is always in the ID token.
-      ...(maxAgeText === undefined ? {} : { maxAge: Number(maxAgeText) }),
       ...(uiLocales === undefined ? {} : { uiLocales }),
-      ...(acrValues === undefined ? {} : { acrValues }),
     },
   };
 }

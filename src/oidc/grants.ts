@@ -17,9 +17,7 @@ export interface AuthorizationRequest {
   state?: string;
   nonce?: string;
   codeChallenge: string;
-  maxAge?: number;
   uiLocales?: string[];
-  acrValues?: string[];
 }
 
 export interface Interaction {
