@@ -1,24 +1,53 @@
 // `admin sign-in --p12 FILE --password PW [--url URL]`: a full sign-in against a running
-// service with a key file, the quickest way to try it.
+// service with a key file, the quickest way to try it. `--pkcs11 MODULE --pin PIN [--slot N]`
+// signs with a key token instead, through its PKCS#11 module (no agent needed).
 import { loadConfig } from '../config.ts';
 import { loadKeyFile, signIn, type SignInOutcome } from '../client/signIn.ts';
+import { signInWithToken } from '../client/tokenSignIn.ts';
+import { openTokenModule, TokenError } from '../token/pkcs11.ts';
 import { defineCommand, onRun, type RegisterCommand } from './command.ts';
 
 interface Options {
-  p12: string;
-  password: string;
+  p12?: string;
+  password?: string;
+  pkcs11?: string;
+  pin?: string;
+  slot?: string;
+  keyId?: string;
   url?: string;
 }
 
 export const registerSignIn: RegisterCommand = (program, io) => {
   const command = defineCommand(program, 'sign-in', 'sign in to a running service with a key file and print the session')
-    .requiredOption('--p12 <file>', 'key file (.p12 / .pfx)')
-    .requiredOption('--password <password>', 'password of the key file')
+    .option('--p12 <file>', 'key file (.p12 / .pfx)')
+    .option('--password <password>', 'password of the key file')
+    .option('--pkcs11 <module>', 'PKCS#11 module of a key token (.so / .dll), instead of --p12')
+    .option('--pin <pin>', 'PIN of the key token')
+    .option('--slot <id>', 'token slot id (as pkcs11-tool -L prints it), when several tokens are present')
+    .option('--key-id <hex>', 'CKA_ID of the certificate, when the token holds several')
     .option('--url <url>', 'base URL of the service (default: ISSUER_URL, else http://localhost:8080)');
-  onRun<Options>(command, io, async (options) => {
-    const credential = await loadKeyFile(options.p12, options.password);
+  onRun<Options>(command, io, async (options, self) => {
+    // Commander cannot say "one of", so usage errors are raised as its own are (exit 2).
+    const required = (flag: string) => self.error(`error: required option '${flag}' not specified`, { code: 'commander.missingMandatoryOptionValue' });
+    if ((options.p12 === undefined) === (options.pkcs11 === undefined)) {
+      self.error('error: give one of --p12 <file> or --pkcs11 <module>', { code: 'commander.conflictingOption' });
+    }
     // The service's own public URL unless told otherwise: the same environment as the service.
     const url = options.url ?? loadConfig().issuerUrl;
+    if (options.pkcs11 !== undefined) {
+      if (options.pin === undefined) required('--pin <pin>');
+      const outcome = await signInWithToken({
+        url, module: openTokenModule(options.pkcs11), pin: options.pin!,
+        ...(options.slot === undefined ? {} : { slot: options.slot }),
+        ...(options.keyId === undefined ? {} : { keyId: options.keyId }),
+      }).catch((error: unknown) => {
+        // The token's code leads the line, as the service's codes do (pin_incorrect: wrong PIN).
+        throw error instanceof TokenError ? new Error(`${error.code}: ${error.message}`, { cause: error }) : error;
+      });
+      return { json: { url, ...outcome }, text: describe(url, outcome) };
+    }
+    if (options.password === undefined) required('--password <password>');
+    const credential = await loadKeyFile(options.p12!, options.password!);
     const outcome = await signIn({ url, credential });
     return { json: { url, ...outcome }, text: describe(url, outcome) };
   });

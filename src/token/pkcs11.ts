@@ -252,9 +252,8 @@ function parseCertificateId(id: string): { slot: string; keyId: string } {
 
 async function signOnToken(p11: pkcs11js.PKCS11, request: SignRequest): Promise<Uint8Array> {
   const wanted = parseCertificateId(request.certificateId);
-  const slots = presentSlots(p11);
-  if (slots.length === 0) throw new TokenError('no_token', 'no key token is present');
-  const slot = slots.find((candidate) => slotId(candidate) === wanted.slot);
+  // The id came from a listing: a slot gone since means the token was pulled out.
+  const slot = presentSlots(p11).find((candidate) => slotId(candidate) === wanted.slot);
   if (slot === undefined) throw new TokenError('token_removed', 'the token holding this certificate is not present any more');
   const info = tokenInfo(p11, slot);
   if (info.pinLocked) throw new TokenError('pin_locked', 'the token\'s PIN is locked; unblock it with its PUK', pinState(info));

@@ -20,6 +20,9 @@ const day = 86_400_000;
 
 export interface SoftToken {
   dir: string;
+  /** Its softhsm2.conf; `activate()` points SOFTHSM2_CONF back at it after another token took over. */
+  conf: string;
+  activate(): void;
   label: string;
   pin: string;
   soPin: string;
@@ -38,6 +41,15 @@ export interface SoftToken {
  * Points SOFTHSM2_CONF (read by the module at C_Initialize, in this process and its children)
  * at a fresh token directory and initialises one token in it.
  */
+/** A SoftHSM2 configuration whose token directory is empty: a module with no token in it. */
+export function emptySoftHsmConf(): { conf: string; remove(): void } {
+  const dir = mkdtempSync(join(tmpdir(), 'yagona-softhsm-empty-'));
+  const conf = join(dir, 'softhsm2.conf');
+  execFileSync('mkdir', ['-p', join(dir, 'tokens')]);
+  writeFileSync(conf, `directories.tokendir = ${join(dir, 'tokens')}\nobjectstore.backend = file\nlog.level = ERROR\n`);
+  return { conf, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
 export function createSoftToken(options: { label?: string; pin?: string; soPin?: string } = {}): SoftToken {
   if (!existsSync(softhsmModule)) {
     throw new Error(`SoftHSM2 is not installed (${softhsmModule}): apt-get install softhsm2 (.ci/run does it)`);
@@ -59,7 +71,10 @@ export function createSoftToken(options: { label?: string; pin?: string; soPin?:
   });
 
   return {
-    dir, label, pin, soPin, slot,
+    dir, conf, label, pin, soPin, slot,
+    activate() {
+      process.env.SOFTHSM2_CONF = conf;
+    },
     generateKey(kind, keyLabel) {
       const id = randomBytes(8);
       return withUserSession(pin, label, (p11, session) => {
