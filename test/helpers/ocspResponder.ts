@@ -34,6 +34,8 @@ export interface OcspResponderOptions {
   nextUpdateMinutes?: number;
   /** Port to listen on (default: a free one). */
   port?: number;
+  /** ResponderID byKey (`-resp_key_id`) instead of byName. */
+  keyId?: boolean;
 }
 
 export interface OcspResponder {
@@ -69,6 +71,7 @@ export async function startOcspResponder(options: OcspResponderOptions): Promise
     'ocsp', '-index', join(dir, 'index.txt'), '-port', String(port), '-CA', join(dir, 'ca.pem'),
     '-rsigner', join(dir, 'signer.pem'), '-rkey', join(dir, 'signer.key'), '-ignore_err',
     ...(options.nextUpdateMinutes === undefined ? [] : ['-nmin', String(options.nextUpdateMinutes)]),
+    ...(options.keyId === true ? ['-resp_key_id'] : []),
   ];
   const child = spawn('openssl', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   try {
