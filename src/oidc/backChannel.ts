@@ -20,7 +20,7 @@ export interface BackChannelDeps {
 }
 
 export interface BackChannel {
-  /** Sends a logout token for each ended grant whose client listens; resolves when all are settled. */
+  /** Sends a logout token for each ended grant whose client listens; resolves when all are settled, never rejects. */
   notify(ended: Grant[]): Promise<void>;
   /**
    * For the code that ends sessions elsewhere: ends every OIDC grant of the certificates
@@ -59,7 +59,10 @@ export function createBackChannel(deps: BackChannelDeps): BackChannel {
 
   const channel: BackChannel = {
     async notify(ended) {
-      await Promise.allSettled(ended.map(send));
+      const results = await Promise.allSettled(ended.map(send));
+      for (const result of results) {
+        if (result.status === 'rejected') deps.log.warn({ err: result.reason }, 'back-channel logout could not be prepared');
+      }
     },
     async notifyLogout(sessions) {
       const certificates = [...new Set(sessions.map((s) => s.certificateSha256))];

@@ -56,7 +56,8 @@ async function endSignIns(deps: LogoutDeps, client: ClientRecord, sid: string): 
   if (grant === undefined || grant.clientId !== client.clientId) return;
   const ended = [await deps.grants.end(grant.grantId), ...(await deps.grants.endAllOfBrowser(grant.browser))];
   const unique = new Map(ended.filter((g) => g !== undefined).map((g) => [g.grantId, g]));
-  await deps.backChannel.notify([...unique.values()]);
+  // Not awaited: a slow or dead agency endpoint must not hold up the citizen's logout.
+  void deps.backChannel.notify([...unique.values()]);
 }
 
 /** Our own ID token, signature and issuer checked; expired ones are fine as hints (§2). */

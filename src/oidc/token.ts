@@ -109,7 +109,7 @@ async function refresh(deps: TokenDeps, client: ClientRecord, params: Record<str
   const taken = await deps.grants.takeRefresh(token);
   if ('reusedBy' in taken) {
     const ended = await deps.grants.end(taken.reusedBy);
-    if (ended !== undefined) await deps.backChannel.notify([ended]);
+    if (ended !== undefined) void deps.backChannel.notify([ended]);
     throw invalidGrant('the refresh token was used before; the whole grant is revoked');
   }
   if ('unknown' in taken) throw invalidGrant('the refresh token is unknown, expired or revoked');
@@ -119,7 +119,7 @@ async function refresh(deps: TokenDeps, client: ClientRecord, params: Record<str
   }
   if (taken.found.idleUntil <= deps.clock.now().getTime()) {
     const ended = await deps.grants.end(taken.found.grantId);
-    if (ended !== undefined) await deps.backChannel.notify([ended]);
+    if (ended !== undefined) void deps.backChannel.notify([ended]);
     throw invalidGrant('the refresh token was unused for too long; sign in again');
   }
   const grant = await liveGrant(deps, taken.found.grantId);
@@ -130,7 +130,7 @@ async function refresh(deps: TokenDeps, client: ClientRecord, params: Record<str
   const revoked = await deps.revocations.findFirst(grant.certificatePath);
   if (grant.expiresAt <= now || revoked !== undefined || Date.parse(certificate.notAfter) <= deps.clock.now().getTime()) {
     const ended = await deps.grants.end(grant.grantId);
-    if (ended !== undefined) await deps.backChannel.notify([ended]);
+    if (ended !== undefined) void deps.backChannel.notify([ended]);
     throw invalidGrant(revoked === undefined ? 'the sign-in is too old; sign in again' : 'the certificate was revoked');
   }
   const session = await deps.sessions.create({

@@ -1,6 +1,8 @@
 // Every OIDC flow an agency app uses, driven by openid-client (a certified relying-party
 // library) against the real app: Redis + PostgreSQL, and the embedded memory + SQLite.
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, jwtVerify } from 'jose';
 import { openTestDatabases, type TestApp } from '../helpers/app.ts';
@@ -175,6 +177,28 @@ for (const combo of combos) {
       assert.equal((await oidc.tokenIntrospection(config, tokens.access_token)).active, false);
       assert.equal((await oidc.tokenIntrospection(config, tokens.refresh_token as string)).active, false);
       await assert.rejects(oidc.refreshTokenGrant(config, tokens.refresh_token as string));
+    });
+
+    test('a dead or hanging back-channel endpoint does not hold up the citizen\'s logout', async () => {
+      const hanging = createServer(() => { /* never answers */ });
+      hanging.listen(0, '127.0.0.1');
+      await new Promise<void>((resolve) => hanging.once('listening', resolve));
+      try {
+        const slow = await addClient(app, { backchannelLogoutUri: `http://127.0.0.1:${(hanging.address() as AddressInfo).port}/logout` });
+        const dead = await addClient(app, { backchannelLogoutUri: 'http://127.0.0.1:9/logout' });
+        const browser = new Browser();
+        const a = await signInWithCode(app, await relyingParty(app, slow), citizen, {}, browser);
+        const deadConfig = await relyingParty(app, dead);
+        const b = await signInWithCode(app, deadConfig, citizen, {}, browser);
+        const started = Date.now();
+        const res = await fetch(oidc.buildEndSessionUrl(await relyingParty(app, slow), { id_token_hint: a.tokens.id_token as string }), { redirect: 'manual' });
+        assert.equal(res.status, 200);
+        assert.ok(Date.now() - started < 1000, 'answered without waiting for the agencies');
+        assert.equal((await oidc.tokenIntrospection(deadConfig, b.tokens.access_token)).active, false);
+      } finally {
+        hanging.closeAllConnections();
+        await new Promise<void>((resolve) => { hanging.close(() => resolve()); });
+      }
     });
 
     test('logout ends the other agencies\' sign-ins made in the same browser and notifies them', async () => {
