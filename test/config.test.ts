@@ -56,3 +56,22 @@ test('revocation sources: a comma list of known names', () => {
   assert.deepEqual(loadConfig({ REVOCATION_CHECKS: 'local, local' }).revocationChecks, ['local']);
   assert.throws(() => loadConfig({ REVOCATION_CHECKS: 'carrier-pigeon' }), /REVOCATION_CHECKS/);
 });
+
+test('revocation sources: crl and ocsp in order, only towards allowed hosts or designated responders', () => {
+  const config = loadConfig({
+    REVOCATION_CHECKS: 'local,ocsp,crl', REVOCATION_ALLOWED_HOSTS: 'CRL.Example.uz, 127.0.0.1:8081',
+    OCSP_RESPONDERS: '{"CN=Citizen CA, O=Example, C=UZ": "http://ocsp.example.uz/"}',
+  });
+  assert.deepEqual(config.revocationChecks, ['local', 'ocsp', 'crl']);
+  assert.deepEqual(config.revocationAllowedHosts, ['crl.example.uz', '127.0.0.1:8081']);
+  assert.deepEqual(config.ocspResponders, { 'cn=citizen ca,o=example,c=uz': 'http://ocsp.example.uz/' });
+  assert.deepEqual([config.ocspTimeoutMs, config.crlTimeoutMs, config.crlMaxBytes], [5000, 10_000, 32 * 1024 * 1024]);
+  // Without an allowed host nothing could be fetched: a start error, never a silent "not revoked".
+  assert.throws(() => loadConfig({ REVOCATION_CHECKS: 'local,crl' }), /REVOCATION_ALLOWED_HOSTS: required when REVOCATION_CHECKS includes crl/);
+  assert.throws(() => loadConfig({ REVOCATION_CHECKS: 'ocsp' }), /REVOCATION_ALLOWED_HOSTS: .*OCSP_RESPONDERS/);
+  assert.equal(loadConfig({ REVOCATION_CHECKS: 'ocsp', OCSP_RESPONDERS: '{"CN=CA":"http://o/"}' }).revocationChecks[0], 'ocsp');
+  assert.throws(() => loadConfig({ REVOCATION_ALLOWED_HOSTS: 'http://crl.example.uz/' }), /REVOCATION_ALLOWED_HOSTS/);
+  assert.throws(() => loadConfig({ OCSP_RESPONDERS: '{"CN=CA":"ldap://o/"}' }), /OCSP_RESPONDERS/);
+  assert.throws(() => loadConfig({ OCSP_RESPONDERS: 'not json' }), /OCSP_RESPONDERS/);
+  assert.throws(() => loadConfig({ CRL_MAX_BYTES: String(64 * 1024 * 1024) }), /CRL_MAX_BYTES/);
+});
