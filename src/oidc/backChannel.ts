@@ -3,7 +3,6 @@
 // (§2.5). Best effort: a short timeout, failures logged, never retried, never blocking the
 // caller's own logout (§2.8: the OP cannot make an RP act).
 import type { Clock } from '../clock.ts';
-import type { SessionRecord } from '../login/sessions.ts';
 import type { CertificateKey, ClientStore } from '../stores/types.ts';
 import type { Grant, Grants } from './grants.ts';
 import type { KeyRing } from './keys.ts';
@@ -23,11 +22,9 @@ export interface BackChannel {
   /** Sends a logout token for each ended grant whose client listens; resolves when all are settled, never rejects. */
   notify(ended: Grant[]): Promise<void>;
   /**
-   * For the code that ends sessions elsewhere: ends every OIDC grant of the certificates
-   * these sessions belong to (their refresh tokens too) and notifies the agency apps.
+   * For the revocation watcher: ends every OIDC grant of a revoked certificate (a leaf, or a
+   * CA on the path; their refresh tokens too) and notifies the agency apps.
    */
-  notifyLogout(sessions: readonly Pick<SessionRecord, 'certificateSha256'>[]): Promise<void>;
-  /** The same for a revoked certificate named by issuer and serial (a leaf or a CA on the path). */
   certificateRevoked(certificate: CertificateKey & { sha256?: string }): Promise<void>;
 }
 
@@ -63,11 +60,6 @@ export function createBackChannel(deps: BackChannelDeps): BackChannel {
       for (const result of results) {
         if (result.status === 'rejected') deps.log.warn({ err: result.reason }, 'back-channel logout could not be prepared');
       }
-    },
-    async notifyLogout(sessions) {
-      const certificates = [...new Set(sessions.map((s) => s.certificateSha256))];
-      const ended = (await Promise.all(certificates.map((sha256) => deps.grants.endAllOfCertificate({ sha256 })))).flat();
-      await channel.notify(ended);
     },
     async certificateRevoked(certificate) {
       await channel.notify(await deps.grants.endAllOfCertificate(certificate));
