@@ -1,6 +1,7 @@
-// The CRL source's caches: a CRL one instance fetched is used by another through Redis (no
-// second download, no trust in what the URL serves meanwhile), and a CRL near its nextUpdate is
-// replaced in the background, off the request path.
+// The CRL source below the app: its caches (a CRL one instance fetched is used by another
+// through Redis — no second download, no trust in what the URL serves meanwhile — and a CRL near
+// its nextUpdate is replaced in the background, off the request path), and the fail modes'
+// log: `open` accepts an unknown status but says so.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { pino } from 'pino';
@@ -8,7 +9,7 @@ import { parseCertificate } from '../../src/pki/certificate.ts';
 import { createKeyPair, issueCertificate } from '../../src/pki/issue.ts';
 import type { ParsedCertificate } from '../../src/pki/model.ts';
 import { createCrlSource } from '../../src/revocation/crlSource.ts';
-import type { PathPosition } from '../../src/revocation/sources.ts';
+import { createConfiguredRevocationChecker, type PathPosition } from '../../src/revocation/sources.ts';
 import { createRedisStore } from '../../src/stores/redis.ts';
 import type { EphemeralStore } from '../../src/stores/types.ts';
 import { makeCrl, startTestHttpServer, type TestHttpServer } from '../helpers/crlServer.ts';
@@ -92,4 +93,33 @@ test('a CRL near its nextUpdate is replaced in the background; the next check se
   await new Promise((r) => setTimeout(r, 200));
   await assert.rejects(source.check(position, new Date()), (err: { code?: string }) => err.code === 'certificate_revoked');
   assert.equal(server.hits('/rolling.crl'), 2);
+});
+
+test('an unknown status: `closed` throws revocation_unknown with Retry-After, `open` accepts and logs a warning naming it', async () => {
+  const position = await leafAt('/missing.crl');
+  const warnings: Array<{ object: unknown; message: string }> = [];
+  const log = { warn: (object: unknown, message: string) => { warnings.push({ object, message }); } } as unknown as ReturnType<typeof pino>;
+  const store = createRedisStore(testRedisUrl(), { keyPrefix: uniqueKeyPrefix('crl-modes') });
+  stores.push(store);
+  const checker = (mode: 'closed' | 'open') => createConfiguredRevocationChecker({
+    config: {
+      revocationChecks: ['local', 'crl'], revocationFailMode: mode, revocationAllowedHosts: [`127.0.0.1:${server.port}`],
+      ocspResponders: {}, ocspTimeoutMs: 1000, crlTimeoutMs: 1000, crlMaxBytes: 1 << 20,
+    },
+    // The registry is not what this test is about: it knows no revocation.
+    local: { assertNotRevoked: async () => {} },
+    store, anchors: [root.certDer], log, clock: { now: () => new Date() },
+  });
+  // /missing.crl answers 404; the CA's own status has no CRL URL either.
+  await assert.rejects(checker('closed').assertNotRevoked([...position.path], new Date()), (err: { code?: string; retryAfterSeconds?: number; message?: string }) => {
+    assert.equal(err.code, 'revocation_unknown');
+    assert.equal(err.retryAfterSeconds, 30);
+    assert.match(err.message ?? '', /Cache Citizen.*HTTP 404/);
+    return true;
+  });
+  assert.equal(warnings.length, 0);
+  await checker('open').assertNotRevoked([...position.path], new Date());
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0]!.message, /REVOCATION_FAIL_MODE=open/);
+  assert.match(JSON.stringify(warnings[0]!.object), /Cache Citizen.*HTTP 404/);
 });
