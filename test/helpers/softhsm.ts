@@ -18,7 +18,7 @@ export const softhsmModule = '/usr/lib/softhsm/libsofthsm2.so';
 const C = pkcs11js;
 const day = 86_400_000;
 
-export interface SoftToken {
+export interface SoftToken extends TokenObjects {
   dir: string;
   /** Its softhsm2.conf; `activate()` points SOFTHSM2_CONF back at it after another token took over. */
   conf: string;
@@ -28,19 +28,9 @@ export interface SoftToken {
   soPin: string;
   /** CK_SLOT_ID of the token in decimal. */
   slot: string;
-  /** Generates a key pair on the token and returns its CKA_ID (hex) and public key. */
-  generateKey(kind: 'ec-p256' | 'rsa-2048', label: string): { keyId: string; publicKey: KeyObject; handle: Buffer };
-  /** Stores a certificate (end entity under `keyId`, or a CA certificate) on the token. */
-  storeCertificate(der: Uint8Array, label: string, keyId?: string): void;
-  /** Reads attributes of the private key with `keyId`, for assertions about extractability. */
-  privateKeyAttributes(keyId: string): { sensitive: boolean; extractable: boolean; valueReadable: boolean };
   remove(): void;
 }
 
-/**
- * Points SOFTHSM2_CONF (read by the module at C_Initialize, in this process and its children)
- * at a fresh token directory and initialises one token in it.
- */
 /** A SoftHSM2 configuration whose token directory is empty: a module with no token in it. */
 export function emptySoftHsmConf(): { conf: string; remove(): void } {
   const dir = mkdtempSync(join(tmpdir(), 'yagona-softhsm-empty-'));
@@ -50,6 +40,10 @@ export function emptySoftHsmConf(): { conf: string; remove(): void } {
   return { conf, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
+/**
+ * Points SOFTHSM2_CONF (read by the module at C_Initialize, in this process and its children)
+ * at a fresh token directory and initialises one token in it.
+ */
 export function createSoftToken(options: { label?: string; pin?: string; soPin?: string } = {}): SoftToken {
   if (!existsSync(softhsmModule)) {
     throw new Error(`SoftHSM2 is not installed (${softhsmModule}): apt-get install softhsm2 (.ci/run does it)`);
@@ -64,20 +58,35 @@ export function createSoftToken(options: { label?: string; pin?: string; soPin?:
   const pin = options.pin ?? '123456';
   const soPin = options.soPin ?? '87654321';
   execFileSync('softhsm2-util', ['--init-token', '--free', '--label', label, '--pin', pin, '--so-pin', soPin], { stdio: 'pipe' });
-  const slot = withUserSession(pin, label, (p11, session, slotHandle) => {
-    void p11;
-    void session;
-    return slotHandle.readBigUInt64LE(0).toString();
-  });
+  const slot = withUserSession(softhsmModule, pin, label, (_p11, _session, slotHandle) => slotHandle.readBigUInt64LE(0).toString());
 
   return {
     dir, conf, label, pin, soPin, slot,
     activate() {
       process.env.SOFTHSM2_CONF = conf;
     },
+    ...tokenObjects(softhsmModule, label, pin),
+    remove() {
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface TokenObjects {
+  /** Generates a key pair on the token and returns its CKA_ID (hex) and public key. */
+  generateKey(kind: 'ec-p256' | 'rsa-2048', label: string): { keyId: string; publicKey: KeyObject; handle: Buffer };
+  /** Stores a certificate (end entity under `keyId`, or a CA certificate) on the token. */
+  storeCertificate(der: Uint8Array, label: string, keyId?: string): void;
+  /** Reads attributes of the private key with `keyId`, for assertions about extractability. */
+  privateKeyAttributes(keyId: string): { sensitive: boolean; extractable: boolean; valueReadable: boolean };
+}
+
+/** Key generation and certificate storage on the token labelled `label` of any PKCS#11 module, logged in with `pin`. */
+export function tokenObjects(module: string, label: string, pin: string): TokenObjects {
+  return {
     generateKey(kind, keyLabel) {
       const id = randomBytes(8);
-      return withUserSession(pin, label, (p11, session) => {
+      return withUserSession(module, pin, label, (p11, session) => {
         const common = [{ type: C.CKA_TOKEN, value: true }, { type: C.CKA_ID, value: id }, { type: C.CKA_LABEL, value: keyLabel }];
         const privateTemplate = [
           ...common,
@@ -97,7 +106,7 @@ export function createSoftToken(options: { label?: string; pin?: string; soPin?:
       });
     },
     storeCertificate(der, certLabel, keyId) {
-      withUserSession(pin, label, (p11, session) => {
+      withUserSession(module, pin, label, (p11, session) => {
         const tbs = parseDer(der).children[0]!;
         const first = tbs.children[0]?.tag === 0xa0 ? 1 : 0;
         p11.C_CreateObject(session, [
@@ -113,7 +122,7 @@ export function createSoftToken(options: { label?: string; pin?: string; soPin?:
       });
     },
     privateKeyAttributes(keyId) {
-      return withUserSession(pin, label, (p11, session) => {
+      return withUserSession(module, pin, label, (p11, session) => {
         p11.C_FindObjectsInit(session, [{ type: C.CKA_CLASS, value: C.CKO_PRIVATE_KEY }, { type: C.CKA_ID, value: Buffer.from(keyId, 'hex') }]);
         const [handle] = p11.C_FindObjects(session, 2);
         p11.C_FindObjectsFinal(session);
@@ -132,9 +141,6 @@ export function createSoftToken(options: { label?: string; pin?: string; soPin?:
         }
         return { sensitive: asBool(sensitive?.value), extractable: asBool(extractable?.value), valueReadable };
       });
-    },
-    remove() {
-      rmSync(dir, { recursive: true, force: true });
     },
   };
 }
@@ -160,9 +166,9 @@ export async function certifyTokenKey(
 /** certificatePolicies with ETSI QCP-n-qscd (EN 319 411-2). */
 export const qscdPolicy = sequence(sequence(oid('0.4.0.194112.1.2')));
 
-function withUserSession<T>(pin: string, label: string, work: (p11: pkcs11js.PKCS11, session: Buffer, slot: Buffer) => T): T {
+export function withUserSession<T>(module: string, pin: string, label: string, work: (p11: pkcs11js.PKCS11, session: Buffer, slot: Buffer) => T): T {
   const p11 = new pkcs11js.PKCS11();
-  p11.load(softhsmModule);
+  p11.load(module);
   p11.C_Initialize();
   try {
     const slot = p11.C_GetSlotList(true).find((candidate) => p11.C_GetTokenInfo(candidate).label.trim() === label);
