@@ -4,7 +4,7 @@
 // the back channel. Redirects go only to a registered post_logout_redirect_uri.
 import { jwtVerify } from 'jose';
 import type { Clock } from '../clock.ts';
-import type { ClientRecord, ClientStore } from '../stores/types.ts';
+import type { AuditStore, ClientRecord, ClientStore } from '../stores/types.ts';
 import { authorizationResponseUrl } from './authorize.ts';
 import type { BackChannel } from './backChannel.ts';
 import { grantTtlSeconds, type Grants } from './grants.ts';
@@ -17,6 +17,7 @@ export interface LogoutDeps {
   grants: Grants;
   backChannel: BackChannel;
   clock: Clock;
+  audit: AuditStore;
 }
 
 export type LogoutOutcome =
@@ -56,6 +57,12 @@ async function endSignIns(deps: LogoutDeps, client: ClientRecord, sid: string): 
   if (grant === undefined || grant.clientId !== client.clientId) return;
   const ended = [await deps.grants.end(grant.grantId), ...(await deps.grants.endAllOfBrowser(grant.browser))];
   const unique = new Map(ended.filter((g) => g !== undefined).map((g) => [g.grantId, g]));
+  for (const g of unique.values()) {
+    await deps.audit.append({
+      at: deps.clock.now(), type: 'logout', outcome: 'success', subject: g.sub, certificateSha256: g.certificateSha256,
+      details: { sid: g.grantId, clientId: g.clientId, initiatedBy: client.clientId },
+    });
+  }
   // Not awaited: a slow or dead agency endpoint must not hold up the citizen's logout.
   void deps.backChannel.notify([...unique.values()]);
 }

@@ -2,7 +2,7 @@
 import type { Clock } from '../clock.ts';
 import type { Sessions } from '../login/sessions.ts';
 import type { SignInDeps } from '../login/signIn.ts';
-import type { ClientStore, EphemeralStore, RevocationStore } from '../stores/types.ts';
+import type { AuditStore, ClientStore, EphemeralStore, RevocationStore } from '../stores/types.ts';
 import { createBackChannel, type BackChannel } from './backChannel.ts';
 import { createGrants, type Grants } from './grants.ts';
 import type { KeyRing } from './keys.ts';
@@ -18,6 +18,8 @@ export interface OidcDeps {
   grants: Grants;
   backChannel: BackChannel;
   signIn: SignInDeps;
+  /** The sign-in's audit log: logouts and detected token reuse are recorded there too. */
+  audit: AuditStore;
   /** Secure, `__Host-` cookies when the issuer is https (RFC 6265bis §4.1.3.2). */
   secureCookies: boolean;
 }
@@ -50,6 +52,7 @@ export function createOidc(parts: OidcParts): OidcDeps {
     grants,
     backChannel,
     signIn: parts.signIn,
+    audit: parts.signIn.audit,
     secureCookies: parts.issuer.startsWith('https:'),
   };
 }

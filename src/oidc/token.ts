@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import type { Clock } from '../clock.ts';
 import { isServiceError } from '../errors.ts';
 import type { Sessions } from '../login/sessions.ts';
-import type { ClientRecord, RevocationStore } from '../stores/types.ts';
+import type { AuditStore, ClientRecord, RevocationStore } from '../stores/types.ts';
 import type { BackChannel } from './backChannel.ts';
 import { authenticateClient, type ClientAuthDeps } from './clientAuth.ts';
 import { OAuthError } from './errors.ts';
@@ -19,6 +19,7 @@ export interface TokenDeps extends ClientAuthDeps {
   keys: KeyRing;
   revocations: RevocationStore;
   backChannel: BackChannel;
+  audit: AuditStore;
 }
 
 export interface TokenResponse {
@@ -59,7 +60,7 @@ async function redeemCode(deps: TokenDeps, client: ClientRecord, params: Record<
   if ('reusedBy' in taken) {
     // RFC 6749 §4.1.2 / §10.5: a second redemption means the code leaked; revoke what the
     // first one produced.
-    await deps.grants.end(taken.reusedBy);
+    await auditReuse(deps, client, 'authorization_code', taken.reusedBy, await deps.grants.end(taken.reusedBy));
     throw invalidGrant('the authorization code was used before; its tokens are revoked');
   }
   if ('unknown' in taken) throw invalidGrant('the authorization code is unknown or expired');
@@ -109,6 +110,7 @@ async function refresh(deps: TokenDeps, client: ClientRecord, params: Record<str
   const taken = await deps.grants.takeRefresh(token);
   if ('reusedBy' in taken) {
     const ended = await deps.grants.end(taken.reusedBy);
+    await auditReuse(deps, client, 'refresh_token', taken.reusedBy, ended);
     if (ended !== undefined) void deps.backChannel.notify([ended]);
     throw invalidGrant('the refresh token was used before; the whole grant is revoked');
   }
@@ -164,6 +166,15 @@ function tokenResponse(deps: TokenDeps, grant: Grant, accessToken: string, acces
     }),
     scope: grant.scope.join(' '),
   };
+}
+
+/** A replayed code or refresh token is a security event: one audit row naming the grant it ended. */
+async function auditReuse(deps: TokenDeps, client: ClientRecord, kind: 'authorization_code' | 'refresh_token', grantId: string, ended: Grant | undefined): Promise<void> {
+  await deps.audit.append({
+    at: deps.clock.now(), type: 'oidc_token_reuse', outcome: 'failure', code: 'invalid_grant',
+    ...(ended === undefined ? {} : { subject: ended.sub, certificateSha256: ended.certificateSha256 }),
+    details: { kind, clientId: client.clientId, sid: grantId, revoked: ended !== undefined },
+  });
 }
 
 function required(params: Record<string, string>, name: string): string {

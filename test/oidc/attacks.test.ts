@@ -125,6 +125,9 @@ describe('§G OIDC / OAuth attacks (redis + postgres)', () => {
     assert.equal(first.headers.get('cache-control'), 'no-store');
     const tokens = (await first.json()) as { access_token: string; refresh_token: string };
     await oauthError(await redeem({ code: c, code_verifier: verifier }), 400, 'invalid_grant');
+    const [event] = await app.db.audit.tail(1);
+    assert.equal(event?.type, 'oidc_token_reuse');
+    assert.deepEqual(event?.details, { kind: 'authorization_code', clientId: registered.client.clientId, sid: event?.details?.sid, revoked: true });
     const userinfo = await fetch(`${app.url}/userinfo`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
     assert.equal(userinfo.status, 401);
     assert.match(userinfo.headers.get('www-authenticate') ?? '', /^Bearer error="invalid_token"/);

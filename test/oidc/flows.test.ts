@@ -213,6 +213,9 @@ for (const combo of combos) {
       assert.match(await res.text(), /You have signed out/);
       const token = decodeJwt(await receiver.next());
       assert.equal(token.sid, b.tokens.claims()?.sid);
+      const logouts = (await app.db.audit.tail(2)).filter((e) => e.type === 'logout');
+      assert.deepEqual(logouts.map((e) => e.details?.sid).sort(), [a.tokens.claims()?.sid, b.tokens.claims()?.sid].sort());
+      assert.ok(logouts.every((e) => e.details?.initiatedBy === first.client.clientId));
       assert.equal((await oidc.tokenIntrospection(secondConfig, b.tokens.access_token)).active, false);
     });
 
