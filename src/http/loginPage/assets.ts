@@ -2,7 +2,7 @@
 // they are needed (so `npm ci && npm start` needs no build step), named by content hash and
 // served as immutable from this origin only.
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 import { buildSync } from 'esbuild';
@@ -27,7 +27,19 @@ export interface LoginAssets {
 }
 
 export const loginAssetsBase = '/assets/login';
-const here = (name: string) => fileURLToPath(new URL(name, import.meta.url));
+
+/**
+ * A file of this folder. Under tsx that is src/http/loginPage/; compiled (`npm run build`)
+ * this module is in dist/http/loginPage/, which has browser.js but not the stylesheet or the
+ * icon (tsc copies no CSS or SVG), so those are taken from the sources beside dist/.
+ */
+function here(name: string): string {
+  const candidates = [new URL(name, import.meta.url), new URL(`../../../src/http/loginPage/${name}`, import.meta.url)];
+  if (name.endsWith('.ts')) candidates.splice(1, 0, new URL(name.replace(/\.ts$/, '.js'), import.meta.url));
+  const found = candidates.map((url) => fileURLToPath(url)).find((path) => existsSync(path));
+  if (found === undefined) throw new TypeError(`the sign-in page source ${name} is missing beside ${fileURLToPath(import.meta.url)}`);
+  return found;
+}
 
 /** Bundles browser.ts (with the PKCS #12 and CMS code of src/pki) and page.css; icon.svg as it is. */
 export function buildLoginAssets(): LoginAssets {
