@@ -13,6 +13,7 @@ import {
 } from './der.ts';
 import { algorithmIdentifier, contextConstructed, nullValue, octetString, oid, sequence, tlv } from './derWrite.ts';
 import { certificateExtensionDecoders } from './extensions.ts';
+import { parseName } from './name.ts';
 import { OID } from './oids.ts';
 import { assertKeyStrength, checkSignature } from './signature.ts';
 
@@ -188,7 +189,8 @@ function delegateProblem(delegate: ParsedCertificate, issuer: ParsedCertificate,
 // ResponderID ::= CHOICE { byName [1] Name, byKey [2] KeyHash } (§4.2.1): KeyHash is the
 // SHA-1 of the subjectPublicKey BIT STRING value.
 function responderIdMatches(id: DerNode, cert: ParsedCertificate): boolean {
-  if (id.tag === 0xa1) return bytesEqual(childAt(id, 0, 'responderID byName', TAG.SEQUENCE).bytes, cert.subject.der);
+  // Names compare as RFC 5280 §7.1 says; the signature check below is what binds the key.
+  if (id.tag === 0xa1) return parseName(childAt(id, 0, 'responderID byName', TAG.SEQUENCE)).canonical === cert.subject.canonical;
   if (id.tag === 0xa2) return bytesEqual(readOctetString(childAt(id, 0, 'responderID byKey')), sha1(subjectPublicKeyBits(cert)));
   throw unusable('the OCSP responderID is neither byName nor byKey');
 }
