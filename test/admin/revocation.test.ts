@@ -185,8 +185,12 @@ describe('import-crl', () => {
     assert.match(run.stdout, /2 entries.*2 new/);
     assert.match(run.stdout, /signature NOT verified/);
     assert.match(run.stdout, /Warning: stale: nextUpdate 2025-01-08/);
-    const list = JSON.parse((await runAdmin(['revocations', '--json'], env)).stdout) as Array<{ serialHex: string; reason: string }>;
-    assert.equal(list.find((r) => r.serialHex === '0A0C')?.reason, 'certificateHold');
+    const db = await openDatabase(databaseUrl);
+    try {
+      assert.equal((await db.revocations.find('cn=test citizen ca,o=yagona test,c=uz', '0A0C'))?.reason, 'certificateHold');
+    } finally {
+      await db.close();
+    }
   });
 });
 
