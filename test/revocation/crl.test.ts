@@ -154,6 +154,22 @@ describe('CRL revocation (memory + sqlite)', () => {
     assert.equal(server.hits('/elsewhere.crl'), 0, 'no request left the service');
   });
 
+  test('a CRL from another issuer at the distribution point proves nothing (§D 68): 503 when closed', async () => {
+    // The root's own CRL (it does not list the citizen, and cannot: it is not her issuer's).
+    server.route('/wrong-issuer.crl', { body: makeCrl(root) });
+    const olga = await citizen(ca, server.url('/wrong-issuer.crl'));
+    assert.match(await expectRejected(closed, olga, 503, 'revocation_unknown'), /no usable CRL from its issuer/);
+  });
+
+  test('a certificate that does not chain to an anchor makes no request, however its CRL URL is set (§C 50)', async () => {
+    const stranger = await selfSignedCa('CN=CRL Test Root,O=Yagona Test,C=UZ', 'ec-p384', now);
+    server.route('/probe.crl', { body: makeCrl(ca) });
+    const mallory = await citizen(stranger, server.url('/probe.crl'));
+    await expectRejected(closed, mallory, 403, 'certificate_untrusted');
+    await expectRejected(open, mallory, 403, 'certificate_untrusted');
+    assert.equal(server.hits('/probe.crl'), 0);
+  });
+
   test('a redirect is not followed, an HTML page is not a CRL, a certificate without a CRL URL has no status: 503 when closed', async () => {
     server.route('/moved.crl', { redirectTo: server.url('/ca.crl') });
     server.route('/page.crl', { body: '<html>maintenance</html>', contentType: 'text/html' });

@@ -72,6 +72,7 @@ let alice: Citizen;
 let revokedBob: Citizen;
 let unknownCarol: Citizen;
 let dave: Citizen;
+let revokedPeter: Citizen;
 
 before(async () => {
   databases = await openTestDatabases();
@@ -89,10 +90,10 @@ before(async () => {
     entries: [{ serialHex: serialOf(ca), status: 'good' }, { serialHex: serialOf(otherCa), status: 'good' }, { serialHex: serialOf(withdrawnCa), status: 'revoked', reason: 'CACompromise' }],
   });
   const caUrl = `http://127.0.0.1:${caPort}/`;
-  [alice, revokedBob, unknownCarol, dave] = await Promise.all([citizen(ca, caUrl), citizen(ca, caUrl), citizen(ca, caUrl), citizen(ca, caUrl)]);
+  [alice, revokedBob, unknownCarol, dave, revokedPeter] = await Promise.all([1, 2, 3, 4, 5].map(() => citizen(ca, caUrl)));
   caResponder = await responder({
     ca, signer: await responderCert(ca, 'OCSP Test Citizen CA Responder'), port: caPort, nextUpdateMinutes: 10,
-    entries: [good(alice), { serialHex: revokedBob.serialHex, status: 'revoked', reason: 'keyCompromise' }, good(dave)],
+    entries: [good(alice), { serialHex: revokedBob.serialHex, status: 'revoked', reason: 'keyCompromise' }, good(dave), { serialHex: revokedPeter.serialHex, status: 'revoked' }],
   });
 });
 after(async () => {
@@ -132,6 +133,8 @@ describe('OCSP revocation (memory + sqlite)', () => {
   test('revoked (§D 55), in both fail modes: certificate_revoked', async () => {
     assert.match(await expectRejected(closed, revokedBob, 403, 'certificate_revoked'), /OCSP responder/);
     await expectRejected(open, revokedBob, 403, 'certificate_revoked');
+    // Without a reason code the answer is just as final.
+    await expectRejected(closed, revokedPeter, 403, 'certificate_revoked');
   });
 
   test('unknown to the CA\'s responder counts as revoked (§D 56), in both fail modes', async () => {
