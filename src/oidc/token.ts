@@ -138,6 +138,12 @@ async function refresh(deps: TokenDeps, client: ClientRecord, params: Record<str
   const session = await deps.sessions.create({
     sub: grant.sub, identity: grant.identity, amr: grant.amr, acr: grant.acr, audience: client.clientId, authTime: grant.authTime,
     certificatePath: grant.certificatePath,
+  }).catch(async (error: unknown) => {
+    // This instance learnt of the revocation from the watcher before the registry read above.
+    if (!isServiceError(error) || error.code !== 'certificate_revoked') throw error;
+    const ended = await deps.grants.end(grant.grantId);
+    if (ended !== undefined) void deps.backChannel.notify([ended]);
+    throw invalidGrant('the certificate was revoked');
   });
   const refreshToken = await deps.grants.renew(grant, session);
   if (refreshToken === undefined) throw invalidGrant('the sign-in has ended');
