@@ -103,6 +103,11 @@ describe('revoke, unrevoke, revocations', () => {
     assert.equal(mine[0]?.sha256, json.sha256);
     assert.match(mine[0]?.source ?? '', /^admin:/);
 
+    const one = await runAdmin(['revocations', '--serial', citizen.serialHex, '--issuer', caDn, '--json'], env);
+    assert.equal((JSON.parse(one.stdout) as { reason: string }).reason, 'superseded');
+    const none = await runAdmin(['revocations', '--serial', '7FFFFFFF', '--issuer', caDn, '--json'], env);
+    assert.equal(JSON.parse(none.stdout), null);
+
     const final = await runAdmin(['unrevoke', '--cert', file, '--yes'], env);
     assertOneLineFailure(final, /only a certificateHold can be lifted.*superseded/);
 
