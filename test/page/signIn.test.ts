@@ -4,6 +4,7 @@
 // retries without going back to the agency.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -356,6 +357,37 @@ describe('languages', () => {
     // Still signs in after switching.
     await page.locator('#sign').click();
     await page.waitForURL(`${agency.url}/`);
+    await page.close();
+  });
+});
+
+/** axe-core's WCAG 2.2 A/AA rules on the page as it is now: the violations, by rule and element. */
+async function axeViolations(page: Page): Promise<string[]> {
+  const source = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+  // Evaluated through the DevTools protocol: the page's CSP (rightly) admits no such script.
+  await page.evaluate(source);
+  const result = await page.evaluate(async () => {
+    const axe = (globalThis as unknown as { axe: { run(context: unknown, options: unknown): Promise<{ violations: Array<{ id: string; nodes: Array<{ target: unknown }> }> }> } }).axe;
+    return axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'] } });
+  });
+  return result.violations.flatMap((violation) => violation.nodes.map((node) => `${violation.id}: ${JSON.stringify(node.target)}`));
+}
+
+describe('accessibility', () => {
+  test('axe-core finds no WCAG 2.2 AA violation on the key step, with an error, on the certificate step, on a phone', async () => {
+    const page = await fromAgency();
+    assert.deepEqual(await axeViolations(page), []);
+    const citizen = await pki.citizen();
+    const file = await keyFile(pki, citizen, 'pw');
+    await openKey(page, { name: 'kalit.p12', buffer: file }, 'xato');
+    await alertText(page);
+    assert.deepEqual(await axeViolations(page), []);
+    await page.locator('#password').fill('pw');
+    await page.locator('#open').click();
+    await page.locator('#identities .identity').waitFor();
+    assert.deepEqual(await axeViolations(page), []);
+    await page.setViewportSize({ width: 320, height: 640 });
+    assert.deepEqual(await axeViolations(page), []);
     await page.close();
   });
 });
