@@ -8,7 +8,6 @@ import { parseCertificate } from '../../src/pki/certificate.ts';
 import { createKeyPair, issueCertificate } from '../../src/pki/issue.ts';
 import { openTestDatabases, startTestApp, type TestApp } from '../helpers/app.ts';
 import { makeCrl, startTestHttpServer, type TestHttpServer } from '../helpers/crlServer.ts';
-import { freePort } from '../helpers/ocspResponder.ts';
 import type { TestDatabase } from '../helpers/services.ts';
 import { expectAccepted, expectRejected, type Signer } from '../helpers/signInChecks.ts';
 import { type Authority, selfSignedCa, subordinateCa, type TestPki } from '../helpers/testPki.ts';
@@ -18,7 +17,8 @@ const now = new Date();
 
 let server: TestHttpServer;
 let databases: TestDatabase[];
-let deadPort: number;
+// Nothing listens on port 1 and no unprivileged test can take it: connections are refused.
+const deadPort = 1;
 let root: Authority;
 let ca: Authority;
 let revokedCa: Authority;
@@ -42,7 +42,6 @@ const serialOf = (a: { certDer: Uint8Array }) => parseCertificate(a.certDer).ser
 before(async () => {
   databases = await openTestDatabases();
   server = await startTestHttpServer();
-  deadPort = await freePort();
   root = await selfSignedCa('CN=CRL Test Root,O=Yagona Test,C=UZ', 'ec-p384', now);
   ca = await subordinateCa('CN=CRL Test Citizen CA,O=Yagona Test,C=UZ', root, now, { crlUrl: server.url('/root.crl') });
   revokedCa = await subordinateCa('CN=CRL Test Withdrawn CA,O=Yagona Test,C=UZ', root, now, { crlUrl: server.url('/root.crl') });

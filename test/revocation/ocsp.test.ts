@@ -23,7 +23,8 @@ type Citizen = Signer & { serialHex: string };
 
 let databases: TestDatabase[];
 let http: TestHttpServer;
-let deadPort: number;
+// Nothing listens on port 1 and no unprivileged test can take it: connections are refused.
+const deadPort = 1;
 let root: Authority;
 let ca: Authority;
 let withdrawnCa: Authority;
@@ -77,7 +78,6 @@ let revokedPeter: Citizen;
 before(async () => {
   databases = await openTestDatabases();
   http = await startTestHttpServer();
-  deadPort = await freePort();
   caPort = await freePort();
   root = await selfSignedCa('CN=OCSP Test Root,O=Yagona Test,C=UZ', 'ec-p384', now);
   ca = await subordinateCa('CN=OCSP Test Citizen CA,O=Yagona Test,C=UZ', root, now);
@@ -90,7 +90,7 @@ before(async () => {
     entries: [{ serialHex: serialOf(ca), status: 'good' }, { serialHex: serialOf(otherCa), status: 'good' }, { serialHex: serialOf(withdrawnCa), status: 'revoked', reason: 'CACompromise' }],
   });
   const caUrl = `http://127.0.0.1:${caPort}/`;
-  [alice, revokedBob, unknownCarol, dave, revokedPeter] = await Promise.all([1, 2, 3, 4, 5].map(() => citizen(ca, caUrl)));
+  [alice, revokedBob, unknownCarol, dave, revokedPeter] = await Promise.all([citizen(ca, caUrl), citizen(ca, caUrl), citizen(ca, caUrl), citizen(ca, caUrl), citizen(ca, caUrl)]);
   caResponder = await responder({
     ca, signer: await responderCert(ca, 'OCSP Test Citizen CA Responder'), port: caPort, nextUpdateMinutes: 10,
     entries: [good(alice), { serialHex: revokedBob.serialHex, status: 'revoked', reason: 'keyCompromise' }, good(dave), { serialHex: revokedPeter.serialHex, status: 'revoked' }],
