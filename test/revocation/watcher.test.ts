@@ -97,8 +97,8 @@ describe('revocation watcher', () => {
     await db.revocations.remove(issuer, '0E01');
     await w.refresh();
     assert.equal(await w.isRevoked([key('0E01')]), false);
-    // Two serials whose filter hashes collide (birthday search: 300 000 keys give ~20 pairs
-    // in 2^31): revoke one, the other is still answered "not revoked" by the confirming query.
+    // Two serials whose filter hashes collide (birthday search: 300 000 keys give ~40 pairs
+    // in 2^30): revoke one, the other is still answered "not revoked" by the confirming query.
     const seen = new Map<number, CertificateKey>();
     let pair: [CertificateKey, CertificateKey] | undefined;
     for (let i = 1; pair === undefined && i < 300_000; i++) {
