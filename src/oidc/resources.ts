@@ -51,7 +51,8 @@ async function clientSession(deps: ResourceDeps, token: string): Promise<{ sessi
     if (typeof aud !== 'string' || aud === deps.issuer) return {};
     session = await deps.sessions.authenticate(token, aud);
   } catch (error) {
-    if (isServiceError(error) || error instanceof JOSEError) return {};
+    // An outage is not an answer about the token: it stays a 503 (temporarily_unavailable).
+    if ((isServiceError(error) && error.code === 'session_invalid') || error instanceof JOSEError) return {};
     throw error;
   }
   const grant = await deps.grants.ofSession(session.sid);

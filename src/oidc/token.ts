@@ -74,7 +74,7 @@ async function redeemCode(deps: TokenDeps, client: ClientRecord, params: Record<
   }
   const grant = await liveGrant(deps, record.grantId);
   const session = await deps.sessions.authenticate(record.accessToken, client.clientId).catch((error: unknown) => {
-    if (isServiceError(error)) throw invalidGrant('the sign-in has ended');
+    if (isServiceError(error) && error.code === 'session_invalid') throw invalidGrant('the sign-in has ended');
     throw error;
   });
   const refreshToken = await deps.grants.renew(grant, undefined);
