@@ -70,7 +70,8 @@ describe('CRL revocation (memory + sqlite)', () => {
 
   before(async () => {
     const database = databases.find((d) => d.kind === 'sqlite')!;
-    closed = await startTestApp({ store: 'memory', database, pki, env: env('closed') });
+    // `local` left out here: the registry applies all the same (README, "Revocation").
+    closed = await startTestApp({ store: 'memory', database, pki, env: env('closed', { REVOCATION_CHECKS: 'crl' }) });
     open = await startTestApp({ store: 'memory', database, pki, env: env('open') });
     alice = await citizen(ca, server.url('/ca.crl'));
     revokedBob = await citizen(ca, server.url('/ca.crl'));
@@ -106,7 +107,7 @@ describe('CRL revocation (memory + sqlite)', () => {
     await expectRejected(open, carol, 403, 'certificate_revoked');
   });
 
-  test('the local registry applies first: revoked there, good on the CRL → certificate_revoked (§D 54)', async () => {
+  test('the local registry applies first, even when REVOCATION_CHECKS omits it: revoked there, good on the CRL → certificate_revoked (§D 54)', async () => {
     const dave = await citizen(ca, server.url('/ca.crl'));
     await expectAccepted(closed, dave);
     const sessions = await closed.sessionCount();
