@@ -30,7 +30,6 @@ export interface Dictionary {
   opening: string;
   checkHeading: string;
   chooseOne: string;
-  fieldName: string;
   fieldPinfl: string;
   fieldTin: string;
   fieldOrganization: string;
@@ -64,7 +63,6 @@ const uz: Dictionary = {
   opening: 'Kalit ochilmoqda…',
   checkHeading: 'Sertifikatni tekshiring',
   chooseOne: 'Faylda bir nechta sertifikat bor. Kirish uchun birini tanlang.',
-  fieldName: 'F.I.Sh.',
   fieldPinfl: 'JShShIR',
   fieldTin: 'STIR',
   fieldOrganization: 'Tashkilot',
@@ -74,7 +72,7 @@ const uz: Dictionary = {
   signIn: 'Imzolash va kirish',
   signing: 'Imzolanmoqda…',
   another: 'Boshqa kalit faylini tanlash',
-  redirecting: '«{client}» ga qaytilmoqda…',
+  redirecting: '«{client}»ga qaytilmoqda…',
   privacy: 'Kalitingiz faqat shu sahifada ochiladi va imzolaydi: parol ham, shaxsiy kalit ham hech qayerga yuborilmaydi.',
   noscript: 'Bu sahifa ishlashi uchun brauzeringizda JavaScript yoqilgan boʻlishi kerak: kalit faqat brauzeringiz ichida ochiladi.',
   datePattern: '{y}-yil {d}-{m}',
@@ -93,7 +91,7 @@ const uz: Dictionary = {
     certificate_revoked: 'Bu sertifikat bekor qilingan va undan endi foydalanib boʻlmaydi. Boshqa kalit faylini tanlang yoki sertifikatlash markaziga murojaat qiling.',
     revocation_unknown: 'Sertifikat holatini hozir tekshirib boʻlmadi. Bir daqiqadan soʻng qaytadan urinib koʻring.',
     session_invalid: 'Seansingiz tugagan. Ilovaga qaytib, qaytadan kiring.',
-    not_found: 'Bu kirish sahifasining muddati tugagan yoki u boshqa brauzerda ochilgan. «{client}» ga qaytib, kirishni qaytadan boshlang.',
+    not_found: 'Bu kirish sahifasining muddati tugagan yoki u boshqa brauzerda ochilgan. «{client}»ga qaytib, kirishni qaytadan boshlang.',
     payload_too_large: 'Imzo yuborish uchun juda katta. Boshqa kalit faylini tanlang.',
     rate_limited: 'Urinishlar juda koʻp. Bir daqiqa kutib, qaytadan urinib koʻring.',
     unavailable: 'Yagona ID vaqtincha ishlamayapti. Bir daqiqadan soʻng qaytadan urinib koʻring.',
@@ -127,7 +125,6 @@ const ru: Dictionary = {
   opening: 'Ключ открывается…',
   checkHeading: 'Проверьте сертификат',
   chooseOne: 'В файле несколько сертификатов. Выберите, с каким войти.',
-  fieldName: 'Ф. И. О.',
   fieldPinfl: 'ПИНФЛ',
   fieldTin: 'ИНН',
   fieldOrganization: 'Организация',
@@ -190,7 +187,6 @@ const en: Dictionary = {
   opening: 'Opening the key…',
   checkHeading: 'Check the certificate',
   chooseOne: 'The file holds several certificates. Choose the one to sign in with.',
-  fieldName: 'Name',
   fieldPinfl: 'PINFL',
   fieldTin: 'TIN',
   fieldOrganization: 'Organisation',
