@@ -57,7 +57,7 @@ export function createRevocationChecker(options: RevocationCheckerOptions): Revo
       await local.assertNotRevoked(path, at);
       if (sources.length === 0) return;
       const anchor = anchorOf(path, options.anchors);
-      const outcomes = await Promise.allSettled(path.map((cert, index) =>
+      const outcomes = await Promise.allSettled(path.map((_, index) =>
         statusOf(sources, { path, index, issuer: path[index + 1] ?? anchor }, at)));
       // A revocation anywhere on the path outweighs an unknown status elsewhere.
       const failures = outcomes.flatMap((o) => (o.status === 'rejected' ? [o.reason as unknown] : []));
