@@ -2,12 +2,9 @@
 // agent on 127.0.0.1. Environment fallbacks: YAGONA_AGENT_MODULE, YAGONA_AGENT_ORIGINS (comma
 // list), YAGONA_AGENT_PORT, and ISSUER_URL for the default trusted origin (as the service).
 import { Command, InvalidArgumentError } from 'commander';
-import { originOf } from '../src/login/originBinding.ts';
+import { defaultAgentPort, originOf } from '../src/login/originBinding.ts';
 import { openTokenModule } from '../src/token/pkcs11.ts';
 import { startAgent } from './server.ts';
-
-// Fixed, so the sign-in page knows where to look without asking the citizen.
-export const defaultAgentPort = 47447;
 
 const program = new Command('yagona-agent')
   .description('Yagona ID signing agent: signs sign-in challenges with the key on your token')

@@ -14,6 +14,11 @@
 // the service; browser-safe (no Buffer, no node: imports).
 
 export const originBoundHeader = 'Yagona ID origin-bound sign-in v1';
+
+// Where the signing agent (agent/) listens: fixed, so the sign-in page finds it without asking
+// the citizen, and its CSP can name exactly this one loopback origin.
+export const defaultAgentPort = 47447;
+export const agentOrigin = `http://127.0.0.1:${defaultAgentPort}`;
 const prefix = new TextEncoder().encode(`${originBoundHeader}\norigin: `);
 const newline = 0x0a;
 

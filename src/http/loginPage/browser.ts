@@ -4,6 +4,8 @@
 // key stay in this page: the only requests are POST /v1/challenges ({}) and the signed body.
 import { KeyFileError, openKeyFile, type CertificateSummary, type KeyFileIdentity } from '../../pki/keyFile.ts';
 import { defaultLocale, dictionaries, fill, formatDate, isLocale, type Locale, type Problem, type TextKey } from './i18n.ts';
+// The "key token" way beside the key file (signing through the local agent); it adds its own part of the page.
+import './keyToken.ts';
 
 // A key file is a few kilobytes; anything past this is some other file.
 const maxKeyFileBytes = 1024 * 1024;

@@ -1,6 +1,7 @@
 // The citizen's sign-in page (SPEC "OpenID Connect"): server-rendered in the requested
 // language so the first paint is right, then driven by the external, same-origin bundle
 // (browser.ts). No inline script or style, so the page's CSP needs no 'unsafe-*'.
+import { agentOrigin } from '../../login/originBinding.ts';
 import { loginAssets } from './assets.ts';
 import { dictionaries, fill, locales, type Dictionary, type Locale, type TextKey } from './i18n.ts';
 
@@ -11,11 +12,12 @@ export interface LoginPageView {
 }
 
 /**
- * Scripts, styles and fetches from this origin only; nothing inline, no plug-ins, never
- * framed (RFC 9700 §4.16); Trusted Types make any HTML-string sink a hard error.
+ * Scripts, styles and fetches from this origin only — and fetches to the key token agent on
+ * its one loopback origin (keyToken.ts); nothing inline, no plug-ins, never framed (RFC 9700
+ * §4.16); Trusted Types make any HTML-string sink a hard error.
  */
 export const loginPageCsp = [
-  "default-src 'none'", "script-src 'self'", "style-src 'self'", "connect-src 'self'", "img-src 'self'",
+  "default-src 'none'", "script-src 'self'", "style-src 'self'", `connect-src 'self' ${agentOrigin}`, "img-src 'self'",
   "base-uri 'none'", "form-action 'none'", "frame-ancestors 'none'",
   "require-trusted-types-for 'script'", "trusted-types 'none'",
 ].join('; ');

@@ -1,0 +1,362 @@
+// The "key token" way on the sign-in page (bundled with browser.ts): beside the key file, the
+// citizen signs with a key on a hardware token through the local signing agent (agent/).
+// The page finds the agent on the loopback, lists the token's certificates, sends the PIN and
+// the challenge to the agent — which signs the challenge framed with this page's origin, on
+// the token — and posts the result to /login/{interactionId} like a key-file signature.
+// Without an agent it says how to install and start one.
+//
+// It builds its own part of the page (no HTML strings: the CSP enforces Trusted Types) and
+// keeps its sentences here, so the key-file flow and its dictionary stay as they are; the
+// service's error sentences are the dictionary's.
+import { agentOrigin } from '../../login/originBinding.ts';
+import { dictionaries, fill, formatDate, isLocale, type Locale, type Problem } from './i18n.ts';
+
+type TokenProblem =
+  | 'agent_missing' | 'no_certificates' | 'choose_certificate' | 'pin_missing'
+  | 'pin_incorrect' | 'pin_final_try' | 'pin_locked' | 'token_removed' | 'no_module' | 'busy' | 'token_error';
+
+interface Texts {
+  fileTab: string;
+  tokenTab: string;
+  tokenIntro: string;
+  find: string;
+  finding: string;
+  pinLabel: string;
+  signIn: string;
+  signing: string;
+  installHeading: string;
+  install: string;
+  lockedBadge: string;
+  problems: Record<TokenProblem, string>;
+}
+
+const texts: Record<Locale, Texts> = {
+  uz: {
+    fileTab: 'Kalit fayli',
+    tokenTab: 'Kalit tokeni',
+    tokenIntro: 'Tokeningizni (yoki ID-kartangizni) ulang va uni qidiring.',
+    find: 'Tokenni qidirish',
+    finding: 'Token qidirilmoqda…',
+    pinLabel: 'Token PIN-kodi',
+    signIn: 'Imzolash va kirish',
+    signing: 'Token imzolamoqda…',
+    installHeading: 'Yagona ID agenti kerak',
+    install: 'Token bilan kirish uchun kompyuteringizda Yagona ID imzolash agenti ishlab turishi kerak. Uni oʻrnating va tokeningiz PKCS#11 moduli bilan ishga tushiring: npm run agent -- --module <modul yoʻli>. Soʻng «Tokenni qidirish» tugmasini bosing.',
+    lockedBadge: 'PIN bloklangan',
+    problems: {
+      agent_missing: 'Yagona ID agenti topilmadi. Uni ishga tushiring va qaytadan urinib koʻring.',
+      no_certificates: 'Ulangan tokenda kirish uchun sertifikat topilmadi. Tokenni tekshirib, qaytadan qidiring.',
+      choose_certificate: 'Kirish uchun sertifikatni tanlang.',
+      pin_missing: 'Token PIN-kodini kiriting.',
+      pin_incorrect: 'PIN-kod notoʻgʻri. Qaytadan kiriting.',
+      pin_final_try: 'PIN-kod notoʻgʻri. Diqqat: yana bir xato PIN tokenni bloklaydi.',
+      pin_locked: 'Token PIN-kodi bloklangan. Uni PUK-kod bilan oching yoki sertifikatlash markaziga murojaat qiling.',
+      token_removed: 'Token uzildi. Uni qayta ulang va qaytadan qidiring.',
+      no_module: 'Agent tokeningiz modulini yuklay olmadi. Agentni toʻgʻri --module bilan ishga tushiring.',
+      busy: 'Token boshqa soʻrov bilan band. Bir oz kutib, qaytadan urinib koʻring.',
+      token_error: 'Token soʻrovni bajarmadi. Tokenni qayta ulab, qaytadan urinib koʻring.',
+    },
+  },
+  ru: {
+    fileTab: 'Файл ключа',
+    tokenTab: 'Ключевой токен',
+    tokenIntro: 'Подключите токен (или ID-карту) и найдите его.',
+    find: 'Найти токен',
+    finding: 'Поиск токена…',
+    pinLabel: 'PIN-код токена',
+    signIn: 'Подписать и войти',
+    signing: 'Токен подписывает…',
+    installHeading: 'Нужен агент Yagona ID',
+    install: 'Чтобы войти с токеном, на компьютере должен работать агент подписи Yagona ID. Установите его и запустите с PKCS#11-модулем вашего токена: npm run agent -- --module <путь к модулю>. Затем нажмите «Найти токен».',
+    lockedBadge: 'PIN заблокирован',
+    problems: {
+      agent_missing: 'Агент Yagona ID не найден. Запустите его и попробуйте снова.',
+      no_certificates: 'На подключённом токене нет сертификата для входа. Проверьте токен и найдите его снова.',
+      choose_certificate: 'Выберите сертификат для входа.',
+      pin_missing: 'Введите PIN-код токена.',
+      pin_incorrect: 'Неверный PIN-код. Введите его снова.',
+      pin_final_try: 'Неверный PIN-код. Внимание: ещё одна ошибка заблокирует токен.',
+      pin_locked: 'PIN-код токена заблокирован. Разблокируйте его PUK-кодом или обратитесь в удостоверяющий центр.',
+      token_removed: 'Токен отключён. Подключите его и найдите снова.',
+      no_module: 'Агент не смог загрузить модуль вашего токена. Запустите агент с правильным --module.',
+      busy: 'Токен занят другим запросом. Подождите немного и попробуйте снова.',
+      token_error: 'Токен не выполнил запрос. Переподключите токен и попробуйте снова.',
+    },
+  },
+  en: {
+    fileTab: 'Key file',
+    tokenTab: 'Key token',
+    tokenIntro: 'Connect your token (or ID card) and find it.',
+    find: 'Find my token',
+    finding: 'Looking for the token…',
+    pinLabel: 'Token PIN',
+    signIn: 'Sign and sign in',
+    signing: 'The token is signing…',
+    installHeading: 'The Yagona ID agent is needed',
+    install: 'To sign in with a token, the Yagona ID signing agent must run on this computer. Install it and start it with your token\'s PKCS#11 module: npm run agent -- --module <module path>. Then press "Find my token".',
+    lockedBadge: 'PIN locked',
+    problems: {
+      agent_missing: 'The Yagona ID agent was not found. Start it and try again.',
+      no_certificates: 'The connected token holds no certificate to sign in with. Check the token and look for it again.',
+      choose_certificate: 'Choose the certificate to sign in with.',
+      pin_missing: 'Type the token\'s PIN.',
+      pin_incorrect: 'Wrong PIN. Type it again.',
+      pin_final_try: 'Wrong PIN. Careful: one more wrong PIN locks the token.',
+      pin_locked: 'The token\'s PIN is locked. Unblock it with its PUK or contact your certification centre.',
+      token_removed: 'The token was disconnected. Connect it and look for it again.',
+      no_module: 'The agent could not load your token\'s module. Start the agent with the right --module.',
+      busy: 'The token is busy with another request. Wait a moment and try again.',
+      token_error: 'The token did not complete the request. Reconnect it and try again.',
+    },
+  },
+};
+
+interface Listed {
+  id: string;
+  token: string;
+  subject: string;
+  issuer: string;
+  notAfter: string;
+  slot: string;
+}
+
+const main = document.getElementById('main');
+const keyForm = document.getElementById('key-form');
+const signForm = document.getElementById('sign-form');
+const alertBox = document.getElementById('alert');
+const statusLine = document.getElementById('status');
+
+const locale = (): Locale => (isLocale(document.documentElement.lang) ? document.documentElement.lang : 'uz');
+const t = () => texts[locale()];
+const interactionId = main?.dataset.interaction ?? '';
+const client = main?.dataset.client ?? '';
+
+let certificates: Listed[] = [];
+let locked = new Set<string>();
+let shown: { kind: 'token'; problem: TokenProblem } | { kind: 'service'; problem: Problem } | undefined;
+let status: 'finding' | 'signing' | undefined;
+let busy = false;
+
+function make<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<HTMLElementTagNameMap[K]> = {}, ...children: Node[]): HTMLElementTagNameMap[K] {
+  const node = Object.assign(document.createElement(tag), props);
+  node.append(...children);
+  return node;
+}
+
+const fileTab = make('button', { type: 'button', className: 'secondary', id: 'method-file' });
+const tokenTab = make('button', { type: 'button', className: 'secondary', id: 'method-token' });
+const methods = make('div', { className: 'actions methods' }, fileTab, tokenTab);
+const intro = make('p', { className: 'hint' });
+const findButton = make('button', { type: 'button', className: 'secondary', id: 'token-find' });
+const list = make('div', { id: 'token-certificates' });
+const pinLabel = make('label', { htmlFor: 'token-pin' });
+const pinInput = make('input', { type: 'password', id: 'token-pin', autocomplete: 'off', spellcheck: false, inputMode: 'numeric' });
+const pinField = make('div', { className: 'field', hidden: true }, pinLabel, pinInput);
+const signButton = make('button', { type: 'submit', className: 'primary', id: 'token-sign', hidden: true });
+const installHeading = make('h2', { id: 'token-install-heading' });
+const installText = make('p', { className: 'hint' });
+const installHelp = make('section', { id: 'token-install', hidden: true }, installHeading, installText);
+const tokenForm = make('form', { id: 'token-form', className: 'card', hidden: true, noValidate: true },
+  intro, list, pinField, make('div', { className: 'actions' }, findButton, signButton), installHelp);
+
+function render(): void {
+  const x = t();
+  fileTab.textContent = x.fileTab;
+  tokenTab.textContent = x.tokenTab;
+  fileTab.setAttribute('aria-pressed', String(tokenForm.hidden));
+  tokenTab.setAttribute('aria-pressed', String(!tokenForm.hidden));
+  intro.textContent = x.tokenIntro;
+  findButton.textContent = x.find;
+  pinLabel.textContent = x.pinLabel;
+  signButton.textContent = x.signIn;
+  installHeading.textContent = x.installHeading;
+  installText.textContent = x.install;
+  renderCertificates();
+  if (shown !== undefined && alertBox !== null) alertBox.textContent = sentence(shown);
+  if (status !== undefined && statusLine !== null) statusLine.textContent = status === 'finding' ? x.finding : x.signing;
+}
+
+function renderCertificates(): void {
+  const x = t();
+  const dictionary = dictionaries[locale()];
+  list.replaceChildren(...certificates.map((entry, index) => {
+    const radio = make('input', { type: 'radio', name: 'token-certificate', value: entry.id, checked: index === 0 });
+    const facts = make('dl');
+    for (const [term, value] of [[dictionary.fieldIssuer, entry.issuer], [dictionary.fieldValidUntil, formatDate(dictionary, new Date(entry.notAfter))], ['Token', entry.token]] as const) {
+      facts.append(make('dt', { textContent: term }), make('dd', { textContent: value }));
+    }
+    const card = make('label', { className: 'identity' }, radio, make('span', { className: 'who', textContent: commonName(entry.subject) }));
+    if (locked.has(entry.slot)) card.append(make('span', { className: 'badge', textContent: x.lockedBadge }));
+    card.append(facts);
+    return card;
+  }));
+  if (certificates.length > 1) list.setAttribute('role', 'radiogroup');
+  pinField.hidden = certificates.length === 0;
+  signButton.hidden = certificates.length === 0;
+}
+
+function commonName(subject: string): string {
+  return /(?:^|,)CN=((?:\\,|[^,])+)/.exec(subject)?.[1]?.replace(/\\(.)/g, '$1') ?? subject;
+}
+
+function sentence(current: NonNullable<typeof shown>): string {
+  return current.kind === 'token' ? t().problems[current.problem] : fill(dictionaries[locale()].errors[current.problem], client);
+}
+
+function showProblem(problem: NonNullable<typeof shown>, field?: HTMLInputElement): void {
+  shown = problem;
+  setStatus(undefined);
+  if (alertBox === null) return;
+  alertBox.textContent = sentence(problem);
+  alertBox.hidden = false;
+  if (field === pinInput) {
+    pinInput.setAttribute('aria-invalid', 'true');
+    pinInput.setAttribute('aria-errormessage', 'alert');
+  } else {
+    pinInput.removeAttribute('aria-invalid');
+    pinInput.removeAttribute('aria-errormessage');
+  }
+  alertBox.focus();
+}
+
+function clearProblem(): void {
+  shown = undefined;
+  pinInput.removeAttribute('aria-invalid');
+  pinInput.removeAttribute('aria-errormessage');
+  if (alertBox !== null) {
+    alertBox.hidden = true;
+    alertBox.textContent = '';
+  }
+}
+
+function setStatus(next: typeof status): void {
+  status = next;
+  if (statusLine !== null) statusLine.textContent = next === undefined ? '' : next === 'finding' ? t().finding : t().signing;
+}
+
+function setBusy(next: boolean): void {
+  busy = next;
+  findButton.disabled = next;
+  signButton.disabled = next;
+  tokenForm.setAttribute('aria-busy', String(next));
+}
+
+function choose(method: 'file' | 'token'): void {
+  clearProblem();
+  tokenForm.hidden = method !== 'token';
+  // Back on the key file, its first step: the file and password are asked again.
+  if (keyForm !== null) keyForm.hidden = method === 'token';
+  if (signForm !== null) signForm.hidden = true;
+  render();
+}
+
+class AgentMissing extends Error {}
+
+async function agent(path: string, init: RequestInit = {}): Promise<Response> {
+  try {
+    return await fetch(`${agentOrigin}${path}`, { ...init, mode: 'cors', credentials: 'omit', cache: 'no-store', redirect: 'error' });
+  } catch (error) {
+    throw new AgentMissing('no agent on the loopback', { cause: error });
+  }
+}
+
+/** The agent's problem `code`, as one of our sentences. */
+async function agentProblem(response: Response): Promise<TokenProblem> {
+  const body = (await response.json().catch(() => ({}))) as { code?: unknown; pinFinalTry?: unknown };
+  switch (body.code) {
+    case 'pin_incorrect': return body.pinFinalTry === true ? 'pin_final_try' : 'pin_incorrect';
+    case 'pin_locked': case 'token_removed': case 'no_module': case 'busy': return body.code;
+    case 'certificate_not_found': return 'token_removed';
+    default: return 'token_error';
+  }
+}
+
+async function find(): Promise<void> {
+  clearProblem();
+  setBusy(true);
+  setStatus('finding');
+  installHelp.hidden = true;
+  try {
+    const response = await agent('/v1/certificates');
+    if (!response.ok) return showProblem({ kind: 'token', problem: await agentProblem(response) });
+    const body = (await response.json()) as { certificates?: Listed[]; tokens?: Array<{ slot: string; pinLocked: boolean }> };
+    certificates = body.certificates ?? [];
+    locked = new Set((body.tokens ?? []).filter((token) => token.pinLocked).map((token) => token.slot));
+    setStatus(undefined);
+    render();
+    if (certificates.length === 0) return showProblem({ kind: 'token', problem: 'no_certificates' });
+    pinInput.focus();
+  } catch (error) {
+    if (!(error instanceof AgentMissing)) throw error;
+    installHelp.hidden = false;
+    showProblem({ kind: 'token', problem: 'agent_missing' });
+  } finally {
+    setBusy(false);
+  }
+}
+
+async function sign(): Promise<void> {
+  const chosen = list.querySelector<HTMLInputElement>('input[name="token-certificate"]:checked')?.value;
+  if (chosen === undefined) return showProblem({ kind: 'token', problem: 'choose_certificate' });
+  if (pinInput.value === '') return showProblem({ kind: 'token', problem: 'pin_missing' }, pinInput);
+  clearProblem();
+  setBusy(true);
+  setStatus('signing');
+  try {
+    const challengeResponse = await postJson('/v1/challenges', {});
+    if (challengeResponse.status !== 201) return showProblem({ kind: 'service', problem: await serviceProblem(challengeResponse) });
+    const { id, challenge } = (await challengeResponse.json()) as { id: string; challenge: string };
+    const signed = await agent('/v1/sign', {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ certificate: chosen, pin: pinInput.value, challenge }),
+    });
+    if (!signed.ok) {
+      const problem = await agentProblem(signed);
+      return showProblem({ kind: 'token', problem }, problem.startsWith('pin_') ? pinInput : undefined);
+    }
+    // The PIN has done its work on the token; it is not kept in the page.
+    pinInput.value = '';
+    const { format, cms } = (await signed.json()) as { format: string; cms: string };
+    const response = await postJson(`/login/${encodeURIComponent(interactionId)}`, { challengeId: id, format, cms });
+    if (response.status !== 200) return showProblem({ kind: 'service', problem: await serviceProblem(response) });
+    const { redirectTo } = (await response.json()) as { redirectTo?: unknown };
+    if (typeof redirectTo !== 'string' || !/^https?:\/\//i.test(redirectTo)) return showProblem({ kind: 'service', problem: 'internal_error' });
+    window.location.assign(redirectTo);
+  } catch (error) {
+    if (error instanceof AgentMissing) {
+      installHelp.hidden = false;
+      return showProblem({ kind: 'token', problem: 'agent_missing' });
+    }
+    showProblem({ kind: 'service', problem: 'network' });
+  } finally {
+    setBusy(false);
+  }
+}
+
+function postJson(path: string, body: unknown): Promise<Response> {
+  return fetch(path, {
+    method: 'POST', credentials: 'same-origin', cache: 'no-store', redirect: 'error',
+    headers: { 'content-type': 'application/json', accept: 'application/json, application/problem+json' }, body: JSON.stringify(body),
+  });
+}
+
+async function serviceProblem(response: Response): Promise<Problem> {
+  const { code } = (await response.json().catch(() => ({}))) as { code?: unknown };
+  if (typeof code === 'string' && code in dictionaries[locale()].errors) return code as Problem;
+  if (response.status === 404) return 'not_found';
+  return response.status >= 500 ? 'unavailable' : 'invalid_request';
+}
+
+if (main !== null && keyForm !== null) {
+  keyForm.before(methods, tokenForm);
+  fileTab.addEventListener('click', () => choose('file'));
+  tokenTab.addEventListener('click', () => choose('token'));
+  findButton.addEventListener('click', () => { if (!busy) void find(); });
+  // Enter in the PIN field signs; before a listing there is nothing to sign with.
+  tokenForm.addEventListener('submit', (event) => {
+    event.preventDefault();
+    if (!busy) void (certificates.length > 0 ? sign() : find());
+  });
+  // The language switch (browser.ts) sets <html lang>; our sentences follow it.
+  new MutationObserver(render).observe(document.documentElement, { attributes: true, attributeFilter: ['lang'] });
+  render();
+}

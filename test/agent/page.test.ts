@@ -1,0 +1,106 @@
+// The sign-in page's "key token" way in real Chromium: from the demo agency app through the page
+// and the local agent (on its fixed loopback port) to a SoftHSM2 token, and back at the agency
+// signed in. Without an agent the page says how to install and start it; a wrong PIN is told
+// in the focused alert; the PIN goes to the agent only, never to the service.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import type { Page } from 'playwright-core';
+import { startAgent, type Agent } from '../../agent/server.ts';
+import { agentOrigin, defaultAgentPort, originOf } from '../../src/login/originBinding.ts';
+import { openTokenModule } from '../../src/token/pkcs11.ts';
+import type { TestApp } from '../helpers/app.ts';
+import { openTestDatabase, type TestDatabase } from '../helpers/services.ts';
+import { certifyTokenKey, createSoftToken, softhsmModule, type SoftToken } from '../helpers/softhsm.ts';
+import { createTestPki } from '../helpers/testPki.ts';
+import { startOidcApp } from '../oidc/helpers.ts';
+import { alertText, atKeyStep, launchChromium, record, screenshotPath, startAgency, type Agency, type ChromiumSession } from '../page/helpers.ts';
+
+let token: SoftToken;
+let database: TestDatabase;
+let app: TestApp;
+let agency: Agency;
+let chromium: ChromiumSession;
+let agent: Agent | undefined;
+let dir: string;
+
+before(async () => {
+  const pki = await createTestPki();
+  token = createSoftToken({ label: 'Page test token' });
+  const key = token.generateKey('ec-p256', 'sign-in key');
+  token.storeCertificate(await certifyTokenKey(pki.ca, key.publicKey, 'CN=Token Citizen,1.2.860.3.16.1.2=31201990000077,C=UZ'), 'sign-in', key.keyId);
+  token.storeCertificate(pki.ca.certDer, 'Test Citizen CA');
+  database = await openTestDatabase('sqlite');
+  app = await startOidcApp({ store: 'memory', database, pki });
+  dir = mkdtempSync(join(tmpdir(), 'yagona-token-page-'));
+  agency = await startAgency(app, dir);
+  chromium = await launchChromium();
+});
+
+after(async () => {
+  await agent?.close();
+  await chromium?.close();
+  await agency?.close();
+  await app?.close();
+  await database?.cleanup();
+  token?.remove();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function tokenStep(): Promise<Page> {
+  const page = await chromium.context.newPage();
+  await page.goto(`${agency.url}/login`);
+  await page.waitForURL(new RegExp(`^${app.url}/login/[A-Za-z0-9_-]{24}$`));
+  await atKeyStep(page);
+  await page.locator('#method-token').click();
+  await page.locator('#token-form').waitFor({ state: 'visible' });
+  assert.equal(await page.locator('#key-form').isHidden(), true, 'one way at a time');
+  return page;
+}
+
+test('without the agent, the page says how to install and start it', async () => {
+  const page = await tokenStep();
+  await page.locator('#token-find').click();
+  assert.match(await alertText(page), /agenti topilmadi/);
+  await page.locator('#token-install').waitFor({ state: 'visible' });
+  assert.match((await page.locator('#token-install').textContent()) ?? '', /npm run agent -- --module/);
+  // The language switch reaches the token's sentences too.
+  await page.locator('button.lang[data-locale="en"]').click();
+  assert.match((await page.locator('#alert').textContent()) ?? '', /The Yagona ID agent was not found/);
+  assert.equal(await page.locator('#method-token').textContent(), 'Key token');
+  await page.close();
+});
+
+test('agency → page → key token through the agent → back at the agency, signed in; the PIN reaches only the agent', async () => {
+  agent = await startAgent({ module: openTokenModule(softhsmModule), origins: [originOf(app.url)], port: defaultAgentPort });
+  const page = await tokenStep();
+  const { requests, problems } = record(page);
+  await page.locator('#token-find').click();
+  const card = page.locator('#token-certificates .identity');
+  await card.waitFor();
+  assert.match((await card.textContent()) ?? '', /Token Citizen.*Test Citizen CA/s);
+
+  await page.locator('#token-pin').fill('000000');
+  await page.locator('#token-sign').click();
+  assert.match(await alertText(page), /PIN-kod notoʻgʻri/);
+  assert.equal(await page.getAttribute('#token-pin', 'aria-invalid'), 'true');
+
+  await page.locator('#token-pin').fill(token.pin);
+  await page.screenshot({ path: screenshotPath('key-token-pin') });
+  await page.locator('#token-pin').press('Enter');
+  await page.waitForURL(`${agency.url}/`);
+  assert.equal((await page.locator('#name').textContent()) ?? '', 'Token Citizen');
+
+  for (const request of requests) {
+    assert.ok([app.url, agency.url, agentOrigin].some((origin) => request.url.startsWith(origin)), `request to another origin: ${request.url}`);
+    if (!request.url.startsWith(agentOrigin)) {
+      assert.ok(request.body === null || !request.body.includes(Buffer.from(token.pin)), `the PIN in ${request.method} ${request.url}`);
+    }
+  }
+  const toAgent = requests.filter((request) => request.url.startsWith(agentOrigin)).map((request) => `${request.method} ${new URL(request.url).pathname}`);
+  assert.deepEqual(toAgent, ['GET /v1/certificates', 'POST /v1/sign', 'POST /v1/sign']);
+  assert.deepEqual(problems.filter((problem) => !problem.includes(agency.url) && !problem.includes('403')), []);
+  await page.close();
+});
