@@ -12,6 +12,7 @@ import { after, before, beforeEach, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { errorCodes, type ErrorCode } from '../../src/errors.ts';
 import { dictionaries, fill, locales, type Problem } from '../../src/http/loginPage/i18n.ts';
+import { agentOrigin } from '../../src/login/originBinding.ts';
 import { interactionTtlSeconds } from '../../src/oidc/grants.ts';
 import { certificateKey } from '../../src/revocation/certificateKey.ts';
 import type { Clock } from '../../src/clock.ts';
@@ -114,10 +115,10 @@ describe('the sign-in page in Chromium', () => {
     assert.ok(response);
     const headers = response.headers();
     const csp = headers['content-security-policy'] ?? '';
-    for (const directive of ["default-src 'none'", "script-src 'self'", "style-src 'self'", "connect-src 'self'", "frame-ancestors 'none'", "base-uri 'none'", "form-action 'none'"]) {
+    for (const directive of ["default-src 'none'", "script-src 'self'", "style-src 'self'", `connect-src 'self' ${agentOrigin}`, "frame-ancestors 'none'", "base-uri 'none'", "form-action 'none'"]) {
       assert.ok(csp.split('; ').includes(directive), `CSP lacks ${directive}: ${csp}`);
     }
-    assert.doesNotMatch(csp, /unsafe|https?:|\*/);
+    assert.doesNotMatch(csp.replace(agentOrigin, ''), /unsafe|https?:|\*/, 'no source but the key token agent\'s loopback origin');
     assert.equal(headers['x-frame-options'], 'DENY');
     assert.equal(headers['x-content-type-options'], 'nosniff');
     assert.equal(headers['referrer-policy'], 'no-referrer');
