@@ -132,6 +132,27 @@ export async function alertText(page: Page): Promise<string> {
   return (await alert.textContent()) ?? '';
 }
 
+/**
+ * Sources a sign-in page CSP may name beyond its keywords: none but the key token agent's one
+ * loopback origin in connect-src (src/http/loginPage/keyToken.ts). Returns what else it names.
+ */
+export function foreignCspSources(csp: string): string[] {
+  const foreign: string[] = [];
+  for (const directive of csp.split(';').map((part) => part.trim()).filter(Boolean)) {
+    const [name, ...sources] = directive.split(/\s+/);
+    for (const source of sources) {
+      const loopbackAgent = name === 'connect-src' && /^http:\/\/127\.0\.0\.1:\d+$/.test(source);
+      if (!/^'(none|self|script)'$/.test(source) && !loopbackAgent) foreign.push(`${name} ${source}`);
+    }
+  }
+  return foreign;
+}
+
+/** The loopback agent origins the CSP lets the page talk to (none without a key token agent). */
+export function agentOrigins(csp: string): string[] {
+  return [...csp.matchAll(/http:\/\/127\.0\.0\.1:\d+/g)].map((match) => match[0]);
+}
+
 export function screenshotPath(name: string): string {
   mkdirSync(artifactsDir, { recursive: true });
   return join(artifactsDir, `${name}.png`);
