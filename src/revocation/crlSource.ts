@@ -2,7 +2,8 @@
 // pki path validator's full §6.3 processing (issuer, signature by the issuer or an authorised
 // CRL signer, scope, delta CRLs, nextUpdate). A CRL is shared with other instances through the
 // ephemeral store until its nextUpdate, and kept parsed per process by its SHA-256, so most
-// sign-ins neither download nor parse; a CRL near its nextUpdate is refreshed in the background.
+// sign-ins neither download nor parse; a copy an hour old or near its nextUpdate is refreshed
+// in the background (at most once a minute per URL), so that download and parse do not delay a sign-in.
 // Only CRLs signed by the certificate's issuer are cached: a forged or altered CRL must not
 // sit in every instance's cache until the nextUpdate it claims (SECURITY-CASES §D 66).
 import { createHash } from 'node:crypto';
@@ -31,17 +32,30 @@ interface Held {
   crl: ParsedCrl;
   /** SPKI of the issuer whose key verified the CRL: a refreshed copy must verify with it too. */
   signerSpki: Uint8Array;
+  /** When this copy was downloaded (by this instance or, through the store, another). */
+  fetchedAt: number;
+}
+
+interface Shared {
+  der: string;
+  fetchedAt: number;
 }
 
 // Parsed CRLs per process; a national PKI has a handful of CRL URLs.
 const parsedLimit = 16;
-// Refresh once less than this share of the CRL's lifetime is left (thisUpdate → nextUpdate).
+// A CA may publish before nextUpdate (an urgent revocation): look again in the background once
+// a copy is this old, or once less than `refreshShare` of its lifetime is left. Operators who
+// cannot wait have the local registry, which applies at once.
+const refreshAfterMs = 60 * 60 * 1000;
 const refreshShare = 0.1;
+// However a refresh ends (a server down, a bad list), the next attempt waits this long.
+const refreshRetryMs = 60 * 1000;
 
 export function createCrlSource(options: CrlSourceOptions): RevocationSource {
   const byUrl = new Map<string, Held>();
   const parsedByHash = new Map<string, ParsedCrl>();
   const inFlight = new Map<string, Promise<ParsedCrl>>();
+  const refreshedAt = new Map<string, number>();
 
   function parseOnce(der: Uint8Array): ParsedCrl {
     const hash = createHash('sha256').update(der).digest('hex');
@@ -63,23 +77,22 @@ export function createCrlSource(options: CrlSourceOptions): RevocationSource {
     return started;
   }
 
-  async function keep(url: string, crl: ParsedCrl, issuer: ParsedCertificate, at: Date): Promise<void> {
-    if (crl.nextUpdate === undefined || crl.nextUpdate.getTime() <= at.getTime() || !signedBy(crl, issuer.spki)) return;
-    byUrl.set(url, { crl, signerSpki: issuer.spki });
-    const ttlSeconds = Math.ceil((crl.nextUpdate.getTime() - at.getTime()) / 1000);
-    await options.store.put(storeKey(url), { der: Buffer.from(crl.der).toString('base64') }, ttlSeconds);
+  /** Holds and shares a downloaded CRL when it is fresh and its issuer's key verifies it. */
+  async function keep(url: string, crl: ParsedCrl, signerSpki: Uint8Array, at: Date): Promise<void> {
+    if (!fresh(crl, at) || !signedBy(crl, signerSpki)) return;
+    const fetchedAt = at.getTime();
+    byUrl.set(url, { crl, signerSpki, fetchedAt });
+    const shared: Shared = { der: Buffer.from(crl.der).toString('base64'), fetchedAt };
+    await options.store.put(storeKey(url), shared, Math.ceil((crl.nextUpdate!.getTime() - fetchedAt) / 1000));
   }
 
   function refreshInBackground(url: string, held: Held): void {
-    if (inFlight.has(url)) return;
+    const started = options.now().getTime();
+    if (inFlight.has(url) || started - (refreshedAt.get(url) ?? 0) < refreshRetryMs) return;
+    refreshedAt.set(url, started);
     download(url)
-      .then(async (crl) => {
-        const at = options.now();
-        if (crl.nextUpdate !== undefined && crl.nextUpdate > held.crl.nextUpdate! && signedBy(crl, held.signerSpki)) {
-          byUrl.set(url, { crl, signerSpki: held.signerSpki });
-          await options.store.put(storeKey(url), { der: Buffer.from(crl.der).toString('base64') }, Math.ceil((crl.nextUpdate.getTime() - at.getTime()) / 1000));
-        }
-      })
+      // An older or equal list (by cRLNumber) never replaces the one held: a replayed CRL cannot roll back revocations.
+      .then((crl) => ((crl.crlNumber ?? -1n) >= (held.crl.crlNumber ?? -1n) ? keep(url, crl, held.signerSpki, options.now()) : undefined))
       .catch((err: unknown) => options.log.warn({ err, url }, 'background CRL refresh failed; the cached CRL stays in use until its nextUpdate'));
   }
 
@@ -87,19 +100,19 @@ export function createCrlSource(options: CrlSourceOptions): RevocationSource {
   async function crlFor(url: string, issuer: ParsedCertificate, at: Date): Promise<ParsedCrl> {
     const held = byUrl.get(url);
     if (held !== undefined && fresh(held.crl, at)) {
-      if (nearlyStale(held.crl, at)) refreshInBackground(url, held);
+      if (at.getTime() - held.fetchedAt > refreshAfterMs || nearlyStale(held.crl, at)) refreshInBackground(url, held);
       return held.crl;
     }
-    const shared = await options.store.get<{ der: string }>(storeKey(url));
+    const shared = await options.store.get<Shared>(storeKey(url));
     if (shared !== undefined) {
       const crl = parseOnce(Uint8Array.from(Buffer.from(shared.der, 'base64')));
       if (fresh(crl, at) && signedBy(crl, issuer.spki)) {
-        byUrl.set(url, { crl, signerSpki: issuer.spki });
+        byUrl.set(url, { crl, signerSpki: issuer.spki, fetchedAt: shared.fetchedAt });
         return crl;
       }
     }
     const crl = await download(url);
-    await keep(url, crl, issuer, at);
+    await keep(url, crl, issuer.spki, at);
     return crl;
   }
 

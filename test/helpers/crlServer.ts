@@ -21,6 +21,8 @@ export interface MakeCrlOptions {
   revoked?: ReadonlyArray<{ serialHex: string; reason?: string }>;
   thisUpdate?: Date;
   nextUpdate?: Date;
+  /** cRLNumber (default 1). */
+  crlNumber?: number;
 }
 
 const evenHex = (hex: string): string => (hex.length % 2 === 1 ? `0${hex}` : hex).toUpperCase();
@@ -39,7 +41,7 @@ export function makeCrl(signer: CrlSigner, options: MakeCrlOptions = {}): Uint8A
       `R\t491231235959Z\t250101000000Z${entry.reason === undefined ? '' : `,${entry.reason}`}\t${evenHex(entry.serialHex)}\tunknown\t/CN=Revoked ${i}\n`);
     writeFileSync(join(dir, 'index.txt'), lines.join(''));
     writeFileSync(join(dir, 'index.txt.attr'), 'unique_subject = no\n');
-    writeFileSync(join(dir, 'crlnumber'), '01\n');
+    writeFileSync(join(dir, 'crlnumber'), `${evenHex((options.crlNumber ?? 1).toString(16))}\n`);
     writeFileSync(join(dir, 'openssl.cnf'), [
       '[ca]', 'default_ca = test', '[test]', `dir = ${dir}`, 'database = $dir/index.txt', 'crlnumber = $dir/crlnumber',
       'certificate = $dir/ca.pem', 'private_key = $dir/ca.key', 'default_md = sha256', 'crl_extensions = ext',

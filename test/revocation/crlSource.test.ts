@@ -47,12 +47,12 @@ async function leafAt(path: string): Promise<PathPosition> {
 }
 
 /** One service instance's CRL source, on its own Redis connection with the shared key prefix. */
-function instance(prefix: string) {
+function instance(prefix: string, now: () => Date = () => new Date()) {
   const store = createRedisStore(testRedisUrl(), { keyPrefix: prefix });
   stores.push(store);
   return createCrlSource({
     store, anchors, allowedHosts: [`127.0.0.1:${server.port}`], timeoutMs: 2000, maxBytes: 1 << 20,
-    log: pino({ level: 'silent' }), now: () => new Date(),
+    log: pino({ level: 'silent' }), now,
   });
 }
 
@@ -93,6 +93,37 @@ test('a CRL near its nextUpdate is replaced in the background; the next check se
   await new Promise((r) => setTimeout(r, 200));
   await assert.rejects(source.check(position, new Date()), (err: { code?: string }) => err.code === 'certificate_revoked');
   assert.equal(server.hits('/rolling.crl'), 2);
+});
+
+test('a copy an hour old is refreshed in the background: a newer list replaces it, an older (replayed) one does not', async () => {
+  const position = await leafAt('/hourly.crl');
+  const cert = position.path[0]!;
+  let clock = Date.now();
+  const source = instance(uniqueKeyPrefix('crl-hourly'), () => new Date(clock));
+  const at = () => new Date(clock);
+  const waitForHits = async (n: number) => {
+    for (let i = 0; i < 100 && server.hits('/hourly.crl') < n; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(server.hits('/hourly.crl'), n);
+    await new Promise((r) => setTimeout(r, 200));
+  };
+  server.route('/hourly.crl', { body: makeCrl(ca, { crlNumber: 5 }) });
+  assert.deepEqual(await source.check(position, at()), { status: 'good' });
+  // Within the hour: no new download.
+  clock += 30 * 60_000;
+  assert.deepEqual(await source.check(position, at()), { status: 'good' });
+  assert.equal(server.hits('/hourly.crl'), 1);
+  // The CA publishes early (an urgent revocation); two hours on, the copy is refreshed behind a sign-in.
+  server.route('/hourly.crl', { body: makeCrl(ca, { crlNumber: 6, revoked: [{ serialHex: cert.serialHex }] }) });
+  clock += 90 * 60_000;
+  assert.deepEqual(await source.check(position, at()), { status: 'good' });
+  await waitForHits(2);
+  await assert.rejects(source.check(position, at()), (err: { code?: string }) => err.code === 'certificate_revoked');
+  // Someone serves the older list again: it is downloaded on the next refresh and ignored.
+  server.route('/hourly.crl', { body: makeCrl(ca, { crlNumber: 5 }) });
+  clock += 2 * 60 * 60_000;
+  await assert.rejects(source.check(position, at()), (err: { code?: string }) => err.code === 'certificate_revoked');
+  await waitForHits(3);
+  await assert.rejects(source.check(position, at()), (err: { code?: string }) => err.code === 'certificate_revoked');
 });
 
 test('an unknown status: `closed` throws revocation_unknown with Retry-After, `open` accepts and logs a warning naming it', async () => {
