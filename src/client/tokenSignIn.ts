@@ -25,7 +25,7 @@ export async function signInWithToken(options: ClientOptions & TokenChoice & { m
 
 /** The one signing certificate the choice leaves; several are listed so the user can pick. */
 export function chooseCertificate(module: TokenModule, choice: TokenChoice): TokenCertificate {
-  const slot = choice.slot === undefined ? undefined : BigInt(choice.slot).toString();
+  const slot = choice.slot === undefined ? undefined : slotNumber(choice.slot);
   const all = module.certificates();
   if (all.length === 0 && module.tokens().length === 0) throw new TokenError('no_token', `no key token is present (module ${module.path})`);
   const matching = all.filter((c) => (slot === undefined || c.slot === slot) && (choice.keyId === undefined || c.id.endsWith(`:${choice.keyId.toLowerCase()}`)));
@@ -33,4 +33,10 @@ export function chooseCertificate(module: TokenModule, choice: TokenChoice): Tok
   if (matching.length === 0) throw new TokenError('certificate_not_found', 'no signing certificate on the token matches --slot/--key-id');
   const list = matching.map((c) => `slot ${c.slot} key-id ${c.id.split(':')[1]} (${c.certificate.subject.text})`).join('; ');
   throw new TokenError('certificate_not_found', `several signing certificates; choose one with --slot and --key-id: ${list}`);
+}
+
+/** A slot id as pkcs11-tool prints it: decimal, or hexadecimal with 0x. */
+function slotNumber(text: string): string {
+  if (!/^(?:\d{1,20}|0x[0-9a-f]{1,16})$/i.test(text)) throw new TokenError('certificate_not_found', `--slot ${text} is not a slot id (decimal or 0x hex)`);
+  return BigInt(text).toString();
 }

@@ -143,7 +143,8 @@ function presentSlots(p11: pkcs11js.PKCS11): Handle[] {
   return p11.C_GetSlotList(true).filter((slot) => (p11.C_GetTokenInfo(slot).flags & C.CKF_TOKEN_INITIALIZED) !== 0);
 }
 
-const slotId = (slot: Handle): string => slot.readBigUInt64LE(0).toString();
+// A CK_SLOT_ID is a CK_ULONG: 8 bytes on 64-bit Unix, 4 on Windows (LLP64).
+const slotId = (slot: Handle): string => (slot.length === 8 ? slot.readBigUInt64LE(0) : BigInt(slot.readUInt32LE(0))).toString();
 const trimmed = (text: string): string => text.replace(/\0/g, '').trim();
 
 function tokenInfo(p11: pkcs11js.PKCS11, slot: Handle): TokenInfo {

@@ -370,6 +370,11 @@ describe('admin sign-in --pkcs11', () => {
     const result = JSON.parse(run.out) as { current: { acr: string; amr: string[] } };
     assert.equal(result.current.acr, 'urn:yagona:loa:high');
     assert.deepEqual(result.current.amr, ['hwk', 'pin', 'pop']);
+    // The slot as pkcs11-tool -L prints it in hex works the same.
+    const hex = await admin('sign-in', '--pkcs11', softhsmModule, '--pin', token.pin, '--slot', `0x${BigInt(token.slot).toString(16)}`, '--key-id', keys.ec.keyId, '--url', app.url, '--json');
+    assert.equal(hex.code, 0, hex.err);
+    const bad = await admin('sign-in', '--pkcs11', softhsmModule, '--pin', token.pin, '--slot', 'first', '--url', app.url);
+    assert.equal(bad.err, 'error: certificate_not_found: --slot first is not a slot id (decimal or 0x hex)\n');
   });
 
   test('two certificates and no --key-id: says which to choose; wrong PIN: one line with its code', async () => {

@@ -191,6 +191,7 @@ function renderCertificates(): void {
     return card;
   }));
   if (certificates.length > 1) list.setAttribute('role', 'radiogroup');
+  else list.removeAttribute('role');
   pinField.hidden = certificates.length === 0;
   signButton.hidden = certificates.length === 0;
 }
