@@ -215,10 +215,19 @@ describe('signing through the agent', () => {
     assert.equal(rebound.body.code, 'host_forbidden');
   });
 
-  test('signs sign-in challenges only, not arbitrary text', async () => {
+  test('signs sign-in challenges only, not arbitrary text, and only from a JSON body (which needs the preflight)', async () => {
     const reply = await agentSign(await certificateId('ec'), 'I owe the bearer 1000 000 som');
     assert.equal(reply.status, 400);
     assert.equal(reply.body.code, 'invalid_request');
+    // A form or text/plain POST is what a page can send without a preflight: refused.
+    const c = await newChallenge();
+    const simple = await call(agent, 'POST', '/v1/sign', {
+      origin: appOrigin, headers: { 'content-type': 'text/plain' },
+      body: { certificate: await certificateId('ec'), pin: token.pin, challenge: c.challenge },
+    });
+    assert.equal(simple.status, 400);
+    assert.equal(simple.body.code, 'invalid_request');
+    assert.equal(simple.body.cms, undefined);
   });
 });
 
