@@ -112,6 +112,18 @@ describe('the sign-in page in Chromium', () => {
     await page.close();
   });
 
+  for (const key of ['rsa-4096', 'ec-p521', 'ed25519'] as const) {
+    test(`a ${key} key file signs in too (WebCrypto in Chromium)`, async () => {
+      const citizen = await pki.citizen({ key });
+      const page = await fromAgency();
+      await openKey(page, { name: `${key}.p12`, buffer: await keyFile(pki, citizen, 'pw') }, 'pw');
+      await page.locator('#sign').click();
+      await page.waitForURL(`${agency.url}/`);
+      assert.match((await page.locator('#name').textContent()) ?? '', /^Citizen \d+$/);
+      await page.close();
+    });
+  }
+
   test('the page and its assets carry the security headers; assets are immutable, the page is never cached', async () => {
     const page = await fromAgency();
     const response = await page.reload();
