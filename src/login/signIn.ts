@@ -71,7 +71,8 @@ export async function signIn(deps: SignInDeps, body: unknown, context: SignInCon
     await deps.audit.append({
       at, type: 'sign_in', outcome: 'success', requestId: context.requestId,
       certificateSha256: signer.sha256, subject: session.record.sub,
-      details: { sid: session.record.sid, format: request.format, ...(context.clientId ? { clientId: context.clientId } : {}) },
+      // acr tells key-file from hardware-token sign-ins in the audit trail (login/assurance.ts).
+      details: { sid: session.record.sid, format: request.format, acr: session.record.acr, ...(context.clientId ? { clientId: context.clientId } : {}) },
     }).catch(async (error: unknown) => {
       // A sign-in nobody can account for must not stand: end the session, then fail.
       await deps.sessions.end(session.record);

@@ -175,6 +175,9 @@ describe('signing through the agent', () => {
       assert.equal(session.acr, 'urn:yagona:loa:high');
       assert.deepEqual(session.amr, ['hwk', 'pin', 'pop']);
       assert.equal(session.subject.commonName, `Token Citizen ${name.toUpperCase()}`);
+      const audit = (await app.db.audit.tail(1)).at(-1);
+      assert.equal(audit?.outcome, 'success');
+      assert.equal(audit?.details?.acr, 'urn:yagona:loa:high', 'the audit trail tells a token sign-in');
     });
   }
 
