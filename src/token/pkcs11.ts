@@ -130,11 +130,17 @@ async function withModuleAsync<T>(path: string, work: (p11: pkcs11js.PKCS11) => 
   }
 }
 
+/** Cleanup after the operation: its outcome is what the caller needs, so a failing cleanup does not replace it. */
 function finalize(p11: pkcs11js.PKCS11): void {
+  quietly(() => p11.C_Finalize());
+  quietly(() => p11.close());
+}
+
+function quietly(step: () => void): void {
   try {
-    p11.C_Finalize();
-  } finally {
-    p11.close();
+    step();
+  } catch {
+    // A token pulled out mid-operation leaves sessions the module can no longer close.
   }
 }
 
@@ -274,10 +280,10 @@ async function signOnToken(p11: pkcs11js.PKCS11, request: SignRequest): Promise<
         ...signerFor(s, slot, key, certificate.certificate),
       });
     } finally {
-      p11.C_Logout(session);
+      quietly(() => p11.C_Logout(session));
     }
   } finally {
-    p11.C_CloseSession(session);
+    quietly(() => p11.C_CloseSession(session));
   }
 }
 
