@@ -135,10 +135,14 @@ export function createCrlSource(options: CrlSourceOptions): RevocationSource {
       if (crls.length === 0) return { status: 'unknown', reason: problems.join('; ') };
       try {
         // The same path again, now with this certificate's CRLs deciding its status (RFC 5280 §6.3).
-        validate({
+        const checked = validate({
           leaf: position.path[0]!, intermediates: position.path.slice(1), anchors: options.anchors, at, crls,
           crlScope: new Set([cert.sha256]), maxDepth: position.path.length,
         });
+        // Only a path through this very certificate had its status decided (another anchor of the same name would not).
+        if (![checked.leaf, ...checked.intermediates].some((c) => c.sha256 === cert.sha256)) {
+          return { status: 'unknown', reason: 'the CRL check validated a different path' };
+        }
         return { status: 'good' };
       } catch (err) {
         if (!(err instanceof ServiceError) || err.code === 'certificate_revoked') throw err;
