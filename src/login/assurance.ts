@@ -3,10 +3,12 @@
 //
 // The service cannot see a token: a signature made on a token looks like one made with a key
 // file, and the framing an agent adds could be added by anyone. So the claims rest only on
-// what we can check: the certificate's issuer vouches that the key was generated in a secure
+// what we can check: the certification path vouches that the key was generated in a secure
 // device (an ETSI qualified-signature-creation-device policy, which CAs assert only for keys
-// made on a token), and the signed content names our own origin (verifier-impersonation
-// resistance, NIST 800-63B §5.2.5, which `high` requires).
+// made on a token, and which counts only when the path is valid for it: RFC 5280 policy
+// processing, so a CA not trusted for that policy cannot grant it), and the signed content
+// names our own origin (verifier-impersonation resistance, NIST 800-63B §5.2.5, which `high`
+// requires).
 import type { Evidence } from './signIn.ts';
 
 export interface Assurance {
@@ -27,8 +29,9 @@ const keyFile: Assurance = { amr: ['pop', 'swk'], acr: 'urn:yagona:loa:substanti
 const hardwareKey: Assurance = { amr: ['hwk', 'pin', 'pop'], acr: 'urn:yagona:loa:substantial' };
 const hardwareKeyOriginBound: Assurance = { amr: ['hwk', 'pin', 'pop'], acr: 'urn:yagona:loa:high' };
 
-export function assuranceOf(evidence: Evidence): Assurance {
-  const onHardware = evidence.signer.certificatePolicies?.some((policy) => hardwareKeyPolicies.has(policy.oid)) ?? false;
+/** `pathPolicies`: the policies the validated path is valid for (CertificateVerifier.validatePath). */
+export function assuranceOf(evidence: Evidence, pathPolicies: readonly string[]): Assurance {
+  const onHardware = pathPolicies.some((policy) => hardwareKeyPolicies.has(policy));
   const chosen = !onHardware ? keyFile : evidence.originBound === true ? hardwareKeyOriginBound : hardwareKey;
   return { amr: [...chosen.amr], acr: chosen.acr };
 }

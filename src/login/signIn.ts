@@ -22,8 +22,11 @@ export interface Evidence {
 export interface CertificateVerifier {
   /** Verifies the signature over the challenge bytes; throws a ServiceError otherwise. */
   verifySignature(request: SignInRequest, challenge: Uint8Array): Evidence;
-  /** Validates the signer's path to a trust anchor; returns it leaf first, anchor excluded. */
-  validatePath(evidence: Evidence, at: Date): ParsedCertificate[];
+  /**
+   * Validates the signer's path to a trust anchor; returns it leaf first, anchor excluded, and
+   * the certificate policies it is valid for (RFC 5280 §6.1.5(g); [] when the policy tree is null).
+   */
+  validatePath(evidence: Evidence, at: Date): { path: ParsedCertificate[]; policies: string[] };
 }
 
 export interface RevocationChecker {
@@ -61,13 +64,13 @@ export async function signIn(deps: SignInDeps, body: unknown, context: SignInCon
     const request = parseSignInRequest(body);
     const evidence = deps.verifier.verifySignature(request, challenge);
     signer = evidence.signer;
-    const path = deps.verifier.validatePath(evidence, at);
+    const { path, policies } = deps.verifier.validatePath(evidence, at);
     await deps.revocation.assertNotRevoked(path, at);
     const identity = readIdentity(signer);
     const sub = context.subjectFor?.(subjectOf(identity)) ?? subjectOf(identity);
     // The path goes into the session so a later revocation of any certificate on it ends it.
     const certificatePath = path.map((cert) => ({ issuer: cert.issuer.canonical, serialHex: cert.serialHex }));
-    const session = await deps.sessions.create({ sub, identity, ...assuranceOf(evidence), certificatePath, ...(context.clientId ? { audience: context.clientId } : {}) });
+    const session = await deps.sessions.create({ sub, identity, ...assuranceOf(evidence, policies), certificatePath, ...(context.clientId ? { audience: context.clientId } : {}) });
     await deps.audit.append({
       at, type: 'sign_in', outcome: 'success', requestId: context.requestId,
       certificateSha256: signer.sha256, subject: session.record.sub,

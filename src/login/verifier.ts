@@ -33,7 +33,7 @@ export function createCertificateVerifier(trust: TrustMaterial, options: { origi
       const presented = evidence.certificates.filter((cert) => cert !== evidence.signer);
       // requiredEku / requiredKeyUsage default to the sign-in profile (SPEC.md).
       const path = store.validate({ leaf: evidence.signer, intermediates: presented, at, maxDepth });
-      return [path.leaf, ...path.intermediates];
+      return { path: [path.leaf, ...path.intermediates], policies: path.policies };
     },
   };
 }

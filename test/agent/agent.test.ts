@@ -14,8 +14,8 @@ import { signCms } from '../../src/pki/cmsSign.ts';
 import { openTokenModule } from '../../src/token/pkcs11.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { openTestDatabase, type TestDatabase } from '../helpers/services.ts';
-import { certifyTokenKey, createSoftToken, emptySoftHsmConf, softhsmModule, type SoftToken } from '../helpers/softhsm.ts';
-import { createTestPki, type TestPki } from '../helpers/testPki.ts';
+import { certifyTokenKey, qualifiedCa, createSoftToken, emptySoftHsmConf, softhsmModule, type SoftToken } from '../helpers/softhsm.ts';
+import { createTestPki, type Authority, type TestPki } from '../helpers/testPki.ts';
 
 interface Reply {
   status: number;
@@ -31,6 +31,7 @@ interface Listed {
 }
 
 let pki: TestPki;
+let qca: Authority;
 let token: SoftToken;
 let database: TestDatabase;
 let app: TestApp;
@@ -41,15 +42,16 @@ const otherOrigin = 'https://other-service.example';
 
 before(async () => {
   pki = await createTestPki();
+  qca = await qualifiedCa(pki);
   token = createSoftToken();
   for (const [name, kind] of [['ec', 'ec-p256'], ['rsa', 'rsa-2048']] as const) {
     const generated = token.generateKey(kind, `${name} sign-in key`);
     const subject = `CN=Token Citizen ${name.toUpperCase()},SN=Rashidova,GN=Malika,1.2.860.3.16.1.2=4150390027001${name === 'ec' ? 1 : 2},C=UZ`;
-    token.storeCertificate(await certifyTokenKey(pki.ca, generated.publicKey, subject), `${name} certificate`, generated.keyId);
+    token.storeCertificate(await certifyTokenKey(qca, generated.publicKey, subject), `${name} certificate`, generated.keyId);
     keys[name] = { keyId: generated.keyId, subject };
   }
   // Tokens from a CA carry its certificate too; the agent sends it along as the chain.
-  token.storeCertificate(pki.ca.certDer, 'Test Citizen CA');
+  token.storeCertificate(qca.certDer, 'Test Qualified Citizen CA');
   database = await openTestDatabase('postgres');
   app = await startTestApp({ store: 'redis', database, pki, realIssuer: true });
   appOrigin = originOf(app.url);
@@ -271,6 +273,20 @@ describe('what the service accepts', () => {
     }
   });
 
+  test('a QSCD policy the path is not valid for (its CA does not assert it) grants nothing: key-file level', async () => {
+    const module = openTokenModule(softhsmModule);
+    const stray = token.generateKey('ec-p256', 'stray key');
+    // The ordinary citizen CA asserts no policy: RFC 5280 policy processing drops the leaf's.
+    token.storeCertificate(await certifyTokenKey(pki.ca, stray.publicKey, 'CN=Stray Claim,C=UZ'), 'stray', stray.keyId);
+    token.storeCertificate(pki.ca.certDer, 'Test Citizen CA');
+    const c = await newChallenge();
+    const content = new TextEncoder().encode(bindToOrigin(appOrigin, c.challenge));
+    const cms = await module.signCms({ certificateId: `${token.slot}:${stray.keyId}`, pin: token.pin, content });
+    const session = await sessionOf({ challengeId: c.id, format: 'cms', cms: Buffer.from(cms).toString('base64') });
+    assert.equal(session.acr, 'urn:yagona:loa:substantial');
+    assert.deepEqual(session.amr, ['pop', 'swk']);
+  });
+
   test('a token certificate signing the bare challenge (no origin) proves the hardware key, but only substantial', async () => {
     const module = openTokenModule(softhsmModule);
     const c = await newChallenge();
@@ -348,7 +364,7 @@ describe('token errors', () => {
     const empty = emptySoftHsmConf();
     try {
       const generated = removable.generateKey('ec-p256', 'removable key');
-      removable.storeCertificate(await certifyTokenKey(pki.ca, generated.publicKey, 'CN=Removable,C=UZ'), 'removable', generated.keyId);
+      removable.storeCertificate(await certifyTokenKey(qca, generated.publicKey, 'CN=Removable,C=UZ'), 'removable', generated.keyId);
       const [entry] = await listed();
       assert.equal(entry?.subject, 'CN=Removable,C=UZ');
       execFileSync('softhsm2-util', ['--delete-token', '--token', removable.label], { stdio: 'pipe' });

@@ -13,7 +13,7 @@ import { agentOrigin, defaultAgentPort, originOf } from '../../src/login/originB
 import { openTokenModule } from '../../src/token/pkcs11.ts';
 import type { TestApp } from '../helpers/app.ts';
 import { openTestDatabase, type TestDatabase } from '../helpers/services.ts';
-import { certifyTokenKey, createSoftToken, softhsmModule, type SoftToken } from '../helpers/softhsm.ts';
+import { certifyTokenKey, qualifiedCa, createSoftToken, softhsmModule, type SoftToken } from '../helpers/softhsm.ts';
 import { createTestPki } from '../helpers/testPki.ts';
 import { startOidcApp } from '../oidc/helpers.ts';
 import { alertText, atKeyStep, launchChromium, record, screenshotPath, startAgency, type Agency, type ChromiumSession } from '../page/helpers.ts';
@@ -28,10 +28,11 @@ let dir: string;
 
 before(async () => {
   const pki = await createTestPki();
+  const qca = await qualifiedCa(pki);
   token = createSoftToken({ label: 'Page test token' });
   const key = token.generateKey('ec-p256', 'sign-in key');
-  token.storeCertificate(await certifyTokenKey(pki.ca, key.publicKey, 'CN=Token Citizen,1.2.860.3.16.1.2=31201990000077,C=UZ'), 'sign-in', key.keyId);
-  token.storeCertificate(pki.ca.certDer, 'Test Citizen CA');
+  token.storeCertificate(await certifyTokenKey(qca, key.publicKey, 'CN=Token Citizen,1.2.860.3.16.1.2=31201990000077,C=UZ'), 'sign-in', key.keyId);
+  token.storeCertificate(qca.certDer, 'Test Qualified Citizen CA');
   database = await openTestDatabase('sqlite');
   app = await startOidcApp({ store: 'memory', database, pki });
   dir = mkdtempSync(join(tmpdir(), 'yagona-token-page-'));
@@ -80,7 +81,7 @@ test('agency → page → key token through the agent → back at the agency, si
   await page.locator('#token-find').click();
   const card = page.locator('#token-certificates .identity');
   await card.waitFor();
-  assert.match((await card.textContent()) ?? '', /Token Citizen.*Test Citizen CA/s);
+  assert.match((await card.textContent()) ?? '', /Token Citizen.*Test Qualified Citizen CA/s);
 
   await page.locator('#token-pin').fill('000000');
   await page.locator('#token-sign').click();

@@ -10,7 +10,7 @@ import { openTokenModule } from '../../src/token/pkcs11.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { initOpencryptokiToken, type OpencryptokiToken } from '../helpers/opencryptoki.ts';
 import { openTestDatabase, type TestDatabase } from '../helpers/services.ts';
-import { certifyTokenKey } from '../helpers/softhsm.ts';
+import { certifyTokenKey, qualifiedCa } from '../helpers/softhsm.ts';
 import { createTestPki } from '../helpers/testPki.ts';
 
 let token: OpencryptokiToken;
@@ -22,13 +22,15 @@ let certificateId: string;
 
 before(async () => {
   const pki = await createTestPki();
+  const qca = await qualifiedCa(pki);
   token = initOpencryptokiToken('Yagona lock test', '246810');
   // Debian's openCryptoki soft token has no EC and no CKM_SHA256_RSA_PKCS: an RSA key signed
   // through the DigestInfo + CKM_RSA_PKCS path many smart cards need.
   const key = token.generateKey('rsa-2048', 'sign-in key');
-  token.storeCertificate(await certifyTokenKey(pki.ca, key.publicKey, 'CN=Locked Out,C=UZ'), 'sign-in certificate', key.keyId);
+  token.storeCertificate(await certifyTokenKey(qca, key.publicKey, 'CN=Locked Out,C=UZ'), 'sign-in certificate', key.keyId);
+  token.storeCertificate(qca.certDer, 'Test Qualified Citizen CA');
   database = await openTestDatabase('sqlite');
-  app = await startTestApp({ store: 'memory', database, pki, realIssuer: true, knownIntermediates: true });
+  app = await startTestApp({ store: 'memory', database, pki, realIssuer: true });
   origin = originOf(app.url);
   agent = await startAgent({ module: openTokenModule(token.module), origins: [origin], port: 0 });
   certificateId = `${token.slot}:${key.keyId}`;

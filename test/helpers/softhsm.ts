@@ -12,7 +12,7 @@ import pkcs11js from 'pkcs11js';
 import { readOctetString, parseDer } from '../../src/pki/der.ts';
 import { oid, sequence } from '../../src/pki/derWrite.ts';
 import { issueCertificate, type IssueOptions } from '../../src/pki/issue.ts';
-import type { Authority } from './testPki.ts';
+import { subordinateCa, type Authority, type TestPki } from './testPki.ts';
 
 export const softhsmModule = '/usr/lib/softhsm/libsofthsm2.so';
 const C = pkcs11js;
@@ -165,6 +165,17 @@ export async function certifyTokenKey(
 
 /** certificatePolicies with ETSI QCP-n-qscd (EN 319 411-2). */
 export const qscdPolicy = sequence(sequence(oid('0.4.0.194112.1.2')));
+
+/**
+ * A CA under the test root that issues token certificates and asserts the QSCD policy itself:
+ * RFC 5280 policy processing keeps a leaf's policy only when every CA on the path carries it
+ * (or anyPolicy), and the service grants `hwk` only for a policy the path is valid for.
+ */
+export function qualifiedCa(pki: TestPki, now = new Date()): Promise<Authority> {
+  return subordinateCa('CN=Test Qualified Citizen CA,O=Yagona Test,C=UZ', pki.root, now, {
+    extraExtensions: [{ oid: '2.5.29.32', critical: false, valueDer: qscdPolicy }],
+  });
+}
 
 export function withUserSession<T>(module: string, pin: string, label: string, work: (p11: pkcs11js.PKCS11, session: Buffer, slot: Buffer) => T): T {
   const p11 = new pkcs11js.PKCS11();
