@@ -3,7 +3,8 @@
 // signed in. Without an agent the page says how to install and start it; a wrong PIN is told
 // in the focused alert; the PIN goes to the agent only, never to the service.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -83,10 +84,13 @@ test('agency → page → key token through the agent → back at the agency, si
   await card.waitFor();
   assert.match((await card.textContent()) ?? '', /Token Citizen.*Test Qualified Citizen CA/s);
 
+  assert.deepEqual(await axeViolations(page), [], 'the token step with its certificate');
+
   await page.locator('#token-pin').fill('000000');
   await page.locator('#token-sign').click();
   assert.match(await alertText(page), /PIN-kod notoʻgʻri/);
   assert.equal(await page.getAttribute('#token-pin', 'aria-invalid'), 'true');
+  assert.deepEqual(await axeViolations(page), [], 'the token step with an error');
 
   await page.locator('#token-pin').fill(token.pin);
   await page.screenshot({ path: screenshotPath('key-token-pin') });
@@ -105,3 +109,15 @@ test('agency → page → key token through the agent → back at the agency, si
   assert.deepEqual(problems.filter((problem) => !problem.includes(agency.url) && !problem.includes('403')), []);
   await page.close();
 });
+
+/** axe-core's WCAG 2.2 A/AA rules on the page as it is now (as test/page/signIn.test.ts runs them). */
+async function axeViolations(page: Page): Promise<string[]> {
+  const source = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+  // Evaluated through the DevTools protocol: the page's CSP admits no such script.
+  await page.evaluate(source);
+  const result = await page.evaluate(async () => {
+    const axe = (globalThis as unknown as { axe: { run(context: unknown, options: unknown): Promise<{ violations: Array<{ id: string; nodes: Array<{ target: unknown }> }> }> } }).axe;
+    return axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'] } });
+  });
+  return result.violations.flatMap((violation) => violation.nodes.map((node) => `${violation.id}: ${JSON.stringify(node.target)}`));
+}
