@@ -27,6 +27,7 @@ interface Texts {
   installHeading: string;
   install: string;
   lockedBadge: string;
+  tokenField: string;
   problems: Record<TokenProblem, string>;
 }
 
@@ -43,6 +44,7 @@ const texts: Record<Locale, Texts> = {
     installHeading: 'Yagona ID agenti kerak',
     install: 'Token bilan kirish uchun kompyuteringizda Yagona ID imzolash agenti ishlab turishi kerak. Uni oʻrnating va tokeningiz PKCS#11 moduli bilan ishga tushiring: npm run agent -- --module <modul yoʻli>. Soʻng «Tokenni qidirish» tugmasini bosing.',
     lockedBadge: 'PIN bloklangan',
+    tokenField: 'Token',
     problems: {
       agent_missing: 'Yagona ID agenti topilmadi. Uni ishga tushiring va qaytadan urinib koʻring.',
       no_certificates: 'Ulangan tokenda kirish uchun sertifikat topilmadi. Tokenni tekshirib, qaytadan qidiring.',
@@ -69,6 +71,7 @@ const texts: Record<Locale, Texts> = {
     installHeading: 'Нужен агент Yagona ID',
     install: 'Чтобы войти с токеном, на компьютере должен работать агент подписи Yagona ID. Установите его и запустите с PKCS#11-модулем вашего токена: npm run agent -- --module <путь к модулю>. Затем нажмите «Найти токен».',
     lockedBadge: 'PIN заблокирован',
+    tokenField: 'Токен',
     problems: {
       agent_missing: 'Агент Yagona ID не найден. Запустите его и попробуйте снова.',
       no_certificates: 'На подключённом токене нет сертификата для входа. Проверьте токен и найдите его снова.',
@@ -95,6 +98,7 @@ const texts: Record<Locale, Texts> = {
     installHeading: 'The Yagona ID agent is needed',
     install: 'To sign in with a token, the Yagona ID signing agent must run on this computer. Install it and start it with your token\'s PKCS#11 module: npm run agent -- --module <module path>. Then press "Find my token".',
     lockedBadge: 'PIN locked',
+    tokenField: 'Token',
     problems: {
       agent_missing: 'The Yagona ID agent was not found. Start it and try again.',
       no_certificates: 'The connected token holds no certificate to sign in with. Check the token and look for it again.',
@@ -182,7 +186,7 @@ function renderCertificates(): void {
   list.replaceChildren(...certificates.map((entry, index) => {
     const radio = make('input', { type: 'radio', name: 'token-certificate', value: entry.id, checked: index === 0 });
     const facts = make('dl');
-    for (const [term, value] of [[dictionary.fieldIssuer, entry.issuer], [dictionary.fieldValidUntil, formatDate(dictionary, new Date(entry.notAfter))], ['Token', entry.token]] as const) {
+    for (const [term, value] of [[dictionary.fieldIssuer, entry.issuer], [dictionary.fieldValidUntil, formatDate(dictionary, new Date(entry.notAfter))], [x.tokenField, entry.token]] as const) {
       facts.append(make('dt', { textContent: term }), make('dd', { textContent: value }));
     }
     const card = make('label', { className: 'identity' }, radio, make('span', { className: 'who', textContent: commonName(entry.subject) }));
