@@ -4,8 +4,7 @@
 // token. It runs behind its slot daemon, pkcsslotd, and keeps its token in the system store
 // (/var/lib/opencryptoki/swtok), so each test run re-initialises that token (C_InitToken
 // wipes it) with the factory SO PIN.
-import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import pkcs11js from 'pkcs11js';
 import { tokenObjects, type TokenObjects } from './softhsm.ts';
 
@@ -19,12 +18,16 @@ export function opencryptokiModule(): string {
   return found;
 }
 
+/** pkcsslotd among the running processes (read from /proc: no procps needed). */
 function requireSlotDaemon(): void {
-  try {
-    execFileSync('pgrep', ['-x', 'pkcsslotd'], { stdio: 'pipe' });
-  } catch {
-    throw new Error('the openCryptoki slot daemon is not running. Start it with:\n  mkdir -p /run/opencryptoki && pkcsslotd\n(.ci/run does it)');
-  }
+  const running = readdirSync('/proc').filter((name) => /^\d+$/.test(name)).some((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'pkcsslotd';
+    } catch {
+      return false; // the process ended while we looked
+    }
+  });
+  if (!running) throw new Error('the openCryptoki slot daemon is not running. Start it with:\n  mkdir -p /run/opencryptoki && pkcsslotd\n(.ci/run does it)');
 }
 
 export interface OpencryptokiToken extends TokenObjects {
