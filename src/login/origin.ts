@@ -23,7 +23,8 @@ export function originContentRule(ownOrigin: string | undefined, challenge: Uint
       const framed = attached === undefined ? undefined : readOriginBound(attached);
       if (attached === undefined || framed === undefined) return assertContentIsChallenge(attached, challenge);
       if (ownOrigin === undefined || framed.origin !== ownOrigin) {
-        throw new ServiceError('challenge_invalid', `the challenge was signed for another origin (${JSON.stringify(framed.origin)}), not for this service`);
+        // The origin is the signer's text: quoted and cut short before it reaches the answer.
+        throw new ServiceError('challenge_invalid', `the challenge was signed for another origin (${JSON.stringify(framed.origin.slice(0, 120))}), not for this service`);
       }
       assertContentIsChallenge(framed.challenge, challenge);
       bound = true;
