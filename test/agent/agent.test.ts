@@ -326,9 +326,9 @@ describe('token errors', () => {
         res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: JSON.parse(text) as Record<string, unknown> }));
       });
       req.on('error', reject);
-      // Half the body now: the request is pending at the agent until the rest arrives.
-      req.write(payload.subarray(0, 20));
-      setTimeout(() => {
+      // The agent's own handler runs first and takes the token when the headers arrive; once
+      // this listener fires, the first request is pending until the rest of its body comes.
+      agent.server.once('request', () => {
         void (async () => {
           const second = await call(agent, 'GET', '/v1/certificates', { origin: appOrigin });
           const third = await agentSign(id, c.challenge);
@@ -337,7 +337,8 @@ describe('token errors', () => {
           assert.equal(second.body.code, 'busy');
           assert.equal(third.body.code, 'busy');
         })().catch(reject);
-      }, 300);
+      });
+      req.write(payload.subarray(0, 20));
     });
     const done = await first;
     assert.equal(done.status, 200, JSON.stringify(done.body));
