@@ -11,6 +11,7 @@ import { startAgent, type Agent } from '../../agent/server.ts';
 import { runAdmin } from '../../src/admin/program.ts';
 import { bindToOrigin, originOf } from '../../src/login/originBinding.ts';
 import { signCms } from '../../src/pki/cmsSign.ts';
+import { oid } from '../../src/pki/derWrite.ts';
 import { openTokenModule } from '../../src/token/pkcs11.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { openTestDatabase, type TestDatabase } from '../helpers/services.ts';
@@ -285,6 +286,19 @@ describe('what the service accepts', () => {
     const session = await sessionOf({ challengeId: c.id, format: 'cms', cms: Buffer.from(cms).toString('base64') });
     assert.equal(session.acr, 'urn:yagona:loa:substantial');
     assert.deepEqual(session.amr, ['pop', 'swk']);
+  });
+
+  test('EC P-384 on the token: ECDSA over SHA-384, accepted at the token level', async () => {
+    const module = openTokenModule(softhsmModule);
+    const key = token.generateKey('ec-p384', 'p-384 key');
+    token.storeCertificate(await certifyTokenKey(qca, key.publicKey, 'CN=Token Citizen P384,C=UZ'), 'p-384', key.keyId);
+    const c = await newChallenge();
+    const content = new TextEncoder().encode(bindToOrigin(appOrigin, c.challenge));
+    const cms = await module.signCms({ certificateId: `${token.slot}:${key.keyId}`, pin: token.pin, content });
+    // ecdsa-with-SHA384 (1.2.840.10045.4.3.3) names the signature inside the CMS.
+    assert.ok(Buffer.from(cms).includes(Buffer.from(oid('1.2.840.10045.4.3.3'))));
+    const session = await sessionOf({ challengeId: c.id, format: 'cms', cms: Buffer.from(cms).toString('base64') });
+    assert.equal(session.acr, 'urn:yagona:loa:high');
   });
 
   test('a token certificate signing the bare challenge (no origin) proves the hardware key, but only substantial', async () => {

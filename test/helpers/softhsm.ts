@@ -74,7 +74,7 @@ export function createSoftToken(options: { label?: string; pin?: string; soPin?:
 
 export interface TokenObjects {
   /** Generates a key pair on the token and returns its CKA_ID (hex) and public key. */
-  generateKey(kind: 'ec-p256' | 'rsa-2048', label: string): { keyId: string; publicKey: KeyObject; handle: Buffer };
+  generateKey(kind: TokenKeyKind, label: string): { keyId: string; publicKey: KeyObject; handle: Buffer };
   /** Stores a certificate (end entity under `keyId`, or a CA certificate) on the token. */
   storeCertificate(der: Uint8Array, label: string, keyId?: string): void;
   /** Reads attributes of the private key with `keyId`, for assertions about extractability. */
@@ -95,9 +95,9 @@ export function tokenObjects(module: string, label: string, pin: string): TokenO
           { type: C.CKA_SENSITIVE, value: true },
           { type: C.CKA_EXTRACTABLE, value: false },
         ];
-        const keys = kind === 'ec-p256'
+        const keys = kind !== 'rsa-2048'
           ? p11.C_GenerateKeyPair(session, { mechanism: C.CKM_EC_KEY_PAIR_GEN },
-            [...common, { type: C.CKA_VERIFY, value: true }, { type: C.CKA_EC_PARAMS, value: Buffer.from(oid('1.2.840.10045.3.1.7')) }],
+            [...common, { type: C.CKA_VERIFY, value: true }, { type: C.CKA_EC_PARAMS, value: Buffer.from(oid(curves[kind].oid)) }],
             privateTemplate)
           : p11.C_GenerateKeyPair(session, { mechanism: C.CKM_RSA_PKCS_KEY_PAIR_GEN },
             [...common, { type: C.CKA_VERIFY, value: true }, { type: C.CKA_MODULUS_BITS, value: 2048 }, { type: C.CKA_PUBLIC_EXPONENT, value: Buffer.from([1, 0, 1]) }],
@@ -201,14 +201,23 @@ export function withUserSession<T>(module: string, pin: string, label: string, w
   }
 }
 
-function publicKeyOf(p11: pkcs11js.PKCS11, session: Buffer, handle: Buffer, kind: 'ec-p256' | 'rsa-2048'): KeyObject {
-  if (kind === 'ec-p256') {
+export type TokenKeyKind = 'ec-p256' | 'ec-p384' | 'rsa-2048';
+
+// Named curves by OID (RFC 5480 §2.1.1.1) and their coordinate size.
+const curves = {
+  'ec-p256': { oid: '1.2.840.10045.3.1.7', crv: 'P-256', size: 32 },
+  'ec-p384': { oid: '1.3.132.0.34', crv: 'P-384', size: 48 },
+} as const;
+
+function publicKeyOf(p11: pkcs11js.PKCS11, session: Buffer, handle: Buffer, kind: TokenKeyKind): KeyObject {
+  if (kind !== 'rsa-2048') {
+    const { crv, size } = curves[kind];
     const [point] = p11.C_GetAttributeValue(session, handle, [{ type: C.CKA_EC_POINT }]);
     // CKA_EC_POINT is the DER OCTET STRING of the uncompressed point 04‖X‖Y (PKCS#11 v2.40 §2.3.3).
     const raw = readOctetString(parseDer(new Uint8Array(point!.value as Buffer)));
-    const x = Buffer.from(raw.subarray(1, 33)).toString('base64url');
-    const y = Buffer.from(raw.subarray(33, 65)).toString('base64url');
-    return createPublicKey({ key: { kty: 'EC', crv: 'P-256', x, y }, format: 'jwk' });
+    const x = Buffer.from(raw.subarray(1, 1 + size)).toString('base64url');
+    const y = Buffer.from(raw.subarray(1 + size, 1 + 2 * size)).toString('base64url');
+    return createPublicKey({ key: { kty: 'EC', crv, x, y }, format: 'jwk' });
   }
   const [modulus, exponent] = p11.C_GetAttributeValue(session, handle, [{ type: C.CKA_MODULUS }, { type: C.CKA_PUBLIC_EXPONENT }]);
   return createPublicKey({
