@@ -174,6 +174,7 @@ describe('the sign-in page in Chromium', () => {
     const citizen = await pki.citizen({ key: 'rsa-2048' });
     const file = await keyFile(pki, citizen, 'togri');
     const page = await fromAgency();
+    const { requests } = record(page);
     await openKey(page, { name: 'kalit.pfx', buffer: file }, 'notogri');
     assert.match(await alertText(page), /Parol notoʻgʻri/);
     assert.equal(await page.getAttribute('#password', 'aria-invalid'), 'true');
@@ -182,6 +183,12 @@ describe('the sign-in page in Chromium', () => {
     await page.locator('#open').click();
     await page.locator('#sign').click();
     await page.waitForURL(`${agency.url}/`);
+    // Neither the wrong password nor the right one, nor the file, went anywhere.
+    for (const request of requests) {
+      for (const secret of [Buffer.from('notogri'), Buffer.from('togri'), file]) {
+        assert.ok(!request.url.includes(secret.toString()) && (request.body === null || !request.body.includes(secret)), `${request.method} ${request.url}`);
+      }
+    }
     await page.close();
   });
 
