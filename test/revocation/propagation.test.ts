@@ -225,6 +225,9 @@ describe('the embedded default: one process, SQLite, in-process store', () => {
     process.stdout.write(`# revocation propagation (embedded: SQLite + in-process store): sessions refused ${latest} ms after the revocation was recorded\n`);
     assert.ok(latest < propagationBudgetMs, `${latest} ms`);
     await expectRevokedSignIn(service, service, alice);
+    const events = JSON.parse((await runAdmin(['audit', 'tail', '-n', '5', '--json'], env)).stdout) as Array<{ type: string; outcome: string; code?: string }>;
+    assert.ok(events.some((e) => e.type === 'revocation' && e.outcome === 'success'));
+    assert.ok(events.some((e) => e.type === 'sign_in' && e.outcome === 'failure' && e.code === 'certificate_revoked'), 'the refused sign-in is audited');
 
     // #125: lifting the hold lets the certificate in again; the sessions it had stay ended.
     const lifted = await runAdmin(['unrevoke', '--cert', certFile, '--yes', '--json'], env);
