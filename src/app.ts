@@ -62,8 +62,6 @@ export function createApp(deps: AppDeps): express.Express {
   app.get('/metrics', async (_req, res) => {
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
-  app.use(wellKnownRouter({ issuerUrl: deps.issuerUrl, keys: deps.keys }));
-  app.use(loginAssetsRouter());
 
   const limiter = (prefix: string) => rateLimit({
     windowMs: 60_000,
@@ -91,6 +89,9 @@ export function createApp(deps: AppDeps): express.Express {
   // Only application/json: a text/plain "simple request" from another site gets no body.
   app.use('/v1', express.json({ limit: bodyLimit, strict: true, type: 'application/json' }));
   app.use('/v1', apiRouter(deps));
+  // After the API: sign-ins, the busiest requests, should not walk past these routers first.
+  app.use(wellKnownRouter({ issuerUrl: deps.issuerUrl, keys: deps.keys }));
+  app.use(loginAssetsRouter());
   // A sign-in through the OIDC interaction counts against the same limit as POST /v1/sessions.
   app.use('/login', (req, res, next) => (req.method === 'POST' ? sessionLimiter(req, res, next) : next()));
   app.use(oidcRouter({ oidc: deps.oidc, metrics: deps.metrics, logger: deps.logger }));
