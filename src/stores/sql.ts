@@ -429,6 +429,9 @@ const auditRecord = (row: AuditRow): AuditRecord => {
   };
 };
 
+const auditColumns = ['id', 'at', 'type', 'outcome', 'code', 'actor', 'certificate_sha256', 'subject', 'request_id', 'details', 'prev_hash', 'hash'] as const;
+const auditColumnTypes = 'id bigint, at timestamptz, type text, outcome text, code text, actor text, certificate_sha256 text, subject text, request_id text, details text, prev_hash text, hash text';
+
 function auditStore(db: Knex, dialect: Dialect, schema: string | undefined): AuditStore {
   // Appends are serialised, so each reads the true last row before writing its successor.
   // PostgreSQL: an advisory lock released with the transaction, keyed per schema.
@@ -470,8 +473,12 @@ function auditStore(db: Knex, dialect: Dialect, schema: string | undefined): Aud
       prevHash = hash;
       return stored;
     });
-    // 50 rows × 12 columns stays under SQLite's bound-parameter limit.
-    for (let i = 0; i < rows.length; i += 50) await trx('audit_log').insert(rows.slice(i, i + 50));
+    // One statement of fixed text whatever the batch size: the rows travel as one JSON
+    // parameter, so the database prepares a short statement instead of one per row count.
+    const list = auditColumns.join(', ');
+    await (dialect === 'sqlite'
+      ? trx.raw(`INSERT INTO audit_log (${list}) SELECT ${auditColumns.map((c) => `value ->> '${c}'`).join(', ')} FROM json_each(?)`, [JSON.stringify(rows)])
+      : trx.raw(`INSERT INTO audit_log (${list}) SELECT ${list} FROM jsonb_to_recordset(?::jsonb) AS r(${auditColumnTypes})`, [JSON.stringify(rows)]));
   }));
 
   async function drain(): Promise<void> {
