@@ -482,7 +482,6 @@ function auditStore(db: Knex, dialect: Dialect, schema: string | undefined): Aud
   }));
 
   async function drain(): Promise<void> {
-    writing = true;
     while (pending.length > 0) {
       const batch = pending.slice(0, 500);
       pending = pending.slice(batch.length);
@@ -499,7 +498,11 @@ function auditStore(db: Knex, dialect: Dialect, schema: string | undefined): Aud
   return {
     append: (event: AuditEvent) => new Promise<void>((resolve, reject) => {
       pending.push({ event, resolve, reject });
-      if (!writing) void drain();
+      if (writing) return;
+      writing = true;
+      // Wait out the current turn of the event loop: the sign-ins already in flight add their
+      // events, and one transaction carries them all.
+      setImmediate(() => void drain());
     }),
 
     // Ids run 1, 2, 3, … and each row names its predecessor's hash, so a deleted row shows
