@@ -42,6 +42,8 @@ end
 return 1`;
 
 type Client = Redis | Cluster;
+/** The script registered with defineCommand: sent once, then run by its SHA (EVALSHA). */
+type WithAddToSet = { addToSetWithTtl(key: string, member: string, ttlMs: number): Promise<unknown> };
 
 interface Connection {
   client: Client;
@@ -102,6 +104,7 @@ function connect(url: string, options: RedisStoreOptions): Connection {
     retryStrategy: (attempt) => Math.min(attempt * 100, 1000),
   };
   const client = createClient(url, redisOptions);
+  client.defineCommand('addToSetWithTtl', { numberOfKeys: 1, lua: addToSetScript });
   // Without a listener ioredis prints every reconnect failure itself.
   client.on('error', options.onError ?? (() => {}));
 
@@ -193,7 +196,7 @@ export function createRedisStore(url: string, options: RedisStoreOptions = {}): 
 
     async addToSet(key, member, ttlSeconds) {
       const ms = ttlMs(ttlSeconds);
-      await run((c) => c.eval(addToSetScript, 1, k(key), member, ms));
+      await run((c) => (c as Client & WithAddToSet).addToSetWithTtl(k(key), member, ms));
     },
 
     // MULTI/EXEC runs SMEMBERS and DEL with nothing in between, so a member added
