@@ -2,45 +2,27 @@
 // configuration (SQLite, in-process store, a development PKI made on first start, passwords
 // printed once), then `npm run admin -- sign-in` with a demo key file.
 import assert from 'node:assert/strict';
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
+import { repoPath, startFreshService, tsx, type FreshService } from '../helpers/freshService.ts';
 
-const root = new URL('../..', import.meta.url).pathname;
-const tsx = import.meta.resolve('tsx');
 const run = promisify(execFile);
 
+let service: FreshService;
 let dir: string;
-let service: ChildProcess;
+let port: number;
 let output = '';
-const port = 20_000 + Math.floor(Math.random() * 5000);
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'yagona-first-start-'));
-  // The same as `npm start` (tsx src/main.ts), run from a fresh working directory.
-  service = spawn(process.execPath, ['--import', tsx, join(root, 'src/main.ts')], {
-    cwd: dir,
-    env: { PATH: process.env.PATH ?? '', PORT: String(port), LOG_LEVEL: 'info', HOME: dir },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  service.stdout?.on('data', (chunk: Buffer) => { output += chunk.toString(); });
-  service.stderr?.on('data', (chunk: Buffer) => { output += chunk.toString(); });
-  const deadline = Date.now() + 60_000;
-  while (!/Yagona ID is listening/.test(output)) {
-    if (Date.now() > deadline || service.exitCode !== null) throw new Error(`the service did not start:\n${output}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  service = await startFreshService('first-start');
+  ({ dir, port } = service);
+  output = service.output();
 });
 
-after(async () => {
-  service.kill('SIGTERM');
-  await new Promise((r) => service.once('exit', r));
-  await rm(dir, { recursive: true, force: true });
-});
+after(async () => service.stop());
 
 test('first start creates the dev PKI and SQLite file and says it serves one instance', () => {
   assert.match(output, /in-process store, which serves ONE instance only/);
@@ -54,7 +36,7 @@ test('first start creates the dev PKI and SQLite file and says it serves one ins
 test('a demo citizen signs in from the terminal with the printed password', async () => {
   const [, file, password] = /(certs\/dev\/citizens\/\S+\.p12)\s+password: (\S+)/.exec(output) ?? [];
   assert.ok(file && password);
-  const { stdout } = await run(process.execPath, ['--import', tsx, join(root, 'scripts/admin.ts'), 'sign-in', '--p12', file, '--password', password, '--url', `http://localhost:${port}`, '--json'], { cwd: dir, env: { PATH: process.env.PATH ?? '', HOME: dir } });
+  const { stdout } = await run(process.execPath, ['--import', tsx, repoPath('scripts/admin.ts'), 'sign-in', '--p12', file, '--password', password, '--url', `http://localhost:${port}`, '--json'], { cwd: dir, env: { PATH: process.env.PATH ?? '', HOME: dir } });
   const result = JSON.parse(stdout) as { current: { sessionId: string; subject: { pinfl?: string; certificate: { issuer: string } } } };
   assert.ok(result.current.sessionId);
   assert.match(result.current.subject.pinfl ?? '', /^\d{14}$/);
@@ -64,7 +46,7 @@ test('a demo citizen signs in from the terminal with the printed password', asyn
 test('a wrong password is one clear line and a non-zero exit', async () => {
   const [, file] = /(certs\/dev\/citizens\/\S+\.p12)/.exec(output) ?? [];
   assert.ok(file);
-  const failure = await run(process.execPath, ['--import', tsx, join(root, 'scripts/admin.ts'), 'sign-in', '--p12', file, '--password', 'wrong', '--url', `http://localhost:${port}`], { cwd: dir, env: { PATH: process.env.PATH ?? '', HOME: dir } })
+  const failure = await run(process.execPath, ['--import', tsx, repoPath('scripts/admin.ts'), 'sign-in', '--p12', file, '--password', 'wrong', '--url', `http://localhost:${port}`], { cwd: dir, env: { PATH: process.env.PATH ?? '', HOME: dir } })
     .then(() => undefined, (error: { code: number; stderr: string }) => error);
   assert.ok(failure, 'the command must fail');
   assert.notEqual(failure.code, 0);
@@ -73,7 +55,7 @@ test('a wrong password is one clear line and a non-zero exit', async () => {
 });
 
 test('a second start keeps the PKI and prints no passwords', async () => {
-  const second = await run(process.execPath, ['--import', tsx, join(root, 'src/main.ts')], {
+  const second = await run(process.execPath, ['--import', tsx, repoPath('src/main.ts')], {
     cwd: dir, env: { PATH: process.env.PATH ?? '', PORT: String(port), HOME: dir }, timeout: 30_000,
   }).then(() => undefined, (error: { stdout: string; stderr: string }) => error);
   // The port is taken by the first instance, so this one stops — after the PKI step.

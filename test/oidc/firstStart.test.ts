@@ -2,41 +2,25 @@
 // agency app, and its saved settings sign a dev citizen in through the code flow with a
 // printed key-file password (openid-client as the agency).
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { loadKeyFile, signChallenge } from '../../src/client/signIn.ts';
+import { startFreshService, type FreshService } from '../helpers/freshService.ts';
 import { Browser, oidc } from './helpers.ts';
 
-const root = new URL('../..', import.meta.url).pathname;
-const tsx = import.meta.resolve('tsx');
-const port = 25_000 + Math.floor(Math.random() * 5000);
-const issuer = `http://localhost:${port}`;
-
+let service: FreshService;
 let dir: string;
-let service: ChildProcess;
+let issuer: string;
 let output = '';
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'yagona-oidc-first-start-'));
-  service = spawn(process.execPath, ['--import', tsx, join(root, 'src/main.ts')], {
-    cwd: dir, env: { PATH: process.env.PATH ?? '', PORT: String(port), LOG_LEVEL: 'info', HOME: dir }, stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  service.stdout?.on('data', (chunk: Buffer) => { output += chunk.toString(); });
-  service.stderr?.on('data', (chunk: Buffer) => { output += chunk.toString(); });
-  const deadline = Date.now() + 60_000;
-  while (!/Yagona ID is listening/.test(output)) {
-    if (Date.now() > deadline || service.exitCode !== null) throw new Error(`the service did not start:\n${output}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  service = await startFreshService('oidc-first-start');
+  dir = service.dir;
+  issuer = `http://localhost:${service.port}`;
+  output = service.output();
 });
-after(async () => {
-  service.kill('SIGTERM');
-  await new Promise((r) => service.once('exit', r));
-  await rm(dir, { recursive: true, force: true });
-});
+after(async () => service.stop());
 
 test('the first start registers the demo agency app, and it signs a dev citizen in', async () => {
   assert.match(output, /registered the demo agency app/);
