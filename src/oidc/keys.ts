@@ -5,10 +5,10 @@ import { exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 
 import type { Clock } from '../clock.ts';
 import type { SigningKeyRecord, SigningKeyStore } from '../stores/types.ts';
 
+/** Names the active key; signing itself goes through `signJwt`, so the key stays inside. */
 export interface SigningKey {
   kid: string;
   alg: 'ES256';
-  privateKey: CryptoKey;
 }
 
 export interface KeyRing {
@@ -28,8 +28,7 @@ export interface KeyRing {
 
 interface LoadedKey {
   record: SigningKeyRecord;
-  privateKey: CryptoKey;
-  /** The same private key for node:crypto, which signs without WebCrypto's per-call overhead. */
+  /** For node:crypto, which signs without WebCrypto's per-call overhead. */
   privateKeyObject: KeyObject;
   publicKey: CryptoKey;
   publicJwk: JWK;
@@ -88,7 +87,7 @@ export async function openKeyRing(options: KeyRingOptions): Promise<KeyRing> {
     active() {
       const key = activeOf(keys);
       if (key === undefined) throw new TypeError('no active signing key');
-      return { kid: key.record.kid, alg: 'ES256', privateKey: key.privateKey };
+      return { kid: key.record.kid, alg: 'ES256' };
     },
     signJwt(claims, typ) {
       const key = activeOf(keys);
@@ -140,7 +139,6 @@ async function loadKey(record: SigningKeyRecord, secret: string | undefined): Pr
   const publicJwk = JSON.parse(record.publicKey) as JWK;
   return {
     record,
-    privateKey: (await importJWK(privateJwk, 'ES256')) as CryptoKey,
     privateKeyObject: createPrivateKey({ key: privateJwk as import('node:crypto').JsonWebKey, format: 'jwk' }),
     publicKey: (await importJWK(publicJwk, 'ES256')) as CryptoKey,
     publicJwk,
