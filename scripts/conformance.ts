@@ -4,7 +4,8 @@
 // undeclared disagreement.
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { type Case, loadLimbo, loadPkits, type Outcome } from './conformance/cases.ts';
+import { existsSync } from 'node:fs';
+import { type Case, conformanceDir, loadLimbo, loadPkits, type Outcome, type SuiteSummary } from './conformance/cases.ts';
 
 const caseTimeoutMs = 5000;
 
@@ -61,15 +62,6 @@ function runInWorker(worker: Worker, c: Case): Promise<Outcome | 'hang'> {
   });
 }
 
-interface SuiteSummary {
-  suite: string;
-  agree: number;
-  falseAccepts: number;
-  falseRejects: number;
-  declaredRejects: number;
-  hangs: number;
-  disagreements: Array<{ id: string; expected: 'accept' | 'reject'; got: string; declared?: string }>;
-}
 
 function summarize(suite: string, results: Result[]): SuiteSummary {
   const summary: SuiteSummary = { suite, agree: 0, falseAccepts: 0, falseRejects: 0, declaredRejects: 0, hangs: 0, disagreements: [] };
@@ -123,4 +115,9 @@ async function main(): Promise<void> {
   process.exitCode = bad ? 1 : 0;
 }
 
+if (!existsSync(conformanceDir)) {
+  // The suites are data kept beside the repository, as in CI; no data is a failure, not a skip.
+  console.error(`conformance suites not found at ${conformanceDir} (expected ../shared/conformance beside the repository)`);
+  process.exit(1);
+}
 await main();

@@ -10,6 +10,17 @@ import { ekuByName, OID } from '../../src/pki/oids.ts';
 import { validate, type PolicyInputs } from '../../src/pki/path.ts';
 import type { KeyUsageName } from '../../src/pki/model.ts';
 
+/** One suite's outcome, as the runner prints it with --json (and the regression test reads it). */
+export interface SuiteSummary {
+  suite: string;
+  agree: number;
+  falseAccepts: number;
+  falseRejects: number;
+  declaredRejects: number;
+  hangs: number;
+  disagreements: Array<{ id: string; expected: 'accept' | 'reject'; got: string; declared?: string }>;
+}
+
 export const conformanceDir = resolve(dirname(fileURLToPath(import.meta.url)), '../../../shared/conformance');
 
 export interface Case {

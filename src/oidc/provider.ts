@@ -24,17 +24,8 @@ export interface OidcDeps {
   secureCookies: boolean;
 }
 
-export interface OidcParts {
-  issuer: string;
-  store: EphemeralStore;
-  keys: KeyRing;
-  clock: Clock;
-  sessions: Sessions;
-  clients: ClientStore;
-  revocations: RevocationStore;
-  signIn: SignInDeps;
-  log: BackChannelLog;
-}
+/** What compose.ts hands over; the rest of OidcDeps is built from it here. */
+export type OidcParts = Omit<OidcDeps, 'grants' | 'backChannel' | 'audit' | 'secureCookies'> & { log: BackChannelLog };
 
 type BackChannelLog = Parameters<typeof createBackChannel>[0]['log'];
 

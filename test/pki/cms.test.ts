@@ -4,7 +4,6 @@
 import assert from 'node:assert/strict';
 import { constants, createHash, privateEncrypt, sign } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { isServiceError, type ErrorCode } from '../../src/errors.ts';
 import { cmsOid, openCms } from '../../src/pki/cms.ts';
 import { attribute, pssParameters, signCms, type SignCmsOptions } from '../../src/pki/cmsSign.ts';
 import { parseDer, type DerNode } from '../../src/pki/der.ts';
@@ -13,6 +12,7 @@ import {
 } from '../../src/pki/derWrite.ts';
 import { OID } from '../../src/pki/oids.ts';
 import { createTestPki, type TestCert, type TestPki } from '../helpers/opensslPki.ts';
+import { assertCode } from '../helpers/assertions.ts';
 
 const challenge = new TextEncoder().encode(
   'Yagona ID sign-in for http://localhost:8080 · nonce 3q2+7w6J1cY0Qm9Zk8xv2Lr4Tn5Ws1Pa',
@@ -36,13 +36,6 @@ before(() => {
 });
 after(() => pki.cleanup());
 
-function assertCode(action: () => unknown, code: ErrorCode): void {
-  assert.throws(action, (error: unknown) => {
-    assert.ok(isServiceError(error), `expected a ServiceError, got ${String(error)}`);
-    assert.equal(error.code, code, `expected ${code}, got ${error.code}: ${error.message}`);
-    return true;
-  });
-}
 
 /** signCms with the test challenge and the signer's certificate. */
 function cmsBy(signer: TestCert, options: Partial<SignCmsOptions> = {}): Uint8Array {

@@ -6,10 +6,10 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { isServiceError, type ErrorCode } from '../../src/errors.ts';
 import { OID } from '../../src/pki/oids.ts';
 import { verifyRawSignature } from '../../src/pki/raw.ts';
 import { createTestPki, type TestCert, type TestPki } from '../helpers/opensslPki.ts';
+import { assertCode } from '../helpers/assertions.ts';
 
 const challenge = new TextEncoder().encode('Yagona ID sign-in for http://localhost:8080 · nonce kq9Tz1xR0m8PbV2cL5sN7uW3yA6dE4fG');
 
@@ -28,13 +28,6 @@ before(() => {
 });
 after(() => pki.cleanup());
 
-function assertCode(action: () => unknown, code: ErrorCode): void {
-  assert.throws(action, (error: unknown) => {
-    assert.ok(isServiceError(error), `expected a ServiceError, got ${String(error)}`);
-    assert.equal(error.code, code, `expected ${code}, got ${error.code}: ${error.message}`);
-    return true;
-  });
-}
 
 const HASH = { '256': 'sha256', '384': 'sha384', '512': 'sha512' } as const;
 
