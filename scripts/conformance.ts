@@ -1,5 +1,5 @@
 // `npm run conformance [-- --json] [-- --suite pkits|limbo]`: runs the service's validate()
-// over NIST PKITS and x509-limbo (../shared/conformance), each case in a worker thread with
+// over NIST PKITS and x509-limbo (test/data/conformance), each case in a worker thread with
 // a 5 s limit, and prints agreement per suite. Exit 1 on a false accept, a hang or an
 // undeclared disagreement.
 import { availableParallelism } from 'node:os';
@@ -116,8 +116,8 @@ async function main(): Promise<void> {
 }
 
 if (!existsSync(conformanceDir)) {
-  // The suites are data kept beside the repository, as in CI; no data is a failure, not a skip.
-  console.error(`conformance suites not found at ${conformanceDir} (expected ../shared/conformance beside the repository)`);
+  // The suites are part of the repository; no data is a failure, not a skip.
+  console.error(`conformance suites not found at ${conformanceDir} (they are part of the repository: is the checkout complete?)`);
   process.exit(1);
 }
 await main();

@@ -1,4 +1,4 @@
-// The two public suites (../shared/conformance/README.md) as plain case records, and how one
+// The two public suites (test/data/conformance/README.md) as plain case records, and how one
 // case runs through the service's own validate(). Shared by the runner and its workers.
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -21,7 +21,8 @@ export interface SuiteSummary {
   disagreements: Array<{ id: string; expected: 'accept' | 'reject'; got: string; declared?: string }>;
 }
 
-export const conformanceDir = resolve(dirname(fileURLToPath(import.meta.url)), '../../../shared/conformance');
+// Vendored with their licence notices, so a clone of the repository runs them as it is.
+export const conformanceDir = resolve(dirname(fileURLToPath(import.meta.url)), '../../test/data/conformance');
 
 export interface Case {
   suite: 'pkits' | 'limbo';

@@ -12,7 +12,7 @@ type Summary = Omit<SuiteSummary, 'disagreements'>;
 describe('conformance (PKITS, x509-limbo)', () => {
   const repo = fileURLToPath(new URL('../..', import.meta.url));
   const run = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/conformance.ts', '--json'], { cwd: repo, encoding: 'utf8', timeout: 120_000 });
-  // The suites are data beside the repository (../shared/conformance); say so when they are not.
+  // The suites are vendored test data (test/data/conformance); a missing report says why.
   assert.ok(run.stdout.trim().startsWith('{'), `npm run conformance produced no report (exit ${run.status}): ${run.stderr.trim().slice(0, 500)}`);
   const report = JSON.parse(run.stdout) as { suites: Summary[] };
   const suite = (name: string): Summary => report.suites.find((s) => s.suite === name)!;
