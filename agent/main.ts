@@ -1,21 +1,32 @@
 // `npm run agent -- --module /path/to/pkcs11.so [--origin URL…] [--port N]`: starts the signing
 // agent on 127.0.0.1. Environment fallbacks: YAGONA_AGENT_MODULE, YAGONA_AGENT_ORIGINS (comma
-// list), YAGONA_AGENT_PORT, and ISSUER_URL for the default trusted origin (as the service).
+// list), YAGONA_AGENT_PORT, and ISSUER_URL for the default trusted origin (as the service),
+// from the environment or a .env file in the working directory (src/config.ts readEnvironment).
 import { Command, InvalidArgumentError } from 'commander';
+import { ConfigError, readEnvironment, type Environment } from '../src/config.ts';
 import { defaultAgentPort, originOf } from '../src/login/originBinding.ts';
 import { openTokenModule } from '../src/token/pkcs11.ts';
 import { startAgent } from './server.ts';
 
+let env: Environment;
+try {
+  env = readEnvironment();
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  console.error(`yagona-agent: ${error.message}`);
+  process.exit(2);
+}
+
 const program = new Command('yagona-agent')
   .description('Yagona ID signing agent: signs sign-in challenges with the key on your token')
-  .option('--module <path>', 'PKCS#11 module of your token (.so / .dll / .dylib)', process.env.YAGONA_AGENT_MODULE)
+  .option('--module <path>', 'PKCS#11 module of your token (.so / .dll / .dylib)', env.YAGONA_AGENT_MODULE)
   .option('--origin <url...>', 'sign-in service origins to serve (default: ISSUER_URL, else http://localhost:8080)')
-  .option('--port <n>', 'loopback port', parsePort, process.env.YAGONA_AGENT_PORT === undefined ? defaultAgentPort : parsePort(process.env.YAGONA_AGENT_PORT))
+  .option('--port <n>', 'loopback port', parsePort, env.YAGONA_AGENT_PORT === undefined ? defaultAgentPort : parsePort(env.YAGONA_AGENT_PORT))
   .parse();
 
 const options = program.opts<{ module?: string; origin?: string[]; port: number }>();
-const configured = options.origin ?? process.env.YAGONA_AGENT_ORIGINS?.split(',').map((s) => s.trim()).filter(Boolean)
-  ?? [process.env.ISSUER_URL ?? 'http://localhost:8080'];
+const configured = options.origin ?? env.YAGONA_AGENT_ORIGINS?.split(',').map((s) => s.trim()).filter(Boolean)
+  ?? [env.ISSUER_URL ?? 'http://localhost:8080'];
 let origins: string[];
 try {
   origins = configured.map(originOf);

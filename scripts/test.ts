@@ -25,7 +25,8 @@ const tapFile = join(tapDir, 'report.tap');
 const result = spawnSync(
   process.execPath,
   ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-reporter-destination=stdout', '--test-reporter=tap', `--test-reporter-destination=${tapFile}`, ...files],
-  { stdio: 'inherit', env: { ...process.env, NODE_ENV: 'test' } },
+  // ENV_FILE empty: a developer's .env in the checkout must not configure the processes tests start.
+  { stdio: 'inherit', env: { ...process.env, NODE_ENV: 'test', ENV_FILE: '' } },
 );
 const tap = readFileSync(tapFile, 'utf8');
 rmSync(tapDir, { recursive: true, force: true });

@@ -1,4 +1,7 @@
 // The only reader of process.env: parse, validate, freeze. One error lists every problem.
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseEnv } from 'node:util';
 import { z } from 'zod';
 import { canonicalDn } from './pki/name.ts';
 
@@ -114,7 +117,31 @@ export class ConfigError extends Error {
 
 export const devPkiDir = 'certs/dev';
 
-export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+export type Environment = Readonly<Record<string, string | undefined>>;
+
+/**
+ * What the service, the admin CLI and the agent configure themselves from: the real environment
+ * over the variables of an env file — `.env` in the working directory when there is one, or the
+ * file ENV_FILE names (empty: none). A real variable always wins, so a deployment's environment
+ * is never overridden by a file left in its folder. The file is parsed, not loaded: process.env
+ * stays as the process got it.
+ */
+export function readEnvironment(env: Environment = process.env, cwd = process.cwd()): Environment {
+  const named = env.ENV_FILE;
+  if (named === '') return env;
+  const file = resolve(cwd, named ?? '.env');
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (named === undefined && code === 'ENOENT') return env;
+    throw new ConfigError(`bad configuration: ${named === undefined ? '.env' : 'ENV_FILE'}: cannot read ${file} (${code ?? String(error)})`);
+  }
+  return { ...parseEnv(text), ...env };
+}
+
+export function loadConfig(env: Environment = readEnvironment()): Config {
   const parsed = schema.safeParse(env);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);

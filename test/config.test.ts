@@ -1,7 +1,10 @@
 // Configuration: defaults with reasons, one error listing every problem, production refusals.
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
-import { ConfigError, loadConfig } from '../src/config.ts';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { ConfigError, loadConfig, readEnvironment } from '../src/config.ts';
 
 test('defaults: embedded development setup', () => {
   const config = loadConfig({});
@@ -74,4 +77,42 @@ test('revocation sources: crl and ocsp in order, only towards allowed hosts or d
   assert.throws(() => loadConfig({ OCSP_RESPONDERS: '{"CN=CA":"ldap://o/"}' }), /OCSP_RESPONDERS/);
   assert.throws(() => loadConfig({ OCSP_RESPONDERS: 'not json' }), /OCSP_RESPONDERS/);
   assert.throws(() => loadConfig({ CRL_MAX_BYTES: String(64 * 1024 * 1024) }), /CRL_MAX_BYTES/);
+});
+
+test('.env: read from the working directory, real variables win, ENV_FILE names another file or (empty) none', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'yagona-env-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  // No file: the environment as it is.
+  assert.deepEqual(readEnvironment({ PORT: '9000' }, dir), { PORT: '9000' });
+  writeFileSync(join(dir, '.env'), '# comment\nPORT=9001\nLOG_LEVEL=debug\nOCSP_RESPONDERS={"CN=Citizen CA,O=Example,C=UZ":"http://ocsp.example.uz/"}\n');
+  const merged = readEnvironment({ PORT: '9000' }, dir);
+  assert.equal(merged.PORT, '9000', 'the real variable wins');
+  assert.equal(merged.LOG_LEVEL, 'debug');
+  assert.deepEqual(loadConfig(merged).ocspResponders, { 'cn=citizen ca,o=example,c=uz': 'http://ocsp.example.uz/' });
+  // An empty real variable is still a real variable: it wins over the file too.
+  assert.equal(readEnvironment({ LOG_LEVEL: '' }, dir).LOG_LEVEL, '');
+  assert.deepEqual(readEnvironment({ ENV_FILE: '' }, dir), { ENV_FILE: '' });
+  writeFileSync(join(dir, 'other.env'), 'PORT=9002\n');
+  assert.equal(readEnvironment({ ENV_FILE: 'other.env' }, dir).PORT, '9002');
+  assert.throws(() => readEnvironment({ ENV_FILE: 'missing.env' }, dir), (error: unknown) => {
+    assert.ok(error instanceof ConfigError);
+    assert.equal(error.message, `bad configuration: ENV_FILE: cannot read ${join(dir, 'missing.env')} (ENOENT)`);
+    return true;
+  });
+});
+
+test('.env: a bad value there is the same one-line error as a bad real variable', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'yagona-env-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, '.env'), 'PORT=eighty\nREVOCATION_FAIL_MODE=maybe\n');
+  const fromFile = (() => { try { loadConfig(readEnvironment({}, dir)); } catch (error) { return error; } })();
+  const fromEnv = (() => { try { loadConfig({ PORT: 'eighty', REVOCATION_FAIL_MODE: 'maybe' }); } catch (error) { return error; } })();
+  assert.ok(fromFile instanceof ConfigError && fromEnv instanceof ConfigError);
+  assert.equal(fromFile.message, fromEnv.message);
+  assert.match(fromFile.message, /^bad configuration: PORT: .*; REVOCATION_FAIL_MODE: [^\n]*$/);
+});
+
+test('.env.example copied to .env is a valid configuration: the defaults', () => {
+  const root = new URL('..', import.meta.url).pathname;
+  assert.deepEqual(loadConfig(readEnvironment({ ENV_FILE: '.env.example' }, root)), loadConfig({}));
 });

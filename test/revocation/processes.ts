@@ -80,7 +80,8 @@ export async function startService(env: Record<string, string>): Promise<Service
   let output = '';
   const child: ChildProcess = spawn(process.execPath, ['--import', tsx, join(root, 'src/main.ts')], {
     cwd: root,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_LEVEL: 'warn', RATE_LIMIT_PER_MINUTE: '100000', ...env, PORT: String(port) },
+    // ENV_FILE empty: a .env in the checkout (the working directory) must not configure it.
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ENV_FILE: '', LOG_LEVEL: 'warn', RATE_LIMIT_PER_MINUTE: '100000', ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout?.on('data', (chunk: Buffer) => void (output += chunk.toString()));
@@ -122,7 +123,7 @@ export function runAdmin(args: readonly string[], env: Record<string, string>): 
   return new Promise((resolve) => {
     execFile(process.execPath, ['--import', tsx, join(root, 'scripts/admin.ts'), ...args], {
       cwd: root,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_LEVEL: 'warn', ...env },
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ENV_FILE: '', LOG_LEVEL: 'warn', ...env },
       maxBuffer: 64 * 1024 * 1024,
     }, (error, stdout, stderr) => {
       const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
