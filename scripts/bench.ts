@@ -12,9 +12,9 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { signCms } from '../src/pki/cmsSign.ts';
-import { createKeyPair, issueCertificate, toPem } from '../src/pki/issue.ts';
-import { parseCertificate } from '../src/pki/certificate.ts';
+import { signCms } from '../src/pki/issue/cmsSign.ts';
+import { createKeyPair, issueCertificate, toPem } from '../src/pki/issue/issue.ts';
+import { parseCertificate } from '../src/pki/x509/certificate.ts';
 import { openDatabase } from '../src/stores/sql.ts';
 import type { RevocationRecord } from '../src/stores/types.ts';
 

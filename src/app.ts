@@ -12,7 +12,7 @@ import { wellKnownRouter } from './http/wellKnown.ts';
 import { loginAssetsRouter } from './http/loginPage/assets.ts';
 import { oidcRouter } from './http/oidc.ts';
 import type { OidcDeps } from './oidc/provider.ts';
-import type { KeyRing } from './oidc/keys.ts';
+import type { KeyRing } from './keys/keyRing.ts';
 
 export interface AppDeps extends ApiDeps {
   issuerUrl: string;

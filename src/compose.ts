@@ -6,11 +6,11 @@ import type { Clock } from './clock.ts';
 import type { Config } from './config.ts';
 import { createMetrics } from './http/metrics.ts';
 import { createChallenges } from './login/challenges.ts';
-import { createSessions } from './login/sessions.ts';
+import { createSessionEnding, createSessions } from './sessions/sessions.ts';
 import { originOf } from './login/originBinding.ts';
 import { createCertificateVerifier, type TrustMaterial } from './login/verifier.ts';
-import { watchSigningKeys } from './oidc/keyWatch.ts';
-import { openKeyRing } from './oidc/keys.ts';
+import { watchSigningKeys } from './keys/keyWatch.ts';
+import { openKeyRing } from './keys/keyRing.ts';
 import { createOidc } from './oidc/provider.ts';
 import { createLocalRevocationChecker } from './revocation/local.ts';
 import { createConfiguredRevocationChecker } from './revocation/sources.ts';
@@ -42,7 +42,7 @@ export async function composeService(parts: ServiceParts): Promise<ComposedServi
   // Bound below, once the OIDC parts exist: agency apps hear of revoked certificates' sign-ins.
   let onRevoked: (certificate: CertificateKey & { sha256?: string }) => Promise<void> = async () => {};
   const revocationWatcher = createRevocationWatcher({
-    registry: db.revocations, sessions: ephemeral, log: logger, sessionTtlSeconds: config.sessionTtlSeconds,
+    registry: db.revocations, sessions: createSessionEnding(ephemeral), log: logger, sessionTtlSeconds: config.sessionTtlSeconds,
     onRevoked: (certificate) => onRevoked(certificate),
     ...(parts.notifier === undefined ? {} : { notifier: parts.notifier }),
   });

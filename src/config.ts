@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseEnv } from 'node:util';
 import { z } from 'zod';
-import { canonicalDn } from './pki/name.ts';
+import { canonicalDn } from './pki/x509/name.ts';
 
 const revocationSource = z.enum(['local', 'crl', 'ocsp']);
 
@@ -34,7 +34,7 @@ const schema = z
     OCSP_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
     // A large CRL over a modest link; the cache makes this rare (once per nextUpdate per URL).
     CRL_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
-    // National CAs' CRLs reach tens of MiB; the parser's own budget stops at 32 MiB (src/pki/crl.ts).
+    // National CAs' CRLs reach tens of MiB; the parser's own budget stops at 32 MiB (src/pki/x509/crl.ts).
     CRL_MAX_BYTES: z.coerce.number().int().min(1024).max(32 * 1024 * 1024).default(32 * 1024 * 1024),
     // Empty: no URL taken from a certificate is ever fetched (SECURITY-CASES §C 50, §D 65), so
     // `crl` needs this list and `ocsp` needs it or OCSP_RESPONDERS (checked below).

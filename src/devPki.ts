@@ -4,8 +4,8 @@
 import { randomInt } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createKeyPair, issueCertificate, type KeyKind } from './pki/issue.ts';
-import { writePkcs12 } from './pki/pkcs12.ts';
+import { createKeyPair, issueCertificate, type KeyKind } from './pki/issue/issue.ts';
+import { writePkcs12 } from './pki/pkcs12/pkcs12.ts';
 
 export interface DevPkiOptions {
   /** The service's public URL, written into the README so the folder says where it belongs. */

@@ -5,7 +5,6 @@ import { createApp } from './app.ts';
 import { systemClock } from './clock.ts';
 import { ConfigError, devPkiDir, loadConfig } from './config.ts';
 import { composeService } from './compose.ts';
-import { createDevPki } from './devPki.ts';
 import { loadTrustMaterial } from './login/trustFiles.ts';
 import { demoAgencyFile, ensureDemoAgency } from './oidc/demoAgency.ts';
 import { createMemoryStore } from './stores/memory.ts';
@@ -17,6 +16,8 @@ async function main(): Promise<void> {
   const logger = pino({ level: config.logLevel, redact: ['req.headers.authorization', '*.password', '*.accessToken'] });
 
   if (config.devPki) {
+    // Loaded only here: a production start never loads the certificate-issuing tooling.
+    const { createDevPki } = await import('./devPki.ts');
     const pki = await createDevPki(devPkiDir, { issuerUrl: config.issuerUrl });
     if (pki.created) printDevPki(pki.citizens);
   }

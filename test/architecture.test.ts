@@ -2,7 +2,7 @@
 // knex call in a route, is caught here rather than in review.
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { test } from 'node:test';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -15,10 +15,19 @@ function sourceFiles(dir: string): string[] {
   });
 }
 
-function importsOf(file: string): string[] {
+function importsOf(file: string, options: { dynamic?: boolean } = {}): string[] {
   const text = readFileSync(join(root, file), 'utf8');
   return [...text.matchAll(/(?:^|\n)\s*(?:import|export)\b[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g)]
+    // Without dynamic imports: what loading the file loads (type-only imports are erased).
+    .filter((m) => options.dynamic !== false || (m[1] !== undefined && !/^\s*(?:import|export)\s+type\b/.test(m[0].trimStart())))
     .map((m) => m[1] ?? m[2] ?? '');
+}
+
+/** The repository paths `file` imports (relative specifiers only), dynamic imports too unless told. */
+function localImportsOf(file: string, options: { dynamic?: boolean } = {}): string[] {
+  return importsOf(file, options)
+    .filter((specifier) => specifier.startsWith('.'))
+    .map((specifier) => relative(root, resolve(root, dirname(file), specifier)));
 }
 
 const rooms: Array<{ library: RegExp; allowed: RegExp; why: string }> = [
@@ -50,4 +59,42 @@ test('the domain does not depend on the HTTP layer', () => {
   const domain = sourceFiles(join(root, 'src')).filter((file) => /^src\/(login|oidc|revocation|pki|stores)\//.test(file));
   const offenders = domain.filter((file) => importsOf(file).some((s) => /\/http\/|\.\.\/app\.ts$/.test(s)));
   assert.deepEqual(offenders, []);
+});
+
+test('src/pki is split by audience: every file sits in one of its rooms', () => {
+  const rooms = /^src\/pki\/(asn1|x509|algorithms|path|signin|ocsp|issue|pkcs12|browser)\//;
+  assert.deepEqual(sourceFiles(join(root, 'src/pki')).filter((file) => !rooms.test(file)), []);
+});
+
+test('the verifier never imports issuing, key-file or browser code', () => {
+  const verifier = sourceFiles(join(root, 'src/pki')).filter((file) => /^src\/pki\/(asn1|x509|algorithms|path|signin|ocsp)\//.test(file));
+  const offenders = verifier.flatMap((file) => localImportsOf(file)
+    .filter((target) => /^src\/(pki\/(issue|pkcs12|browser)\/|devPki\.ts$)/.test(target))
+    .map((target) => `${file} imports ${target}`));
+  assert.deepEqual(offenders, []);
+});
+
+test('login never imports oidc: the sign-in serves the direct API and OIDC alike', () => {
+  const offenders = sourceFiles(join(root, 'src/login')).flatMap((file) => localImportsOf(file)
+    .filter((target) => target.startsWith('src/oidc/'))
+    .map((target) => `${file} imports ${target}`));
+  assert.deepEqual(offenders, []);
+});
+
+test('only the sessions room knows how sessions are stored', () => {
+  const offenders = sourceFiles(join(root, 'src'))
+    .filter((file) => !file.startsWith('src/sessions/'))
+    .filter((file) => /['`]session:|cert-sessions:|serial-sessions:/.test(readFileSync(join(root, file), 'utf8')));
+  assert.deepEqual(offenders, []);
+});
+
+test('a production start loads no issuing tooling: the dev PKI is imported only when used', () => {
+  const seen = new Set<string>();
+  const walk = (file: string) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    for (const target of localImportsOf(file, { dynamic: false })) if (target.startsWith('src/')) walk(target);
+  };
+  walk('src/main.ts');
+  assert.deepEqual([...seen].filter((file) => /^src\/(pki\/(issue|pkcs12|browser)\/|devPki\.ts$)/.test(file)), []);
 });

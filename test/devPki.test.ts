@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDevPki, type DevPki } from '../src/devPki.ts';
-import { readPkcs12 } from '../src/pki/pkcs12.ts';
+import { readPkcs12 } from '../src/pki/pkcs12/pkcs12.ts';
 
 const issuerUrl = 'http://localhost:8080';
 const now = new Date('2026-11-27T08:00:00Z');

@@ -4,11 +4,11 @@ import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isServiceError } from '../../src/errors.ts';
-import { parseCertificate, parseCertificatesFromPemOrDer } from '../../src/pki/certificate.ts';
-import { parseCrlsFromPemOrDer } from '../../src/pki/crl.ts';
-import { ekuByName, OID } from '../../src/pki/oids.ts';
-import { validate, type PolicyInputs } from '../../src/pki/path.ts';
-import type { KeyUsageName } from '../../src/pki/model.ts';
+import { parseCertificate, parseCertificatesFromPemOrDer } from '../../src/pki/x509/certificate.ts';
+import { parseCrlsFromPemOrDer } from '../../src/pki/x509/crl.ts';
+import { ekuByName, OID } from '../../src/pki/asn1/oids.ts';
+import { validate, type PolicyInputs } from '../../src/pki/path/validate.ts';
+import type { KeyUsageName } from '../../src/pki/x509/model.ts';
 
 /** One suite's outcome, as the runner prints it with --json (and the regression test reads it). */
 export interface SuiteSummary {

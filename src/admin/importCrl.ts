@@ -7,10 +7,10 @@
 import { readFile } from 'node:fs/promises';
 import cliProgress from 'cli-progress';
 import { loadTrustMaterial } from '../login/trustFiles.ts';
-import { parseCertificate, parseCertificatesFromPemOrDer } from '../pki/certificate.ts';
-import { parseCrl, parseCrlsFromPemOrDer, type ParsedCrl } from '../pki/crl.ts';
-import type { ParsedCertificate } from '../pki/model.ts';
-import { checkSignature } from '../pki/signature.ts';
+import { parseCertificate, parseCertificatesFromPemOrDer } from '../pki/x509/certificate.ts';
+import { parseCrl, parseCrlsFromPemOrDer, type ParsedCrl } from '../pki/x509/crl.ts';
+import type { ParsedCertificate } from '../pki/x509/model.ts';
+import { checkSignature } from '../pki/algorithms/signature.ts';
 import { OperatorInputError, reasonFromCode } from '../revocation/certificateKey.ts';
 import type { Config } from '../config.ts';
 import type { RevocationRecord } from '../stores/types.ts';

@@ -1,8 +1,8 @@
 // `admin keys rotate`: a new token-signing key becomes active; the retired one stays in the
 // JWKS for a token lifetime (SESSION_TTL_SECONDS) so tokens it signed keep verifying (RFC 7517
 // §5: relying parties pick the key by `kid`). Running instances switch within seconds.
-import { openKeyRing } from '../oidc/keys.ts';
-import { signingKeysChannel } from '../oidc/keyWatch.ts';
+import { openKeyRing } from '../keys/keyRing.ts';
+import { signingKeysChannel } from '../keys/keyWatch.ts';
 import { systemClock } from '../clock.ts';
 import { confirm, defineCommand, onRun, stateChanging, type RegisterCommand } from './command.ts';
 import { causeOf, openSharedStores, withDatabase } from './environment.ts';

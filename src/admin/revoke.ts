@@ -5,8 +5,8 @@
 // registry epoch within a poll (≤ 250 ms), which is all the embedded default has.
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { endCertificateSessions } from '../login/sessions.ts';
-import { parseCertificate, parseCertificatesFromPemOrDer } from '../pki/certificate.ts';
+import { createSessionEnding } from '../sessions/sessions.ts';
+import { parseCertificate, parseCertificatesFromPemOrDer } from '../pki/x509/certificate.ts';
 import { canonicalIssuer, normaliseSerialHex, OperatorInputError, parseReason } from '../revocation/certificateKey.ts';
 import { revocationChannel } from '../revocation/watcher.ts';
 import type { Config } from '../config.ts';
@@ -91,7 +91,7 @@ export async function propagate(config: Config, target: Target | null, epoch: nu
   const shared = openSharedStores(config);
   if (shared === undefined) return { sessionsEnded: null, via: 'epoch' };
   try {
-    const sessionsEnded = target === null ? null : await endCertificateSessions(shared.sessions, target);
+    const sessionsEnded = target === null ? null : await createSessionEnding(shared.sessions).endForCertificate(target);
     await shared.notifier.publish(revocationChannel, { epoch });
     return { sessionsEnded, via: 'redis+epoch' };
   } catch (error) {

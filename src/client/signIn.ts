@@ -3,8 +3,8 @@
 // GET /v1/sessions/current with the token. Used by `admin sign-in` and the benchmark.
 import type { KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { signCms } from '../pki/cmsSign.ts';
-import { readPkcs12 } from '../pki/pkcs12.ts';
+import { signCms } from '../pki/issue/cmsSign.ts';
+import { readPkcs12 } from '../pki/pkcs12/pkcs12.ts';
 
 export interface Credential {
   privateKey: KeyObject;

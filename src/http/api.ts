@@ -2,7 +2,7 @@
 import { Router, type Request } from 'express';
 import { ServiceError, isServiceError } from '../errors.ts';
 import type { Challenges } from '../login/challenges.ts';
-import type { SessionRecord, Sessions } from '../login/sessions.ts';
+import type { SessionRecord, Sessions } from '../sessions/sessions.ts';
 import { signIn, type SignInDeps, type SignInResult } from '../login/signIn.ts';
 import type { Metrics } from './metrics.ts';
 
@@ -32,7 +32,7 @@ export function apiRouter(deps: ApiDeps): Router {
 
   router.delete('/sessions/current', async (req, res) => {
     const record = await deps.sessions.authenticate(bearerToken(req));
-    await deps.sessions.end(record);
+    await deps.sessions.end(record.sid);
     await deps.signIn.audit.append({
       at: deps.signIn.clock.now(), type: 'logout', outcome: 'success', requestId: req.id,
       certificateSha256: record.certificateSha256, subject: record.sub, details: { sid: record.sid },

@@ -2,7 +2,7 @@
 import { Router } from 'express';
 import { supportedAcrValues, supportedScopes, supportedUiLocales } from '../oidc/authorize.ts';
 import { assertionAlgorithms, authMethods } from '../oidc/clients.ts';
-import type { KeyRing } from '../oidc/keys.ts';
+import type { KeyRing } from '../keys/keyRing.ts';
 
 export function wellKnownRouter(deps: { issuerUrl: string; keys: KeyRing }): Router {
   const router = Router();

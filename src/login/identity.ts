@@ -7,8 +7,8 @@
 // formed (control or formatting characters, wrong digit count) is omitted, never guessed:
 // the identity then asserts less, never something the CA did not unambiguously state.
 // Relying parties that need a national identifier see it missing rather than wrong.
-import type { Identity, NameAttribute, ParsedCertificate } from '../pki/model.ts';
-import { OID } from '../pki/oids.ts';
+import type { Identity, NameAttribute, ParsedCertificate } from '../pki/x509/model.ts';
+import { OID } from '../pki/asn1/oids.ts';
 
 
 // Upper bounds from RFC 5280 Appendix A (ub-name 32768 aside, the DN ones are ≤ 128);

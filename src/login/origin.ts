@@ -6,7 +6,7 @@
 // never valid there. A frame around some other challenge is `signature_invalid`, like any
 // attached content that is not ours (cms.ts).
 import { ServiceError } from '../errors.ts';
-import { assertContentIsChallenge, type ContentRule } from '../pki/cms.ts';
+import { assertContentIsChallenge, type ContentRule } from '../pki/signin/cms.ts';
 import { readOriginBound } from './originBinding.ts';
 
 export interface OriginContentRule {

@@ -3,13 +3,13 @@
 // only then mint a session. Every failure leaves one audit event and no session.
 import type { Clock } from '../clock.ts';
 import { isServiceError } from '../errors.ts';
-import type { Identity, ParsedCertificate } from '../pki/model.ts';
+import type { Identity, ParsedCertificate } from '../pki/x509/model.ts';
 import type { AuditStore } from '../stores/types.ts';
 import { assuranceOf } from './assurance.ts';
 import type { Challenges } from './challenges.ts';
 import { readIdentity } from './identity.ts';
 import { parseSignInRequest, readChallengeId, type SignInRequest } from './request.ts';
-import type { CreatedSession, Sessions } from './sessions.ts';
+import type { CreatedSession, Sessions } from '../sessions/sessions.ts';
 
 /** What a verified signature proves: who signed, and the certificates they presented. */
 export interface Evidence {
@@ -19,18 +19,26 @@ export interface Evidence {
   originBound?: boolean;
 }
 
+/** A signer's path validated to a trust anchor. */
+export interface ValidatedChain {
+  /** Leaf first, anchor excluded. */
+  path: ParsedCertificate[];
+  /** The anchor the path was validated to: the issuer of the path's last certificate. */
+  anchor: ParsedCertificate;
+  /** The certificate policies the path is valid for (RFC 5280 §6.1.5(g); [] when the policy tree is null). */
+  policies: string[];
+}
+
 export interface CertificateVerifier {
   /** Verifies the signature over the challenge bytes; throws a ServiceError otherwise. */
   verifySignature(request: SignInRequest, challenge: Uint8Array): Evidence;
-  /**
-   * Validates the signer's path to a trust anchor; returns it leaf first, anchor excluded, and
-   * the certificate policies it is valid for (RFC 5280 §6.1.5(g); [] when the policy tree is null).
-   */
-  validatePath(evidence: Evidence, at: Date): { path: ParsedCertificate[]; policies: string[] };
+  /** Validates the signer's path to a trust anchor; throws a ServiceError saying why not. */
+  validatePath(evidence: Evidence, at: Date): ValidatedChain;
 }
 
 export interface RevocationChecker {
-  assertNotRevoked(path: ParsedCertificate[], at: Date): Promise<void>;
+  /** Every certificate of `chain.path` (the anchor is trusted as configured, never checked). */
+  assertNotRevoked(chain: Pick<ValidatedChain, 'path' | 'anchor'>, at: Date): Promise<void>;
 }
 
 export interface SignInDeps {
@@ -64,8 +72,9 @@ export async function signIn(deps: SignInDeps, body: unknown, context: SignInCon
     const request = parseSignInRequest(body);
     const evidence = deps.verifier.verifySignature(request, challenge);
     signer = evidence.signer;
-    const { path, policies } = deps.verifier.validatePath(evidence, at);
-    await deps.revocation.assertNotRevoked(path, at);
+    const chain = deps.verifier.validatePath(evidence, at);
+    await deps.revocation.assertNotRevoked(chain, at);
+    const { path, policies } = chain;
     const identity = readIdentity(signer);
     const sub = context.subjectFor?.(subjectOf(identity)) ?? subjectOf(identity);
     // The path goes into the session so a later revocation of any certificate on it ends it.
@@ -78,7 +87,7 @@ export async function signIn(deps: SignInDeps, body: unknown, context: SignInCon
       details: { sid: session.record.sid, format: request.format, acr: session.record.acr, ...(context.clientId ? { clientId: context.clientId } : {}) },
     }).catch(async (error: unknown) => {
       // A sign-in nobody can account for must not stand: end the session, then fail.
-      await deps.sessions.end(session.record);
+      await deps.sessions.end(session.record.sid);
       throw error;
     });
     return { session, identity };

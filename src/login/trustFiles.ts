@@ -2,7 +2,7 @@
 // start: trust never changes from request input (SECURITY-CASES #53).
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseCertificate, parseCertificatesFromPemOrDer } from '../pki/certificate.ts';
+import { parseCertificate, parseCertificatesFromPemOrDer } from '../pki/x509/certificate.ts';
 import type { TrustMaterial } from './verifier.ts';
 
 const certificateFile = /\.(pem|crt|cer|der)$/i;

@@ -1,9 +1,9 @@
 // Joins the pki pieces for sign-in: the signature over the challenge (CMS or raw), then the
 // path from the signer to a configured anchor, with intermediates from the request and from
 // INTERMEDIATES_DIR. Anchors and known intermediates are parsed once, at start.
-import { openCms } from '../pki/cms.ts';
-import { createTrustStore } from '../pki/path.ts';
-import { verifyRawSignature } from '../pki/raw.ts';
+import { openCms } from '../pki/signin/cms.ts';
+import { createTrustStore } from '../pki/path/validate.ts';
+import { verifyRawSignature } from '../pki/signin/raw.ts';
 import { originContentRule } from './origin.ts';
 import type { CertificateVerifier } from './signIn.ts';
 
@@ -33,7 +33,7 @@ export function createCertificateVerifier(trust: TrustMaterial, options: { origi
       const presented = evidence.certificates.filter((cert) => cert !== evidence.signer);
       // requiredEku / requiredKeyUsage default to the sign-in profile (SPEC.md).
       const path = store.validate({ leaf: evidence.signer, intermediates: presented, at, maxDepth });
-      return { path: [path.leaf, ...path.intermediates], policies: path.policies };
+      return { path: [path.leaf, ...path.intermediates], anchor: path.anchor, policies: path.policies };
     },
   };
 }

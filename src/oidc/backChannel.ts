@@ -5,7 +5,7 @@
 import type { Clock } from '../clock.ts';
 import type { CertificateKey, ClientStore } from '../stores/types.ts';
 import type { Grant, Grants } from './grants.ts';
-import type { KeyRing } from './keys.ts';
+import type { KeyRing } from '../keys/keyRing.ts';
 import { signLogoutToken } from './tokens.ts';
 
 export interface BackChannelDeps {

@@ -5,8 +5,8 @@
 // so a store dump hands out nothing redeemable.
 import { createHash, randomBytes } from 'node:crypto';
 import type { Clock } from '../clock.ts';
-import type { Identity } from '../pki/model.ts';
-import { sessionKey, type CreatedSession } from '../login/sessions.ts';
+import type { Identity } from '../pki/x509/model.ts';
+import type { CreatedSession, SessionEnding } from '../sessions/sessions.ts';
 import type { CertificateKey, EphemeralStore } from '../stores/types.ts';
 
 /** What a valid authorization request asked for (OIDC Core §3.1.2.1), kept until the code is redeemed. */
@@ -136,7 +136,7 @@ export interface Grants {
   endAllOfCertificate(certificate: Partial<CertificateKey> & { sha256?: string }): Promise<Grant[]>;
 }
 
-export function createGrants({ store, clock }: { store: EphemeralStore; clock: Clock }): Grants {
+export function createGrants({ store, clock, sessions }: { store: EphemeralStore; clock: Clock; sessions: SessionEnding }): Grants {
   const nowSeconds = () => Math.floor(clock.now().getTime() / 1000);
   const remaining = (grant: Grant) => Math.max(1, grant.expiresAt - nowSeconds());
 
@@ -245,7 +245,7 @@ export function createGrants({ store, clock }: { store: EphemeralStore; clock: C
     },
 
     async endSession(sid) {
-      await store.delete(sessionKey(sid));
+      await sessions.end(sid);
       await store.delete(keys.sessionGrant(sid));
     },
 

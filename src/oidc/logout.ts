@@ -8,7 +8,7 @@ import type { AuditStore, ClientRecord, ClientStore } from '../stores/types.ts';
 import { authorizationResponseUrl } from './authorize.ts';
 import type { BackChannel } from './backChannel.ts';
 import { grantTtlSeconds, type Grants } from './grants.ts';
-import type { KeyRing } from './keys.ts';
+import type { KeyRing } from '../keys/keyRing.ts';
 
 export interface LogoutDeps {
   issuer: string;

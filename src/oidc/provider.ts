@@ -1,11 +1,11 @@
 // Everything the OIDC endpoints need, built once from the service's parts (compose.ts).
 import type { Clock } from '../clock.ts';
-import type { Sessions } from '../login/sessions.ts';
+import type { Sessions } from '../sessions/sessions.ts';
 import type { SignInDeps } from '../login/signIn.ts';
 import type { AuditStore, ClientStore, EphemeralStore, RevocationStore } from '../stores/types.ts';
 import { createBackChannel, type BackChannel } from './backChannel.ts';
 import { createGrants, type Grants } from './grants.ts';
-import type { KeyRing } from './keys.ts';
+import type { KeyRing } from '../keys/keyRing.ts';
 
 export interface OidcDeps {
   issuer: string;
@@ -30,7 +30,7 @@ export type OidcParts = Omit<OidcDeps, 'grants' | 'backChannel' | 'audit' | 'sec
 type BackChannelLog = Parameters<typeof createBackChannel>[0]['log'];
 
 export function createOidc(parts: OidcParts): OidcDeps {
-  const grants = createGrants({ store: parts.store, clock: parts.clock });
+  const grants = createGrants({ store: parts.store, clock: parts.clock, sessions: parts.sessions });
   const backChannel = createBackChannel({ issuer: parts.issuer, keys: parts.keys, clients: parts.clients, grants, clock: parts.clock, log: parts.log });
   return {
     issuer: parts.issuer,

@@ -3,8 +3,8 @@
 import { decodeJwt } from 'jose';
 import { JOSEError } from 'jose/errors';
 import { isServiceError } from '../errors.ts';
-import type { SessionRecord, Sessions } from '../login/sessions.ts';
-import type { Identity } from '../pki/model.ts';
+import type { SessionRecord, Sessions } from '../sessions/sessions.ts';
+import type { Identity } from '../pki/x509/model.ts';
 import type { ClientRecord } from '../stores/types.ts';
 import { authenticateClient, type ClientAuthDeps } from './clientAuth.ts';
 import { OAuthError } from './errors.ts';

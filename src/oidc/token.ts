@@ -4,13 +4,13 @@
 import { createHash } from 'node:crypto';
 import type { Clock } from '../clock.ts';
 import { isServiceError } from '../errors.ts';
-import type { Sessions } from '../login/sessions.ts';
+import type { Sessions } from '../sessions/sessions.ts';
 import type { AuditStore, ClientRecord, RevocationStore } from '../stores/types.ts';
 import type { BackChannel } from './backChannel.ts';
 import { authenticateClient, type ClientAuthDeps } from './clientAuth.ts';
 import { OAuthError } from './errors.ts';
 import type { Grant, Grants } from './grants.ts';
-import type { KeyRing } from './keys.ts';
+import type { KeyRing } from '../keys/keyRing.ts';
 import { signIdToken } from './tokens.ts';
 
 export interface TokenDeps extends ClientAuthDeps {

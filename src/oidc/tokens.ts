@@ -2,7 +2,7 @@
 // logout tokens (OIDC Back-Channel Logout 1.0 §2.4), and the pairwise subject (OIDC Core §8.1).
 import { createHmac, randomBytes } from 'node:crypto';
 import type { ClientRecord } from '../stores/types.ts';
-import type { KeyRing } from './keys.ts';
+import type { KeyRing } from '../keys/keyRing.ts';
 
 /** Short: the ID token only carries the authentication event to the client once. */
 export const idTokenTtlSeconds = 300;

@@ -1,7 +1,7 @@
 // How the registry names a certificate: the canonical issuer DN and the serial number as the
 // hex of its DER INTEGER contents (ParsedCertificate.serialHex), whatever form an operator
 // typed. Also the RFC 5280 §5.3.1 reason names and codes.
-import { canonicalDn } from '../pki/name.ts';
+import { canonicalDn } from '../pki/x509/name.ts';
 import type { CertificateKey, RevocationReason } from '../stores/types.ts';
 
 /** An operator's input that cannot name a certificate; the CLI prints its message as is. */

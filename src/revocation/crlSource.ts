@@ -9,10 +9,10 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { ServiceError } from '../errors.ts';
-import { type ParsedCrl, parseCrl } from '../pki/crl.ts';
-import type { ParsedCertificate } from '../pki/model.ts';
-import { validate } from '../pki/path.ts';
-import { checkSignature } from '../pki/signature.ts';
+import { type ParsedCrl, parseCrl } from '../pki/x509/crl.ts';
+import type { ParsedCertificate } from '../pki/x509/model.ts';
+import { validate } from '../pki/path/validate.ts';
+import { checkSignature } from '../pki/algorithms/signature.ts';
 import type { EphemeralStore } from '../stores/types.ts';
 import { fetchBounded } from './fetchBounded.ts';
 import type { PathPosition, RevocationSource, SourceVerdict } from './sources.ts';

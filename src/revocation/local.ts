@@ -5,13 +5,13 @@
 // differ by a level or two). Reading SQL here rather than the watcher's memory keeps a sign-in
 // exact the moment `admin revoke` commits, on every instance.
 import { ServiceError } from '../errors.ts';
-import type { ParsedCertificate } from '../pki/model.ts';
+import type { ParsedCertificate } from '../pki/x509/model.ts';
 import type { RevocationStore } from '../stores/types.ts';
 import type { RevocationChecker } from '../login/signIn.ts';
 
 export function createLocalRevocationChecker(store: RevocationStore): RevocationChecker {
   return {
-    async assertNotRevoked(path) {
+    async assertNotRevoked({ path }) {
       const keys = path.map((cert) => ({ issuer: cert.issuer.canonical, serialHex: cert.serialHex }));
       const record = await store.findFirst(keys);
       if (record === undefined) return;

@@ -1,15 +1,15 @@
 // OCSP (RFC 6960) for one certificate: the designated responder configured for its issuer
 // (OCSP_RESPONDERS), else the responder its AIA names on an allowed host; a fresh nonce per
-// request; the answer verified strictly in src/pki/ocsp.ts. "good" is cached (the verdict only,
+// request; the answer verified strictly in src/pki/ocsp/ocsp.ts. "good" is cached (the verdict only,
 // never the response: its nonce was ours once) in the shared store until nextUpdate.
 // "unknown" from an authorised responder counts as revoked: the CA's own responder does not
 // know the certificate, so the CA did not issue it (SECURITY-CASES §D 56, Web eID).
 import { createHash, randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { ServiceError } from '../errors.ts';
-import type { ParsedCertificate } from '../pki/model.ts';
-import { buildOcspRequest, verifyOcspResponse } from '../pki/ocsp.ts';
-import { describe } from '../pki/path.ts';
+import type { ParsedCertificate } from '../pki/x509/model.ts';
+import { buildOcspRequest, verifyOcspResponse } from '../pki/ocsp/ocsp.ts';
+import { describe } from '../pki/path/validate.ts';
 import type { EphemeralStore } from '../stores/types.ts';
 import { fetchBounded, urlProblem } from './fetchBounded.ts';
 import type { PathPosition, RevocationSource, SourceVerdict } from './sources.ts';

@@ -11,10 +11,9 @@ import type { Logger } from 'pino';
 import type { Clock } from '../clock.ts';
 import type { Config } from '../config.ts';
 import { ServiceError } from '../errors.ts';
-import { parseCertificate } from '../pki/certificate.ts';
-import type { ParsedCertificate } from '../pki/model.ts';
-import { describe } from '../pki/path.ts';
-import { checkSignature } from '../pki/signature.ts';
+import { parseCertificate } from '../pki/x509/certificate.ts';
+import type { ParsedCertificate } from '../pki/x509/model.ts';
+import { describe } from '../pki/path/validate.ts';
 import type { RevocationChecker } from '../login/signIn.ts';
 import type { EphemeralStore } from '../stores/types.ts';
 import { createCrlSource } from './crlSource.ts';
@@ -41,7 +40,6 @@ export interface RevocationCheckerOptions {
   local: RevocationChecker;
   /** In REVOCATION_CHECKS order, `local` left out (it always runs first). */
   sources: readonly RevocationSource[];
-  anchors: readonly ParsedCertificate[];
   failMode: 'closed' | 'open';
   log: Pick<Logger, 'warn'>;
 }
@@ -53,10 +51,10 @@ const retryAfterSeconds = 30;
 export function createRevocationChecker(options: RevocationCheckerOptions): RevocationChecker {
   const { local, sources } = options;
   return {
-    async assertNotRevoked(path, at) {
-      await local.assertNotRevoked(path, at);
+    async assertNotRevoked(chain, at) {
+      await local.assertNotRevoked(chain, at);
       if (sources.length === 0) return;
-      const anchor = anchorOf(path, options.anchors);
+      const { path, anchor } = chain;
       const outcomes = await Promise.allSettled(path.map((_, index) =>
         statusOf(sources, { path, index, issuer: path[index + 1] ?? anchor }, at)));
       // A revocation anywhere on the path outweighs an unknown status elsewhere.
@@ -80,7 +78,7 @@ export interface ConfiguredSourcesParts {
   local: RevocationChecker;
   /** Shared by instances: CRLs and good OCSP verdicts until their nextUpdate. */
   store: EphemeralStore;
-  /** DER trust anchors, as the verifier has them. */
+  /** DER trust anchors, as the verifier has them: a CRL signed by another key of a CA is validated to them. */
   anchors: readonly Uint8Array[];
   log: Pick<Logger, 'warn'>;
   clock: Clock;
@@ -101,7 +99,7 @@ export function createConfiguredRevocationChecker(parts: ConfiguredSourcesParts)
     }
     return [];
   });
-  return createRevocationChecker({ local: parts.local, sources, anchors, failMode: config.revocationFailMode, log });
+  return createRevocationChecker({ local: parts.local, sources, failMode: config.revocationFailMode, log });
 }
 
 /** undefined when a source answered "good"; otherwise why none could decide. */
@@ -113,21 +111,4 @@ async function statusOf(sources: readonly RevocationSource[], position: PathPosi
     reasons.push(`${source.name}: ${verdict.reason}`);
   }
   return `${describe(position.path[position.index]!)}: ${reasons.join(', ')}`;
-}
-
-// The path was validated to one of these; its top certificate's issuer is the anchor whose key signed it.
-function anchorOf(path: readonly ParsedCertificate[], anchors: readonly ParsedCertificate[]): ParsedCertificate {
-  const top = path[path.length - 1];
-  if (top === undefined) throw new TypeError('an empty path has no revocation status');
-  const anchor = anchors.find((a) => a.subject.canonical === top.issuer.canonical && signedBy(top, a));
-  if (anchor === undefined) throw new TypeError(`no configured anchor signed ${describe(top)}: the path was not validated`);
-  return anchor;
-}
-
-function signedBy(cert: ParsedCertificate, issuer: ParsedCertificate): boolean {
-  try {
-    return checkSignature(cert.signatureAlgorithm, issuer.spki, cert.tbs, cert.signature);
-  } catch {
-    return false;
-  }
 }

@@ -12,8 +12,8 @@
 // filter has no false negatives for the epochs applied; a hit is confirmed in SQL, so a hash
 // collision or a lifted hold costs one query, never a wrong answer.
 import { ServiceError } from '../errors.ts';
-import { endCertificateSessions } from '../login/sessions.ts';
-import type { CertificateKey, EphemeralStore, Notifier, RevocationChange, RevocationStore } from '../stores/types.ts';
+import type { SessionEnding } from '../sessions/sessions.ts';
+import type { CertificateKey, Notifier, RevocationChange, RevocationStore } from '../stores/types.ts';
 import { keyText } from './certificateKey.ts';
 
 /** The pub/sub channel `admin revoke` publishes `{ epoch }` on after its commit. */
@@ -21,7 +21,7 @@ export const revocationChannel = 'revocations';
 
 export interface RevocationWatcherOptions {
   registry: RevocationStore;
-  sessions: EphemeralStore;
+  sessions: SessionEnding;
   notifier?: Notifier;
   log: { warn(object: object, message: string): void; info(object: object, message: string): void };
   /** The longest session life: a certificate revoked longer ago than that has no session left. */
@@ -121,7 +121,7 @@ export function createRevocationWatcher(options: RevocationWatcherOptions): Revo
       let ended = 0;
       for (let start = 0; start < revoked.length && !closed; start += endBatch) {
         const batch = revoked.slice(start, start + endBatch);
-        const counts = await Promise.all(batch.map((change) => endCertificateSessions(sessions, change)));
+        const counts = await Promise.all(batch.map((change) => sessions.endForCertificate(change)));
         ended += counts.reduce((a, b) => a + b, 0);
         if (options.onRevoked !== undefined) await Promise.all(batch.map(options.onRevoked));
       }

@@ -8,11 +8,12 @@
 // Callers serialise operations (one module, one caller at a time; see agent/server.ts).
 import { createHash } from 'node:crypto';
 import pkcs11js from 'pkcs11js';
-import { parseCertificateCached } from '../pki/certificate.ts';
-import { ecdsaRawToDer, signCmsAsync, type AsyncCmsDigest } from '../pki/cmsSignAsync.ts';
-import { algorithmIdentifier, nullValue, octetString, sequence } from '../pki/derWrite.ts';
-import type { ParsedCertificate } from '../pki/model.ts';
-import { OID } from '../pki/oids.ts';
+import { parseCertificateCached } from '../pki/x509/certificate.ts';
+import { ecdsaRawToDer } from '../pki/algorithms/encodings.ts';
+import { signCmsAsync, type AsyncCmsDigest } from '../pki/issue/cmsSignAsync.ts';
+import { algorithmIdentifier, nullValue, octetString, sequence } from '../pki/asn1/derWrite.ts';
+import type { ParsedCertificate } from '../pki/x509/model.ts';
+import { OID } from '../pki/asn1/oids.ts';
 
 type Handle = Buffer;
 type Session = { p11: pkcs11js.PKCS11; session: Handle };

@@ -10,8 +10,8 @@ import { after, before, describe, test } from 'node:test';
 import { startAgent, type Agent } from '../../agent/server.ts';
 import { runAdmin } from '../../src/admin/program.ts';
 import { bindToOrigin, originOf } from '../../src/login/originBinding.ts';
-import { signCms } from '../../src/pki/cmsSign.ts';
-import { oid } from '../../src/pki/derWrite.ts';
+import { signCms } from '../../src/pki/issue/cmsSign.ts';
+import { oid } from '../../src/pki/asn1/derWrite.ts';
 import { openTokenModule } from '../../src/token/pkcs11.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { openTestDatabase, type TestDatabase } from '../helpers/services.ts';
@@ -159,7 +159,7 @@ describe('signing through the agent', () => {
     const tokens = reply.body.tokens as Array<{ label: string; pinLocked: boolean }>;
     assert.deepEqual(tokens.map((t) => t.label), [token.label]);
     const certificates = reply.body.certificates as Listed[];
-    // The agent names the PINFL attribute as the service does (src/pki/name.ts).
+    // The agent names the PINFL attribute as the service does (src/pki/x509/name.ts).
     const expected = [keys.ec.subject, keys.rsa.subject].map((s) => s.replace('1.2.860.3.16.1.2=', 'PINFL='));
     assert.deepEqual(certificates.map((c) => c.subject).sort(), expected.sort());
     assert.deepEqual(certificates.map((c) => c.keyType).sort(), ['ec', 'rsa']);

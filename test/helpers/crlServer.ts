@@ -8,7 +8,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { toPem } from '../../src/pki/issue.ts';
+import { toPem } from '../../src/pki/issue/issue.ts';
 
 export interface CrlSigner {
   /** The certificate whose subject names the CRL issuer. */

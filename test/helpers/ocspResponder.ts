@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { toPem } from '../../src/pki/issue.ts';
+import { toPem } from '../../src/pki/issue/issue.ts';
 
 export interface ResponderCertificate {
   certDer: Uint8Array;

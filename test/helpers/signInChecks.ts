@@ -2,7 +2,7 @@
 // accepted sign-in makes a session; a rejected one asserts its code and status, Retry-After on
 // a 503, no session, one failure audit event, and that the challenge is gone.
 import assert from 'node:assert/strict';
-import type { SignCmsOptions } from '../../src/pki/cmsSign.ts';
+import type { SignCmsOptions } from '../../src/pki/issue/cmsSign.ts';
 import type { TestApp } from './app.ts';
 import { cmsBody, type Citizen } from './testPki.ts';
 

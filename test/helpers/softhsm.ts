@@ -9,9 +9,9 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pkcs11js from 'pkcs11js';
-import { readOctetString, parseDer } from '../../src/pki/der.ts';
-import { oid, sequence } from '../../src/pki/derWrite.ts';
-import { issueCertificate, type IssueOptions } from '../../src/pki/issue.ts';
+import { readOctetString, parseDer } from '../../src/pki/asn1/der.ts';
+import { oid, sequence } from '../../src/pki/asn1/derWrite.ts';
+import { issueCertificate, type IssueOptions } from '../../src/pki/issue/issue.ts';
 import { subordinateCa, type Authority, type TestPki } from './testPki.ts';
 
 export const softhsmModule = '/usr/lib/softhsm/libsofthsm2.so';

@@ -1,8 +1,8 @@
 // A national-style PKI made at test time with the project's own issuance module:
 // root CA → citizen CA → citizens, plus helpers to sign challenges as a citizen would.
 import type { KeyObject } from 'node:crypto';
-import { signCms, type SignCmsOptions } from '../../src/pki/cmsSign.ts';
-import { createKeyPair, issueCertificate, type IssueOptions, type KeyKind } from '../../src/pki/issue.ts';
+import { signCms, type SignCmsOptions } from '../../src/pki/issue/cmsSign.ts';
+import { createKeyPair, issueCertificate, type IssueOptions, type KeyKind } from '../../src/pki/issue/issue.ts';
 
 export interface Authority {
   certDer: Uint8Array;

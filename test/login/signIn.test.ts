@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { sign } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { canonicalDn } from '../../src/pki/name.ts';
+import { canonicalDn } from '../../src/pki/x509/name.ts';
 import { openTestDatabases, startTestApp, type TestApp } from '../helpers/app.ts';
 import type { TestDatabase } from '../helpers/services.ts';
 import { cmsBody, createTestPki, type Citizen, type TestPki } from '../helpers/testPki.ts';

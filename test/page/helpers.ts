@@ -12,7 +12,7 @@ import * as pkijs from 'pkijs';
 import { chromium, type BrowserContext, type Page, type Request } from 'playwright-core';
 import { createAgencyApp, type AgencySettings } from '../../examples/agency-app/server.ts';
 import { ensureDemoAgency } from '../../src/oidc/demoAgency.ts';
-import { writePkcs12 } from '../../src/pki/pkcs12.ts';
+import { writePkcs12 } from '../../src/pki/pkcs12/pkcs12.ts';
 import type { TestApp } from '../helpers/app.ts';
 import type { Citizen, TestPki } from '../helpers/testPki.ts';
 

@@ -3,8 +3,8 @@
 // national profile; every option exists to break one rule.
 import { webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
-import { parseCertificate } from '../../src/pki/certificate.ts';
-import type { ParsedCertificate } from '../../src/pki/model.ts';
+import { parseCertificate } from '../../src/pki/x509/certificate.ts';
+import type { ParsedCertificate } from '../../src/pki/x509/model.ts';
 
 x509.cryptoProvider.set(webcrypto as unknown as Crypto);
 

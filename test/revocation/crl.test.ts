@@ -4,8 +4,8 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { parseCertificate } from '../../src/pki/certificate.ts';
-import { createKeyPair, issueCertificate } from '../../src/pki/issue.ts';
+import { parseCertificate } from '../../src/pki/x509/certificate.ts';
+import { createKeyPair, issueCertificate } from '../../src/pki/issue/issue.ts';
 import { openTestDatabases, startTestApp, type TestApp } from '../helpers/app.ts';
 import { makeCrl, startTestHttpServer, type TestHttpServer } from '../helpers/crlServer.ts';
 import type { TestDatabase } from '../helpers/services.ts';

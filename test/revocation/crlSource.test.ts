@@ -5,9 +5,9 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { pino } from 'pino';
-import { parseCertificate } from '../../src/pki/certificate.ts';
-import { createKeyPair, issueCertificate } from '../../src/pki/issue.ts';
-import type { ParsedCertificate } from '../../src/pki/model.ts';
+import { parseCertificate } from '../../src/pki/x509/certificate.ts';
+import { createKeyPair, issueCertificate } from '../../src/pki/issue/issue.ts';
+import type { ParsedCertificate } from '../../src/pki/x509/model.ts';
 import { createCrlSource } from '../../src/revocation/crlSource.ts';
 import { createConfiguredRevocationChecker, type PathPosition } from '../../src/revocation/sources.ts';
 import { createRedisStore } from '../../src/stores/redis.ts';
@@ -142,14 +142,14 @@ test('an unknown status: `closed` throws revocation_unknown with Retry-After, `o
     store, anchors: [root.certDer], log, clock: { now: () => new Date() },
   });
   // /missing.crl answers 404; the CA's own status has no CRL URL either.
-  await assert.rejects(checker('closed').assertNotRevoked([...position.path], new Date()), (err: { code?: string; retryAfterSeconds?: number; message?: string }) => {
+  await assert.rejects(checker('closed').assertNotRevoked({ path: [...position.path], anchor: anchors[0]! }, new Date()), (err: { code?: string; retryAfterSeconds?: number; message?: string }) => {
     assert.equal(err.code, 'revocation_unknown');
     assert.equal(err.retryAfterSeconds, 30);
     assert.match(err.message ?? '', /Cache Citizen.*HTTP 404/);
     return true;
   });
   assert.equal(warnings.length, 0);
-  await checker('open').assertNotRevoked([...position.path], new Date());
+  await checker('open').assertNotRevoked({ path: [...position.path], anchor: anchors[0]! }, new Date());
   assert.equal(warnings.length, 1);
   assert.match(warnings[0]!.message, /REVOCATION_FAIL_MODE=open/);
   assert.match(JSON.stringify(warnings[0]!.object), /Cache Citizen.*HTTP 404/);

@@ -1,4 +1,4 @@
-// src/pki/ocsp.ts against genuine responses from `openssl ocsp`, and those responses altered:
+// src/pki/ocsp/ocsp.ts against genuine responses from `openssl ocsp`, and those responses altered:
 // every rule of RFC 6960 §3.2 / §4.2.2 the verifier enforces, one failure each
 // (SECURITY-CASES §D 57–63), plus the answers it must accept (delegate, CA itself, byKey).
 import assert from 'node:assert/strict';
@@ -8,12 +8,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { parseCertificate } from '../../src/pki/certificate.ts';
-import { parseDer } from '../../src/pki/der.ts';
-import { sequence } from '../../src/pki/derWrite.ts';
-import { createKeyPair, issueCertificate, toPem } from '../../src/pki/issue.ts';
-import type { ParsedCertificate } from '../../src/pki/model.ts';
-import { buildOcspRequest, type OcspRequest, verifyOcspResponse } from '../../src/pki/ocsp.ts';
+import { parseCertificate } from '../../src/pki/x509/certificate.ts';
+import { parseDer } from '../../src/pki/asn1/der.ts';
+import { sequence } from '../../src/pki/asn1/derWrite.ts';
+import { createKeyPair, issueCertificate, toPem } from '../../src/pki/issue/issue.ts';
+import type { ParsedCertificate } from '../../src/pki/x509/model.ts';
+import { buildOcspRequest, type OcspRequest, verifyOcspResponse } from '../../src/pki/ocsp/ocsp.ts';
 import { type OcspResponder, startOcspResponder } from '../helpers/ocspResponder.ts';
 import { type Authority, selfSignedCa, subordinateCa } from '../helpers/testPki.ts';
 

@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { systemClock } from '../../src/clock.ts';
 import { isServiceError } from '../../src/errors.ts';
-import { createSessions, sessionKey } from '../../src/login/sessions.ts';
-import { openKeyRing } from '../../src/oidc/keys.ts';
+import { createSessionEnding, createSessions } from '../../src/sessions/sessions.ts';
+import { openKeyRing } from '../../src/keys/keyRing.ts';
 import { filterHash, createRevocationWatcher, type RevocationWatcher } from '../../src/revocation/watcher.ts';
 import { createMemoryStore } from '../../src/stores/memory.ts';
 import { StoreUnavailableError, type CertificateKey, type Database, type EphemeralStore, type RevocationRecord, type RevocationStore } from '../../src/stores/types.ts';
@@ -36,15 +36,16 @@ after(async () => {
 });
 
 async function watcher(options: { staleAfterMs?: number; pollMs?: number } = {}): Promise<RevocationWatcher> {
-  const w = createRevocationWatcher({ registry: db.revocations, sessions: store, log: quiet, sessionTtlSeconds: 600, pollMs: options.pollMs ?? 60_000, ...options });
+  const w = createRevocationWatcher({ registry: db.revocations, sessions: createSessionEnding(store), log: quiet, sessionTtlSeconds: 600, pollMs: options.pollMs ?? 60_000, ...options });
   watchers.push(w);
   await w.start();
   return w;
 }
 
-async function sessions(w: RevocationWatcher) {
+/** `w` undefined: sessions that consult no watcher, so a refusal means the record itself is gone. */
+async function sessions(w: RevocationWatcher | undefined) {
   const keys = await openKeyRing({ store: db.signingKeys, clock: systemClock, secret: undefined, retainSeconds: 600 });
-  return createSessions({ store, keys, clock: systemClock, issuer: 'http://yagona.test', ttlSeconds: 600, revoked: w });
+  return createSessions({ store, keys, clock: systemClock, issuer: 'http://yagona.test', ttlSeconds: 600, ...(w === undefined ? {} : { revoked: w }) });
 }
 
 describe('revocation watcher', () => {
@@ -61,7 +62,8 @@ describe('revocation watcher', () => {
     await w.settled();
     assert.equal(w.epoch(), await db.revocations.epoch());
     assert.equal(await w.isRevoked([key('0A02'), key('0A01')]), true);
-    assert.equal(await store.get(sessionKey(live.record.sid)), undefined, 'ended through the issuer+serial index');
+    const unwatched = await sessions(undefined);
+    await assert.rejects(unwatched.authenticate(live.accessToken), (e: unknown) => isServiceError(e) && e.code === 'session_invalid', 'ended through the issuer+serial index');
     await assert.rejects(s.authenticate(live.accessToken), (e: unknown) => isServiceError(e) && e.code === 'session_invalid');
     assert.equal((await s.authenticate(other.accessToken)).sid, other.record.sid);
   });
@@ -129,7 +131,7 @@ describe('revocation watcher', () => {
       changesSince: (since) => (down ? unavailable() : db.revocations.changesSince(since)),
       findFirst: (keys) => (down ? unavailable() : db.revocations.findFirst(keys)),
     };
-    const w = createRevocationWatcher({ registry, sessions: store, log: quiet, sessionTtlSeconds: 600, pollMs: 20, staleAfterMs: 100 });
+    const w = createRevocationWatcher({ registry, sessions: createSessionEnding(store), log: quiet, sessionTtlSeconds: 600, pollMs: 20, staleAfterMs: 100 });
     watchers.push(w);
     await w.start();
     await w.close(); // no more polls: the view goes stale

@@ -2,7 +2,7 @@
 // password, show whose certificate it is, then fetch a challenge, sign it as CMS and post it
 // to /login/{interactionId}, and follow `redirectTo`. The file, the password and the private
 // key stay in this page: the only requests are POST /v1/challenges ({}) and the signed body.
-import { KeyFileError, openKeyFile, type CertificateSummary, type KeyFileIdentity } from '../../pki/keyFile.ts';
+import { KeyFileError, openKeyFile, type CertificateSummary, type KeyFileIdentity } from '../../pki/browser/keyFile.ts';
 import { defaultLocale, dictionaries, fill, formatDate, isLocale, type Locale, type Problem, type TextKey } from './i18n.ts';
 // The "key token" way beside the key file (signing through the local agent); it adds its own part of the page.
 import './keyToken.ts';

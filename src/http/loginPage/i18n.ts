@@ -3,7 +3,7 @@
 // browser bundle (the language switch and the error messages). The types make a missing
 // sentence a compile error: every SPEC error code and every key-file problem has one in each.
 import type { ErrorCode } from '../../errors.ts';
-import type { KeyFileProblem } from '../../pki/keyFile.ts';
+import type { KeyFileProblem } from '../../pki/browser/keyFile.ts';
 
 export const locales = ['uz', 'ru', 'en'] as const;
 export type Locale = (typeof locales)[number];

@@ -1,0 +1,310 @@
+// Opens a CMS SignedData (RFC 5652) sign-in proof with our own strict pipeline instead of
+// pkijs `SignedData.verify`, whose defaults fail open (SECURITY-CASES §0.1): one strict DER
+// parse, then each policy step as a named assert, then one node:crypto verification.
+// Embedded revocation data (`crls`) is never read; the chain is validated later (path.ts).
+//
+// Error codes: structure and policy violations are `malformed_signature`; algorithms outside
+// the allowlist `unsupported_algorithm`, MD5/SHA-1 `weak_algorithm`. A proof that does not
+// hold over *our* challenge is `signature_invalid`, whichever byte gives it away: the
+// signature value, the messageDigest attribute, or attached content that is not the challenge
+// (SPEC: "signature does not verify over the challenge"; `challenge_invalid` stays reserved
+// for unknown or spent challenge ids).
+import { createHash } from 'node:crypto';
+import { ServiceError } from '../../errors.ts';
+import { parseCertificateCached, serialBytesOf } from '../x509/certificate.ts';
+import {
+  bytesEqual, childAt, type DerNode, expectChildren, expectSequence, expectTag, malformed, parseDer,
+  readOctetString, readOid, readSmallInteger, TAG,
+} from '../asn1/der.ts';
+import type { AlgorithmIdentifier, ParsedCertificate } from '../x509/model.ts';
+import { OID } from '../asn1/oids.ts';
+import { assertKeyStrength, signatureScheme, verifySignedBytes } from '../algorithms/signature.ts';
+
+export interface SignedEvidence {
+  signer: ParsedCertificate;
+  /** Every certificate of the bag, signer included, in bag order. */
+  certificates: ParsedCertificate[];
+  /** Dotted OID of the SignerInfo digestAlgorithm. */
+  digestAlgorithm: string;
+  /** Dotted OID of the signature algorithm as verified (e.g. sha256WithRSAEncryption). */
+  signatureAlgorithm: string;
+}
+
+// 64 KiB of base64 (SPEC's body limit) decodes to 48 KiB: nothing larger can be legitimate.
+const MAX_CMS_BYTES = 48 * 1024;
+const MAX_CERTIFICATES = 8;
+const MAX_SIGNED_ATTRIBUTES = 16;
+const MAX_DIGEST_ALGORITHMS = 4;
+// About 150 nodes per certificate; 4096 leaves room for 8 of them and the SignerInfo while
+// keeping a hostile wide tree (SECURITY-CASES §A 2) cheap to reject.
+const DER_LIMITS = { maxDepth: 32, maxNodes: 4096 };
+
+/** CMS content types and attributes (RFC 5652 §4, §5, §11). */
+export const cmsOid = {
+  data: '1.2.840.113549.1.7.1',
+  signedData: '1.2.840.113549.1.7.2',
+  contentType: '1.2.840.113549.1.9.3',
+  messageDigest: '1.2.840.113549.1.9.4',
+} as const;
+
+type Hash = 'sha256' | 'sha384' | 'sha512';
+const DIGESTS = new Map<string, Hash>([[OID.sha256, 'sha256'], [OID.sha384, 'sha384'], [OID.sha512, 'sha512']]);
+const WEAK_DIGESTS = new Set<string>([OID.md5, OID.sha1]);
+
+interface SignedDataParts {
+  version: number;
+  digestAlgorithms: DerNode[];
+  eContentType: string;
+  eContent: Uint8Array | undefined;
+  certificates: DerNode[];
+  crls: DerNode[];
+  signerInfos: DerNode[];
+}
+
+type SignerId =
+  | { kind: 'issuerAndSerialNumber'; issuer: Uint8Array; serial: Uint8Array }
+  | { kind: 'subjectKeyIdentifier'; keyId: Uint8Array };
+
+interface SignerInfoParts {
+  version: number;
+  sid: SignerId;
+  digestAlgorithm: AlgorithmIdentifier;
+  /** The [0] IMPLICIT node exactly as received. */
+  signedAttrs: DerNode | undefined;
+  signatureAlgorithm: AlgorithmIdentifier;
+  signature: Uint8Array;
+}
+
+/**
+ * Decides, from the attached content (undefined when detached), which bytes the signature must
+ * cover, or throws. The default is `assertContentIsChallenge`; login/origin.ts also admits
+ * origin-bound content.
+ */
+export type ContentRule = (attached: Uint8Array | undefined) => Uint8Array;
+
+/** Verifies a SignedData over `challenge` (or what `challenge` as a rule admits) and names its signer; throws ServiceError otherwise. */
+export function openCms(cmsDer: Uint8Array, challenge: Uint8Array | ContentRule): SignedEvidence {
+  assertSize(cmsDer);
+  const signedData = readSignedData(readContentInfo(parseDer(cmsDer, DER_LIMITS)));
+  const signerInfo = readSignerInfo(assertOneSignerInfo(signedData.signerInfos));
+  assertDataContentType(signedData.eContentType);
+  assertVersions(signedData, signerInfo);
+  const content = typeof challenge === 'function'
+    ? challenge(signedData.eContent)
+    : assertContentIsChallenge(signedData.eContent, challenge);
+  const hash = digestOf(signerInfo.digestAlgorithm);
+  assertDigestAlgorithmListed(signedData.digestAlgorithms, signerInfo.digestAlgorithm.oid);
+  const algorithm = signatureAlgorithmFor(signerInfo.signatureAlgorithm, hash);
+  const signedBytes = signerInfo.signedAttrs === undefined
+    ? content
+    : assertSignedAttributes(signerInfo.signedAttrs, signedData.eContentType, content, hash);
+  const certificates = readCertificates(signedData.certificates);
+  const signer = findSigner(certificates, signerInfo.sid);
+  assertKeyStrength(signer.publicKey);
+  verifySignedBytes(algorithm, signer.spki, signedBytes, signerInfo.signature);
+  return {
+    signer,
+    certificates,
+    digestAlgorithm: signerInfo.digestAlgorithm.oid,
+    signatureAlgorithm: algorithm.oid,
+  };
+}
+
+function assertSize(cmsDer: Uint8Array): void {
+  if (cmsDer.length === 0) throw malformed('empty CMS');
+  if (cmsDer.length > MAX_CMS_BYTES) throw malformed('CMS larger than any sign-in proof');
+}
+
+/** ContentInfo ::= SEQUENCE { contentType id-signedData, content [0] EXPLICIT } (RFC 5652 §3). */
+function readContentInfo(root: DerNode): DerNode {
+  const [contentType, content] = expectSequence(root, 2, 2, 'ContentInfo') as [DerNode, DerNode];
+  if (readOid(contentType) !== cmsOid.signedData) throw malformed('ContentInfo is not id-signedData');
+  expectChildren(expectTag(content, 0xa0, 'ContentInfo content'), 1, 1, 'ContentInfo content');
+  return childAt(content, 0, 'SignedData', TAG.SEQUENCE);
+}
+
+/** SignedData (RFC 5652 §5.1), every field in its place and nothing else. */
+function readSignedData(node: DerNode): SignedDataParts {
+  const fields = expectChildren(node, 4, 6, 'SignedData');
+  let at = 0;
+  const version = readSmallInteger(childAt(node, at++, 'SignedData version', TAG.INTEGER), 5, 'SignedData version');
+  const digestAlgorithms = expectChildren(
+    childAt(node, at++, 'digestAlgorithms', TAG.SET), 1, MAX_DIGEST_ALGORITHMS, 'digestAlgorithms');
+  const encap = expectSequence(childAt(node, at++, 'encapContentInfo'), 1, 2, 'encapContentInfo');
+  const certificates = fields[at]?.tag === 0xa0
+    ? expectChildren(childAt(node, at++, 'certificates'), 1, MAX_CERTIFICATES, 'certificates')
+    : [];
+  const crls = fields[at]?.tag === 0xa1 ? childAt(node, at++, 'crls').children : [];
+  const signerInfos = childAt(node, at++, 'signerInfos', TAG.SET).children;
+  if (at !== fields.length) throw malformed('SignedData has elements after signerInfos');
+  return { version, digestAlgorithms, ...readEncapsulatedContent(encap), certificates, crls, signerInfos };
+}
+
+/** EncapsulatedContentInfo: eContentType and an optional [0] EXPLICIT OCTET STRING. */
+function readEncapsulatedContent(fields: DerNode[]): { eContentType: string; eContent: Uint8Array | undefined } {
+  const [type, wrapped] = fields as [DerNode, DerNode | undefined];
+  if (wrapped === undefined) return { eContentType: readOid(type), eContent: undefined };
+  expectTag(wrapped, 0xa0, 'eContent');
+  expectChildren(wrapped, 1, 1, 'eContent');
+  return { eContentType: readOid(type), eContent: readOctetString(childAt(wrapped, 0, 'eContent')) };
+}
+
+/** RFC 5652 §5.1 allows many signers; a sign-in has exactly one (SECURITY-CASES #24). */
+function assertOneSignerInfo(signerInfos: DerNode[]): DerNode {
+  if (signerInfos.length !== 1) throw malformed(`${signerInfos.length} SignerInfos, exactly one allowed`);
+  return signerInfos[0]!;
+}
+
+/** SignerInfo (RFC 5652 §5.3). */
+function readSignerInfo(node: DerNode): SignerInfoParts {
+  const fields = expectSequence(node, 5, 7, 'SignerInfo');
+  let at = 0;
+  const version = readSmallInteger(childAt(node, at++, 'SignerInfo version', TAG.INTEGER), 3, 'SignerInfo version');
+  const sid = readSignerIdentifier(childAt(node, at++, 'sid'));
+  const digestAlgorithm = readAlgorithmIdentifier(childAt(node, at++, 'digestAlgorithm'));
+  const signedAttrs = fields[at]?.tag === 0xa0 ? fields[at++] : undefined;
+  const signatureAlgorithm = readAlgorithmIdentifier(childAt(node, at++, 'signatureAlgorithm'));
+  const signature = readOctetString(childAt(node, at++, 'signature'));
+  // unsignedAttrs [1] carry nothing we read (countersignatures, timestamps); never trusted.
+  if (fields[at]?.tag === 0xa1) at++;
+  if (at !== fields.length) throw malformed('SignerInfo has unexpected elements');
+  return { version, sid, digestAlgorithm, signedAttrs, signatureAlgorithm, signature };
+}
+
+/** SignerIdentifier: issuerAndSerialNumber SEQUENCE or [0] IMPLICIT SubjectKeyIdentifier. */
+function readSignerIdentifier(node: DerNode): SignerId {
+  if (node.tag === 0x80) return { kind: 'subjectKeyIdentifier', keyId: node.content };
+  const [issuer, serial] = expectSequence(node, 2, 2, 'issuerAndSerialNumber') as [DerNode, DerNode];
+  expectTag(issuer, TAG.SEQUENCE, 'issuerAndSerialNumber issuer');
+  expectTag(serial, TAG.INTEGER, 'issuerAndSerialNumber serialNumber');
+  return { kind: 'issuerAndSerialNumber', issuer: issuer.bytes, serial: serial.content };
+}
+
+/** AlgorithmIdentifier ::= SEQUENCE { algorithm, parameters ANY OPTIONAL } (RFC 5280 §4.1.1.2). */
+function readAlgorithmIdentifier(node: DerNode): AlgorithmIdentifier {
+  const [algorithm, parameters] = expectSequence(node, 1, 2, 'AlgorithmIdentifier') as [DerNode, DerNode | undefined];
+  return parameters === undefined ? { oid: readOid(algorithm) } : { oid: readOid(algorithm), parameters: parameters.bytes };
+}
+
+/**
+ * RFC 5652 §5.1 / §5.3: SignerInfo v1 goes with issuerAndSerialNumber, v3 with
+ * subjectKeyIdentifier; the SignedData version follows from its fields (eContentType being
+ * id-data): 5 with "other" revocation info, else 3 with a v3 SignerInfo, else 1. Anything
+ * else comes from a producer we do not understand (SECURITY-CASES #32).
+ */
+function assertVersions(signedData: SignedDataParts, signerInfo: SignerInfoParts): void {
+  const signerVersion = signerInfo.sid.kind === 'issuerAndSerialNumber' ? 1 : 3;
+  if (signerInfo.version !== signerVersion) throw malformed('SignerInfo version does not match its sid choice');
+  const otherRevocationInfo = signedData.crls.some((entry) => entry.tag === 0xa1);
+  const expected = otherRevocationInfo ? 5 : signerVersion === 3 ? 3 : 1;
+  if (signedData.version !== expected) throw malformed(`SignedData version ${signedData.version}, expected ${expected}`);
+}
+
+/** Only id-data: other types (id-ct-TSTInfo…) make pkijs and others reinterpret the content (§B 16). */
+function assertDataContentType(eContentType: string): void {
+  if (eContentType !== cmsOid.data) throw malformed('eContentType is not id-data');
+}
+
+/** Detached: the content is our challenge. Attached: it must be our challenge, byte for byte. */
+export function assertContentIsChallenge(eContent: Uint8Array | undefined, challenge: Uint8Array): Uint8Array {
+  if (eContent === undefined) return challenge;
+  if (!bytesEqual(eContent, challenge)) throw new ServiceError('signature_invalid', 'the signed content is not the challenge');
+  return eContent;
+}
+
+/** SHA-2 only (RFC 5754); MD5 and SHA-1 are refused as weak, anything else as unknown. */
+function digestOf(algorithm: AlgorithmIdentifier): Hash {
+  assertAbsentOrNullParameters(algorithm, 'digestAlgorithm');
+  const hash = DIGESTS.get(algorithm.oid);
+  if (hash !== undefined) return hash;
+  if (WEAK_DIGESTS.has(algorithm.oid)) throw new ServiceError('weak_algorithm', 'MD5 and SHA-1 digests are not accepted');
+  throw new ServiceError('unsupported_algorithm', `digest algorithm ${algorithm.oid} is not supported`);
+}
+
+/** RFC 5754 §2: SHA-2 parameters are absent (or NULL from older producers); nothing else. */
+function assertAbsentOrNullParameters(algorithm: AlgorithmIdentifier, what: string): void {
+  const p = algorithm.parameters;
+  if (p !== undefined && !(p.length === 2 && p[0] === TAG.NULL && p[1] === 0)) {
+    throw malformed(`${what} has unexpected parameters`);
+  }
+}
+
+/** SignedData.digestAlgorithms lists what the signers use (RFC 5652 §5.1). */
+function assertDigestAlgorithmListed(digestAlgorithms: DerNode[], oid: string): void {
+  const listed = digestAlgorithms.map(readAlgorithmIdentifier);
+  if (!listed.some((algorithm) => algorithm.oid === oid)) throw malformed('SignerInfo digest missing from digestAlgorithms');
+}
+
+/**
+ * signedAttrs (RFC 5652 §5.3–5.4, §11.1–11.2): received as canonical DER (the SET OF sorted,
+ * checked by re-parsing with the SET tag), each attribute type once, content-type equal to
+ * eContentType, messageDigest equal to H(content). Returns the bytes the signature covers:
+ * the attributes re-tagged 0x31.
+ */
+function assertSignedAttributes(signedAttrs: DerNode, eContentType: string, content: Uint8Array, hash: Hash): Uint8Array {
+  const asSet = new Uint8Array(signedAttrs.bytes);
+  asSet[0] = TAG.SET;
+  const attributes = expectChildren(parseDer(asSet, DER_LIMITS), 1, MAX_SIGNED_ATTRIBUTES, 'signedAttrs');
+  const values = new Map<string, DerNode[]>();
+  for (const attribute of attributes) {
+    const [type, set] = expectSequence(attribute, 2, 2, 'Attribute') as [DerNode, DerNode];
+    const oid = readOid(type);
+    if (values.has(oid)) throw malformed(`signed attribute ${oid} appears twice`);
+    values.set(oid, expectChildren(expectTag(set, TAG.SET, 'attrValues'), 1, 1, `signed attribute ${oid}`));
+  }
+  const contentType = values.get(cmsOid.contentType)?.[0];
+  const messageDigest = values.get(cmsOid.messageDigest)?.[0];
+  if (contentType === undefined) throw malformed('signedAttrs without content-type');
+  if (messageDigest === undefined) throw malformed('signedAttrs without messageDigest');
+  if (readOid(contentType) !== eContentType) throw malformed('content-type attribute differs from eContentType');
+  const expected = createHash(hash).update(content).digest();
+  if (!bytesEqual(readOctetString(messageDigest), expected)) {
+    throw new ServiceError('signature_invalid', 'messageDigest does not match the challenge');
+  }
+  return asSet;
+}
+
+function readCertificates(nodes: DerNode[]): ParsedCertificate[] {
+  if (nodes.length === 0) throw malformed('CMS carries no certificates');
+  return nodes.map((node) => {
+    // Only plain X.509 Certificates (RFC 5652 §10.2.2 CertificateChoices); attribute certs are not ours.
+    expectTag(node, TAG.SEQUENCE, 'CertificateChoices');
+    return parseCertificateCached(node.bytes);
+  });
+}
+
+/** The one certificate the sid names; two matches are a substitution attempt (§B 25). */
+function findSigner(certificates: ParsedCertificate[], sid: SignerId): ParsedCertificate {
+  const matches = certificates.filter((certificate) => matchesSignerId(certificate, sid));
+  if (matches.length === 0) throw malformed('no certificate in the CMS matches the signer identifier');
+  if (matches.length > 1) throw malformed('several certificates in the CMS match the signer identifier');
+  return matches[0]!;
+}
+
+function matchesSignerId(certificate: ParsedCertificate, sid: SignerId): boolean {
+  if (sid.kind === 'subjectKeyIdentifier') {
+    return certificate.subjectKeyId !== undefined && bytesEqual(certificate.subjectKeyId, sid.keyId);
+  }
+  return bytesEqual(certificate.issuer.der, sid.issuer) && bytesEqual(serialBytesOf(certificate), sid.serial);
+}
+
+const PKCS1_BY_HASH: Record<Hash, string> = {
+  sha256: OID.sha256WithRSAEncryption,
+  sha384: OID.sha384WithRSAEncryption,
+  sha512: OID.sha512WithRSAEncryption,
+};
+
+/**
+ * The signature algorithm as the X.509 verifier names it, its hash tied to the SignerInfo
+ * digest. RFC 3370 §3.2: `rsaEncryption` here means PKCS#1 v1.5 with the digestAlgorithm
+ * hash. A named hash that differs from digestAlgorithm (ecdsa-with-SHA384 over a SHA-256
+ * digest) is a combination we refuse (SECURITY-CASES #28); Ed25519 goes with SHA-512 only
+ * (RFC 8419 §3.1).
+ */
+function signatureAlgorithmFor(algorithm: AlgorithmIdentifier, hash: Hash): AlgorithmIdentifier {
+  const resolved = algorithm.oid === OID.rsaEncryption ? { ...algorithm, oid: PKCS1_BY_HASH[hash] } : algorithm;
+  const scheme = signatureScheme(resolved);
+  const schemeHash = scheme.kind === 'ed25519' ? 'sha512' : scheme.hash;
+  if (schemeHash !== hash) throw new ServiceError('unsupported_algorithm', 'the signature hash differs from the digest algorithm');
+  return resolved;
+}

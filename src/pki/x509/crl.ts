@@ -1,0 +1,242 @@
+// Certificate revocation lists (RFC 5280 §5) from strict DER into plain data. Whether a CRL
+// may be used for a certificate is decided in revocation.ts; this file only reads.
+import { createHash } from 'node:crypto';
+import type { AlgorithmIdentifier, DistributionPoint, Extension, Name } from './model.ts';
+import {
+  type DerNode, bytesEqual, childAt, expectChildren, expectSequence, expectTag, malformed, parseDer,
+  readBitStringBytes, readBoolean, readInteger, readSmallInteger, readTime, TAG, toHex,
+} from '../asn1/der.ts';
+import { parseAlgorithmIdentifier, parseExtension } from './certificate.ts';
+import { implicitBitString, parseDistributionPointName, parseGeneralNames, parseReasonFlags } from './extensions.ts';
+import { parseName } from './name.ts';
+import { OID } from '../asn1/oids.ts';
+
+export interface IssuingDistributionPoint {
+  distributionPoint?: Pick<DistributionPoint, 'fullName' | 'nameRelativeToCrlIssuer'>;
+  onlyContainsUserCerts: boolean;
+  onlyContainsCACerts: boolean;
+  /** ReasonFlags mask (bit i = reason i), when the CRL covers only some reasons. */
+  onlySomeReasons?: number;
+  indirectCrl: boolean;
+  onlyContainsAttributeCerts: boolean;
+}
+
+export interface RevokedEntry {
+  /** Upper-case serial hex, as ParsedCertificate.serialHex. */
+  serialHex: string;
+  /**
+   * The issuer of the revoked certificate: the CRL issuer, or in an indirect CRL the name of
+   * the last certificateIssuer entry extension at or before this entry (RFC 5280 §5.3.3).
+   */
+  certificateIssuer: Name;
+  revocationDate: Date;
+  /** CRLReason (RFC 5280 §5.3.1) when the entry carries one. */
+  reason?: number;
+}
+
+export interface ParsedCrl {
+  der: Uint8Array;
+  sha256: string;
+  tbs: Uint8Array;
+  version: 1 | 2;
+  signatureAlgorithm: AlgorithmIdentifier;
+  signature: Uint8Array;
+  issuer: Name;
+  thisUpdate: Date;
+  nextUpdate?: Date;
+  /** Revoked certificates by entryKey(certificate issuer, serial). */
+  entries: Map<string, RevokedEntry>;
+  extensions: Extension[];
+  crlNumber?: bigint;
+  authorityKeyId?: Uint8Array;
+  isDelta: boolean;
+  /** BaseCRLNumber of a delta CRL (RFC 5280 §5.2.4): the oldest complete CRL it updates. */
+  baseCrlNumber?: bigint;
+  issuingDistributionPoint?: IssuingDistributionPoint;
+  /** A CRL extension this reader does not process was marked critical (RFC 5280 §5.2: then it MUST NOT be used). */
+  unknownCriticalExtension?: string;
+  /** Some entry carries an unknown critical extension, or a certificateIssuer outside an indirect CRL (§5.3). */
+  unusableEntry?: string;
+}
+
+/** The key of `entries`: a serial number is unique only per certificate issuer (indirect CRLs). */
+export function entryKey(issuer: Name, serialHex: string): string {
+  return `${serialHex}@${issuer.canonical}`;
+}
+
+// CRLs legitimately hold many entries (SECURITY-CASES §A 2 note): a budget of their own.
+const crlLimits = { maxDepth: 16, maxNodes: 2_000_000 };
+export const maxCrlBytes = 32 * 1024 * 1024;
+
+/** Parses one DER CRL. Throws malformed_signature on any structural deviation. */
+export function parseCrl(input: Uint8Array): ParsedCrl {
+  if (input.length > maxCrlBytes) throw malformed('CRL too large');
+  const der = Uint8Array.from(input);
+  const [tbsNode, algNode, sigNode] = expectSequence(parseDer(der, crlLimits), 3, 3, 'CertificateList') as [DerNode, DerNode, DerNode];
+  const items = expectSequence(tbsNode, 3, 7, 'TBSCertList');
+  let i = 0;
+  let version: 1 | 2 = 1;
+  if (items[0]!.tag === TAG.INTEGER) {
+    // RFC 5280 §5.1.2.1: when present, version MUST be v2 (1).
+    if (readSmallInteger(items[0]!, 1, 'CRL version') !== 1) throw malformed('CRL version present but not v2');
+    version = 2;
+    i = 1;
+  }
+  if (!bytesEqual(items[i]!.bytes, algNode.bytes)) throw malformed('CRL signatureAlgorithm differs from the one inside tbsCertList');
+  const crl: ParsedCrl = {
+    der,
+    sha256: createHash('sha256').update(der).digest('hex'),
+    tbs: tbsNode.bytes,
+    version,
+    signatureAlgorithm: parseAlgorithmIdentifier(algNode),
+    signature: readBitStringBytes(sigNode, 'CRL signatureValue'),
+    issuer: parseName(childAt(tbsNode, i + 1, 'CRL issuer')),
+    thisUpdate: readTime(childAt(tbsNode, i + 2, 'thisUpdate')),
+    entries: new Map(),
+    extensions: [],
+    isDelta: false,
+  };
+  let rest = items.slice(i + 3);
+  if (rest[0] !== undefined && (rest[0].tag === TAG.UTCTime || rest[0].tag === TAG.GeneralizedTime)) {
+    crl.nextUpdate = readTime(rest[0]);
+    rest = rest.slice(1);
+  }
+  if (rest[0]?.tag === TAG.SEQUENCE) {
+    readEntries(rest[0], crl);
+    rest = rest.slice(1);
+  }
+  if (rest[0]?.tag === 0xa0) {
+    if (version !== 2) throw malformed('CRL extensions in a v1 CRL');
+    readCrlExtensions(childAt(rest[0], 0, 'crlExtensions', TAG.SEQUENCE), crl);
+    expectChildren(rest[0], 1, 1, 'crlExtensions');
+    rest = rest.slice(1);
+  }
+  if (rest.length > 0) throw malformed('TBSCertList: unexpected element');
+  // §5.3.3: certificateIssuer belongs to indirect CRLs only.
+  const indirect = crl.issuingDistributionPoint?.indirectCrl === true;
+  if (!indirect && [...crl.entries.values()].some((e) => e.certificateIssuer !== crl.issuer)) {
+    crl.unusableEntry ??= 'an entry names a certificateIssuer but the CRL is not indirect';
+  }
+  return crl;
+}
+
+function readEntries(node: DerNode, crl: ParsedCrl): void {
+  let certificateIssuer = crl.issuer;
+  // RFC 5280 §5.1.2.6: when there are no revoked certificates the list MUST be absent.
+  for (const entry of expectChildren(node, 1, Number.MAX_SAFE_INTEGER, 'revokedCertificates')) {
+    const fields = expectSequence(entry, 2, 3, 'revokedCertificate');
+    const serial = expectTag(fields[0]!, TAG.INTEGER, 'userCertificate');
+    const revocationDate = readTime(fields[1]!);
+    let reason: number | undefined;
+    if (fields[2] !== undefined) {
+      if (crl.version !== 2) throw malformed('CRL entry extensions in a v1 CRL');
+      const read = readEntryExtensions(fields[2], crl);
+      reason = read.reason;
+      certificateIssuer = read.certificateIssuer ?? certificateIssuer;
+    }
+    const serialHex = toHex(serial.content).toUpperCase();
+    const key = entryKey(certificateIssuer, serialHex);
+    if (crl.entries.has(key)) throw malformed('CRL lists the same certificate twice');
+    crl.entries.set(key, { serialHex, certificateIssuer, revocationDate, ...(reason === undefined ? {} : { reason }) });
+  }
+}
+
+function readEntryExtensions(node: DerNode, crl: ParsedCrl): { reason?: number; certificateIssuer?: Name } {
+  const result: { reason?: number; certificateIssuer?: Name } = {};
+  const seen = new Set<string>();
+  // SIZE (1..MAX) in RFC 5280, but some encoders write an empty list; it carries no meaning.
+  for (const extNode of expectSequence(node, 0, 32, 'crlEntryExtensions')) {
+    const ext = parseExtension(extNode);
+    if (seen.has(ext.oid)) throw malformed(`CRL entry extension ${ext.oid} appears twice`);
+    seen.add(ext.oid);
+    const value = parseDer(ext.value);
+    if (ext.oid === OID.reasonCode) {
+      expectTag(value, TAG.ENUMERATED, 'reasonCode');
+      result.reason = Number(readInteger(value));
+    } else if (ext.oid === OID.invalidityDate) {
+      readTime(value);
+    } else if (ext.oid === OID.certificateIssuer) {
+      const dn = parseGeneralNames(expectTag(value, TAG.SEQUENCE, 'certificateIssuer')).find((n) => n.type === 'dn');
+      if (dn?.type !== 'dn') crl.unusableEntry = 'a certificateIssuer entry extension names no directoryName';
+      else result.certificateIssuer = dn.value;
+    } else if (ext.critical) {
+      crl.unusableEntry = `entry extension ${ext.oid} is critical and unknown`;
+    }
+  }
+  return result;
+}
+
+function readCrlExtensions(node: DerNode, crl: ParsedCrl): void {
+  const seen = new Set<string>();
+  for (const extNode of expectChildren(node, 1, 32, 'crlExtensions')) {
+    const ext = parseExtension(extNode);
+    if (seen.has(ext.oid)) throw malformed(`CRL extension ${ext.oid} appears twice`);
+    seen.add(ext.oid);
+    crl.extensions.push(ext);
+    const value = parseDer(ext.value);
+    switch (ext.oid) {
+      case OID.crlNumber:
+        crl.crlNumber = readInteger(expectTag(value, TAG.INTEGER, 'cRLNumber'));
+        if (crl.crlNumber < 0n) throw malformed('negative cRLNumber');
+        break;
+      case OID.authorityKeyIdentifier: {
+        const keyId = expectSequence(value, 0, 3, 'authorityKeyIdentifier').find((n) => n.tag === 0x80);
+        if (keyId !== undefined) crl.authorityKeyId = keyId.content;
+        break;
+      }
+      case OID.deltaCrlIndicator:
+        crl.baseCrlNumber = readInteger(expectTag(value, TAG.INTEGER, 'BaseCRLNumber'));
+        if (crl.baseCrlNumber < 0n) throw malformed('negative BaseCRLNumber');
+        crl.isDelta = true;
+        break;
+      case OID.issuingDistributionPoint:
+        crl.issuingDistributionPoint = parseIssuingDistributionPoint(value);
+        break;
+      case OID.issuerAltName:
+        parseGeneralNames(expectTag(value, TAG.SEQUENCE, 'issuerAltName'));
+        break;
+      case OID.freshestCrl:
+        break;
+      default:
+        if (ext.critical) crl.unknownCriticalExtension = ext.oid;
+    }
+  }
+}
+
+// RFC 5280 §5.2.5. BOOLEANs default FALSE, so DER carries them only as TRUE.
+function parseIssuingDistributionPoint(node: DerNode): IssuingDistributionPoint {
+  const idp: IssuingDistributionPoint = {
+    onlyContainsUserCerts: false, onlyContainsCACerts: false, indirectCrl: false, onlyContainsAttributeCerts: false,
+  };
+  let last = -1;
+  for (const item of expectSequence(node, 0, 6, 'issuingDistributionPoint')) {
+    if (item.cls !== 2 || item.tagNumber <= last || item.tagNumber > 5) throw malformed('issuingDistributionPoint: bad element');
+    last = item.tagNumber;
+    if (item.tagNumber === 0) idp.distributionPoint = parseDistributionPointName(item);
+    else if (item.tagNumber === 3) idp.onlySomeReasons = parseReasonFlags(implicitBitString(item));
+    else {
+      if (item.constructed || item.content.length !== 1) throw malformed('issuingDistributionPoint: bad BOOLEAN');
+      if (!readBoolean(parseDer(Uint8Array.of(TAG.BOOLEAN, 1, item.content[0]!)))) throw malformed('issuingDistributionPoint: FALSE must be omitted in DER');
+      if (item.tagNumber === 1) idp.onlyContainsUserCerts = true;
+      else if (item.tagNumber === 2) idp.onlyContainsCACerts = true;
+      else if (item.tagNumber === 4) idp.indirectCrl = true;
+      else idp.onlyContainsAttributeCerts = true;
+    }
+  }
+  return idp;
+}
+
+const pemBlock = /-----BEGIN X509 CRL-----([^-]*)-----END X509 CRL-----/g;
+
+/** CRLs from DER or PEM (X509 CRL blocks). */
+export function parseCrlsFromPemOrDer(bytes: Uint8Array): Uint8Array[] {
+  if (bytes[0] === TAG.SEQUENCE) return [bytes];
+  const found: Uint8Array[] = [];
+  for (const match of Buffer.from(bytes).toString('latin1').matchAll(pemBlock)) {
+    const body = match[1]!.replace(/[\r\n\t ]/g, '');
+    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(body) || body.length % 4 !== 0) throw malformed('PEM: bad base64');
+    found.push(Uint8Array.from(Buffer.from(body, 'base64')));
+  }
+  if (found.length === 0) throw malformed('no CRL found (expected DER or PEM X509 CRL blocks)');
+  return found;
+}
