@@ -28,7 +28,7 @@ const schema = z
       // Order matters: a later source is asked only when an earlier one cannot decide. The local
       // registry applies first whether listed or not (src/revocation/sources.ts).
       .pipe(z.array(revocationSource).min(1)),
-    // Fail closed: an unknown status is not a "good" status (SECURITY-CASES §0.6).
+    // Fail closed: an unknown status is not a "good" status (docs/security-cases.md §0 item 6).
     REVOCATION_FAIL_MODE: z.enum(['closed', 'open']).default('closed'),
     // Web eID's default: a responder slower than this is, for a waiting citizen, down.
     OCSP_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
@@ -36,7 +36,7 @@ const schema = z
     CRL_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
     // National CAs' CRLs reach tens of MiB; the parser's own budget stops at 32 MiB (src/pki/x509/crl.ts).
     CRL_MAX_BYTES: z.coerce.number().int().min(1024).max(32 * 1024 * 1024).default(32 * 1024 * 1024),
-    // Empty: no URL taken from a certificate is ever fetched (SECURITY-CASES §C 50, §D 65), so
+    // Empty: no URL taken from a certificate is ever fetched (docs/security-cases.md §C 50, §D 65), so
     // `crl` needs this list and `ocsp` needs it or OCSP_RESPONDERS (checked below).
     REVOCATION_ALLOWED_HOSTS: z
       .string()

@@ -1,4 +1,4 @@
-// The development PKI of `npm start` and `npm run admin -- dev-pki` (SPEC "Two commands"):
+// The development PKI of `npm start` and `npm run admin -- dev-pki` (README "Two commands"):
 // a root CA, a citizen CA and three demo citizens with password-protected key files. Made
 // once; a complete folder is left alone so restarts keep the same trust anchor and files.
 import { randomInt } from 'node:crypto';

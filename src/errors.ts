@@ -1,4 +1,4 @@
-// The closed set of error codes of SPEC.md, each with its HTTP status and title.
+// The closed set of error codes of docs/errors.md, each with its HTTP status and title.
 // Tests assert on `code`; the wire format (RFC 9457) is rendered in src/http/problem.ts.
 export const errorCodes = {
   invalid_request: { status: 400, title: 'Invalid request' },
@@ -14,7 +14,8 @@ export const errorCodes = {
   certificate_revoked: { status: 403, title: 'Certificate revoked' },
   revocation_unknown: { status: 503, title: 'Revocation status unknown' },
   session_invalid: { status: 401, title: 'Session invalid' },
-  // Not in SPEC's table, which covers the sign-in contract; every response still needs a code.
+  // Not in the founding contract's table, which covered the sign-in contract (docs/errors.md);
+  // every response still needs a code.
   not_found: { status: 404, title: 'Not found' },
   payload_too_large: { status: 413, title: 'Payload too large' },
   rate_limited: { status: 429, title: 'Too many requests' },

@@ -40,7 +40,7 @@ async function main(): Promise<void> {
   }
   const server = createApp(deps).listen(config.port);
   await once(server, 'listening');
-  // Slow-loris bounds (SECURITY-CASES #136): headers and whole requests must arrive promptly.
+  // Slow-loris bounds (docs/security-cases.md #136): headers and whole requests must arrive promptly.
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
   server.keepAliveTimeout = 5_000;

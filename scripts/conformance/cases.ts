@@ -62,8 +62,8 @@ export interface Outcome {
 
 // Declared unsupported (conformance/README.md allows these, they must then be rejected).
 const pkitsDeclared: Readonly<Record<string, string>> = {
-  '4.1.4': 'DSA signatures are not supported (SPEC.md algorithm list)',
-  '4.1.5': 'DSA signatures are not supported (SPEC.md algorithm list)',
+  '4.1.4': 'DSA signatures are not supported (docs/path-validation.md algorithm list)',
+  '4.1.5': 'DSA signatures are not supported (docs/path-validation.md algorithm list)',
   '4.6.8': 'policy: a CA certificate is not accepted as the leaf',
   '4.6.14': 'policy: a CA certificate is not accepted as the leaf',
   '4.8.6': 'policy: a CA certificate is not accepted as the leaf',
@@ -106,12 +106,12 @@ export function loadPkits(): Case[] {
 }
 
 // Policy choices for the `policy-choice` cases (client-subset.json), documented in path.ts:
-// a CA certificate is never accepted as the leaf; a leaf without EKU is accepted (SPEC.md:
+// a CA certificate is never accepted as the leaf; a leaf without EKU is accepted (docs/path-validation.md:
 // "if it has an extendedKeyUsage"); non-critical name constraints are still enforced.
 const limboChoices: Readonly<Record<string, string>> = {
   'rfc5280::ca-as-leaf': 'policy: a CA certificate is not accepted as the leaf',
   'pathlen::validation-ignores-pathlen-in-leaf': 'policy: a CA certificate is not accepted as the leaf',
-  'webpki::eku::ee-without-eku': 'policy: a leaf without extendedKeyUsage is accepted (SPEC.md)',
+  'webpki::eku::ee-without-eku': 'policy: a leaf without extendedKeyUsage is accepted (docs/path-validation.md)',
   'rfc5280::nc::permitted-dns-match-noncritical': 'policy: name constraints are enforced whether critical or not',
 };
 

@@ -39,7 +39,7 @@ export const registerAudit: RegisterCommand = (program, io) => {
 const view = (record: AuditRecord) => ({ ...record, at: record.at.toISOString() });
 
 // One line per event; JSON.stringify escapes control characters, so a crafted subject or
-// detail cannot forge a line of its own (SECURITY-CASES #132).
+// detail cannot forge a line of its own (docs/security-cases.md #132).
 function line(record: AuditRecord): string {
   const parts = [
     String(record.id).padStart(6), record.at.toISOString(), record.type, record.outcome,

@@ -1,4 +1,4 @@
-// `admin clients add|list|remove`: agency apps allowed to use the OIDC endpoints (SPEC
+// `admin clients add|list|remove`: agency apps allowed to use the OIDC endpoints (docs/api.md
 // "Operator command line"). The secret is printed once; only its hash is kept.
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';

@@ -1,4 +1,4 @@
-// What every operator command shares (SPEC "Operator command line"): `--json` for one JSON
+// What every operator command shares (docs/api.md "Operator command line"): `--json` for one JSON
 // document on stdout, one clear line on stderr for a failure, a terminal confirmation
 // that `--yes` answers for state-changing commands, and `--operator` for the audit log.
 import { userInfo } from 'node:os';

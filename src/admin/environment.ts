@@ -1,5 +1,6 @@
-// What operator commands open from the service's own environment (SPEC: "It reads the same
-// environment as the service"): the database, and Redis when the service uses it.
+// What operator commands open from the service's own environment (docs/api.md, "Operator
+// command line": the same configuration as the service): the database, and Redis when the
+// service uses it.
 import { loadConfig, type Config } from '../config.ts';
 import { createRedisNotifier, createRedisStore } from '../stores/redis.ts';
 import { openDatabase } from '../stores/sql.ts';

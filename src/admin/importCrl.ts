@@ -2,7 +2,7 @@
 // registry in one transaction, with a progress bar on a terminal. When a configured CA
 // certificate (TRUST_ANCHORS_DIR, INTERMEDIATES_DIR or --ca) names the CRL's issuer, the
 // CRL's signature must verify under it (RFC 5280 §6.3.3 (f)): an altered CRL is refused, not
-// half-believed (SECURITY-CASES #66). Entries only add revocations, so an unverified CRL can
+// half-believed (docs/security-cases.md #66). Entries only add revocations, so an unverified CRL can
 // at worst refuse certificates; the output says which case it was.
 import { readFile } from 'node:fs/promises';
 import cliProgress from 'cli-progress';

@@ -7,7 +7,7 @@ import { adminCommands } from './commands.ts';
 export function createAdminProgram(io: AdminIo): Command {
   // Set before the commands are added: subcommands inherit exitOverride and output.
   const program = new Command('admin')
-    .description('Yagona ID operator commands (see SPEC "Operator command line")')
+    .description('Yagona ID operator commands (see docs/api.md, "Operator command line")')
     .exitOverride()
     .configureOutput({ writeOut: (text) => io.out(text), writeErr: (text) => io.err(text) });
   for (const register of adminCommands) register(program, io);

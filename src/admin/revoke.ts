@@ -1,5 +1,5 @@
 // `admin revoke (--cert FILE | --serial HEX --issuer DN) [--reason R]` and `admin unrevoke`:
-// the operators' registry (SECURITY-CASES §H 120-125). Every input is checked before anything
+// the operators' registry (docs/security-cases.md §H 120-125). Every input is checked before anything
 // is written; the registry row (SQL, the truth) is written first, then the certificate's live
 // sessions are ended in Redis and every instance is told; instances also learn it from the
 // registry epoch within a poll (≤ 250 ms), which is all the embedded default has.
@@ -101,7 +101,7 @@ export async function propagate(config: Config, target: Target | null, epoch: nu
   }
 }
 
-/** SECURITY-CASES #122: the registry change stands, but the operator must hear that Redis failed. */
+/** docs/security-cases.md #122: the registry change stands, but the operator must hear that Redis failed. */
 function failIfProblem(propagation: Propagation, what: string): void {
   if (propagation.problem === undefined) return;
   throw new Error(`${what} is recorded in the registry, but ending its sessions through ${propagation.problem}; every instance still refuses them within a second of its next registry poll`);

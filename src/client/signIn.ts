@@ -1,4 +1,4 @@
-// A sign-in over the direct API as a citizen's software does it (SPEC "Direct API"):
+// A sign-in over the direct API as a citizen's software does it (docs/api.md "Direct API"):
 // POST /v1/challenges, sign the challenge's UTF-8 bytes as CMS, POST /v1/sessions, then
 // GET /v1/sessions/current with the token. Used by `admin sign-in` and the benchmark.
 import type { KeyObject } from 'node:crypto';

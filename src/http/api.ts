@@ -1,4 +1,4 @@
-// The direct API (SPEC.md "Direct API"): challenges and sessions under /v1.
+// The direct API (docs/api.md "Direct API"): challenges and sessions under /v1.
 import { Router, type Request } from 'express';
 import { ServiceError, isServiceError } from '../errors.ts';
 import type { Challenges } from '../login/challenges.ts';

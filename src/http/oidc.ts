@@ -1,4 +1,4 @@
-// The OIDC endpoints for agency apps (SPEC "OpenID Connect"): authorize, the sign-in
+// The OIDC endpoints for agency apps (docs/api.md "OpenID Connect"): authorize, the sign-in
 // interaction, token, userinfo, introspection, revocation and RP-initiated logout.
 // OAuth endpoints answer in OAuth's error format; the interaction POST answers like the
 // direct API (problem+json); pages never redirect anywhere unverified.
@@ -37,7 +37,7 @@ export function oidcRouter(deps: OidcRouterDeps): Router {
     // Codes, tokens and claims must never be cached (RFC 6749 §5.1, OIDC Core §3.1.3.3).
     res.set('Cache-Control', 'no-store');
     // The pages here load nothing at all: tighter than the app-wide policy, and never framed
-    // (RFC 9700 §4.16, SECURITY-CASES #115).
+    // (RFC 9700 §4.16, docs/security-cases.md #115).
     res.set('Content-Security-Policy', "default-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'");
     res.set('X-Frame-Options', 'DENY');
     next();

@@ -1,7 +1,7 @@
 // Who a certificate names. Called only with the certificate whose key verified the signature
-// and whose path validated (SECURITY-CASES §0.4), so everything here is read from plain data.
+// and whose path validated (docs/security-cases.md §0 item 4), so everything here is read from plain data.
 //
-// Policy (SECURITY-CASES #51): an attribute is taken only when its OID occurs exactly once in
+// Policy (docs/security-cases.md #51): an attribute is taken only when its OID occurs exactly once in
 // the whole subject (multi-valued RDNs included) and its value passes a strict format check.
 // Anything ambiguous (two CNs, `CN=a+CN=b`, two PINFLs, TIN and UID disagreeing) or badly
 // formed (control or formatting characters, wrong digit count) is omitted, never guessed:

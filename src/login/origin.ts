@@ -2,7 +2,7 @@
 // signed. Plain challenges keep the key-file rule of cms.ts unchanged (detached, or attached
 // and equal). Framed content is accepted only attached, so its origin can be read: the origin
 // must be this service's own (ISSUER_URL), else the challenge was relayed through another
-// site — `challenge_invalid`, as SECURITY-CASES §E 77 has it: the challenge is spent and was
+// site — `challenge_invalid`, as docs/security-cases.md §E 77 has it: the challenge is spent and was
 // never valid there. A frame around some other challenge is `signature_invalid`, like any
 // attached content that is not ours (cms.ts).
 import { ServiceError } from '../errors.ts';

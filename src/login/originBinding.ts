@@ -1,4 +1,4 @@
-// Origin-bound sign-in content (SECURITY-CASES §0 item 3, §E 77): what a key token signs is not
+// Origin-bound sign-in content (docs/security-cases.md §0 item 3, §E 77): what a key token signs is not
 // the bare challenge but the challenge framed with the web origin that asked for it, so a
 // look-alike site that relays our challenge gets a signature naming itself, which we refuse.
 // Web eID signs hash(origin)‖hash(nonce) for the same reason; a text frame keeps the

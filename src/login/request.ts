@@ -1,5 +1,5 @@
-// The two sign-in bodies of SPEC.md (Direct API). Shape errors are `invalid_request`; bytes
-// that are not strict base64 are `malformed_signature` (SPEC: "base64 … encoding broken").
+// The two sign-in bodies of docs/api.md (Direct API). Shape errors are `invalid_request`; bytes
+// that are not strict base64 are `malformed_signature` (docs/errors.md: "base64 that is not strict").
 import { z } from 'zod';
 import { ServiceError } from '../errors.ts';
 

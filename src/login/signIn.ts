@@ -1,4 +1,4 @@
-// The sign-in flow as one recipe (web-eid AuthTokenValidatorImpl order, SECURITY-CASES §0.1):
+// The sign-in flow as one recipe (web-eid AuthTokenValidatorImpl order, docs/security-cases.md §0.1):
 // burn the challenge first, then prove the signature, the path and the revocation status, and
 // only then mint a session. Every failure leaves one audit event and no session.
 import type { Clock } from '../clock.ts';

@@ -1,5 +1,5 @@
 // Trust anchors and known intermediates from their folders (PEM or DER files). Read once at
-// start: trust never changes from request input (SECURITY-CASES #53).
+// start: trust never changes from request input (docs/security-cases.md #53).
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseCertificate, parseCertificatesFromPemOrDer } from '../pki/x509/certificate.ts';

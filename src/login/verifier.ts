@@ -31,7 +31,7 @@ export function createCertificateVerifier(trust: TrustMaterial, options: { origi
     },
     validatePath(evidence, at) {
       const presented = evidence.certificates.filter((cert) => cert !== evidence.signer);
-      // requiredEku / requiredKeyUsage default to the sign-in profile (SPEC.md).
+      // requiredEku / requiredKeyUsage default to the sign-in profile (docs/path-validation.md).
       const path = store.validate({ leaf: evidence.signer, intermediates: presented, at, maxDepth });
       return { path: [path.leaf, ...path.intermediates], anchor: path.anchor, policies: path.policies };
     },

@@ -53,7 +53,7 @@ export async function readAuthorizationRequest(deps: AuthorizeDeps, query: Recor
     throw new AuthorizePageError('the redirect_uri is not registered for this application');
   }
   const state = single('state');
-  // Oversized state is refused outright (SECURITY-CASES #110), without echoing it anywhere.
+  // Oversized state is refused outright (docs/security-cases.md #110), without echoing it anywhere.
   if (state !== undefined && state.length > maxStateLength) throw new AuthorizePageError(`state is longer than ${maxStateLength} characters`);
 
   const fail = (error: OAuthError) => new AuthorizeRedirectError(error, redirectUri, state);

@@ -1,5 +1,5 @@
 // Agency apps (OIDC clients): registration rules and client authentication material.
-// Durable in SQL (SPEC "Clients in SQL"); secrets are stored only as a SHA-256 of 32 random
+// Durable in SQL (docs/configuration.md, DATABASE_URL); secrets are stored only as a SHA-256 of 32 random
 // bytes: a high-entropy secret needs no slow hash (RFC 6819 §5.1.4.1.3 asks for hashing,
 // password stretching protects low-entropy inputs only).
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';

@@ -112,7 +112,7 @@ export interface Grants {
   takeCode(code: string): Promise<Taken<CodeRecord>>;
   /**
    * Remembers a redemption once its tokens are out. Written only then, so a concurrent
-   * duplicate (SECURITY-CASES #101) is merely refused and cannot revoke the winner mid-flight;
+   * duplicate (docs/security-cases.md #101) is merely refused and cannot revoke the winner mid-flight;
    * a later replay (#100) revokes what the redemption produced.
    */
   codeRedeemed(code: string, grantId: string): Promise<void>;

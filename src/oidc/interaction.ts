@@ -1,4 +1,4 @@
-// The sign-in step of an authorization request (SPEC "OpenID Connect"): the citizen's page
+// The sign-in step of an authorization request (docs/api.md "OpenID Connect"): the citizen's page
 // (or any cookie-keeping client) signs a challenge and posts the same body as POST
 // /v1/sessions to /login/{interactionId}. The same sign-in recipe runs, for this client.
 import { randomBytes } from 'node:crypto';

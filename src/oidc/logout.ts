@@ -30,7 +30,7 @@ export async function endSession(deps: LogoutDeps, params: Record<string, string
   const redirect = params.post_logout_redirect_uri;
   if (hint === undefined) {
     // Without a hint nobody proved which sign-in to end: a cross-site GET must not log a
-    // citizen out (SECURITY-CASES #118). With a client_id the redirect is still checked.
+    // citizen out (docs/security-cases.md #118). With a client_id the redirect is still checked.
     if (redirect !== undefined) return { kind: 'error', message: 'post_logout_redirect_uri needs id_token_hint' };
     return { kind: 'page', signedOut: false };
   }

@@ -46,7 +46,7 @@ async function clientSession(deps: ResourceDeps, token: string): Promise<{ sessi
   let session: SessionRecord;
   try {
     // The audience read unverified only picks what to verify against; a direct-API token
-    // (aud = issuer) is not for agency apps (SECURITY-CASES #88).
+    // (aud = issuer) is not for agency apps (docs/security-cases.md #88).
     const aud = decodeJwt(token).aud;
     if (typeof aud !== 'string' || aud === deps.issuer) return {};
     session = await deps.sessions.authenticate(token, aud);

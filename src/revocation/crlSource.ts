@@ -5,7 +5,7 @@
 // sign-ins neither download nor parse; a copy an hour old or near its nextUpdate is refreshed
 // in the background (at most once a minute per URL), so that download and parse do not delay a sign-in.
 // Only CRLs signed by the certificate's issuer are cached: a forged or altered CRL must not
-// sit in every instance's cache until the nextUpdate it claims (SECURITY-CASES §D 66).
+// sit in every instance's cache until the nextUpdate it claims (docs/security-cases.md §D 66).
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { ServiceError } from '../errors.ts';

@@ -1,6 +1,6 @@
 // The only outbound HTTP of the revocation sources. A URL inside a certificate is attacker
 // text until the path has validated, and even then it must not reach arbitrary hosts
-// (SECURITY-CASES §C 50, §D 64–65; ASVS 13.2.4): http only, a listed host, no redirects,
+// (docs/security-cases.md §C 50, §D 64–65; ASVS 13.2.4): http only, a listed host, no redirects,
 // a size cap and one deadline for the whole exchange. Every failure is revocation_unknown.
 import { ServiceError } from '../errors.ts';
 

@@ -3,7 +3,7 @@
 // request; the answer verified strictly in src/pki/ocsp/ocsp.ts. "good" is cached (the verdict only,
 // never the response: its nonce was ours once) in the shared store until nextUpdate.
 // "unknown" from an authorised responder counts as revoked: the CA's own responder does not
-// know the certificate, so the CA did not issue it (SECURITY-CASES §D 56, Web eID).
+// know the certificate, so the CA did not issue it (docs/security-cases.md §D 56, Web eID).
 import { createHash, randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { ServiceError } from '../errors.ts';
@@ -23,7 +23,7 @@ export interface OcspSourceOptions {
   log: Pick<Logger, 'warn'>;
 }
 
-// SECURITY-CASES §D 64: an OCSP response is a few KiB; a responder sending more is broken or hostile.
+// docs/security-cases.md §D 64: an OCSP response is a few KiB; a responder sending more is broken or hostile.
 const maxResponseBytes = 64 * 1024;
 // With our nonce the answer is made for this request, so thisUpdate is "now" give or take the
 // clock difference of two NTP-synced hosts (Web eID: 2 min of age, 15 min of skew).

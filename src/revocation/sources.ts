@@ -1,5 +1,5 @@
 // Revocation for a sign-in: the local registry first, always (the operators' word wins over
-// any CA answer, SECURITY-CASES §D 54), then the CA sources of REVOCATION_CHECKS for every
+// any CA answer, docs/security-cases.md §D 54), then the CA sources of REVOCATION_CHECKS for every
 // certificate below the anchor (a revoked intermediate takes its citizens with it, §D 71).
 // Per certificate the sources are asked in the configured order and the first definite answer
 // counts; a later source is asked only when an earlier one cannot decide (§0.1 step 9: OCSP,

@@ -1,5 +1,5 @@
 // How one instance learns of revocations within a second without reading the registry per
-// request (issue 4, SECURITY-CASES #120-122). The registry in SQL is the truth; its epoch
+// request (issue 4, docs/security-cases.md #120-122). The registry in SQL is the truth; its epoch
 // (one counter row, bumped in the transaction of every change) is polled every `pollMs`
 // with one tiny query, and a Redis message from `admin revoke` makes the poll happen at
 // once. On a new epoch the instance reads what changed, refuses those certificates'

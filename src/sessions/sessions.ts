@@ -136,7 +136,7 @@ export function createSessions({ store, keys, clock, issuer, ttlSeconds, revoked
         store.addToSet(certificateSessionsKey(record.certificateSha256), record.sid, ttlSeconds),
         ...(leaf === undefined ? [] : [store.addToSet(serialSessionsKey(leaf), record.sid, ttlSeconds)]),
       ]);
-      // SECURITY-CASES #121: a revocation this instance learnt of after the sign-in's check
+      // docs/security-cases.md #121: a revocation this instance learnt of after the sign-in's check
       // but before the index above existed would miss this session; look again now that it
       // is indexed (anything learnt later finds it there).
       if (await isRevoked(record)) {

@@ -1,7 +1,7 @@
 // The Redis side of the stores: the shared EphemeralStore and the cross-instance Notifier.
 // The only module that imports ioredis.
 //
-// Fail fast, fail closed (SECURITY-CASES §K 142–145): no offline queue, a short command
+// Fail fast, fail closed (docs/security-cases.md §K 142–145): no offline queue, a short command
 // timeout and no automatic resend of a command whose reply was lost, so a caller learns
 // within about `commandTimeoutMs` that Redis is gone and answers 503 — it never waits
 // for a reconnect, never falls back to memory, and a GETDEL is never sent twice (§E 82).
@@ -185,7 +185,7 @@ export function createRedisStore(url: string, options: RedisStoreOptions = {}): 
     },
 
     // GETDEL (Redis >= 6.2) reads and removes in one command: of concurrent takers on any
-    // number of instances exactly one sees the value (SECURITY-CASES §0.5).
+    // number of instances exactly one sees the value (docs/security-cases.md §0 item 5).
     async take<T>(key: string) {
       return parse<T>(await run((c) => c.getdel(k(key))));
     },

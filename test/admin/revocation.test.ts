@@ -1,6 +1,6 @@
 // The operator commands for the registry, the CRL import, key rotation and the audit log, run
 // as an operator runs them (their own process, the service's environment). Every bad input is
-// one stderr line, a non-zero exit and no write at all (SECURITY-CASES #123, §K 147).
+// one stderr line, a non-zero exit and no write at all (docs/security-cases.md #123, §K 147).
 import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';

@@ -116,7 +116,7 @@ async function problemOf(res: Response): Promise<{ code: string; detail: string 
   return (await res.json()) as { code: string; detail: string };
 }
 
-/** The reject invariant (SECURITY-CASES R1–R3): code, no session, one failure audit event, challenge gone. */
+/** The reject invariant (docs/security-cases.md R1–R3): code, no session, one failure audit event, challenge gone. */
 async function expectServiceRejects(body: { challengeId: string }, code: string): Promise<string> {
   const auditBefore = (await app.db.audit.tail(10_000)).length;
   const sessionsBefore = await app.sessionCount();
@@ -238,7 +238,7 @@ describe('signing through the agent', () => {
 });
 
 describe('what the service accepts', () => {
-  test('a challenge relayed through another origin is refused: challenge_invalid (SECURITY-CASES §E 77)', async () => {
+  test('a challenge relayed through another origin is refused: challenge_invalid (docs/security-cases.md §E 77)', async () => {
     // An agent that trusts another site (a phishing page the citizen was tricked into adding, or
     // another service): it signs our challenge faithfully, naming that site.
     const relayAgent = await startAgent({ module: openTokenModule(softhsmModule), origins: [otherOrigin], port: 0 });

@@ -1,6 +1,6 @@
 // Real backing services for the tests: Redis and PostgreSQL at TEST_REDIS_URL and
 // TEST_DATABASE_URL, and SQLite files. An unreachable service FAILS the suite with the
-// command that starts it (SPEC.md: never skip silently). Every test gets its own key
+// command that starts it (README "Two commands": nothing is skipped). Every test gets its own key
 // prefix, every test file its own PostgreSQL schema and SQLite file.
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';

@@ -1,6 +1,6 @@
 // A TCP proxy in front of a real service (Redis, PostgreSQL) that misbehaves on request:
 // it delays what the client sends, cuts the connection instead of replying, drops every
-// open connection, or refuses new ones — the faults of SECURITY-CASES §K, without touching
+// open connection, or refuses new ones — the faults of docs/security-cases.md §K, without touching
 // the shared service other tests are using.
 import { connect, createServer, type Socket } from 'node:net';
 

@@ -1,5 +1,5 @@
 // readIdentity: names and national identifiers from certificates made by openssl, and the
-// ambiguous or hostile subjects of SECURITY-CASES #51, each attribute omitted rather than guessed.
+// ambiguous or hostile subjects of docs/security-cases.md #51, each attribute omitted rather than guessed.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -89,7 +89,7 @@ describe('readIdentity reads what the certificate states once', () => {
   });
 });
 
-describe('readIdentity omits what is ambiguous or badly formed (SECURITY-CASES #51)', () => {
+describe('readIdentity omits what is ambiguous or badly formed (docs/security-cases.md #51)', () => {
   it('an attribute present twice, in two RDNs or in one multi-valued RDN', () => {
     assert.equal(readIdentity(certWith('/CN=Ali/CN=Vali').cert).commonName, undefined);
     assert.equal(readIdentity(certWith('/CN=Ali+CN=Vali').cert).commonName, undefined);

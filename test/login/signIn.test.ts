@@ -122,7 +122,7 @@ for (const combo of combos) {
       assert.equal(gone.headers.get('www-authenticate'), 'Bearer error="invalid_token"');
     });
 
-    test('the access token carries the claims SPEC.md lists', async () => {
+    test('the access token carries the claims docs/api.md lists', async () => {
       const c = await challenge(app);
       const res = await app.post('/v1/sessions', cmsBody(alice, c.id, c.challenge));
       const { accessToken } = (await res.json()) as { accessToken: string };

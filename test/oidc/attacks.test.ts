@@ -1,4 +1,4 @@
-// SECURITY-CASES.md §G (97-119) against the real app on Redis + PostgreSQL, plus the
+// docs/security-cases.md §G (97-119) against the real app on Redis + PostgreSQL, plus the
 // interaction's own rules (browser binding, retries, cookies). Raw HTTP where a certified
 // client would refuse to send the attack; openid-client where it is the victim.
 import assert from 'node:assert/strict';

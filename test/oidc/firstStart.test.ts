@@ -1,4 +1,4 @@
-// From a fresh folder, as SPEC's "Two commands" promise: `npm start` registers the demo
+// From a fresh folder, as README's "Two commands" promise: `npm start` registers the demo
 // agency app, and its saved settings sign a dev citizen in through the code flow with a
 // printed key-file password (openid-client as the agency).
 import assert from 'node:assert/strict';

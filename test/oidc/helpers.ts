@@ -1,6 +1,6 @@
 // OIDC test kit: the real app with its real issuer URL, clients registered through the same
 // function as `admin clients add`, a cookie-keeping "browser" that finishes interactions
-// the way SPEC.md describes, and openid-client as the relying party.
+// the way docs/api.md describes, and openid-client as the relying party.
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -85,7 +85,7 @@ export async function startInteraction(app: TestApp, browser: Browser, url: URL)
   return location;
 }
 
-/** The interaction finished as SPEC.md says: challenge, sign, POST /login/{id} → redirectTo. */
+/** The interaction finished as docs/api.md says: challenge, sign, POST /login/{id} → redirectTo. */
 export async function signInAt(app: TestApp, browser: Browser, loginUrl: string, citizen: Citizen): Promise<Response> {
   const challenge = (await (await app.post('/v1/challenges', {})).json()) as { id: string; challenge: string };
   return browser.fetch(loginUrl, {

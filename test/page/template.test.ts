@@ -1,4 +1,4 @@
-// The sign-in page's words and HTML without a browser: every error code of SPEC.md (and every
+// The sign-in page's words and HTML without a browser: every error code of docs/errors.md (and every
 // key-file problem) has its own sentence in Uzbek, Russian and English; the template escapes
 // what it is given and loads nothing but its own hashed assets.
 import assert from 'node:assert/strict';
@@ -9,7 +9,7 @@ import { dictionaries, formatDate, locales, type Problem } from '../../src/http/
 import { loginPageCsp, renderLoginPage } from '../../src/http/loginPage/template.ts';
 import { foreignCspSources } from './helpers.ts';
 
-// SPEC.md "Errors", in its order.
+// The founding contract's error table (docs/errors.md), in its order.
 const specCodes = [
   'invalid_request', 'malformed_signature', 'unsupported_algorithm', 'weak_algorithm', 'challenge_invalid', 'signature_invalid',
   'certificate_untrusted', 'certificate_expired', 'certificate_not_yet_valid', 'certificate_usage_invalid', 'certificate_revoked',
@@ -17,7 +17,7 @@ const specCodes = [
 ] as const;
 
 describe('sign-in page dictionaries', () => {
-  it('has a sentence for every SPEC error code and every code of errors.ts, in each language, each different', () => {
+  it('has a sentence for every error code of docs/errors.md and every code of errors.ts, in each language, each different', () => {
     const codes = new Set<string>([...specCodes, ...Object.keys(errorCodes)]);
     for (const locale of locales) {
       const errors = dictionaries[locale].errors as Record<string, string>;

@@ -1,4 +1,4 @@
-// How an operator's serial, issuer and reason become the registry's key (SECURITY-CASES #123).
+// How an operator's serial, issuer and reason become the registry's key (docs/security-cases.md #123).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { canonicalIssuer, normaliseSerialHex, OperatorInputError, parseReason, reasonFromCode } from '../../src/revocation/certificateKey.ts';

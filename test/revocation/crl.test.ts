@@ -1,5 +1,5 @@
 // CRL revocation through the real app (REVOCATION_CHECKS=local,crl): CRLs made by `openssl ca
-// -gencrl` and served from a loopback HTTP server this test runs. SECURITY-CASES §D 54, 66, 67,
+// -gencrl` and served from a loopback HTTP server this test runs. docs/security-cases.md §D 54, 66, 67,
 // 71 and §C 50 / §D 65 (no request to a host that is not allowed), in both fail modes.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -46,7 +46,7 @@ before(async () => {
   ca = await subordinateCa('CN=CRL Test Citizen CA,O=Yagona Test,C=UZ', root, now, { crlUrl: server.url('/root.crl') });
   revokedCa = await subordinateCa('CN=CRL Test Withdrawn CA,O=Yagona Test,C=UZ', root, now, { crlUrl: server.url('/root.crl') });
   pki = { root, ca, anchors: [root.certDer], intermediates: [], citizen: () => Promise.reject(new Error('not used')) };
-  // The root's CRL (an ARL) withdraws one intermediate (SECURITY-CASES §D 71).
+  // The root's CRL (an ARL) withdraws one intermediate (docs/security-cases.md §D 71).
   server.route('/root.crl', { body: makeCrl(root, { revoked: [{ serialHex: serialOf(revokedCa), reason: 'CACompromise' }] }) });
   server.route('/withdrawn.crl', { body: makeCrl(revokedCa) });
 });

@@ -1,7 +1,7 @@
 // OCSP revocation through the real app (REVOCATION_CHECKS=local,ocsp) against real `openssl
 // ocsp` responders: the root answers for its intermediates itself (designated in
 // OCSP_RESPONDERS), the citizen CA through a delegated responder named in the citizens' AIA.
-// SECURITY-CASES §D 54–65, 71 and §B 26, in both fail modes where the mode matters.
+// docs/security-cases.md §D 54–65, 71 and §B 26, in both fail modes where the mode matters.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';

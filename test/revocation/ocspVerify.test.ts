@@ -1,6 +1,6 @@
 // src/pki/ocsp/ocsp.ts against genuine responses from `openssl ocsp`, and those responses altered:
 // every rule of RFC 6960 §3.2 / §4.2.2 the verifier enforces, one failure each
-// (SECURITY-CASES §D 57–63), plus the answers it must accept (delegate, CA itself, byKey).
+// (docs/security-cases.md §D 57–63), plus the answers it must accept (delegate, CA itself, byKey).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';

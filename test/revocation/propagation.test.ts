@@ -1,7 +1,7 @@
 // Issue 4's promise, with real processes: "when I revoke a key, nobody signs in with it again
 // and every session it opened ends within a second, on every instance" — two service
 // processes sharing Redis and PostgreSQL, and the embedded default (one process, SQLite,
-// in-process store the CLI cannot reach). SECURITY-CASES #120, #122.
+// in-process store the CLI cannot reach). docs/security-cases.md #120, #122.
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';

@@ -284,7 +284,7 @@ for (const kind of kinds) {
   });
 }
 
-describe('Redis down: fail fast with StoreUnavailableError (SECURITY-CASES §K 142)', () => {
+describe('Redis down: fail fast with StoreUnavailableError (docs/security-cases.md §K 142)', () => {
   let closedPortUrl: string;
   const opened: Array<EphemeralStore | Notifier> = [];
 

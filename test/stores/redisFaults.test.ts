@@ -1,5 +1,5 @@
 // Redis misbehaving mid-command, through a TCP proxy in front of the real test Redis:
-// a slow Redis (SECURITY-CASES §K 145) and a reply lost with its connection (§E 82).
+// a slow Redis (docs/security-cases.md §K 145) and a reply lost with its connection (§E 82).
 // Either way the caller gets StoreUnavailableError fast, and a value is never handed out twice.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';

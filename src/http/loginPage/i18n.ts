@@ -1,7 +1,7 @@
 // Every sentence of the citizen's sign-in page in Uzbek (Latin script, the default), Russian
 // and English. Shared by the server template (first paint in the requested language) and the
 // browser bundle (the language switch and the error messages). The types make a missing
-// sentence a compile error: every SPEC error code and every key-file problem has one in each.
+// sentence a compile error: every error code of docs/errors.md and every key-file problem has one in each.
 import type { ErrorCode } from '../../errors.ts';
 import type { KeyFileProblem } from '../../pki/browser/keyFile.ts';
 

@@ -1,4 +1,4 @@
-// The citizen's sign-in page (SPEC "OpenID Connect"): server-rendered in the requested
+// The citizen's sign-in page (docs/api.md "The sign-in page"): server-rendered in the requested
 // language so the first paint is right, then driven by the external, same-origin bundle
 // (browser.ts). No inline script or style, so the page's CSP needs no 'unsafe-*'.
 import { agentOrigin } from '../../login/originBinding.ts';

@@ -1,5 +1,5 @@
 // Signature verification with node:crypto over an explicit algorithm allowlist, and the key
-// policy of SPEC.md (RSA ≥ 2048, P-256/P-384/P-521, Ed25519; no MD5/SHA-1).
+// policy of docs/path-validation.md (RSA ≥ 2048, P-256/P-384/P-521, Ed25519; no MD5/SHA-1).
 import { createHash, createPublicKey, constants, verify, type KeyObject } from 'node:crypto';
 import { ServiceError } from '../../errors.ts';
 import type { AlgorithmIdentifier, PublicKeyInfo } from '../x509/model.ts';
@@ -117,11 +117,11 @@ const maxRsaBits = 8192;
 const maxRsaExponent = 1n << 32n;
 
 export interface KeyPolicy {
-  /** Lowest RSA modulus size; the service uses 2048 (SPEC.md). */
+  /** Lowest RSA modulus size; the service uses 2048 (docs/path-validation.md). */
   minRsaBits?: number;
 }
 
-/** SPEC.md key policy. Throws weak_algorithm for weak or oversized keys, unsupported_algorithm for unknown kinds. */
+/** The key policy of docs/path-validation.md. Throws weak_algorithm for weak or oversized keys, unsupported_algorithm for unknown kinds. */
 export function assertKeyStrength(publicKey: PublicKeyInfo, policy: KeyPolicy = {}): void {
   switch (publicKey.kind) {
     case 'rsa': {
@@ -132,7 +132,7 @@ export function assertKeyStrength(publicKey: PublicKeyInfo, policy: KeyPolicy = 
       if (publicKey.bits % 8 !== 0) throw new ServiceError('weak_algorithm', `RSA key of ${publicKey.bits} bits is not a whole number of octets`);
       // An RSA exponent is odd and at least 3 (FIPS 186-4 §B.3.1); past 2^32 only a crafted key goes.
       // e = 3 stays allowed: OpenSSL's PKCS#1 check is strict, so the e=3 forgeries of lenient
-      // verifiers (SECURITY-CASES §B 29) fail as signature_invalid (test/pki/signin/cms.test.ts).
+      // verifiers (docs/security-cases.md §B 29) fail as signature_invalid (test/pki/signin/cms.test.ts).
       const e = publicKey.exponent;
       if (e < 3n || e % 2n === 0n || e >= maxRsaExponent) {
         const shown = e < maxRsaExponent ? String(e) : `of ${e.toString(16).length * 4} bits`;

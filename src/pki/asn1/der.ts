@@ -2,7 +2,7 @@
 // attacker bytes, so it accepts exactly one canonical encoding and nothing else: no
 // indefinite lengths, no padded lengths or tags, no constructed strings, no trailing bytes.
 // Depth and node limits bound the work before any signature is looked at
-// (SECURITY-CASES §A 1–8; ASN1.js #131, #150; node-forge CVE-2022-24772, CVE-2025-66030).
+// (docs/security-cases.md §A 1–8; ASN1.js #131, #150; node-forge CVE-2022-24772, CVE-2025-66030).
 import { ServiceError } from '../../errors.ts';
 
 export interface DerNode {

@@ -91,7 +91,7 @@ export const OID = {
   domainComponent: '0.9.2342.19200300.100.1.25',
   userId: '0.9.2342.19200300.100.1.1',
   emailAddress: '1.2.840.113549.1.9.1',
-  // Uzbek national identifiers (SPEC.md; model.ts Identity)
+  // Uzbek national identifiers (docs/api.md, subject; model.ts Identity)
   uzTin: '1.2.860.3.16.1.1',
   uzPinfl: '1.2.860.3.16.1.2',
 } as const;

@@ -1,6 +1,6 @@
 // CMS SignedData (RFC 5652 §5) made with node:crypto and the DER writer: the benchmark
 // client, the admin `sign-in` command and tests sign challenges with it. `tamper` exists only
-// so tests can build the malformed and hostile variants of SECURITY-CASES §A/§B byte-exactly;
+// so tests can build the malformed and hostile variants of docs/security-cases.md §A/§B byte-exactly;
 // production callers never pass it.
 import { createHash, constants, sign, type KeyObject } from 'node:crypto';
 import { cmsOid } from '../signin/cms.ts';

@@ -1,6 +1,6 @@
 // OCSP (RFC 6960) requests and strict response verification, with plain data in and out.
 // pkijs's BasicOCSPResponse.verify checks neither responder authorisation (§4.2.2.2), nor
-// thisUpdate/nextUpdate, nor the nonce (SECURITY-CASES §0.1), so nothing here uses it: the
+// thisUpdate/nextUpdate, nor the nonce (docs/security-cases.md §0 item 1), so nothing here uses it: the
 // response is read with the strict DER reader and every rule is checked below. Anything short
 // of a fully verified answer throws revocation_unknown; the caller applies the fail mode.
 import { createHash } from 'node:crypto';
@@ -97,7 +97,7 @@ function verify(input: VerifyOcspInput): OcspStatus {
   const data = readResponseData(basic.tbs);
   if (!responderIdMatches(data.responderId, signer)) throw unusable('the OCSP responderID does not name the key that signed the response');
   assertNonce(data.extensions, input.request.nonce);
-  // Exactly one answer, for exactly our certificate (SECURITY-CASES §D 58).
+  // Exactly one answer, for exactly our certificate (docs/security-cases.md §D 58).
   if (data.responses.length !== 1) throw unusable(`the OCSP response holds ${data.responses.length} answers, expected exactly 1`);
   const single = readSingleResponse(data.responses[0]!);
   if (!certIdEqual(single.certId, input.request.certId)) throw unusable('the OCSP answer is about another certificate (CertID differs)');
@@ -148,7 +148,7 @@ function responderIdOf(tbs: DerNode): DerNode {
  * §4.2.2.2: the response must be signed by the CA that issued the certificate, or by a
  * delegate certificate that this CA issued for the purpose (EKU id-kp-OCSPSigning), valid at
  * `at`. Another certificate under the same root, a TLS server certificate, a citizen's
- * certificate or a delegate of another CA is not authorised (SECURITY-CASES §D 57, 63).
+ * certificate or a delegate of another CA is not authorised (docs/security-cases.md §D 57, 63).
  */
 function authorisedSigner(basic: BasicResponse, issuer: ParsedCertificate, at: Date): ParsedCertificate {
   if (responderIdMatches(basic.responderId, issuer)) return issuer;
@@ -226,7 +226,7 @@ function readExtensions(explicit: DerNode, what: string): Map<string, { critical
   return found;
 }
 
-// RFC 8954 §2.1 / SECURITY-CASES §D 60: a nonce was sent, so the same nonce must come back;
+// RFC 8954 §2.1 / docs/security-cases.md §D 60: a nonce was sent, so the same nonce must come back;
 // without it the answer could be a replay captured before a revocation.
 function assertNonce(extensions: Map<string, { critical: boolean; value: Uint8Array }>, sent: Uint8Array): void {
   const nonce = extensions.get(ocspOid.nonce);
@@ -278,7 +278,7 @@ function readSingleResponse(node: DerNode): { certId: CertId; status: OcspStatus
 /**
  * §4.2.2.1 and §3.2(4)–(5): thisUpdate must be recent (not ahead by more than the skew, not
  * older than the maximum age), nextUpdate, when set, not past and not before thisUpdate
- * (SECURITY-CASES §D 59, 61; Web eID's OcspResponseValidator).
+ * (docs/security-cases.md §D 59, 61; Web eID's OcspResponseValidator).
  */
 function assertFresh(status: OcspStatus, input: VerifyOcspInput): void {
   const at = input.at.getTime();

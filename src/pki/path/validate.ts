@@ -1,6 +1,6 @@
 // Certification path building and validation (RFC 5280 §6.1, revocation by §6.3): the one
 // entry point that sign-in and the conformance runner share. Issuers are found by name and
-// bound by signature, never by name alone (SECURITY-CASES §C 49); alternatives are tried
+// bound by signature, never by name alone (docs/security-cases.md §C 49); alternatives are tried
 // with a depth limit, cycle protection and a work budget (§C 48).
 import { ServiceError } from '../../errors.ts';
 import type { KeyUsageName, ParsedCertificate } from '../x509/model.ts';
@@ -21,13 +21,13 @@ export type { PolicyInputs } from './policy.ts';
 
 // Policy choices where RFC 5280 leaves room (x509-limbo `policy-choice`, scripts/conformance):
 // - a CA certificate (basicConstraints cA) is never accepted as the leaf: it is not a citizen;
-// - a leaf without extendedKeyUsage is accepted (SPEC.md: "if it has an extendedKeyUsage");
+// - a leaf without extendedKeyUsage is accepted (docs/path-validation.md: "if it has an extendedKeyUsage");
 // - name constraints are enforced whether or not the extension is marked critical;
-// - unsupported: DSA (not in SPEC.md's algorithm list), so such paths are rejected.
+// - unsupported: DSA (not in the algorithm list of docs/path-validation.md), so such paths are rejected.
 
-/** Sign-in accepts a leaf whose EKU, when present, names one of these (SPEC.md). */
+/** Sign-in accepts a leaf whose EKU, when present, names one of these (docs/path-validation.md). */
 export const signInEku: readonly string[] = [OID.clientAuth, OID.emailProtection];
-/** Sign-in needs a leaf keyUsage with one of these (SECURITY-CASES §C 40). */
+/** Sign-in needs a leaf keyUsage with one of these (docs/security-cases.md §C 40). */
 export const signInKeyUsage: readonly KeyUsageName[] = ['digitalSignature', 'nonRepudiation'];
 
 export interface ValidateInput {
@@ -70,7 +70,7 @@ export interface ValidatedPath {
 
 const defaultMaxDepth = 8;
 const hardMaxIntermediates = 16;
-// Candidate issuers examined per validation; real paths need a handful (SECURITY-CASES §C 48).
+// Candidate issuers examined per validation; real paths need a handful (docs/security-cases.md §C 48).
 const maxBuildSteps = 64;
 // A CRL signed by another key of the issuer needs its own path, whose CRLs may need one more.
 const maxCrlSignerNesting = 2;
@@ -179,7 +179,7 @@ function extend(context: Context, chain: ParsedCertificate[], purpose: Purpose, 
       attempts.notes.push(`the path would exceed ${context.maxDepth} intermediate certificates`);
       continue;
     }
-    // Key policy before the signature check, so oversized keys cost nothing (SECURITY-CASES §C 47).
+    // Key policy before the signature check, so oversized keys cost nothing (docs/security-cases.md §C 47).
     if (!keyAcceptable(context, candidate, attempts) || !issuerSigned(current, candidate, attempts)) continue;
     if (isAnchor) {
       try {

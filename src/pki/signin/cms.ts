@@ -1,5 +1,5 @@
 // Opens a CMS SignedData (RFC 5652) sign-in proof with our own strict pipeline instead of
-// pkijs `SignedData.verify`, whose defaults fail open (SECURITY-CASES §0.1): one strict DER
+// pkijs `SignedData.verify`, whose defaults fail open (docs/security-cases.md §0 item 1): one strict DER
 // parse, then each policy step as a named assert, then one node:crypto verification.
 // Embedded revocation data (`crls`) is never read; the chain is validated later (path.ts).
 //
@@ -7,7 +7,7 @@
 // the allowlist `unsupported_algorithm`, MD5/SHA-1 `weak_algorithm`. A proof that does not
 // hold over *our* challenge is `signature_invalid`, whichever byte gives it away: the
 // signature value, the messageDigest attribute, or attached content that is not the challenge
-// (SPEC: "signature does not verify over the challenge"; `challenge_invalid` stays reserved
+// (docs/errors.md: the proof "does not hold over our challenge"; `challenge_invalid` stays reserved
 // for unknown or spent challenge ids).
 import { createHash } from 'node:crypto';
 import { ServiceError } from '../../errors.ts';
@@ -30,13 +30,13 @@ export interface SignedEvidence {
   signatureAlgorithm: string;
 }
 
-// 64 KiB of base64 (SPEC's body limit) decodes to 48 KiB: nothing larger can be legitimate.
+// 64 KiB of base64 (the body limit of docs/api.md) decodes to 48 KiB: nothing larger can be legitimate.
 const MAX_CMS_BYTES = 48 * 1024;
 const MAX_CERTIFICATES = 8;
 const MAX_SIGNED_ATTRIBUTES = 16;
 const MAX_DIGEST_ALGORITHMS = 4;
 // About 150 nodes per certificate; 4096 leaves room for 8 of them and the SignerInfo while
-// keeping a hostile wide tree (SECURITY-CASES §A 2) cheap to reject.
+// keeping a hostile wide tree (docs/security-cases.md §A 2) cheap to reject.
 const DER_LIMITS = { maxDepth: 32, maxNodes: 4096 };
 
 /** CMS content types and attributes (RFC 5652 §4, §5, §11). */
@@ -149,7 +149,7 @@ function readEncapsulatedContent(fields: DerNode[]): { eContentType: string; eCo
   return { eContentType: readOid(type), eContent: readOctetString(childAt(wrapped, 0, 'eContent')) };
 }
 
-/** RFC 5652 §5.1 allows many signers; a sign-in has exactly one (SECURITY-CASES #24). */
+/** RFC 5652 §5.1 allows many signers; a sign-in has exactly one (docs/security-cases.md #24). */
 function assertOneSignerInfo(signerInfos: DerNode[]): DerNode {
   if (signerInfos.length !== 1) throw malformed(`${signerInfos.length} SignerInfos, exactly one allowed`);
   return signerInfos[0]!;
@@ -190,7 +190,7 @@ function readAlgorithmIdentifier(node: DerNode): AlgorithmIdentifier {
  * RFC 5652 §5.1 / §5.3: SignerInfo v1 goes with issuerAndSerialNumber, v3 with
  * subjectKeyIdentifier; the SignedData version follows from its fields (eContentType being
  * id-data): 5 with "other" revocation info, else 3 with a v3 SignerInfo, else 1. Anything
- * else comes from a producer we do not understand (SECURITY-CASES #32).
+ * else comes from a producer we do not understand (docs/security-cases.md #32).
  */
 function assertVersions(signedData: SignedDataParts, signerInfo: SignerInfoParts): void {
   const signerVersion = signerInfo.sid.kind === 'issuerAndSerialNumber' ? 1 : 3;
@@ -298,7 +298,7 @@ const PKCS1_BY_HASH: Record<Hash, string> = {
  * The signature algorithm as the X.509 verifier names it, its hash tied to the SignerInfo
  * digest. RFC 3370 §3.2: `rsaEncryption` here means PKCS#1 v1.5 with the digestAlgorithm
  * hash. A named hash that differs from digestAlgorithm (ecdsa-with-SHA384 over a SHA-256
- * digest) is a combination we refuse (SECURITY-CASES #28); Ed25519 goes with SHA-512 only
+ * digest) is a combination we refuse (docs/security-cases.md #28); Ed25519 goes with SHA-512 only
  * (RFC 8419 §3.1).
  */
 function signatureAlgorithmFor(algorithm: AlgorithmIdentifier, hash: Hash): AlgorithmIdentifier {

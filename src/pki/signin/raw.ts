@@ -14,7 +14,7 @@ import { assertKeyStrength, verifySignedBytes } from '../algorithms/signature.ts
 export interface RawSignature {
   /** DER certificates, signer first. */
   certificates: Uint8Array[];
-  /** A JWS `alg` of SPEC's list: ES256/384/512, RS256/384/512, PS256/384/512, EdDSA. */
+  /** A JWS `alg` of the list in docs/api.md: ES256/384/512, RS256/384/512, PS256/384/512, EdDSA. */
   algorithm: string;
   signature: Uint8Array;
 }
@@ -47,7 +47,7 @@ const JWS_SCHEMES: ReadonlyMap<string, JwsScheme> = new Map<string, JwsScheme>([
   ['PS256', { keyKind: 'rsa', algorithm: { oid: OID.rsassaPss, parameters: pssParameters('sha256') }, digest: OID.sha256 }],
   ['PS384', { keyKind: 'rsa', algorithm: { oid: OID.rsassaPss, parameters: pssParameters('sha384') }, digest: OID.sha384 }],
   ['PS512', { keyKind: 'rsa', algorithm: { oid: OID.rsassaPss, parameters: pssParameters('sha512') }, digest: OID.sha512 }],
-  // RFC 8037 §3.1: EdDSA over Ed25519 (the only curve SPEC admits), SHA-512 inside (RFC 8032 §5.1).
+  // RFC 8037 §3.1: EdDSA over Ed25519 (the only curve docs/path-validation.md admits), SHA-512 inside (RFC 8032 §5.1).
   ['EdDSA', { keyKind: 'ed25519', algorithm: { oid: OID.ed25519 }, digest: OID.sha512 }],
 ]);
 

@@ -10,7 +10,7 @@ import { certificateExtensionDecoders } from './extensions.ts';
 import { parseName } from './name.ts';
 import { OID } from '../asn1/oids.ts';
 
-// A certificate larger than this is not one a citizen's token carries (SECURITY-CASES §J 135).
+// A certificate larger than this is not one a citizen's token carries (docs/security-cases.md §J 135).
 export const maxCertificateBytes = 16 * 1024;
 const maxExtensions = 32;
 

@@ -64,7 +64,7 @@ export function entryKey(issuer: Name, serialHex: string): string {
   return `${serialHex}@${issuer.canonical}`;
 }
 
-// CRLs legitimately hold many entries (SECURITY-CASES §A 2 note): a budget of their own.
+// CRLs legitimately hold many entries (docs/security-cases.md §A 2 note): a budget of their own.
 const crlLimits = { maxDepth: 16, maxNodes: 2_000_000 };
 export const maxCrlBytes = 32 * 1024 * 1024;
 

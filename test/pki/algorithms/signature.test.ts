@@ -1,4 +1,4 @@
-// Signature verification over the allowlist and the key policy (SECURITY-CASES §B 27–30, §C 44–47).
+// Signature verification over the allowlist and the key policy (docs/security-cases.md §B 27–30, §C 44–47).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { constants, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';

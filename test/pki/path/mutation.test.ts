@@ -1,4 +1,4 @@
-// Mutation sweep (SECURITY-CASES §J 140 in miniature): random byte changes and truncations of
+// Mutation sweep (docs/security-cases.md §J 140 in miniature): random byte changes and truncations of
 // a valid certificate and CRL must end in a ServiceError (never a TypeError, never a hang),
 // and no changed certificate or CRL may be accepted.
 import { before, describe, it } from 'node:test';

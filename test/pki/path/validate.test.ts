@@ -1,4 +1,4 @@
-// Path validation against certificates made at test time: SECURITY-CASES §C 33–49 first,
+// Path validation against certificates made at test time: docs/security-cases.md §C 33–49 first,
 // then name constraints, policies, CRLs, depth and the trust store.
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -72,7 +72,7 @@ describe('validate: a good path', () => {
   });
 });
 
-describe('validate: SECURITY-CASES §C', () => {
+describe('validate: docs/security-cases.md §C', () => {
   it('33: a leaf from a CA outside the trust store is untrusted', async () => {
     const other = await hierarchy('Foreign');
     rejects(() => run({ leaf: other.leaf, anchors: [root], intermediates: [ca, other.ca] }), 'certificate_untrusted', /no path/);
@@ -121,7 +121,7 @@ describe('validate: SECURITY-CASES §C', () => {
     run({ leaf, anchors: [expiredRoot, root], intermediates: [ca] });
   });
 
-  it('40: keyUsage missing or without digitalSignature/nonRepudiation is refused; nonRepudiation alone is allowed (SPEC)', async () => {
+  it('40: keyUsage missing or without digitalSignature/nonRepudiation is refused; nonRepudiation alone is allowed (docs/path-validation.md)', async () => {
     const noKu = await issue({ subject: 'CN=No KU,C=UZ', issuer: ca, keyUsage: null });
     rejects(() => run({ leaf: noKu, anchors: [root], intermediates: [ca] }), 'certificate_usage_invalid', /no keyUsage/);
     const encipher = await issue({ subject: 'CN=Encipher Only,C=UZ', issuer: ca, keyUsage: x509.KeyUsageFlags.keyEncipherment });

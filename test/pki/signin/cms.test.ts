@@ -1,5 +1,5 @@
 // openCms: every CMS shape the sign-in accepts, made by `openssl cms -sign` where OpenSSL can
-// make it, and every SECURITY-CASES §A/§B input that reaches the CMS layer, each asserting
+// make it, and every docs/security-cases.md §A/§B input that reaches the CMS layer, each asserting
 // its error code.
 import assert from 'node:assert/strict';
 import { constants, createHash, privateEncrypt, sign } from 'node:crypto';
@@ -171,7 +171,7 @@ describe('openCms accepts what signCms signs', () => {
   });
 });
 
-describe('openCms refuses hostile DER (SECURITY-CASES §A)', () => {
+describe('openCms refuses hostile DER (docs/security-cases.md §A)', () => {
   it('#1 ten thousand nested SEQUENCEs', () => {
     let nested: Uint8Array = Uint8Array.of(0x30, 0x00);
     for (let i = 0; i < 10_000; i++) nested = sequence(nested);
@@ -256,7 +256,7 @@ describe('openCms refuses hostile DER (SECURITY-CASES §A)', () => {
   });
 });
 
-describe('openCms enforces the CMS policy (SECURITY-CASES §B)', () => {
+describe('openCms enforces the CMS policy (docs/security-cases.md §B)', () => {
   it('#15 a bit-flipped signature, with and without signed attributes', () => {
     for (const signer of [keys.rsa, keys.p256, keys.ed25519]) {
       assertCode(() => openCms(cmsBy(signer, { tamper: { flipSignatureBit: true } }), challenge), 'signature_invalid');

@@ -1,5 +1,5 @@
 // Certificate parsing: fields and extensions from real certificates, and every structural
-// rejection (SECURITY-CASES §A 5–9 as they reach certificates).
+// rejection (docs/security-cases.md §A 5–9 as they reach certificates).
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';

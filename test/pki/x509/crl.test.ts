@@ -1,5 +1,5 @@
 // CRL parsing and RFC 5280 §6.3 use: only a complete, fresh, in-scope CRL signed by an
-// entitled key proves "not revoked" (SECURITY-CASES §D 66–68); everything else is unknown.
+// entitled key proves "not revoked" (docs/security-cases.md §D 66–68); everything else is unknown.
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as x509 from '@peculiar/x509';
