@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import { signCms } from '../src/pki/issue/cmsSign.ts';
 import { createKeyPair, issueCertificate, toPem } from '../src/pki/issue/issue.ts';
 import { parseCertificate } from '../src/pki/x509/certificate.ts';
-import { openDatabase } from '../src/stores/sql.ts';
+import { openDatabase } from '../src/stores/sql/database.ts';
 import type { RevocationRecord } from '../src/stores/types.ts';
 
 const { values: args } = parseArgs({

@@ -9,7 +9,7 @@ import { loadTrustMaterial } from './login/trustFiles.ts';
 import { demoAgencyFile, ensureDemoAgency } from './oidc/demoAgency.ts';
 import { createMemoryStore } from './stores/memory.ts';
 import { createRedisNotifier, createRedisStore } from './stores/redis.ts';
-import { openDatabase } from './stores/sql.ts';
+import { openDatabase } from './stores/sql/database.ts';
 
 async function main(): Promise<void> {
   const config = loadConfig();

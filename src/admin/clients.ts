@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { loadConfig } from '../config.ts';
 import { authMethods, registerClient, type ClientRecord, type TokenEndpointAuthMethod } from '../oidc/clients.ts';
-import { openDatabase } from '../stores/sql.ts';
+import { openDatabase } from '../stores/sql/database.ts';
 import type { Database } from '../stores/types.ts';
 import { confirm, defineCommand, onRun, stateChanging, type CommandResult, type RegisterCommand } from './command.ts';
 

@@ -3,7 +3,7 @@
 // service uses it.
 import { loadConfig, type Config } from '../config.ts';
 import { createRedisNotifier, createRedisStore } from '../stores/redis.ts';
-import { openDatabase } from '../stores/sql.ts';
+import { openDatabase } from '../stores/sql/database.ts';
 import { isStoreUnavailable, type Database, type EphemeralStore, type Notifier } from '../stores/types.ts';
 
 /** A URL fit for an error line: no password. */

@@ -1,5 +1,5 @@
 // Storage interfaces the domain depends on. Implementations: redis.ts / memory.ts for
-// short-lived records, sql.ts for durable ones. Only main.ts, scripts/ and tests construct them.
+// short-lived records, sql/ for durable ones. Only main.ts, scripts/ and tests construct them.
 import { ServiceError } from '../errors.ts';
 
 /**

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { openDatabase } from '../../src/stores/sql.ts';
+import { openDatabase } from '../../src/stores/sql/database.ts';
 import { createTestPki, type TestPki } from '../helpers/testPki.ts';
 import { makeCrl } from '../revocation/crlFixture.ts';
 import { pem, postgresDatabase, runAdmin, scratchDir, type AdminRun } from '../revocation/processes.ts';

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import Sqlite from 'better-sqlite3';
 import pg from 'pg';
 import { createRedisStore } from '../../src/stores/redis.ts';
-import { openDatabase, type OpenDatabaseOptions } from '../../src/stores/sql.ts';
+import { openDatabase, type OpenDatabaseOptions } from '../../src/stores/sql/database.ts';
 import type { Database } from '../../src/stores/types.ts';
 
 const startRedis = 'redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no';

@@ -9,7 +9,7 @@ import { exportJWK, generateKeyPair } from 'jose';
 import type { AdminIo } from '../../src/admin/command.ts';
 import { runAdmin } from '../../src/admin/program.ts';
 import { secretMatches } from '../../src/oidc/clients.ts';
-import { openDatabase } from '../../src/stores/sql.ts';
+import { openDatabase } from '../../src/stores/sql/database.ts';
 
 function fakeIo(interactive = false, answer = ''): AdminIo & { out: (t: string) => void; stdout: string[]; stderr: string[] } {
   const stdout: string[] = [];

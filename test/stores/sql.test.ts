@@ -5,7 +5,7 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { openDatabase } from '../../src/stores/sql.ts';
+import { openDatabase } from '../../src/stores/sql/database.ts';
 import { StoreUnavailableError, type AuditEvent, type Database, type RevocationRecord } from '../../src/stores/types.ts';
 import { openTestDatabase, testDatabaseUrl, type TestDatabase } from '../helpers/services.ts';
 import { startTcpProxy } from '../helpers/tcpProxy.ts';

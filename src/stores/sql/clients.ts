@@ -1,6 +1,7 @@
-// OIDC clients over knex (the table of migration 002). sql.ts wires it into openDatabase.
+// OIDC clients over knex (the table of migration 002).
 import type { Knex } from 'knex';
-import type { ClientRecord, ClientStore } from './types.ts';
+import type { ClientRecord, ClientStore } from '../types.ts';
+import { guard } from './dialect.ts';
 
 interface ClientRow {
   client_id: string;
@@ -30,8 +31,7 @@ const toRecord = (row: ClientRow): ClientRecord => ({
   createdAt: new Date(row.created_at),
 });
 
-/** `guard` maps driver failures to StoreUnavailableError, as for every other SQL store. */
-export function clientStore(db: Knex, guard: <T>(operation: () => Promise<T>) => Promise<T>): ClientStore {
+export function clientStore(db: Knex): ClientStore {
   return {
     find: (clientId) => guard(async () => {
       const row = await db<ClientRow>('oidc_clients').where({ client_id: clientId }).first();

@@ -1,0 +1,43 @@
+// What every SQL store shares: the two dialects, the mapping of driver failures to
+// StoreUnavailableError, and the date encoding.
+import { StoreUnavailableError } from '../types.ts';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+const networkErrorCodes = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH',
+]);
+
+/**
+ * Whether the database could not serve (as opposed to a mistake in our SQL, which stays a
+ * plain error and a 500). PostgreSQL SQLSTATE classes: 08 connection exception, 53
+ * insufficient resources, 57 operator intervention (shutdown, statement timeout), 58
+ * system error; 40001/40P01 are serialization failure and deadlock.
+ */
+function isUnavailable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  if (error.name === 'KnexTimeoutError') return true;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string') {
+    if (networkErrorCodes.has(code)) return true;
+    if (/^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|READONLY|NOMEM|PROTOCOL)/.test(code)) return true;
+    if (/^(08|53|57|58)/.test(code) || code === '40001' || code === '40P01') return true;
+  }
+  // node-postgres reports a dropped or refused connection without a code.
+  return /Connection terminated|timeout exceeded when trying to connect|connection error/i.test(error.message);
+}
+
+/** Runs one store call; a database that cannot serve becomes StoreUnavailableError (503). */
+export async function guard<T>(operation: () => Promise<T>): Promise<T> {
+  try {
+    return await operation();
+  } catch (error) {
+    throw isUnavailable(error) ? new StoreUnavailableError('sql', { cause: error }) : error;
+  }
+}
+
+// Dates are written as ISO 8601 UTC text on both dialects (timestamptz parses it; on
+// SQLite the text sorts like time) and read back from a Date (pg) or that text (SQLite).
+export const toSql = (date: Date) => date.toISOString();
+export const fromSql = (value: unknown) => new Date(value as string | Date);
+

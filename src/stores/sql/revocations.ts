@@ -1,0 +1,152 @@
+// The local revocation registry and its epoch (migration 003): every change bumps the epoch in
+// its own transaction, so instances poll one number and fetch only what changed.
+import type { Knex } from 'knex';
+import type { RevocationChange, RevocationReason, RevocationRecord, RevocationStore } from '../types.ts';
+import { fromSql, guard, toSql, type Dialect } from './dialect.ts';
+
+interface RevocationRow {
+  issuer: string;
+  serial_hex: string;
+  reason: string;
+  revoked_at: string | Date;
+  sha256: string | null;
+  source: string;
+  epoch: number | string; // bigint: node-postgres returns it as text
+  recorded_at: string | Date | null;
+}
+
+const revocationRow = (record: RevocationRecord, epoch: number, recordedAt: string): RevocationRow => ({
+  issuer: record.issuer,
+  serial_hex: record.serialHex,
+  reason: record.reason,
+  revoked_at: toSql(record.revokedAt),
+  sha256: record.sha256 ?? null,
+  source: record.source,
+  epoch,
+  recorded_at: recordedAt,
+});
+
+const revocationRecord = (row: RevocationRow): RevocationRecord => ({
+  issuer: row.issuer,
+  serialHex: row.serial_hex,
+  reason: row.reason as RevocationReason,
+  revokedAt: fromSql(row.revoked_at),
+  ...(row.sha256 === null ? {} : { sha256: row.sha256 }),
+  source: row.source,
+  ...(row.recorded_at === null ? {} : { recordedAt: fromSql(row.recorded_at) }),
+});
+
+export function revocationStore(db: Knex, dialect: Dialect): RevocationStore {
+  const columns = ['issuer', 'serial_hex', 'reason', 'revoked_at', 'sha256', 'source', 'epoch', 'recorded_at'] as const;
+  // Rows per INSERT: eight bound values each, under PostgreSQL's 65 535; knex writes a SQLite
+  // multi-row insert as a compound SELECT, which SQLite caps at 500 terms.
+  const chunkSize = dialect === 'sqlite' ? 400 : 5000;
+
+  // ON CONFLICT DO NOTHING keeps the first record (its date and reason) and, with
+  // RETURNING, tells which rows were new; duplicates inside one batch are fine too.
+  const insertNew = async (trx: Knex | Knex.Transaction, rows: RevocationRow[]) =>
+    (await trx('revocations').insert(rows).onConflict(['issuer', 'serial_hex']).ignore().returning('id')).length;
+
+  // First statement of every registry change: the UPDATE takes the counter row's lock, so
+  // changes commit in epoch order and a reader that sees epoch N sees every change up to N.
+  const bumpEpoch = async (trx: Knex.Transaction): Promise<{ epoch: number; at: string }> => {
+    const at = toSql(new Date());
+    const result = await trx.raw('UPDATE revocation_epoch SET epoch = epoch + 1, changed_at = ? WHERE id = 1 RETURNING epoch', [at]);
+    const rows = (Array.isArray(result) ? result : result.rows) as Array<{ epoch: number | string }>;
+    if (rows[0] === undefined) throw new TypeError('the revocation_epoch row is missing (migration 003)');
+    return { epoch: Number(rows[0].epoch), at };
+  };
+
+  const currentEpoch = async (): Promise<number> => {
+    const row = await db('revocation_epoch').first<{ epoch: number | string } | undefined>('epoch').where({ id: 1 });
+    return Number(row?.epoch ?? 0);
+  };
+
+  return {
+    find: (issuer, serialHex) => guard(async () => {
+      const row: RevocationRow | undefined = await db<RevocationRow>('revocations').first<RevocationRow>(columns).where({ issuer, serial_hex: serialHex });
+      return row === undefined ? undefined : revocationRecord(row);
+    }),
+
+    findFirst: (keys) => guard(async () => {
+      if (keys.length === 0) return undefined;
+      const rows = await db<RevocationRow>('revocations').select<RevocationRow[]>(columns).where((where) => {
+        for (const key of keys) where.orWhere({ issuer: key.issuer, serial_hex: key.serialHex });
+      });
+      for (const key of keys) {
+        const row = rows.find((r) => r.issuer === key.issuer && r.serial_hex === key.serialHex);
+        if (row !== undefined) return revocationRecord(row);
+      }
+      return undefined;
+    }),
+
+    add: (record) => guard(() => db.transaction(async (trx) => {
+      const { epoch, at } = await bumpEpoch(trx);
+      return (await insertNew(trx, [revocationRow(record, epoch, at)])) === 1;
+    })),
+
+    remove: (issuer, serialHex) => guard(() => db.transaction(async (trx) => {
+      const { epoch, at } = await bumpEpoch(trx);
+      const removed = (await trx('revocations').where({ issuer, serial_hex: serialHex }).delete()) > 0;
+      if (removed) await trx('revocation_removals').insert({ epoch, issuer, serial_hex: serialHex, removed_at: at });
+      return removed;
+    })),
+
+    list: (options = {}) => guard(async () => {
+      const query = db<RevocationRow>('revocations').select<RevocationRow[]>(columns).orderBy('id');
+      if (options.limit !== undefined) query.limit(options.limit);
+      if (options.offset !== undefined) query.offset(options.offset);
+      return (await query).map(revocationRecord);
+    }),
+
+    // One transaction and one epoch: an import either lands whole or not at all.
+    addMany: (records, options = {}) => guard(() => db.transaction(async (trx) => {
+      const { epoch, at } = await bumpEpoch(trx);
+      let added = 0;
+      for (let start = 0; start < records.length; start += chunkSize) {
+        added += await insertNew(trx, records.slice(start, start + chunkSize).map((record) => revocationRow(record, epoch, at)));
+        options.onProgress?.(Math.min(start + chunkSize, records.length), records.length);
+      }
+      return added;
+    })),
+
+    epoch: () => guard(currentEpoch),
+
+    // Bounded above by the epoch read first: changes committed meanwhile carry higher
+    // numbers and come whole with the next call, never half now and half later.
+    changesSince: (since, page = {}) => guard(async () => {
+      const epoch = page.upTo ?? await currentEpoch();
+      if (epoch <= since) return { epoch, changes: [] };
+      const limit = page.limit ?? 10_000;
+      const afterId = page.afterId ?? 0;
+      const [revoked, removed] = await Promise.all([
+        db<RevocationRow & { id: number | string }>('revocations').select<Array<RevocationRow & { id: number | string }>>('id', 'issuer', 'serial_hex', 'sha256', 'epoch')
+          .where('epoch', '>', since).andWhere('epoch', '<=', epoch).andWhere('id', '>', afterId).orderBy('id').limit(limit),
+        afterId > 0 ? [] : db<{ epoch: number | string; issuer: string; serial_hex: string }>('revocation_removals').select('epoch', 'issuer', 'serial_hex')
+          .where('epoch', '>', since).andWhere('epoch', '<=', epoch),
+      ]);
+      const changes: RevocationChange[] = [
+        ...revoked.map((row): RevocationChange => ({
+          epoch: Number(row.epoch), kind: 'revoked', issuer: row.issuer, serialHex: row.serial_hex,
+          ...(row.sha256 === null ? {} : { sha256: row.sha256 }),
+        })),
+        ...removed.map((row): RevocationChange => ({ epoch: Number(row.epoch), kind: 'unrevoked', issuer: row.issuer, serialHex: row.serial_hex })),
+      ];
+      const last = revoked.at(-1);
+      return {
+        epoch,
+        changes: changes.sort((x, y) => x.epoch - y.epoch),
+        ...(revoked.length === limit && last !== undefined ? { nextAfterId: Number(last.id) } : {}),
+      };
+    }),
+
+    // Keyset pages over the primary key: a fresh import of a million entries is reloaded
+    // without a million rows in memory at once.
+    recordedSince: (since, page = {}) => guard(async () => {
+      const rows = await db('revocations').select<Array<{ id: number | string; issuer: string; serial_hex: string; recorded_at: string | Date }>>('id', 'issuer', 'serial_hex', 'recorded_at')
+        .where('recorded_at', '>=', toSql(since)).andWhere('id', '>', page.afterId ?? 0).orderBy('id').limit(page.limit ?? 10_000);
+      return rows.map((row) => ({ id: Number(row.id), issuer: row.issuer, serialHex: row.serial_hex, recordedAt: fromSql(row.recorded_at) }));
+    }),
+  };
+}
+
