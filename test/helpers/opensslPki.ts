@@ -5,6 +5,7 @@ import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { toPem } from '../../src/pki/issue/issue.ts';
 
 export type KeyKind = 'rsa2048' | 'rsa2048e3' | 'rsa1024' | 'p256' | 'p384' | 'p521' | 'secp256k1' | 'ed25519';
 
@@ -76,6 +77,33 @@ function pemToDer(pem: string): Uint8Array {
   return new Uint8Array(Buffer.from(body, 'base64'));
 }
 
+function cmsSignFiles(certPath: string, keyPath: string, content: Uint8Array, args: string[]): Uint8Array {
+  return new Uint8Array(openssl(['cms', '-sign', '-binary', '-signer', certPath, '-inkey', keyPath, '-outform', 'DER', ...args], content));
+}
+
+/**
+ * `openssl cms -sign` over `content` with a key and certificate made elsewhere (the test PKI of
+ * testPki.ts), its `chain` carried in the CMS (-certfile); returns the DER.
+ */
+export function opensslCmsSign(signer: { certDer: Uint8Array; privateKey: KeyObject; chain?: Uint8Array[] }, content: Uint8Array, args: string[] = []): Uint8Array {
+  const dir = mkdtempSync(join(tmpdir(), 'yagona-cms-'));
+  try {
+    const certPath = join(dir, 'signer.pem');
+    const keyPath = join(dir, 'signer.key');
+    writeFileSync(certPath, toPem(signer.certDer, 'CERTIFICATE'));
+    writeFileSync(keyPath, signer.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+    const certfile: string[] = [];
+    if (signer.chain !== undefined && signer.chain.length > 0) {
+      const chainPath = join(dir, 'chain.pem');
+      writeFileSync(chainPath, signer.chain.map((der) => toPem(der, 'CERTIFICATE')).join(''));
+      certfile.push('-certfile', chainPath);
+    }
+    return cmsSignFiles(certPath, keyPath, content, [...certfile, ...args]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 export function createTestPki(): TestPki {
   const dir = mkdtempSync(join(tmpdir(), 'yagona-pki-'));
   const configPath = join(dir, 'openssl.cnf');
@@ -122,8 +150,7 @@ export function createTestPki(): TestPki {
       return load(name, certPath, keyPath);
     },
     cmsSign(signer, content, args = []) {
-      return new Uint8Array(openssl(['cms', '-sign', '-binary', '-signer', signer.certPath, '-inkey', signer.keyPath,
-        '-outform', 'DER', ...args], content));
+      return cmsSignFiles(signer.certPath, signer.keyPath, content, args);
     },
     cmsVerify(cms, content) {
       const cmsPath = join(dir, `verify-${Date.now()}-${Math.random()}.der`);

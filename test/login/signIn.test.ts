@@ -4,6 +4,10 @@ import assert from 'node:assert/strict';
 import { sign } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { canonicalDn } from '../../src/pki/x509/name.ts';
+import { pssParameters } from '../../src/pki/algorithms/encodings.ts';
+import { algorithmIdentifier, contextConstructed, integer, sequence } from '../../src/pki/asn1/derWrite.ts';
+import { OID } from '../../src/pki/asn1/oids.ts';
+import { opensslCmsSign } from '../helpers/opensslPki.ts';
 import { openTestDatabases, startTestApp, type TestApp } from '../helpers/app.ts';
 import type { TestDatabase } from '../helpers/services.ts';
 import { cmsBody, createTestPki, type Citizen, type TestPki } from '../helpers/testPki.ts';
@@ -140,7 +144,7 @@ for (const combo of combos) {
       assert.equal(jwks.status, 200);
     });
 
-    for (const [key, algorithm] of [['ec-p256', 'ES256'], ['ec-p384', 'ES384'], ['ec-p521', 'ES512'], ['rsa-2048', 'RS256'], ['rsa-2048', 'PS384'], ['ed25519', 'EdDSA']] as const) {
+    for (const [key, algorithm] of [['ec-p256', 'ES256'], ['ec-p384', 'ES384'], ['ec-p521', 'ES512'], ['rsa-2048', 'RS256'], ['rsa-2048', 'PS256'], ['rsa-2048', 'PS384'], ['ed25519', 'EdDSA']] as const) {
       test(`raw ${algorithm} signature with a ${key} key`, async () => {
         const citizen = await pki.citizen({ key });
         const c = await challenge(app);
@@ -155,6 +159,60 @@ for (const combo of combos) {
         const c = await challenge(app);
         const res = await app.post('/v1/sessions', cmsBody(rsa, c.id, c.challenge, options));
         assert.equal(res.status, 201, `${JSON.stringify(options)}: ${await res.clone().text()}`);
+      }
+    });
+
+    test('RSA-PSS CMS made by openssl with salt = digest, max (222), 0 and 20, detached and attached', async () => {
+      const rsa = await pki.citizen({ key: 'rsa-2048' });
+      for (const salt of ['digest', 'max', '0', '20']) {
+        for (const attached of [[], ['-nodetach']]) {
+          const c = await challenge(app);
+          const cms = opensslCmsSign(rsa, Buffer.from(c.challenge, 'utf8'), [...attached, '-keyopt', 'rsa_padding_mode:pss', '-keyopt', `rsa_pss_saltlen:${salt}`]);
+          const sessionsBefore = await app.sessionCount();
+          const res = await app.post('/v1/sessions', { challengeId: c.id, format: 'cms', cms: Buffer.from(cms).toString('base64') });
+          assert.equal(res.status, 201, `salt ${salt} ${attached.join('')}: ${await res.clone().text()}`);
+          assert.equal(await app.sessionCount(), sessionsBefore + 1);
+        }
+      }
+    });
+
+    test('RSA-PSS parameters that do not hold together are refused: MGF1 hash, unknown MGF, trailerField, salt', async (t) => {
+      const rsa = await pki.citizen({ key: 'rsa-2048' });
+      const sha256 = algorithmIdentifier(OID.sha256);
+      const pss = (...fields: Uint8Array[]) => algorithmIdentifier(OID.rsassaPss, sequence(...fields));
+      const mgf1 = contextConstructed(1, algorithmIdentifier(OID.mgf1, sha256));
+      // A negative saltLength (DER 0xFF) would ask OpenSSL to detect the salt instead of checking it.
+      const negativeSalt = contextConstructed(2, Uint8Array.of(0x02, 0x01, 0xff));
+      const cases: Array<{ name: string; status: number; code: string; body: (c: { id: string; challenge: string }) => Record<string, unknown> & { challengeId: string } }> = [
+        {
+          name: 'MGF1 over SHA-512 for a SHA-256 signature (made by openssl)', status: 400, code: 'malformed_signature',
+          body: (c) => ({
+            challengeId: c.id, format: 'cms',
+            cms: Buffer.from(opensslCmsSign(rsa, Buffer.from(c.challenge, 'utf8'), ['-keyopt', 'rsa_padding_mode:pss', '-keyopt', 'rsa_mgf1_md:sha512'])).toString('base64'),
+          }),
+        },
+        {
+          name: 'a mask generation other than MGF1', status: 400, code: 'unsupported_algorithm',
+          body: (c) => cmsBody(rsa, c.id, c.challenge, { pss: true, tamper: { signatureAlgorithm: pss(contextConstructed(0, sha256), contextConstructed(1, algorithmIdentifier('1.2.840.113549.1.1.9', sha256)), contextConstructed(2, integer(32))) } }),
+        },
+        {
+          name: 'trailerField 2', status: 400, code: 'malformed_signature',
+          body: (c) => cmsBody(rsa, c.id, c.challenge, { pss: true, tamper: { signatureAlgorithm: pss(contextConstructed(0, sha256), mgf1, contextConstructed(2, integer(32)), contextConstructed(3, integer(2))) } }),
+        },
+        {
+          name: 'a negative salt length', status: 400, code: 'malformed_signature',
+          body: (c) => cmsBody(rsa, c.id, c.challenge, { pss: true, tamper: { signatureAlgorithm: pss(contextConstructed(0, sha256), mgf1, negativeSalt) } }),
+        },
+        {
+          name: 'a stated salt length (222) other than the signer used (32)', status: 403, code: 'signature_invalid',
+          body: (c) => cmsBody(rsa, c.id, c.challenge, { pss: true, tamper: { signatureAlgorithm: algorithmIdentifier(OID.rsassaPss, pssParameters('sha256', 222)) } }),
+        },
+      ];
+      for (const { name, status, code, body } of cases) {
+        await t.test(name, async () => {
+          const c = await challenge(app);
+          await expectRejected(app, body(c), status, code, cmsBody(rsa, c.id, c.challenge, { pss: true }));
+        });
       }
     });
 

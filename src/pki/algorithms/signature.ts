@@ -4,11 +4,12 @@ import { createHash, createPublicKey, constants, verify, type KeyObject } from '
 import { ServiceError } from '../../errors.ts';
 import type { AlgorithmIdentifier, PublicKeyInfo } from '../x509/model.ts';
 import {
-  type DerNode, bytesEqual, expectSequence, expectTag, malformed, parseDer, readInteger, readOid, TAG,
+  type DerNode, bytesEqual, expectSequence, expectTag, malformed, parseDer, readInteger, readOid, readSmallInteger, TAG,
 } from '../asn1/der.ts';
 import { OID } from '../asn1/oids.ts';
+import type { ShaDigest } from './encodings.ts';
 
-type Hash = 'sha256' | 'sha384' | 'sha512';
+type Hash = ShaDigest;
 
 /** What a signature AlgorithmIdentifier asks node:crypto to do, after its parameters were checked. */
 export type SignatureScheme =
@@ -17,7 +18,6 @@ export type SignatureScheme =
   | { kind: 'ecdsa'; hash: Hash }
   | { kind: 'ed25519' };
 
-const hashLength: Record<Hash, number> = { sha256: 32, sha384: 48, sha512: 64 };
 const hashByOid: Readonly<Record<string, Hash>> = { [OID.sha256]: 'sha256', [OID.sha384]: 'sha384', [OID.sha512]: 'sha512' };
 
 const pkcs1: Readonly<Record<string, Hash>> = {
@@ -37,6 +37,12 @@ const weak = new Set<string>([
 ]);
 
 const derNull = Uint8Array.of(TAG.NULL, 0);
+
+const minRsaBits = 2048;
+// RSA verification cost grows with the modulus; 16384-bit chains are a CPU DoS (CVE-2023-29409).
+const maxRsaBits = 8192;
+// Verification cost grows with the exponent too; Go and CryptoAPI stop at 32 bits, as we do.
+const maxRsaExponent = 1n << 32n;
 
 /**
  * Maps a signature AlgorithmIdentifier to a scheme, checking its parameters.
@@ -66,9 +72,19 @@ export function signatureScheme(alg: AlgorithmIdentifier): SignatureScheme {
 
 /**
  * RSASSA-PSS-params (RFC 4055 §3.1). The defaults mean SHA-1, so parameters must be
- * present; the MGF1 hash must equal the message hash, the salt be the hash length
- * (RFC 8017 §9.1 recommendation; anything else is refused rather than guessed) and the
- * trailer field the default 1, which DER omits. Leniency here was jsrsasign CVE-2020-14968.
+ * present; the mask generation must be MGF1 over the message hash and the trailer field 1
+ * (RFC 4055 §3.1 defines no other). Inconsistent parameters are refused, never repaired.
+ *
+ * The salt length is whatever the parameters state (20 when absent, the ASN.1 default), and
+ * the signature is verified with exactly that length (checkSignature: OpenSSL compares the
+ * recovered salt length with a non-negative one; negative values would mean "detect").
+ * OpenSSL signs with the maximum by default (222 octets for RSA-2048/SHA-256), JWS with the
+ * hash length, others with 20 or 0. There is no minimum: RFC 8017 §9.1 names 0 and hLen as
+ * the typical lengths and §8.1 says the salt's randomness "is not critical to security" (an
+ * empty salt keeps a security proof like FDH's); the signed challenge is our own fresh nonce
+ * anyway. The maximum depends on the key: a salt longer than emLen − hLen − 2 fits no
+ * encoded message, and OpenSSL answers "inconsistent" (RFC 8017 §9.1.2 step 3); here only a
+ * length no accepted key has room for is refused.
  */
 function pssScheme(parameters: Uint8Array | undefined): SignatureScheme {
   if (parameters === undefined) throw new ServiceError('weak_algorithm', 'RSASSA-PSS without parameters means SHA-1');
@@ -85,13 +101,18 @@ function pssScheme(parameters: Uint8Array | undefined): SignatureScheme {
     const inner = field.children[0]!;
     if (field.tagNumber === 0) hash = pssHash(inner);
     else if (field.tagNumber === 1) mgfHash = mgf1Hash(inner);
-    else if (field.tagNumber === 2) saltLength = Number(readInteger(expectTag(inner, TAG.INTEGER, 'saltLength')));
-    else throw malformed('RSASSA-PSS-params: trailerField must be omitted (DER default 1)');
+    else if (field.tagNumber === 2) saltLength = readSmallInteger(expectTag(inner, TAG.INTEGER, 'saltLength'), maxRsaBits / 8, 'RSASSA-PSS saltLength');
+    else if (field.tagNumber === 3) assertTrailerField(inner);
+    else throw malformed('RSASSA-PSS-params: unknown element');
   }
   if (hash === undefined || mgfHash === undefined) throw new ServiceError('weak_algorithm', 'RSASSA-PSS defaults to SHA-1');
   if (mgfHash !== hash) throw malformed('RSASSA-PSS: MGF1 hash differs from the message hash');
-  if (saltLength !== hashLength[hash]) throw malformed(`RSASSA-PSS: salt length ${saltLength} is not the hash length`);
   return { kind: 'rsa-pss', hash, saltLength };
+}
+
+// An explicit 1 is BER for the default (X.690 §11.5) but means the same; no other value is defined.
+function assertTrailerField(node: DerNode): void {
+  if (readInteger(expectTag(node, TAG.INTEGER, 'trailerField')) !== 1n) throw malformed('RSASSA-PSS: trailerField must be 1 (RFC 4055 §3.1)');
 }
 
 function pssHash(node: DerNode): Hash {
@@ -109,12 +130,6 @@ function mgf1Hash(node: DerNode): Hash {
   if (readOid(oidNode!) !== OID.mgf1) throw new ServiceError('unsupported_algorithm', 'RSASSA-PSS mask generation other than MGF1');
   return pssHash(params!);
 }
-
-const minRsaBits = 2048;
-// RSA verification cost grows with the modulus; 16384-bit chains are a CPU DoS (CVE-2023-29409).
-const maxRsaBits = 8192;
-// Verification cost grows with the exponent too; Go and CryptoAPI stop at 32 bits, as we do.
-const maxRsaExponent = 1n << 32n;
 
 export interface KeyPolicy {
   /** Lowest RSA modulus size; the service uses 2048 (docs/path-validation.md). */

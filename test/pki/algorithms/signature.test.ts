@@ -7,6 +7,7 @@ import type { AlgorithmIdentifier } from '../../../src/pki/x509/model.ts';
 import { OID } from '../../../src/pki/asn1/oids.ts';
 import { assertKeyStrength, checkSignature, signatureScheme, verifySignedBytes } from '../../../src/pki/algorithms/signature.ts';
 import { tlv } from '../chainFixtures.ts';
+import { integer } from '../../../src/pki/asn1/derWrite.ts';
 
 const data = new TextEncoder().encode('yagona challenge');
 const spkiOf = (key: KeyObject): Uint8Array => new Uint8Array(key.export({ type: 'spki', format: 'der' }));
@@ -33,14 +34,17 @@ function throwsCode(fn: () => unknown, code: ErrorCode): void {
 }
 
 /** RSASSA-PSS-params with the given hash, MGF1 hash and salt; `trailer` adds an explicit trailerField. */
-function pssParams(hash: string, mgfHash: string, salt: number, trailer = false): Uint8Array {
+function pssParams(hash: string, mgfHash: string, salt: number | undefined, trailer?: number): Uint8Array {
   const hashAlg = (o: string) => tlv(0x30, tlv(0x06, oidBytes(o)), derNull);
   return tlv(0x30,
     tlv(0xa0, hashAlg(hash)),
     tlv(0xa1, tlv(0x30, tlv(0x06, oidBytes(OID.mgf1)), hashAlg(mgfHash))),
-    tlv(0xa2, tlv(0x02, Uint8Array.of(salt))),
-    ...(trailer ? [tlv(0xa3, tlv(0x02, Uint8Array.of(1)))] : []));
+    ...(salt === undefined ? [] : [tlv(0xa2, integer(salt))]),
+    ...(trailer === undefined ? [] : [tlv(0xa3, integer(trailer))]));
 }
+
+const pssSign = (saltLength: number) => sign('sha256', data, { key: rsa.privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength });
+const pss256 = (salt: number | undefined): AlgorithmIdentifier => ({ oid: OID.rsassaPss, parameters: pssParams(OID.sha256, OID.sha256, salt) });
 
 describe('checkSignature: the allowlist', () => {
   const cases: Array<[string, AlgorithmIdentifier, KeyObject, () => Uint8Array]> = [
@@ -102,14 +106,44 @@ describe('checkSignature: the allowlist', () => {
     throwsCode(() => signatureScheme({ oid: OID.ed25519, parameters: derNull }), 'malformed_signature');
   });
 
-  it('RSASSA-PSS: SHA-1 defaults, MGF1 mismatch, odd salt and explicit trailer are refused (CVE-2020-14968)', () => {
+  it('RSASSA-PSS: SHA-1 defaults, MGF1 mismatch, an unknown MGF, a trailer other than 1 and impossible salts are refused', () => {
     throwsCode(() => signatureScheme({ oid: OID.rsassaPss }), 'weak_algorithm');
     throwsCode(() => signatureScheme({ oid: OID.rsassaPss, parameters: tlv(0x30) }), 'weak_algorithm');
     throwsCode(() => signatureScheme({ oid: OID.rsassaPss, parameters: pssParams(OID.sha256, OID.sha384, 32) }), 'malformed_signature');
-    throwsCode(() => signatureScheme({ oid: OID.rsassaPss, parameters: pssParams(OID.sha256, OID.sha256, 20) }), 'malformed_signature');
-    throwsCode(() => signatureScheme({ oid: OID.rsassaPss, parameters: pssParams(OID.sha256, OID.sha256, 32, true) }), 'malformed_signature');
+    throwsCode(() => signatureScheme({ oid: OID.rsassaPss, parameters: pssParams(OID.sha256, OID.sha256, 32, 2) }), 'malformed_signature');
     throwsCode(() => signatureScheme({ oid: OID.rsassaPss, parameters: pssParams(OID.sha1, OID.sha1, 20) }), 'weak_algorithm');
+    const otherMgf = tlv(0x30,
+      tlv(0xa0, tlv(0x30, tlv(0x06, oidBytes(OID.sha256)))),
+      tlv(0xa1, tlv(0x30, tlv(0x06, oidBytes('1.2.840.113549.1.1.9')), tlv(0x30, tlv(0x06, oidBytes(OID.sha256))))));
+    throwsCode(() => signatureScheme({ oid: OID.rsassaPss, parameters: otherMgf }), 'unsupported_algorithm');
+    // A negative length would ask OpenSSL to detect the salt instead of checking it.
+    const negative = tlv(0x30, tlv(0xa0, tlv(0x30, tlv(0x06, oidBytes(OID.sha256)))),
+      tlv(0xa1, tlv(0x30, tlv(0x06, oidBytes(OID.mgf1)), tlv(0x30, tlv(0x06, oidBytes(OID.sha256))))), tlv(0xa2, Uint8Array.of(2, 1, 0xfe)));
+    throwsCode(() => signatureScheme({ oid: OID.rsassaPss, parameters: negative }), 'malformed_signature');
+    throwsCode(() => signatureScheme(pss256(1025)), 'malformed_signature');
+    const unknownField = tlv(0x30, tlv(0xa0, tlv(0x30, tlv(0x06, oidBytes(OID.sha256)))),
+      tlv(0xa1, tlv(0x30, tlv(0x06, oidBytes(OID.mgf1)), tlv(0x30, tlv(0x06, oidBytes(OID.sha256))))), tlv(0xa4, integer(1)));
+    throwsCode(() => signatureScheme({ oid: OID.rsassaPss, parameters: unknownField }), 'malformed_signature');
+  });
+
+  it('RSASSA-PSS: any salt length the parameters state, 20 when absent; an explicit trailerField 1 means the default', () => {
     assert.deepEqual(signatureScheme({ oid: OID.rsassaPss, parameters: pssParams(OID.sha384, OID.sha384, 48) }), { kind: 'rsa-pss', hash: 'sha384', saltLength: 48 });
+    assert.deepEqual(signatureScheme(pss256(undefined)), { kind: 'rsa-pss', hash: 'sha256', saltLength: 20 });
+    assert.deepEqual(signatureScheme(pss256(0)), { kind: 'rsa-pss', hash: 'sha256', saltLength: 0 });
+    assert.deepEqual(signatureScheme({ oid: OID.rsassaPss, parameters: pssParams(OID.sha256, OID.sha256, 32, 1) }), { kind: 'rsa-pss', hash: 'sha256', saltLength: 32 });
+  });
+
+  it('RSASSA-PSS verifies with exactly the stated salt length: 0, 20, 32 and the RSA-2048 maximum 222 (RFC 8017 §9.1.1)', () => {
+    const spki = spkiOf(rsa.publicKey);
+    const lengths = [0, 20, 32, 222];
+    const signatures = new Map(lengths.map((salt) => [salt, pssSign(salt)]));
+    for (const stated of lengths) {
+      for (const [signedWith, signature] of signatures) {
+        assert.equal(checkSignature(pss256(stated), spki, data, signature), stated === signedWith, `stated ${stated}, signed with ${signedWith}`);
+      }
+    }
+    // No salt fits past emLen − hLen − 2 (RFC 8017 §9.1.2 step 3): 223 never verifies.
+    assert.equal(checkSignature(pss256(223), spki, data, signatures.get(222)!), false);
   });
 
   it('a key that does not decode is malformed', () => {

@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { cmsOid, openCms } from '../../../src/pki/signin/cms.ts';
 import { pssParameters } from '../../../src/pki/algorithms/encodings.ts';
 import { attribute, signCms, type SignCmsOptions } from '../../../src/pki/issue/cmsSign.ts';
-import { parseDer, type DerNode } from '../../../src/pki/asn1/der.ts';
+import { parseDer, readOid, type DerNode } from '../../../src/pki/asn1/der.ts';
 import {
   algorithmIdentifier, concat, contextConstructed, integer, nullValue, octetString, oid, sequence, tlv,
 } from '../../../src/pki/asn1/derWrite.ts';
@@ -85,15 +85,22 @@ describe('openCms accepts what OpenSSL signs', () => {
     { name: 'RSA, attached, -noattr', key: 'rsa', args: ['-nodetach', '-noattr'], signatureAlgorithm: OID.sha256WithRSAEncryption, digest: OID.sha256 },
     { name: 'RSA, SHA-512', key: 'rsa', args: ['-md', 'sha512'], signatureAlgorithm: OID.sha512WithRSAEncryption, digest: OID.sha512 },
     { name: 'RSA, subjectKeyIdentifier sid (-keyid)', key: 'rsa', args: ['-keyid', '-nodetach'], signatureAlgorithm: OID.sha256WithRSAEncryption, digest: OID.sha256 },
+    // RSA-PSS with every salt length OpenSSL offers (RFC 4055 §3.1: the parameters state it).
+    ...['digest', 'max', '0', '20'].flatMap((salt) => [
+      {
+        name: `RSA-PSS, salt ${salt}, detached`, key: 'rsa' as const,
+        args: ['-keyopt', 'rsa_padding_mode:pss', '-keyopt', `rsa_pss_saltlen:${salt}`],
+        signatureAlgorithm: OID.rsassaPss, digest: OID.sha256,
+      },
+      {
+        name: `RSA-PSS, salt ${salt}, attached, -noattr`, key: 'rsa' as const,
+        args: ['-nodetach', '-noattr', '-keyopt', 'rsa_padding_mode:pss', '-keyopt', `rsa_pss_saltlen:${salt}`],
+        signatureAlgorithm: OID.rsassaPss, digest: OID.sha256,
+      },
+    ]),
     {
-      name: 'RSA-PSS (salt = hash length)', key: 'rsa',
-      args: ['-keyopt', 'rsa_padding_mode:pss', '-keyopt', 'rsa_pss_saltlen:digest'],
-      signatureAlgorithm: OID.rsassaPss, digest: OID.sha256,
-    },
-    {
-      name: 'RSA-PSS, attached, -noattr', key: 'rsa',
-      args: ['-nodetach', '-noattr', '-keyopt', 'rsa_padding_mode:pss', '-keyopt', 'rsa_pss_saltlen:digest'],
-      signatureAlgorithm: OID.rsassaPss, digest: OID.sha256,
+      name: 'RSA-PSS as OpenSSL 3.0 signs by default (maximum salt), SHA-512', key: 'rsa',
+      args: ['-md', 'sha512', '-keyopt', 'rsa_padding_mode:pss'], signatureAlgorithm: OID.rsassaPss, digest: OID.sha512,
     },
     { name: 'EC P-256', key: 'p256', args: [], signatureAlgorithm: OID.ecdsaWithSHA256, digest: OID.sha256 },
     { name: 'EC P-256, attached, -noattr', key: 'p256', args: ['-nodetach', '-noattr'], signatureAlgorithm: OID.ecdsaWithSHA256, digest: OID.sha256 },
@@ -122,10 +129,15 @@ describe('openCms accepts what OpenSSL signs', () => {
     assert.equal(evidence.signer.sha256, sha256Hex(keys.p256.certDer));
   });
 
-  it('RSA-PSS as OpenSSL 3.0 signs it by default (maximum salt) is refused by the salt policy of signature.ts', () => {
-    const cms = pki.cmsSign(keys.rsa, challenge, ['-keyopt', 'rsa_padding_mode:pss']);
-    assert.equal(pki.cmsVerify(cms, challenge), true);
-    assertCode(() => openCms(cms, challenge), 'malformed_signature');
+  it('RSA-PSS is verified with exactly the salt length its parameters state, whatever the signer used', () => {
+    const maximum = pki.cmsSign(keys.rsa, challenge, ['-keyopt', 'rsa_padding_mode:pss']);
+    const signatureAlgorithm = [...SIGNER_INFO, 4];
+    assert.equal(readOid(nodeAt(maximum, [...signatureAlgorithm, 0])), OID.rsassaPss);
+    for (const stated of [32, 221, 0]) {
+      const restated = edit(maximum, signatureAlgorithm, algorithmIdentifier(OID.rsassaPss, pssParameters('sha256', stated)));
+      assertCode(() => openCms(restated, challenge), 'signature_invalid');
+    }
+    assert.equal(openCms(edit(maximum, signatureAlgorithm, algorithmIdentifier(OID.rsassaPss, pssParameters('sha256', 222))), challenge).signatureAlgorithm, OID.rsassaPss);
   });
 });
 
@@ -386,9 +398,9 @@ describe('openCms enforces the CMS policy (docs/security-cases.md §B)', () => {
     assertCode(() => openCms(cmsBy(keys.ed25519, { tamper: { digestAlgorithm: algorithmIdentifier(OID.sha256) } }), challenge), 'unsupported_algorithm');
   });
 
-  it('#28 RSA-PSS parameters: salt length, MGF1 hash, missing parameters', () => {
+  it('#28 RSA-PSS parameters: a salt length other than the signer used, MGF1 hash, missing parameters', () => {
     const salt20 = algorithmIdentifier(OID.rsassaPss, pssParameters('sha256', 20));
-    assertCode(() => openCms(cmsBy(keys.rsa, { pss: true, tamper: { signatureAlgorithm: salt20 } }), challenge), 'malformed_signature');
+    assertCode(() => openCms(cmsBy(keys.rsa, { pss: true, tamper: { signatureAlgorithm: salt20 } }), challenge), 'signature_invalid');
     const sha256 = algorithmIdentifier(OID.sha256);
     const mgfSha512 = algorithmIdentifier(OID.rsassaPss, sequence(
       contextConstructed(0, sha256),
