@@ -1,9 +1,11 @@
-// `npm test [paths…]`: every *.test.ts under test/ (or under the given paths) through node's
-// own test runner, which prints the closing pass/fail summary CI reads.
+// `npm test [paths…]`: prepares the machine (scripts/prepareMachine.ts: as root it installs and
+// starts what is missing), then every *.test.ts under test/ (or under the given paths) through
+// node's own test runner, which prints the closing pass/fail summary CI reads.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { MachineNotReady, prepareMachine } from './prepareMachine.ts';
 
 function findTests(path: string): string[] {
   if (statSync(path).isFile()) return [path];
@@ -18,6 +20,16 @@ const files = (roots.length > 0 ? roots : ['test']).flatMap(findTests);
 if (files.length === 0) {
   console.error('no test files found');
   process.exit(1);
+}
+try {
+  await prepareMachine();
+} catch (error) {
+  if (!(error instanceof MachineNotReady)) throw error;
+  console.error(error.message);
+  // The whole suite never runs without what it needs; a few named files may (the tests that
+  // need a missing thing fail on their own, saying what it is).
+  if (roots.length === 0) process.exit(1);
+  console.error('(running the named test files anyway)');
 }
 // spec for people, TAP to a file for the closing counts.
 const tapDir = mkdtempSync(join(tmpdir(), 'yagona-tap-'));
