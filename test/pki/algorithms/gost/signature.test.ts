@@ -9,6 +9,7 @@ import {
   cryptoProA, cryptoProB, cryptoProC, type GostCurve, gostCurves, tc26Gost256A, tc26Gost512A, tc26Gost512B, tc26Gost512C,
 } from '../../../../src/pki/algorithms/gost/curves.ts';
 import { encodePublicKey } from '../../../../src/pki/algorithms/gost/encoding.ts';
+import { gostVerify } from '../../../../src/pki/algorithms/gost/fast/verify.ts';
 import { gostR341194 } from '../../../../src/pki/algorithms/gost/gost94.ts';
 import { gostVerifyReference } from '../../../../src/pki/algorithms/gost/reference.ts';
 import { gostKeyPair, gostPublicKey, gostSign, gostSignWithNonce } from '../../../../src/pki/algorithms/gost/sign.ts';
@@ -20,6 +21,7 @@ after(() => engine.cleanup());
 
 const verifiers: Array<[string, (input: GostVerifyInput) => boolean]> = [
   ['reference (noble)', gostVerifyReference],
+  ['fast (WebAssembly)', gostVerify],
 ];
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
