@@ -219,8 +219,9 @@ for (const [verifierName, verify] of verifiers) {
       const digest = randomBytes(32);
       const signature = gostSign({ curve, privateKey, digest });
       assert.equal(verify({ curve, publicKey, digest, signature }), true);
-      const outside = pointOutsideSubgroup(curve);
+      const { key: outside, torsion } = pointOutsideSubgroup(curve);
       assert.equal(verify({ curve, publicKey: encodePublicKey(curve, outside), digest, signature }), false);
+      assert.equal(verify({ curve, publicKey: encodePublicKey(curve, torsion), digest, signature }), false, 'a point of order 2 or 4');
     });
   });
 }
@@ -259,9 +260,10 @@ function power(base: bigint, exponent: bigint, modulus: bigint): bigint {
 
 /**
  * G + T with T a torsion point (q·R for a random R, when that is not O): on the curve, looks
- * like any key, but its order is 2q or 4q. Needs p ≡ 3 (mod 4) for the square root.
+ * like any key, but its order is 2q or 4q; and T itself, of order 2 or 4. Needs p ≡ 3 (mod 4)
+ * for the square root.
  */
-function pointOutsideSubgroup(curve: GostCurve): { x: bigint; y: bigint } {
+function pointOutsideSubgroup(curve: GostCurve): { key: { x: bigint; y: bigint }; torsion: { x: bigint; y: bigint } } {
   const { p, a, b, q } = curve;
   for (let x = 2n; ; x++) {
     const rhs = (x ** 3n + a * x + b) % p;
@@ -270,6 +272,6 @@ function pointOutsideSubgroup(curve: GostCurve): { x: bigint; y: bigint } {
     const torsion = affineMultiply(curve, { x, y }, q);
     if (torsion === undefined) continue;
     const key = affineAdd(curve, { x: curve.gx, y: curve.gy }, torsion);
-    if (key !== undefined) return key;
+    if (key !== undefined) return { key, torsion };
   }
 }
