@@ -2,7 +2,8 @@
 // download), the real service with the demo agency app in front of it, key files made at
 // test time, and a record of every request the page makes.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -90,6 +91,27 @@ export async function keyFileOfSeveral(pki: TestPki, citizens: Citizen[], passwo
     password: toArrayBuffer(new TextEncoder().encode(password)), iterations: 2048, pbkdf2HashAlgorithm: 'SHA-256', hmacHashAlgorithm: 'SHA-256',
   });
   return Buffer.from(pfx.toSchema().toBER());
+}
+
+const pem = (der: Uint8Array): string =>
+  `-----BEGIN CERTIFICATE-----\n${Buffer.from(der).toString('base64').replace(/.{64}/g, '$&\n')}\n-----END CERTIFICATE-----\n`;
+
+/**
+ * A key file written by OpenSSL (independent of our writer): `openssl pkcs12 -export` of the
+ * citizen with its CA and the root into `dir`, password `pw`, plus `extra` options.
+ */
+export function opensslKeyFile(pki: TestPki, citizen: Citizen, dir: string, name: string, ...extra: string[]): Buffer {
+  const keyFile = join(dir, `${name}.key`);
+  const certFile = join(dir, `${name}.pem`);
+  const chainFile = join(dir, `${name}-chain.pem`);
+  const out = join(dir, `${name}.p12`);
+  writeFileSync(keyFile, citizen.privateKey.export({ type: 'pkcs8', format: 'pem' }));
+  writeFileSync(certFile, pem(citizen.certDer));
+  writeFileSync(chainFile, citizen.chain.map(pem).join('') + pem(pki.root.certDer));
+  const args = ['pkcs12', '-export', '-inkey', keyFile, '-in', certFile, '-certfile', chainFile, '-out', out, '-passout', 'pass:pw', ...extra];
+  const run = spawnSync('openssl', args, { encoding: 'utf8' });
+  assert.equal(run.status, 0, `openssl ${args.join(' ')}: ${run.stderr}`);
+  return readFileSync(out);
 }
 
 const toArrayBuffer = (bytes: Uint8Array): ArrayBuffer => bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;

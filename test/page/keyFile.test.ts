@@ -10,11 +10,13 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ecdsaDerToRaw, ecdsaRawToDer } from '../../src/pki/algorithms/encodings.ts';
 import { KeyFileError, openKeyFile, type KeyFileProblem } from '../../src/pki/browser/keyFile.ts';
-import { writePkcs12 } from '../../src/pki/pkcs12/pkcs12.ts';
+import { maxIterations } from '../../src/pki/pkcs12/open.ts';
+import { readPkcs12, writePkcs12 } from '../../src/pki/pkcs12/pkcs12.ts';
 import type { KeyKind } from '../../src/pki/issue/issue.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { openTestDatabase, type TestDatabase } from '../helpers/services.ts';
 import { createTestPki, type Citizen, type TestPki } from '../helpers/testPki.ts';
+import { opensslKeyFile } from './helpers.ts';
 
 let pki: TestPki;
 let database: TestDatabase;
@@ -42,17 +44,9 @@ function pem(der: Uint8Array): string {
   return `-----BEGIN CERTIFICATE-----\n${Buffer.from(der).toString('base64').replace(/.{64}/g, '$&\n')}\n-----END CERTIFICATE-----\n`;
 }
 
-/** `openssl pkcs12 -export` of the citizen with the citizen CA, plus extra options. */
+/** `openssl pkcs12 -export` of the citizen with the citizen CA and root, plus extra options. */
 function opensslP12(citizen: Citizen, name: string, ...extra: string[]): Uint8Array {
-  const keyFile = join(dir, `${name}.key`);
-  const certFile = join(dir, `${name}.pem`);
-  const chainFile = join(dir, `${name}-chain.pem`);
-  const out = join(dir, `${name}.p12`);
-  writeFileSync(keyFile, citizen.privateKey.export({ type: 'pkcs8', format: 'pem' }));
-  writeFileSync(certFile, pem(citizen.certDer));
-  writeFileSync(chainFile, citizen.chain.map(pem).join('') + pem(pki.root.certDer));
-  openssl('pkcs12', '-export', '-inkey', keyFile, '-in', certFile, '-certfile', chainFile, '-out', out, '-passout', 'pass:pw', ...extra);
-  return readFileSync(out);
+  return opensslKeyFile(pki, citizen, dir, name, ...extra);
 }
 
 async function signsIn(bytes: Uint8Array, password: string, citizen: Citizen): Promise<void> {
@@ -129,6 +123,29 @@ describe('openKeyFile (the sign-in page in node WebCrypto)', () => {
     await failsWith(openKeyFile(new TextEncoder().encode('%PDF-1.7 not a key file'), 'pw'), 'not_a_key_file');
     await failsWith(openKeyFile(citizen.certDer, 'pw'), 'not_a_key_file');
     await failsWith(openKeyFile(opensslP12(citizen, 'nokeys', '-nokeys'), 'pw'), 'no_private_key');
+  });
+
+  it('refuses a file asking for 2 000 000 iterations, with the right password, before deriving any key (MAC, PBKDF2, both)', async (t) => {
+    const citizen = await pki.citizen();
+    const files = {
+      'MAC and PBKDF2': opensslP12(citizen, 'iter-both', '-iter', '2000000'),
+      'MAC only (plain bags)': opensslP12(citizen, 'iter-mac', '-iter', '2000000', '-keypbe', 'NONE', '-certpbe', 'NONE'),
+      'PBKDF2 only (no MAC)': opensslP12(citizen, 'iter-pbkdf2', '-iter', '2000000', '-nomac'),
+    };
+    for (const [what, bytes] of Object.entries(files)) {
+      const started = performance.now();
+      await failsWith(openKeyFile(bytes, 'pw'), 'too_many_iterations', /too many iterations: (MAC|PBKDF2) 2000000 \(at most 1000000\)/);
+      t.diagnostic(`${what}: refused in ${(performance.now() - started).toFixed(1)} ms`);
+      // The terminal's reader (admin sign-in --p12) is the same code and refuses it too.
+      await assert.rejects(readPkcs12(bytes, 'pw'), /too many iterations/);
+    }
+  });
+
+  it('opens a file at the cap (1 000 000 MAC and PBKDF2 iterations) and signs in', async (t) => {
+    const citizen = await pki.citizen();
+    const started = performance.now();
+    await signsIn(opensslP12(citizen, 'iter-cap', '-iter', String(maxIterations)), 'pw', citizen);
+    t.diagnostic(`opened and signed in ${(performance.now() - started).toFixed(0)} ms`);
   });
 
   it('refuses a key whose certificate is not in the file', async () => {

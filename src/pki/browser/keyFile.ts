@@ -13,7 +13,8 @@ import { readPkcs12Bags, toArrayBuffer } from '../pkcs12/open.ts';
 
 /** Why a key file could not be used; the page has a sentence for each. */
 export type KeyFileProblem =
-  | 'wrong_password' | 'unsupported_encryption' | 'not_a_key_file' | 'no_private_key' | 'no_certificate' | 'unsupported_key';
+  | 'wrong_password' | 'unsupported_encryption' | 'too_many_iterations' | 'not_a_key_file' | 'no_private_key' | 'no_certificate'
+  | 'unsupported_key';
 
 export class KeyFileError extends Error {
   readonly problem: KeyFileProblem;
@@ -121,6 +122,7 @@ function classify(error: unknown): KeyFileError {
   const { message } = error;
   if (message.startsWith('wrong password')) return new KeyFileError('wrong_password', message, { cause: error });
   if (/unsupported (encryption|integrity mode|privacy mode)/.test(message)) return new KeyFileError('unsupported_encryption', message, { cause: error });
+  if (message.includes('too many iterations')) return new KeyFileError('too_many_iterations', message, { cause: error });
   if (message.includes('no private key')) return new KeyFileError('no_private_key', message, { cause: error });
   return new KeyFileError('not_a_key_file', message, { cause: error });
 }

@@ -1,9 +1,12 @@
 // Opening PKCS #12 key files (RFC 7292) with pkijs and WebCrypto only, so the sign-in page
 // can bundle it. The MAC is checked first, so a wrong password is named as such; anything
 // WebCrypto cannot decrypt (the RC2/3DES of `openssl pkcs12 -legacy`) is named in the error.
+// Iteration counts are capped before any key is derived: the file, not its author, decides
+// how long the page works, and a hostile one asked for millions.
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { ServiceError } from '../../errors.ts';
+import { pkcs12MacKey, type MacHash } from './macKey.ts';
 
 // RFC 7292 §4.2 bag types and §4.2.1 attributes; RFC 8018 algorithm identifiers.
 export const PKCS12_OID = {
@@ -29,7 +32,7 @@ const aesCbc = new Set([
   '2.16.840.1.101.3.4.1.22', // aes192-CBC
   '2.16.840.1.101.3.4.1.42', // aes256-CBC
 ]);
-const macDigests: Record<string, string> = {
+const macDigests: Record<string, MacHash> = {
   '1.3.14.3.2.26': 'SHA-1',
   '2.16.840.1.101.3.4.2.1': 'SHA-256',
   '2.16.840.1.101.3.4.2.2': 'SHA-384',
@@ -50,6 +53,13 @@ const knownAlgorithms: Record<string, string> = {
   '1.2.840.113549.2.8': 'hmacWithSHA224',
 };
 
+/**
+ * The most MAC or PBKDF2 iterations a key file may ask for. Writers use far fewer (OpenSSL 3:
+ * 2048, Windows: 2000, Java: 10 000); this leaves room above OWASP's 600 000 for PBKDF2 while a
+ * file at the cap still opens in about a second per derivation without freezing the page.
+ */
+export const maxIterations = 1_000_000;
+
 export interface Pkcs12Contents {
   /** PKCS #8 PrivateKeyInfo DER, ready for `subtle.importKey('pkcs8', …)`. */
   privateKeyPkcs8: Uint8Array<ArrayBuffer>;
@@ -66,6 +76,12 @@ const unsupported = (oid: string): ServiceError =>
 const damaged = (what: string, cause?: unknown): ServiceError =>
   new ServiceError('invalid_request', `not a PKCS#12 key file: ${what}`, { cause });
 
+/** An iteration count within 1…maxIterations, else the file is refused before any work. */
+function assertIterations(count: number, what: string): void {
+  if (!Number.isSafeInteger(count) || count < 1) throw damaged(`${what} iteration count ${count} is invalid`);
+  if (count > maxIterations) throw new ServiceError('invalid_request', `key file uses too many iterations: ${what} ${count} (at most ${maxIterations})`);
+}
+
 export interface Pkcs12Bags {
   keys: Array<{ pkcs8: Uint8Array<ArrayBuffer>; localKeyId?: string }>;
   certs: Array<{ der: Uint8Array; localKeyId?: string }>;
@@ -79,7 +95,7 @@ export async function readPkcs12Bags(bytes: Uint8Array, password: string): Promi
     throw new ServiceError('invalid_request', 'key file uses an unsupported integrity mode (public-key signed PFX)');
   }
   const authSafeBytes = pfx.authSafe.content.getValue();
-  if (pfx.macData !== undefined) await verifyMac(pfx.macData, authSafeBytes, passwordBytes);
+  if (pfx.macData !== undefined) await verifyMac(pfx.macData, authSafeBytes, password);
   const authSafe = orDamaged(() => pkijs.AuthenticatedSafe.fromBER(authSafeBytes), 'AuthenticatedSafe');
 
   const bags: Pkcs12Bags = { keys: [], certs: [] };
@@ -112,20 +128,19 @@ export async function openPkcs12(bytes: Uint8Array, password: string): Promise<P
   };
 }
 
-async function verifyMac(macData: pkijs.MacData, content: ArrayBuffer, password: ArrayBuffer): Promise<void> {
+async function verifyMac(macData: pkijs.MacData, content: ArrayBuffer, password: string): Promise<void> {
   const digestOid = macData.mac.digestAlgorithm.algorithmId;
   const hash = macDigests[digestOid];
   if (hash === undefined) throw unsupported(digestOid);
+  // An absent count means 1 (RFC 7292 §4).
+  const iterations = macData.iterations ?? 1;
+  assertIterations(iterations, 'MAC');
   let valid: boolean;
   try {
-    valid = await pkijs.getCrypto(true).verifyDataStampedWithPassword({
-      password,
-      hashAlgorithm: hash,
-      salt: toArrayBuffer(macData.macSalt.valueBlock.valueHexView),
-      iterationCount: macData.iterations ?? 1,
-      contentToVerify: content,
-      signatureToVerify: toArrayBuffer(macData.mac.digest.valueBlock.valueHexView),
-    });
+    const key = await pkcs12MacKey(hash, password, macData.macSalt.valueBlock.valueHexView, iterations);
+    const hmac = { name: 'HMAC', hash } as const;
+    const cryptoKey = await crypto.subtle.importKey('raw', toArrayBuffer(key), hmac, false, ['verify']);
+    valid = await crypto.subtle.verify(hmac, cryptoKey, toArrayBuffer(macData.mac.digest.valueBlock.valueHexView), content);
   } catch (error) {
     throw damaged('MAC cannot be checked', error);
   }
@@ -169,6 +184,8 @@ function assertSupported(algorithm: pkijs.AlgorithmIdentifier): void {
   const kdf = orDamaged(() => new pkijs.PBKDF2Params({ schema: params.keyDerivationFunc.algorithmParams }), 'PBKDF2 parameters');
   // An absent PRF means hmacWithSHA1 (RFC 8018 Appendix A.2).
   if (kdf.prf !== undefined && !pbkdf2Prfs.has(kdf.prf.algorithmId)) throw unsupported(kdf.prf.algorithmId);
+  // WebCrypto's PBKDF2 runs off the page's thread, but a capped count still bounds the wait.
+  assertIterations(kdf.iterationCount, 'PBKDF2');
   if (!aesCbc.has(params.encryptionScheme.algorithmId)) throw unsupported(params.encryptionScheme.algorithmId);
 }
 
