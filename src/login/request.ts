@@ -2,6 +2,7 @@
 // that are not strict base64 are `malformed_signature` (docs/errors.md: "base64 that is not strict").
 import { z } from 'zod';
 import { ServiceError } from '../errors.ts';
+import { isSerializedOrigin } from './originBinding.ts';
 
 export const rawAlgorithms = ['ES256', 'ES384', 'ES512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'EdDSA'] as const;
 export type RawAlgorithm = (typeof rawAlgorithms)[number];
@@ -13,8 +14,16 @@ export type SignInRequest =
 const base64Text = z.string().min(1).max(65536);
 const challengeId = z.string().min(1).max(128);
 
+// The signing agent answers {format, cms, origin} (agent/server.ts), and that answer is posted
+// as it is. `origin` is informative only and never read after this check: the origin that
+// counts is the one inside the signed content, held against ISSUER_URL (origin.ts), so an
+// unsigned copy beside it can neither pass nor fail a sign-in. Accepted here rather than dropped
+// from the answer because agents on citizens' computers are updated long after the service.
+// 300 characters hold any serialized origin: scheme, a 253-octet host (RFC 1035 §2.3.4), port.
+const agentOrigin = z.string().max(300).refine(isSerializedOrigin, 'not a serialized origin (RFC 6454 §6.1)');
+
 // Strict objects: unknown keys (also `__proto__`) are refused rather than ignored.
-const cmsBody = z.strictObject({ challengeId, format: z.literal('cms'), cms: base64Text });
+const cmsBody = z.strictObject({ challengeId, format: z.literal('cms'), cms: base64Text, origin: agentOrigin.optional() });
 const rawBody = z.strictObject({
   challengeId,
   format: z.literal('raw'),

@@ -48,9 +48,11 @@ async function signWithToken(browser: Browser, loginUrl: string, agentOrigin = o
     body: JSON.stringify({ certificate: certificateId, pin: token.pin, challenge: challenge.challenge }),
   });
   assert.equal(signed.status, 200);
-  const { format, cms } = (await signed.json()) as { format: string; cms: string };
+  // The agent's answer ({format, cms, origin}) goes on unchanged, beside the challenge id.
+  const answer = (await signed.json()) as { format: string; cms: string; origin: string };
+  assert.deepEqual(Object.keys(answer).sort(), ['cms', 'format', 'origin']);
   return browser.fetch(loginUrl, {
-    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ challengeId: challenge.id, format, cms }),
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ challengeId: challenge.id, ...answer }),
   });
 }
 

@@ -117,7 +117,7 @@ async function problemOf(res: Response): Promise<{ code: string; detail: string 
 }
 
 /** The reject invariant (docs/security-cases.md R1–R3): code, no session, one failure audit event, challenge gone. */
-async function expectServiceRejects(body: { challengeId: string }, code: string): Promise<string> {
+async function expectServiceRejects(body: Record<string, unknown> & { challengeId: string }, code: string): Promise<string> {
   const auditBefore = (await app.db.audit.tail(10_000)).length;
   const sessionsBefore = await app.sessionCount();
   const res = await app.post('/v1/sessions', body);
@@ -174,7 +174,8 @@ describe('signing through the agent', () => {
       // The content travels attached: the framed challenge naming our origin.
       const cms = Buffer.from(signed.body.cms as string, 'base64');
       assert.ok(cms.includes(Buffer.from(bindToOrigin(appOrigin, c.challenge))), 'the framed challenge is inside the CMS');
-      const session = await sessionOf({ challengeId: c.id, format: 'cms', cms: signed.body.cms });
+      // The agent's answer goes to the service as it is, `origin` included (README: "unchanged").
+      const session = await sessionOf({ challengeId: c.id, ...signed.body });
       assert.equal(session.acr, 'urn:yagona:loa:high');
       assert.deepEqual(session.amr, ['hwk', 'pin', 'pop']);
       assert.equal(session.subject.commonName, `Token Citizen ${name.toUpperCase()}`);
@@ -238,7 +239,7 @@ describe('signing through the agent', () => {
 });
 
 describe('what the service accepts', () => {
-  test('a challenge relayed through another origin is refused: challenge_invalid (docs/security-cases.md §E 77)', async () => {
+  test('a challenge relayed through another origin is refused, whatever origin the answer states: challenge_invalid (docs/security-cases.md §E 77)', async () => {
     // An agent that trusts another site (a phishing page the citizen was tricked into adding, or
     // another service): it signs our challenge faithfully, naming that site.
     const relayAgent = await startAgent({ module: openTokenModule(softhsmModule), origins: [otherOrigin], port: 0 });
@@ -246,9 +247,14 @@ describe('what the service accepts', () => {
       const c = await newChallenge();
       const relayed = await agentSign(await certificateId('ec'), c.challenge, token.pin, relayAgent, otherOrigin);
       assert.equal(relayed.status, 200);
-      const detail = await expectServiceRejects({ challengeId: c.id, format: 'cms', cms: relayed.body.cms } as { challengeId: string }, 'challenge_invalid');
+      const detail = await expectServiceRejects({ challengeId: c.id, format: 'cms', cms: relayed.body.cms }, 'challenge_invalid');
       assert.match(detail, /another origin/);
       assert.match(detail, /other-service\.example/);
+      // The answer's own `origin` key never overrides the signed one, even restated as ours.
+      const again = await newChallenge();
+      const restated = await agentSign(await certificateId('ec'), again.challenge, token.pin, relayAgent, otherOrigin);
+      assert.equal(restated.body.origin, otherOrigin);
+      await expectServiceRejects({ challengeId: again.id, ...restated.body, origin: appOrigin }, 'challenge_invalid');
     } finally {
       await relayAgent.close();
     }

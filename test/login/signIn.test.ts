@@ -216,6 +216,18 @@ for (const combo of combos) {
       }
     });
 
+    test('an origin key beside a CMS is informative: it neither passes nor fails a sign-in', async () => {
+      // The signed content decides (login/origin.ts); a plain challenge stays a plain sign-in
+      // whatever origin the body names, ours or another.
+      for (const origin of ['http://127.0.0.1:0', 'https://elsewhere.example']) {
+        const c = await challenge(app);
+        const sessionsBefore = await app.sessionCount();
+        const res = await app.post('/v1/sessions', { ...cmsBody(alice, c.id, c.challenge), origin });
+        assert.equal(res.status, 201, await res.clone().text());
+        assert.equal(await app.sessionCount(), sessionsBefore + 1);
+      }
+    });
+
     test('replaying a used challenge: challenge_invalid', async () => {
       const c = await challenge(app);
       const body = cmsBody(alice, c.id, c.challenge);
@@ -280,6 +292,13 @@ for (const combo of combos) {
       await expectRejected(app, { ...cmsBody(alice, c.id, c.challenge), extra: 1 }, 400, 'invalid_request', cmsBody(alice, c.id, c.challenge));
       c = await challenge(app);
       await expectRejected(app, JSON.parse(`{"challengeId":"${c.id}","format":"cms","cms":"AA==","__proto__":{"x":1}}`), 400, 'invalid_request', cmsBody(alice, c.id, c.challenge));
+      // `origin` (the agent's informative key) must be a serialized origin, and only beside a CMS.
+      for (const origin of ['https://id.example.uz/', 'null', 42, `https://${'a'.repeat(300)}.uz`]) {
+        c = await challenge(app);
+        await expectRejected(app, { ...cmsBody(alice, c.id, c.challenge), origin }, 400, 'invalid_request', cmsBody(alice, c.id, c.challenge));
+      }
+      c = await challenge(app);
+      await expectRejected(app, { ...rawBody(alice, c, 'ES256'), origin: 'https://id.example.uz' }, 400, 'invalid_request', cmsBody(alice, c.id, c.challenge));
       const noId = await app.post('/v1/sessions', { format: 'cms', cms: 'AA==' });
       await problem(noId, 400, 'invalid_request');
       const notJson = await app.post('/v1/sessions', '{"challengeId":');
