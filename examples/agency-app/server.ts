@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import express, { type Request, type Response } from 'express';
+import express, { type NextFunction, type Request, type Response } from 'express';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
 
@@ -55,13 +55,24 @@ export async function createAgencyApp(settings: AgencySettings): Promise<express
   });
 
   app.get('/callback', async (req, res) => {
-    const flow = pending.get(cookie(req, 'agency-auth') ?? '');
-    if (flow === undefined) return void res.status(400).send('No sign-in in progress');
-    pending.delete(cookie(req, 'agency-auth') ?? '');
-    // Checks state, iss (RFC 9207), the code exchange with PKCE and the ID token (nonce included).
-    const tokens = await oidc.authorizationCodeGrant(config, new URL(req.originalUrl, settings.appUrl), {
-      pkceCodeVerifier: flow.verifier, expectedState: flow.state, expectedNonce: flow.nonce, idTokenExpected: true,
-    });
+    const key = cookie(req, 'agency-auth') ?? '';
+    const flow = pending.get(key);
+    // Without our own pending sign-in there is no `state` to check the answer against (RFC 6749
+    // §10.12), so nothing of it is shown: error_description is text anyone can put in a link.
+    if (flow === undefined) return void res.status(400).type('html').send(failurePage('No sign-in in progress', 'Start again from this app.'));
+    pending.delete(key);
+    res.clearCookie('agency-auth');
+    let tokens: Awaited<ReturnType<typeof oidc.authorizationCodeGrant>>;
+    try {
+      // Checks state, iss (RFC 9207), the code exchange with PKCE and the ID token (nonce included);
+      // an error answer (RFC 6749 §4.1.2.1) throws only after its state and iss were checked.
+      tokens = await oidc.authorizationCodeGrant(config, new URL(req.originalUrl, settings.appUrl), {
+        pkceCodeVerifier: flow.verifier, expectedState: flow.state, expectedNonce: flow.nonce, idTokenExpected: true,
+      });
+    } catch (error) {
+      const failure = callbackFailure(error);
+      return void res.status(failure.status).type('html').send(failurePage(failure.heading, failure.text, failure.error));
+    }
     const claims = tokens.claims() as oidc.IDToken;
     const userinfo = await oidc.fetchUserInfo(config, tokens.access_token, claims.sub);
     const id = randomBytes(16).toString('base64url');
@@ -94,7 +105,63 @@ export async function createAgencyApp(settings: AgencySettings): Promise<express
       res.status(400).json({ error: 'invalid_request' });
     }
   });
+  // Last in line: whatever else fails (a body that does not parse, userinfo unreachable) gets a
+  // page and a status, never Express's default page, which shows the stack outside production.
+  app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    report(error);
+    const status = clientErrorStatus(error) ?? 500;
+    res.status(status).type('html').send(failurePage(status === 500 ? 'Something went wrong' : 'Bad request', 'Please start again from this app.'));
+  });
   return app;
+}
+
+interface CallbackFailure {
+  status: number;
+  heading: string;
+  text: string;
+  /** What the provider answered: `error` and `error_description`, shown escaped. */
+  error?: { code: string; description: string | undefined };
+}
+
+/**
+ * An error answer at the callback: any `error` of RFC 6749 §4.1.2.1 or OIDC Core §3.1.2.6
+ * (access_denied, login_required, …, or one we do not know yet) is shown as sent, escaped;
+ * a refused code exchange (RFC 6749 §5.2) likewise; anything else without library text.
+ */
+function callbackFailure(error: unknown): CallbackFailure {
+  if (error instanceof oidc.AuthorizationResponseError) {
+    return {
+      status: 400,
+      heading: error.error === 'access_denied' ? 'Sign-in cancelled or refused' : 'Sign-in did not complete',
+      text: 'Yagona ID answered:',
+      error: { code: error.error, description: error.error_description },
+    };
+  }
+  report(error);
+  if (error instanceof oidc.ResponseBodyError) {
+    return { status: 502, heading: 'Sign-in did not complete', text: 'Yagona ID refused to finish the sign-in:', error: { code: error.error, description: error.error_description } };
+  }
+  if (error instanceof oidc.ClientError) {
+    return { status: 400, heading: 'Sign-in did not complete', text: 'The answer does not belong to the sign-in this browser started (state, issuer or ID token). Please start again.' };
+  }
+  return { status: 502, heading: 'Sign-in did not complete', text: 'Yagona ID could not be reached to finish the sign-in. Please try again.' };
+}
+
+function failurePage(heading: string, text: string, error?: CallbackFailure['error']): string {
+  const answer = error === undefined ? '' : `<dl><dt>error</dt><dd><code id="error">${escape(error.code)}</code></dd>${
+    error.description === undefined ? '' : `<dt>error_description</dt><dd id="error-description">${escape(error.description)}</dd>`}</dl>`;
+  return page(`<h2>${escape(heading)}</h2><p>${escape(text)}</p>${answer}<p><a href="/login">Sign in again</a> · <a href="/">Home</a></p>`);
+}
+
+/** A 4xx a middleware attached to its error (body-parser's `status`), else undefined. */
+function clientErrorStatus(error: unknown): number | undefined {
+  const status = (error as { status?: unknown } | null)?.status;
+  return typeof status === 'number' && status >= 400 && status < 500 ? status : undefined;
+}
+
+/** One line for the operator: never the stack, never in the page. */
+function report(error: unknown): void {
+  process.stderr.write(`demo agency: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}\n`);
 }
 
 function cookie(req: Request, name: string): string | undefined {
@@ -117,8 +184,16 @@ export function loadSettings(env = process.env): AgencySettings {
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const settings = loadSettings();
-  const app = await createAgencyApp(settings);
-  const { port, hostname } = new URL(settings.appUrl);
-  app.listen(Number(port), hostname, () => process.stdout.write(`Demo agency app on ${settings.appUrl} (Yagona ID at ${settings.issuer})\n`));
+  try {
+    const settings = loadSettings();
+    const app = await createAgencyApp(settings).catch((error: unknown) => {
+      throw new Error(`cannot read Yagona ID's discovery at ${settings.issuer} (is \`npm start\` running?): ${error instanceof Error ? error.message : String(error)}`);
+    });
+    const { port, hostname } = new URL(settings.appUrl);
+    app.listen(Number(port), hostname, () => process.stdout.write(`Demo agency app on ${settings.appUrl} (Yagona ID at ${settings.issuer})\n`));
+  } catch (error) {
+    // One line, as the service's own start does; a stack helps nobody who runs a demo.
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  }
 }
