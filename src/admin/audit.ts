@@ -14,7 +14,7 @@ export const registerAudit: RegisterCommand = (program, io) => {
   const audit = program.command('audit').description('the tamper-evident audit log');
 
   const verify = defineCommand(audit, 'verify', 'check the hash chain; names the first bad row');
-  onRun<{ json?: boolean }>(verify, io, async (options) => withDatabase(async (db) => {
+  onRun<{ json?: boolean }>(verify, io, async (options) => withDatabase(io, async (db) => {
     const result = await db.audit.verifyChain();
     if (!result.ok) {
       // --json still gets its document on stdout, then the failure line and exit status.
@@ -30,7 +30,7 @@ export const registerAudit: RegisterCommand = (program, io) => {
 
   const tail = defineCommand(audit, 'tail', 'the last audit events, oldest first')
     .option('-n, --lines <n>', 'how many', count, 20);
-  onRun<{ lines: number }>(tail, io, async (options) => withDatabase(async (db) => {
+  onRun<{ lines: number }>(tail, io, async (options) => withDatabase(io, async (db) => {
     const records = await db.audit.tail(options.lines);
     return { json: records.map(view), text: records.length === 0 ? 'The audit log is empty.' : records.map(line).join('\n') };
   }));

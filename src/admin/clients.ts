@@ -2,11 +2,9 @@
 // "Operator command line"). The secret is printed once; only its hash is kept.
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { loadConfig } from '../config.ts';
 import { authMethods, registerClient, type ClientRecord, type TokenEndpointAuthMethod } from '../oidc/clients.ts';
-import { openDatabase } from '../stores/sql/database.ts';
-import type { Database } from '../stores/types.ts';
-import { confirm, defineCommand, onRun, stateChanging, type CommandResult, type RegisterCommand } from './command.ts';
+import { confirm, defineCommand, onRun, stateChanging, type RegisterCommand } from './command.ts';
+import { withDatabase } from './environment.ts';
 
 interface AddOptions {
   name: string;
@@ -46,7 +44,7 @@ export const registerClients: RegisterCommand = (program, io) => {
     }
     const jwks = options.jwks === undefined ? undefined : parseJson(await readFile(options.jwks, 'utf8'), options.jwks);
     await confirm(io, options, `Register the agency app "${options.name}"?`);
-    return withDatabase(async (db) => {
+    return withDatabase(io, async (db) => {
       const { client, clientSecret } = await registerClient(db.clients, {
         name: options.name,
         redirectUris: options.redirectUri,
@@ -70,7 +68,7 @@ export const registerClients: RegisterCommand = (program, io) => {
     });
   });
 
-  onRun(defineCommand(clients, 'list', 'list the registered agency apps'), io, () => withDatabase(async (db) => {
+  onRun(defineCommand(clients, 'list', 'list the registered agency apps'), io, () => withDatabase(io, async (db) => {
     const list = await db.clients.list();
     return {
       json: list.map(view),
@@ -83,7 +81,7 @@ export const registerClients: RegisterCommand = (program, io) => {
   const remove = defineCommand(clients, 'remove', 'remove an agency app; its refresh tokens stop working').argument('<client_id>');
   onRun<RemoveOptions>(stateChanging(remove), io, async (options, command: Command) => {
     const clientId = command.args[0] as string;
-    return withDatabase(async (db) => {
+    return withDatabase(io, async (db) => {
       const client = await db.clients.find(clientId);
       if (client === undefined) throw new Error(`no client ${clientId}`);
       await confirm(io, options, `Remove the agency app "${client.name}" (${clientId})?`);
@@ -113,14 +111,5 @@ function parseJson(text: string, file: string): unknown {
     return JSON.parse(text);
   } catch {
     throw new Error(`${file} is not JSON`);
-  }
-}
-
-async function withDatabase(run: (db: Database) => Promise<CommandResult>): Promise<CommandResult> {
-  const db = await openDatabase(loadConfig().databaseUrl);
-  try {
-    return await run(db);
-  } finally {
-    await db.close();
   }
 }

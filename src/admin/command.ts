@@ -4,6 +4,7 @@
 import { userInfo } from 'node:os';
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
+import type { Environment } from '../config.ts';
 import { isServiceError } from '../errors.ts';
 import { ProblemError } from '../client/signIn.ts';
 
@@ -13,6 +14,12 @@ export interface AdminIo {
   /** True when a person can answer a question: stdin and stderr are terminals. */
   interactive: boolean;
   ask(question: string): Promise<string>;
+  /**
+   * The variables the commands configure themselves from, as the service would (config.ts).
+   * Absent: the process's own over its env file. A caller that runs commands in process (the
+   * tests) names them here, so one process can act as operators of several deployments.
+   */
+  env?: Environment;
 }
 
 /** What a command returns: `json` for --json, `text` for people. */

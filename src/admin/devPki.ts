@@ -18,7 +18,7 @@ export const registerDevPki: RegisterCommand = (program, io) => {
     if (options.force && hasDevPki(options.dir)) {
       await confirm(io, options, `Replace the development PKI in ${options.dir}? Its CAs and key files will be replaced.`);
     }
-    const pki = await createDevPki(options.dir, { issuerUrl: loadConfig().issuerUrl, force: options.force ?? false });
+    const pki = await createDevPki(options.dir, { issuerUrl: loadConfig(io.env).issuerUrl, force: options.force ?? false });
     return { json: pki, text: describe(pki) };
   });
 };

@@ -5,6 +5,7 @@ import { loadConfig, type Config } from '../config.ts';
 import { createRedisNotifier, createRedisStore } from '../stores/redis.ts';
 import { openDatabase } from '../stores/sql/database.ts';
 import { isStoreUnavailable, type Database, type EphemeralStore, type Notifier } from '../stores/types.ts';
+import type { AdminIo } from './command.ts';
 
 /** A URL fit for an error line: no password. */
 export function displayUrl(url: string): string {
@@ -18,9 +19,9 @@ export function causeOf(error: unknown): string {
   return cause instanceof Error ? cause.message || cause.name : String(cause);
 }
 
-/** Runs `run` with the database open; an outage becomes one line naming the database. */
-export async function withDatabase<T>(run: (db: Database, config: Config) => Promise<T>): Promise<T> {
-  const config = loadConfig();
+/** Runs `run` with the database `io`'s environment names open; an outage becomes one line naming it. */
+export async function withDatabase<T>(io: AdminIo, run: (db: Database, config: Config) => Promise<T>): Promise<T> {
+  const config = loadConfig(io.env);
   let db: Database;
   try {
     // knex's own log lines would add a stack to the one line the operator gets.

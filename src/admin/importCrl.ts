@@ -37,7 +37,7 @@ export const registerImportCrl: RegisterCommand = (program, io) => {
     const file = self.args[0] as string;
     const crl = await readCrl(file);
     const caCertificates = options.ca === undefined ? [] : await readCaFile(options.ca);
-    return withDatabase(async (db, config) => {
+    return withDatabase(io, async (db, config) => {
       const signature = checkCrlSignature(crl, [...caCertificates, ...(await configuredCas(config))]);
       const { records, skipped } = recordsOf(crl);
       await confirm(io, options, `Record ${records.length} revocations from the CRL of "${crl.issuer.text}" (${signature.status})?`);

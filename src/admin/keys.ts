@@ -17,7 +17,7 @@ export const registerKeys: RegisterCommand = (program, io) => {
   const rotate = defineCommand(keys, 'rotate', 'make a new signing key active; the old one stays published until its tokens expire');
   onRun<Options>(stateChanging(rotate), io, async (options) => {
     await confirm(io, options, 'Rotate the token-signing key?');
-    return withDatabase(async (db, config) => {
+    return withDatabase(io, async (db, config) => {
       const ring = await openKeyRing({ store: db.signingKeys, clock: systemClock, secret: config.keysSecret, retainSeconds: config.sessionTtlSeconds });
       const previous = ring.active().kid;
       const next = (await ring.rotate()).kid;

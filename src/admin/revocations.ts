@@ -29,7 +29,7 @@ export const registerRevocations: RegisterCommand = (program, io) => {
   onRun<Options>(command, io, async (options) => {
     if (options.cert !== undefined || options.serial !== undefined || options.issuer !== undefined) {
       const target = await readTarget(options);
-      return withDatabase(async (db) => {
+      return withDatabase(io, async (db) => {
         const record = await db.revocations.find(target.issuer, target.serialHex);
         return {
           json: record === undefined ? null : view(record),
@@ -37,7 +37,7 @@ export const registerRevocations: RegisterCommand = (program, io) => {
         };
       });
     }
-    return withDatabase(async (db) => {
+    return withDatabase(io, async (db) => {
       const records = await db.revocations.list({ limit: options.limit, offset: options.offset });
       return { json: records.map(view), text: records.length === 0 ? 'The registry holds no revocations.' : records.map(line).join('\n') };
     });

@@ -114,7 +114,7 @@ export const registerRevoke: RegisterCommand = (program, io) => {
     const target = await readTarget(options);
     const reason = parseReason(options.reason);
     await confirm(io, options, `Revoke ${describeTarget(target)} (${reason})? Its sessions end at once.`);
-    return withDatabase(async (db, config) => {
+    return withDatabase(io, async (db, config) => {
       const added = await db.revocations.add({
         ...key(target), reason, revokedAt: new Date(), source: `admin:${options.operator}`,
         ...(target.sha256 === undefined ? {} : { sha256: target.sha256 }),
@@ -134,7 +134,7 @@ export const registerUnrevoke: RegisterCommand = (program, io) => {
   const command = targetOptions(defineCommand(program, 'unrevoke', 'lift a certificateHold (sessions it ended stay ended)'));
   onRun<UnrevokeOptions>(stateChanging(command), io, async (options) => {
     const target = await readTarget(options);
-    return withDatabase(async (db, config) => {
+    return withDatabase(io, async (db, config) => {
       const record = await db.revocations.find(target.issuer, target.serialHex);
       if (record === undefined) {
         return { json: { unrevoked: false, ...key(target), reason: null }, text: `${describeTarget(target)} is not revoked; nothing changed.` };

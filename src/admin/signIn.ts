@@ -33,7 +33,7 @@ export const registerSignIn: RegisterCommand = (program, io) => {
       self.error('error: give one of --p12 <file> or --pkcs11 <module>', { code: 'commander.conflictingOption' });
     }
     // The service's own public URL unless told otherwise: the same environment as the service.
-    const url = options.url ?? loadConfig().issuerUrl;
+    const url = options.url ?? loadConfig(io.env).issuerUrl;
     if (options.pkcs11 !== undefined) {
       if (options.pin === undefined) required('--pin <pin>');
       const outcome = await signInWithToken({

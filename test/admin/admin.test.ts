@@ -1,36 +1,18 @@
-// The operator command line run as operators run it: a subprocess, its exit code, its one
-// JSON document on stdout or one line on stderr. `sign-in` talks to a stand-in service
-// that checks the CMS with `openssl cms -verify` against the dev root.
+// The operator command line: dev-pki and sign-in through the very program `npm run admin` runs
+// (in process, its own environment, no terminal), then what only the process shows — its exit
+// status and its one line on stderr. `sign-in` talks to a stand-in service that checks the CMS
+// with `openssl cms -verify` against the dev root.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { assertOneLineFailure, runAdmin, runAdminProcess } from '../helpers/admin.ts';
 
-const root = join(import.meta.dirname, '..', '..');
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function admin(...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile('npx', ['tsx', 'scripts/admin.ts', ...args], { cwd: root, env: { ...process.env, LOG_LEVEL: 'silent' } },
-      (error, stdout, stderr) => resolve({ code: error ? (error.code as number) : 0, stdout, stderr }));
-  });
-}
-
-function assertOneLineFailure(run: Run, code: number, line: RegExp): void {
-  assert.equal(run.code, code, run.stderr);
-  assert.equal(run.stdout, '');
-  assert.match(run.stderr, /^[^\n]+\n$/, 'exactly one line on stderr');
-  assert.match(run.stderr.trim(), line);
-}
+const admin = (...args: string[]) => runAdmin(args);
 
 interface Citizen {
   name: string;
@@ -78,7 +60,7 @@ describe('admin CLI', () => {
 
     it('refuses --force without a terminal unless --yes answers', async () => {
       const anchor = readFileSync(join(pkiDir, 'trust', 'root-ca.pem'), 'utf8');
-      assertOneLineFailure(await admin('dev-pki', '--dir', pkiDir, '--force', '--json'), 1, /^error: .*pass --yes/);
+      assertOneLineFailure(await admin('dev-pki', '--dir', pkiDir, '--force', '--json'), /^error: .*pass --yes/);
       assert.equal(readFileSync(join(pkiDir, 'trust', 'root-ca.pem'), 'utf8'), anchor);
 
       const forced = await admin('dev-pki', '--dir', pkiDir, '--force', '--yes', '--json');
@@ -87,6 +69,14 @@ describe('admin CLI', () => {
       assert.equal(result.created, true);
       assert.notEqual(readFileSync(join(pkiDir, 'trust', 'root-ca.pem'), 'utf8'), anchor);
       citizens = result.citizens;
+    });
+
+    it('on a terminal, --force asks first and anything but yes changes nothing', async () => {
+      const anchor = readFileSync(join(pkiDir, 'trust', 'root-ca.pem'), 'utf8');
+      const declined = await runAdmin(['dev-pki', '--dir', pkiDir, '--force'], {}, { answer: 'n' });
+      assert.deepEqual(declined.questions, [`Replace the development PKI in ${pkiDir}? Its CAs and key files will be replaced. [y/N] `]);
+      assertOneLineFailure(declined, /^error: cancelled: nothing was changed$/);
+      assert.equal(readFileSync(join(pkiDir, 'trust', 'root-ca.pem'), 'utf8'), anchor);
     });
   });
 
@@ -172,7 +162,7 @@ describe('admin CLI', () => {
       try {
         const citizen = citizens[1]!;
         const run = await admin('sign-in', '--p12', citizen.file, '--password', citizen.password, '--url', url, '--json');
-        assertOneLineFailure(run, 1, /^certificate_revoked: the certificate was revoked \(keyCompromise\)$/);
+        assertOneLineFailure(run, /^certificate_revoked: the certificate was revoked \(keyCompromise\)$/);
       } finally {
         mode = 'accept';
       }
@@ -180,14 +170,26 @@ describe('admin CLI', () => {
 
     it('names a missing key file, a wrong password, an unreachable service and a missing option', async () => {
       const citizen = citizens[0]!;
-      assertOneLineFailure(await admin('sign-in', '--p12', join(dir, 'missing.p12'), '--password', 'x', '--url', url), 1,
+      assertOneLineFailure(await admin('sign-in', '--p12', join(dir, 'missing.p12'), '--password', 'x', '--url', url),
         /^error: cannot read key file .*missing\.p12: no such file$/);
-      assertOneLineFailure(await admin('sign-in', '--p12', citizen.file, '--password', 'wrong', '--url', url, '--json'), 1,
+      assertOneLineFailure(await admin('sign-in', '--p12', citizen.file, '--password', 'wrong', '--url', url, '--json'),
         /^invalid_request: wrong password or damaged key file$/);
-      assertOneLineFailure(await admin('sign-in', '--p12', citizen.file, '--password', citizen.password, '--url', 'http://127.0.0.1:1'), 1,
+      assertOneLineFailure(await admin('sign-in', '--p12', citizen.file, '--password', citizen.password, '--url', 'http://127.0.0.1:1'),
         /^error: cannot reach http:\/\/127\.0\.0\.1:1\/v1\/challenges: /);
-      assertOneLineFailure(await admin('sign-in', '--p12', citizen.file), 2, /^error: required option '--password <password>' not specified$/);
-      assertOneLineFailure(await admin('no-such-command'), 2, /^error: unknown command 'no-such-command'$/);
+      assertOneLineFailure(await admin('sign-in', '--p12', citizen.file), /^error: required option '--password <password>' not specified$/, 2);
+      assertOneLineFailure(await admin('no-such-command'), /^error: unknown command 'no-such-command'$/, 2);
+    });
+
+    it('as its own process: a failed command exits 1 with one line, a usage error 2 with commander\'s line', async () => {
+      const citizen = citizens[0]!;
+      // Both at once: each spends its time loading TypeScript, not waiting on the other. (Exit 0
+      // with one JSON document as a process: test/e2e/firstStart.test.ts.)
+      const [wrongPassword, usage] = await Promise.all([
+        runAdminProcess(['sign-in', '--p12', citizen.file, '--password', 'wrong', '--url', url]),
+        runAdminProcess(['no-such-command']),
+      ]);
+      assertOneLineFailure(wrongPassword, /^invalid_request: wrong password or damaged key file$/);
+      assertOneLineFailure(usage, /^error: unknown command 'no-such-command'$/, 2);
     });
   });
 });

@@ -1,6 +1,8 @@
 // The operator commands for the registry, the CRL import, key rotation and the audit log, run
-// as an operator runs them (their own process, the service's environment). Every bad input is
-// one stderr line, a non-zero exit and no write at all (docs/security-cases.md #123, §K 147).
+// as an operator runs them: the same program with the service's environment (in process; what
+// only a process shows — its exit status, its one stderr line, the terminal prompt — is run as
+// one too). Every bad input is one stderr line, a non-zero exit and no write at all
+// (docs/security-cases.md #123, §K 147).
 import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -8,7 +10,8 @@ import { after, before, describe, test } from 'node:test';
 import { openDatabase } from '../../src/stores/sql/database.ts';
 import { createTestPki, type TestPki } from '../helpers/testPki.ts';
 import { makeCrl } from '../revocation/crlFixture.ts';
-import { pem, postgresDatabase, runAdmin, scratchDir, type AdminRun } from '../revocation/processes.ts';
+import { assertOneLineFailure, runAdmin, runAdminAtTerminal } from '../helpers/admin.ts';
+import { pem, postgresDatabase, scratchDir } from '../revocation/processes.ts';
 
 const caDn = 'CN=Test Citizen CA,O=Yagona Test,C=UZ';
 
@@ -36,14 +39,6 @@ async function snapshot(url = databaseUrl) {
   } finally {
     await db.close();
   }
-}
-
-function assertOneLineFailure(run: AdminRun, pattern: RegExp): void {
-  assert.notEqual(run.code, 0, run.stdout);
-  assert.equal(run.stdout, '');
-  const lines = run.stderr.trimEnd().split('\n');
-  assert.equal(lines.length, 1, run.stderr);
-  assert.match(lines[0] as string, pattern);
 }
 
 describe('bad operator input: one line, non-zero exit, nothing written', () => {
@@ -80,6 +75,31 @@ describe('bad operator input: one line, non-zero exit, nothing written', () => {
     // Without a terminal and without --yes, a state change is refused.
     assertOneLineFailure(await runAdmin(['revoke', '--serial', citizen.serialHex, '--issuer', caDn], env), /pass --yes/);
     assert.deepEqual(await snapshot(), before);
+  });
+});
+
+describe('at a terminal, a state change is asked first', () => {
+  test('anything but yes changes nothing; yes typed at a real terminal revokes', async () => {
+    const citizen = await pki.citizen();
+    const args = ['revoke', '--serial', citizen.serialHex, '--issuer', caDn];
+    const question = `Revoke serial ${citizen.serialHex} issued by "cn=test citizen ca,o=yagona test,c=uz" (unspecified)? Its sessions end at once. [y/N] `;
+    const before = await snapshot();
+    const declined = await runAdmin(args, env, { answer: 'no' });
+    assert.deepEqual(declined.questions, [question]);
+    assertOneLineFailure(declined, /^error: cancelled: nothing was changed$/);
+    assert.deepEqual(await snapshot(), before);
+
+    // The process finds its terminal and reads the answer from it (src/admin/command.ts processIo).
+    const typed = await runAdminAtTerminal(args, env, 'y\n');
+    assert.equal(typed.code, 0, typed.output);
+    assert.ok(typed.output.includes(question), typed.output);
+    assert.match(typed.output, /^Revoked serial /m);
+    const db = await openDatabase(databaseUrl);
+    try {
+      assert.equal((await db.revocations.find('cn=test citizen ca,o=yagona test,c=uz', citizen.serialHex))?.reason, 'unspecified');
+    } finally {
+      await db.close();
+    }
   });
 });
 
@@ -131,6 +151,38 @@ describe('import-crl', () => {
     await writeFile(file, makeCrl(pki.ca, entries));
   });
 
+  // The small cases first, while the registry is small: each reads it all to prove nothing changed.
+  test('a CRL whose signature does not verify under the named CA is refused whole', async () => {
+    const crl = makeCrl(pki.ca, [{ serialHex: 'ABCDEF01' }]);
+    // The last octet belongs to the signature value.
+    crl[crl.length - 1] = (crl[crl.length - 1] as number) ^ 0x01;
+    const file = join(dir, 'altered.crl');
+    await writeFile(file, crl);
+    await writeFile(join(dir, 'ca.pem'), pem(pki.ca.certDer));
+    const before = await snapshot();
+    assertOneLineFailure(await runAdmin(['import-crl', file, '--ca', join(dir, 'ca.pem'), '--yes'], env), /signature does not verify/);
+    assert.deepEqual(await snapshot(), before);
+  });
+
+  test('PEM, and an unverified or stale CRL is imported but says so', async () => {
+    const other = await createTestPki();
+    const file = join(dir, 'other.pem.crl');
+    await writeFile(file, makeCrl(other.ca, [{ serialHex: '0A0B' }, { serialHex: '0A0C', reason: 'certificateHold' }], {
+      format: 'pem', lastUpdate: '20250101000000Z', nextUpdate: '20250108000000Z',
+    }));
+    const run = await runAdmin(['import-crl', file, '--yes'], env);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /2 entries.*2 new/);
+    assert.match(run.stdout, /signature NOT verified/);
+    assert.match(run.stdout, /Warning: stale: nextUpdate 2025-01-08/);
+    const db = await openDatabase(databaseUrl);
+    try {
+      assert.equal((await db.revocations.find('cn=test citizen ca,o=yagona test,c=uz', '0A0C'))?.reason, 'certificateHold');
+    } finally {
+      await db.close();
+    }
+  });
+
   test('100 000 entries in one transaction, signature verified with the configured CA, rate printed', async () => {
     // The CA certificate from INTERMEDIATES_DIR, as a deployment configures it.
     const intermediates = join(dir, 'intermediates');
@@ -161,40 +213,18 @@ describe('import-crl', () => {
       assert.equal(run.code, 0, run.stderr);
       const summary = JSON.parse(run.stdout) as { entries: number; added: number; seconds: number; entriesPerSecond: number };
       process.stdout.write(`# import-crl (PostgreSQL): ${summary.entries} entries in ${summary.seconds} s, ${summary.entriesPerSecond} entries/s\n`);
+      assert.equal(summary.entries, 100_000);
       assert.equal(summary.added, 100_000);
+      const db = await openDatabase(database.url);
+      try {
+        assert.equal((await db.revocations.list({ limit: 200_000 })).length, 100_000);
+        assert.equal((await db.revocations.find('cn=test citizen ca,o=yagona test,c=uz', '01000000'))?.reason, 'keyCompromise');
+        assert.equal((await db.revocations.find('cn=test citizen ca,o=yagona test,c=uz', '0101869F'))?.reason, 'unspecified', 'the last entry');
+      } finally {
+        await db.close();
+      }
     } finally {
       await database.drop();
-    }
-  });
-
-  test('a CRL whose signature does not verify under the named CA is refused whole', async () => {
-    const crl = makeCrl(pki.ca, [{ serialHex: 'ABCDEF01' }]);
-    // The last octet belongs to the signature value.
-    crl[crl.length - 1] = (crl[crl.length - 1] as number) ^ 0x01;
-    const file = join(dir, 'altered.crl');
-    await writeFile(file, crl);
-    await writeFile(join(dir, 'ca.pem'), pem(pki.ca.certDer));
-    const before = await snapshot();
-    assertOneLineFailure(await runAdmin(['import-crl', file, '--ca', join(dir, 'ca.pem'), '--yes'], env), /signature does not verify/);
-    assert.deepEqual(await snapshot(), before);
-  });
-
-  test('PEM, and an unverified or stale CRL is imported but says so', async () => {
-    const other = await createTestPki();
-    const file = join(dir, 'other.pem.crl');
-    await writeFile(file, makeCrl(other.ca, [{ serialHex: '0A0B' }, { serialHex: '0A0C', reason: 'certificateHold' }], {
-      format: 'pem', lastUpdate: '20250101000000Z', nextUpdate: '20250108000000Z',
-    }));
-    const run = await runAdmin(['import-crl', file, '--yes'], env);
-    assert.equal(run.code, 0, run.stderr);
-    assert.match(run.stdout, /2 entries.*2 new/);
-    assert.match(run.stdout, /signature NOT verified/);
-    assert.match(run.stdout, /Warning: stale: nextUpdate 2025-01-08/);
-    const db = await openDatabase(databaseUrl);
-    try {
-      assert.equal((await db.revocations.find('cn=test citizen ca,o=yagona test,c=uz', '0A0C'))?.reason, 'certificateHold');
-    } finally {
-      await db.close();
     }
   });
 });

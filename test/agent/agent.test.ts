@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { request } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { startAgent, type Agent } from '../../agent/server.ts';
-import { runAdmin } from '../../src/admin/program.ts';
+import { runAdmin } from '../helpers/admin.ts';
 import { bindToOrigin, originOf } from '../../src/login/originBinding.ts';
 import { signCms } from '../../src/pki/issue/cmsSign.ts';
 import { oid } from '../../src/pki/asn1/derWrite.ts';
@@ -405,12 +405,10 @@ describe('token errors', () => {
 });
 
 describe('admin sign-in --pkcs11', () => {
+  // In process: the module is loaded here, where SOFTHSM2_CONF points at the test token.
   async function admin(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-    let out = '';
-    let err = '';
-    const io = { out: (t: string) => { out += t; }, err: (t: string) => { err += t; }, interactive: false, ask: () => Promise.resolve('') };
-    const code = await runAdmin(args, io);
-    return { code, out, err };
+    const { code, stdout, stderr } = await runAdmin(args);
+    return { code, out: stdout, err: stderr };
   }
 
   test('signs in from a terminal through the module, origin-bound to the URL, with the token\'s level', async () => {

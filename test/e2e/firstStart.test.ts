@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
+import { assertOneLineFailure, runAdminProcess } from '../helpers/admin.ts';
 import { repoPath, startFreshService, tsx, type FreshService } from '../helpers/freshService.ts';
 
 const run = promisify(execFile);
@@ -36,8 +37,10 @@ test('first start creates the dev PKI and SQLite file and says it serves one ins
 test('a demo citizen signs in from the terminal with the printed password', async () => {
   const [, file, password] = /(certs\/dev\/citizens\/\S+\.p12)\s+password: (\S+)/.exec(output) ?? [];
   assert.ok(file && password);
-  const { stdout } = await run(process.execPath, ['--import', tsx, repoPath('scripts/admin.ts'), 'sign-in', '--p12', file, '--password', password, '--url', `http://localhost:${port}`, '--json'], { cwd: dir, env: { PATH: process.env.PATH ?? '', HOME: dir } });
-  const result = JSON.parse(stdout) as { current: { sessionId: string; subject: { pinfl?: string; certificate: { issuer: string } } } };
+  const signedIn = await runAdminProcess(['sign-in', '--p12', file, '--password', password, '--url', `http://localhost:${port}`, '--json'], { HOME: dir }, { cwd: dir });
+  assert.equal(signedIn.code, 0, signedIn.stderr);
+  assert.equal(signedIn.stderr, '');
+  const result = JSON.parse(signedIn.stdout) as { current: { sessionId: string; subject: { pinfl?: string; certificate: { issuer: string } } } };
   assert.ok(result.current.sessionId);
   assert.match(result.current.subject.pinfl ?? '', /^\d{14}$/);
   assert.match(result.current.subject.certificate.issuer, /Citizen CA/);
@@ -46,12 +49,8 @@ test('a demo citizen signs in from the terminal with the printed password', asyn
 test('a wrong password is one clear line and a non-zero exit', async () => {
   const [, file] = /(certs\/dev\/citizens\/\S+\.p12)/.exec(output) ?? [];
   assert.ok(file);
-  const failure = await run(process.execPath, ['--import', tsx, repoPath('scripts/admin.ts'), 'sign-in', '--p12', file, '--password', 'wrong', '--url', `http://localhost:${port}`], { cwd: dir, env: { PATH: process.env.PATH ?? '', HOME: dir } })
-    .then(() => undefined, (error: { code: number; stderr: string }) => error);
-  assert.ok(failure, 'the command must fail');
-  assert.notEqual(failure.code, 0);
-  assert.equal(failure.stderr.trim().split('\n').length, 1);
-  assert.match(failure.stderr, /wrong password/);
+  const failure = await runAdminProcess(['sign-in', '--p12', file, '--password', 'wrong', '--url', `http://localhost:${port}`], { HOME: dir }, { cwd: dir });
+  assertOneLineFailure(failure, /^invalid_request: wrong password or damaged key file$/);
 });
 
 test('a second start keeps the PKI and prints no passwords', async () => {

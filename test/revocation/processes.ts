@@ -1,7 +1,7 @@
-// Real service processes and real operator commands for the revocation tests: the service as
-// `node --import tsx src/main.ts`, the CLI as `scripts/admin.ts`, each with its own
-// environment, against real Redis, PostgreSQL (a database per test file) or a SQLite file.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+// Real service processes for the revocation tests: the service as `node --import tsx
+// src/main.ts` with its own environment, against real Redis, PostgreSQL (a database per test
+// file) or a SQLite file. The operator command line: test/helpers/admin.ts.
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -108,26 +108,4 @@ export async function startService(env: Record<string, string>): Promise<Service
       await exited;
     },
   };
-}
-
-export interface AdminRun {
-  code: number;
-  stdout: string;
-  stderr: string;
-  /** Wall-clock time when the process had exited. */
-  endedAt: number;
-}
-
-/** `npm run admin -- …` as an operator runs it: its own process, the service's environment. */
-export function runAdmin(args: readonly string[], env: Record<string, string>): Promise<AdminRun> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', tsx, join(root, 'scripts/admin.ts'), ...args], {
-      cwd: root,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ENV_FILE: '', LOG_LEVEL: 'warn', ...env },
-      maxBuffer: 64 * 1024 * 1024,
-    }, (error, stdout, stderr) => {
-      const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
-      resolve({ code, stdout, stderr, endedAt: Date.now() });
-    });
-  });
 }

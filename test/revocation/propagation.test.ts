@@ -9,7 +9,8 @@ import { after, before, describe, test } from 'node:test';
 import { createRedisStore } from '../../src/stores/redis.ts';
 import { requireRedis, testRedisUrl } from '../helpers/services.ts';
 import { cmsBody, createTestPki, type Citizen, type TestPki } from '../helpers/testPki.ts';
-import { pem, postgresDatabase, runAdmin, scratchDir, startService, type ServiceProcess } from './processes.ts';
+import { runAdmin } from '../helpers/admin.ts';
+import { pem, postgresDatabase, scratchDir, startService, type ServiceProcess } from './processes.ts';
 
 const caDn = 'CN=Test Citizen CA,O=Yagona Test,C=UZ';
 const propagationBudgetMs = 1000;
@@ -147,33 +148,13 @@ describe('two instances sharing Redis and PostgreSQL', () => {
     assert.ok(latest - recordedAt < propagationBudgetMs, `${latest - recordedAt} ms`);
     await expectRevokedSignIn(b, a, carol);
   });
-});
 
-describe('two instances: admin keys rotate', () => {
-  let a: ServiceProcess;
-  let b: ServiceProcess;
-  let env: Record<string, string>;
-  const cleanups: Array<() => Promise<void>> = [];
-
-  before(async () => {
-    await requireRedis();
-    const scratch = await scratchDir(pki.anchors);
-    const database = await postgresDatabase();
-    cleanups.push(scratch.cleanup, database.drop);
-    env = { DATABASE_URL: database.url, REDIS_URL: testRedisUrl(), TRUST_ANCHORS_DIR: scratch.trustDir, ISSUER_URL: 'http://yagona.test' };
-    a = await startService(env);
-    b = await startService(env);
-  });
-  after(async () => {
-    await Promise.all([a?.stop(), b?.stop()]);
-    for (const cleanup of cleanups.reverse()) await cleanup();
-  });
-
+  // The same two instances (starting two more costs seconds): rotation last, as revocations do not care which key signs.
   const kidOf = (jwt: string) => (JSON.parse(Buffer.from(jwt.split('.')[0] as string, 'base64url').toString()) as { kid: string }).kid;
   const jwksKids = async (at: ServiceProcess) =>
     ((await (await fetch(`${at.url}/.well-known/jwks.json`)).json()) as { keys: Array<{ kid: string }> }).keys.map((k) => k.kid);
 
-  test('both instances sign with the new key at once; the old key stays published and its tokens keep working', async () => {
+  test('admin keys rotate: both instances sign with the new key at once; the old key stays published and its tokens keep working', async () => {
     const citizen = await pki.citizen();
     const before = await token(a, b, citizen);
     const run = await runAdmin(['keys', 'rotate', '--yes', '--json'], env);
