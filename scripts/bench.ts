@@ -85,7 +85,7 @@ async function startService(dir: string, port: number, anchorPem: string) {
   const child = spawn(command[0] as string, command.slice(1), {
     env: {
       ...process.env, PORT: String(port), REDIS_URL: args.redis, DATABASE_URL: `sqlite:${join(dir, 'bench.sqlite')}`,
-      TRUST_ANCHORS_DIR: join(dir, 'trust'), INTERMEDIATES_DIR: join(dir, 'none'), LOG_LEVEL: 'warn', RATE_LIMIT_PER_MINUTE: '100000000', NODE_ENV: 'development',
+      TRUST_ANCHORS_DIR: join(dir, 'trust'), INTERMEDIATES_DIR: join(dir, 'none'), LOG_LEVEL: 'warn', RATE_LIMIT_PER_MINUTE: '100000000', RATE_LIMIT_CERTIFICATE_PER_MINUTE: '100000000', NODE_ENV: 'development',
       // The measured instance is configured here only, not by a .env left in the checkout.
       ENV_FILE: '',
     },

@@ -1,18 +1,19 @@
 // createApp(deps): Express wiring only. It reads no environment and never listens.
-import express, { type Request, type Response } from 'express';
-import { ipKeyGenerator, rateLimit, type Store } from 'express-rate-limit';
+import express from 'express';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
 import { ServiceError } from './errors.ts';
 import { apiRouter, type ApiDeps } from './http/api.ts';
 import type { Metrics } from './http/metrics.ts';
 import { errorHandler, sendProblem } from './http/problem.ts';
+import { limitPerAddress, type AddressLimits } from './http/rateLimit.ts';
 import { requestLog } from './http/requestLog.ts';
 import { wellKnownRouter } from './http/wellKnown.ts';
 import { loginAssetsRouter } from './http/loginPage/assets.ts';
 import { oidcRouter } from './http/oidc.ts';
 import type { OidcDeps } from './oidc/provider.ts';
 import type { KeyRing } from './keys/keyRing.ts';
+import type { TrustProxy } from './config.ts';
 
 export interface AppDeps extends ApiDeps {
   issuerUrl: string;
@@ -21,12 +22,12 @@ export interface AppDeps extends ApiDeps {
   metrics: Metrics;
   /** Resolves when Redis and the database answer. */
   readiness: () => Promise<void>;
-  /** Sign-in attempts (challenges + sessions) one client address may make per minute. */
-  rateLimitPerMinute: number;
-  /** Shared counter store for rate limits (Redis when configured); in-process when absent. */
-  rateLimitStore?: (prefix: string) => Store;
-  /** Proxies whose X-Forwarded-For is believed (Express `trust proxy`); none by default. */
-  trustProxy?: boolean | number | string;
+  /** Per-client-address limits, counted in the shared store. */
+  limits: AddressLimits;
+  /** Proxies whose X-Forwarded-For is believed (Express `trust proxy`, TRUST_PROXY); none when false. */
+  trustProxy: TrustProxy;
+  /** True once SIGTERM arrived: /readyz answers 503 while in-flight requests finish. */
+  draining?: () => boolean;
   /** The OIDC endpoints for agency apps. */
   oidc: OidcDeps;
 }
@@ -38,7 +39,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.disable('x-powered-by');
   // Responses are per request (challenges, tokens): an ETag would only cost a hash each time.
   app.set('etag', false);
-  app.set('trust proxy', deps.trustProxy ?? false);
+  app.set('trust proxy', deps.trustProxy === false || typeof deps.trustProxy === 'number' ? deps.trustProxy : [...deps.trustProxy]);
 
   app.use(requestLog(deps.logger));
 
@@ -51,6 +52,10 @@ export function createApp(deps: AppDeps): express.Express {
 
   app.get('/healthz', (_req, res) => { res.json({ status: 'ok' }); });
   app.get('/readyz', async (_req, res) => {
+    if (deps.draining?.() === true) {
+      sendProblem(res, new ServiceError('unavailable', 'shutting down: finishing the requests in flight', { retryAfterSeconds: 1 }));
+      return;
+    }
     try {
       await deps.readiness();
       res.json({ status: 'ready' });
@@ -63,29 +68,17 @@ export function createApp(deps: AppDeps): express.Express {
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
 
-  const limiter = (prefix: string) => rateLimit({
-    windowMs: 60_000,
-    limit: deps.rateLimitPerMinute,
-    standardHeaders: 'draft-8',
-    legacyHeaders: false,
-    keyGenerator: (req: Request) => clientKey(req.ip),
-    // clientKey applies ipKeyGenerator to IPv6; the library's source-text heuristic cannot see that.
-    validate: { keyGeneratorIpFallback: false },
-    ...(deps.rateLimitStore ? { store: deps.rateLimitStore(prefix) } : {}),
-    handler: (_req: Request, res: Response) => {
-      sendProblem(res, new ServiceError('rate_limited', 'too many sign-in attempts from this address; try again later', { retryAfterSeconds: 60 }));
-    },
-  });
+  const limit = (name: keyof AddressLimits) => limitPerAddress(deps.limits[name], name, deps.metrics);
+  const onPost = (handler: express.RequestHandler): express.RequestHandler => (req, res, next) => (req.method === 'POST' ? handler(req, res, next) : next());
 
   app.use('/v1', (_req, res, next) => {
     // Challenges, tokens and identities must never sit in a cache (RFC 6749 §5.1).
     res.set('Cache-Control', 'no-store');
     next();
   });
-  const challengeLimiter = limiter('challenges:');
-  const sessionLimiter = limiter('sessions:');
-  app.use('/v1/challenges', challengeLimiter);
-  app.use('/v1/sessions', (req, res, next) => (req.method === 'POST' ? sessionLimiter(req, res, next) : next()));
+  const signInLimit = onPost(limit('signIns'));
+  app.use('/v1/challenges', onPost(limit('challenges')));
+  app.use('/v1/sessions', signInLimit);
   // Only application/json: a text/plain "simple request" from another site gets no body.
   app.use('/v1', express.json({ limit: bodyLimit, strict: true, type: 'application/json' }));
   app.use('/v1', apiRouter(deps));
@@ -93,17 +86,12 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(wellKnownRouter({ issuerUrl: deps.issuerUrl, keys: deps.keys }));
   app.use(loginAssetsRouter());
   // A sign-in through the OIDC interaction counts against the same limit as POST /v1/sessions.
-  app.use('/login', (req, res, next) => (req.method === 'POST' ? sessionLimiter(req, res, next) : next()));
-  app.use(oidcRouter({ oidc: deps.oidc, metrics: deps.metrics, logger: deps.logger }));
+  app.use('/login', signInLimit);
+  app.use('/login', (req, res, next) => (req.method === 'GET' ? limit('loginPage')(req, res, next) : next()));
+  app.use('/authorize', limit('authorize'));
+  app.use(oidcRouter({ oidc: deps.oidc, metrics: deps.metrics, logger: deps.logger, tokenLimit: deps.limits.token }));
 
   app.use((_req, res) => { sendProblem(res, new ServiceError('not_found', 'no such resource')); });
-  app.use(errorHandler(deps.logger));
+  app.use(errorHandler(deps.logger, deps.metrics));
   return app;
-}
-
-/** IPv4 (also IPv4-mapped IPv6) as is; other IPv6 addresses by their /56, as one client. */
-function clientKey(ip: string | undefined): string {
-  if (ip === undefined) return 'unknown';
-  const v4 = /^(?:::ffff:)?(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(ip);
-  return v4?.[1] ?? ipKeyGenerator(ip);
 }

@@ -38,6 +38,7 @@ export interface ComposedService extends AppDeps {
 export async function composeService(parts: ServiceParts): Promise<ComposedService> {
   const { config, ephemeral, db, clock, logger } = parts;
   const keys = await openKeyRing({ store: db.signingKeys, clock, secret: config.keysSecret, retainSeconds: config.sessionTtlSeconds });
+  const perMinute = (name: string, points: number) => ephemeral.rateLimiter(name, { points, durationSeconds: 60 });
   const challenges = createChallenges({ store: ephemeral, clock, issuer: config.issuerUrl, ttlSeconds: config.challengeTtlSeconds });
   // Bound below, once the OIDC parts exist: agency apps hear of revoked certificates' sign-ins.
   let onRevoked: (certificate: CertificateKey & { sha256?: string }) => Promise<void> = async () => {};
@@ -59,11 +60,13 @@ export async function composeService(parts: ServiceParts): Promise<ComposedServi
       config, local: createLocalRevocationChecker(db.revocations), store: ephemeral, anchors: parts.trust.anchors, log: logger, clock,
     }),
     audit: db.audit,
+    certificateLimit: perMinute('certificate', config.rateLimits.perCertificate),
     clock,
     log: logger,
   };
   const oidc = createOidc({
     issuer: config.issuerUrl, store: ephemeral, keys, clock, sessions, clients: db.clients, revocations: db.revocations, signIn, log: logger,
+    tokenFailures: perMinute('token-failures', config.rateLimits.tokenFailuresPerClient),
   });
   onRevoked = (certificate) => oidc.backChannel.certificateRevoked(certificate);
   return {
@@ -77,7 +80,14 @@ export async function composeService(parts: ServiceParts): Promise<ComposedServi
     challenges,
     sessions,
     metrics: createMetrics({ defaultMetrics: parts.defaultMetrics ?? false }),
-    rateLimitPerMinute: config.rateLimitPerMinute,
+    trustProxy: config.trustProxy,
+    limits: {
+      challenges: perMinute('challenges', config.rateLimits.perAddress),
+      signIns: perMinute('sign-ins', config.rateLimits.perAddress),
+      authorize: perMinute('authorize', config.rateLimits.authorizePerAddress),
+      loginPage: perMinute('login-page', config.rateLimits.loginPagePerAddress),
+      token: perMinute('token', config.rateLimits.tokenPerAddress),
+    },
     signIn,
     oidc,
     readiness: async () => {

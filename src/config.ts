@@ -1,11 +1,44 @@
 // The only reader of process.env: parse, validate, freeze. One error lists every problem.
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { parseEnv } from 'node:util';
 import { z } from 'zod';
 import { canonicalDn } from './pki/x509/name.ts';
 
 const revocationSource = z.enum(['local', 'crl', 'ocsp']);
+
+const redisUrlPattern = /^(rediss?:\/\/.+|redis-cluster:\/\/[^/?]+.*|redis-sentinel:\/\/[^/?]+\/[^/?]+.*|unix:\/\/\/.+|\/.+)$/;
+const redisUrlForms = 'redis://…, rediss://…, redis-cluster://host:port[,host:port…], redis-sentinel://host:port[,host:port…]/master, unix:///path or /path (a socket)';
+
+/** What Express's `trust proxy` accepts, less `true` (which would believe any client's header). */
+export type TrustProxy = false | number | readonly string[];
+
+const trustProxyNames = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+function parseTrustProxy(text: string, ctx: z.RefinementCtx): TrustProxy {
+  const value = text.trim();
+  if (value === '' || value === 'false') return false;
+  if (/^\d+$/.test(value)) return Number(value);
+  if (value === 'true') {
+    ctx.addIssue({ code: 'custom', message: 'true would believe any client\'s X-Forwarded-For; give the hop count or the proxies\' addresses (CIDR list, loopback)' });
+    return z.NEVER;
+  }
+  const entries = value.split(',').map((entry) => entry.trim());
+  const bad = entries.find((entry) => !trustProxyNames.has(entry) && !isAddressOrCidr(entry));
+  if (bad !== undefined) {
+    ctx.addIssue({ code: 'custom', message: `"${bad}" is not a hop count, an IP address, a CIDR range or loopback/linklocal/uniquelocal` });
+    return z.NEVER;
+  }
+  return Object.freeze(entries);
+}
+
+function isAddressOrCidr(entry: string): boolean {
+  const [address = '', prefix, extra] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || extra !== undefined) return false;
+  return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128));
+}
 
 const schema = z
   .object({
@@ -14,7 +47,11 @@ const schema = z
     ISSUER_URL: z.url({ protocol: /^https?$/ }).optional(),
     // The embedded default: a file under data/, so `npm start` needs nothing installed.
     DATABASE_URL: z.string().regex(/^(sqlite:.+|postgres(ql)?:\/\/.+)$/, 'sqlite:PATH or postgres://…').default('sqlite:data/yagona.sqlite'),
-    REDIS_URL: z.string().regex(/^rediss?:\/\/.+/, 'redis://… or rediss://…').optional(),
+    // Every form src/stores/redis.ts connects to; a Sentinel URL must name its master.
+    REDIS_URL: z.string().regex(redisUrlPattern, redisUrlForms).optional(),
+    // Whose X-Forwarded-For is believed (Express `trust proxy`): none by default, so a client
+    // cannot choose the address its limits and audit rows are kept under.
+    TRUST_PROXY: z.string().default('').transform(parseTrustProxy),
     TRUST_ANCHORS_DIR: z.string().min(1).optional(),
     INTERMEDIATES_DIR: z.string().min(1).optional(),
     // Long enough to pick a key file and type a password, short enough to limit replay windows.
@@ -58,9 +95,23 @@ const schema = z
       })
       .pipe(z.record(z.string(), z.url({ protocol: /^http$/ }))),
     KEYS_SECRET: z.string().min(16, 'at least 16 characters').optional(),
-    // Per client address and minute, for challenges and sign-ins each. A citizen needs a few;
-    // a benchmark or a proxy without X-Forwarded-For trust needs more.
+    // Per client address and minute, for challenges and sign-ins each, the whole budget usable at
+    // once. A citizen needs a few; a benchmark or a proxy without TRUST_PROXY needs more.
     RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(120),
+    // Authorization requests per client address: each stores an interaction for 10 minutes, so
+    // this bounds what one address can make the shared store hold.
+    RATE_LIMIT_AUTHORIZE_PER_MINUTE: z.coerce.number().int().min(1).default(60),
+    // Sign-in pages (GET /login/{id}) per client address: a citizen opens one per sign-in.
+    RATE_LIMIT_LOGIN_PER_MINUTE: z.coerce.number().int().min(1).default(120),
+    // Token requests per client address: one agency backend redeems the codes of all its citizens.
+    RATE_LIMIT_TOKEN_PER_MINUTE: z.coerce.number().int().min(1).default(1200),
+    // Failed token requests per client_id: a correct client rarely fails, a secret being guessed does.
+    RATE_LIMIT_TOKEN_FAILURES_PER_MINUTE: z.coerce.number().int().min(1).default(30),
+    // Sign-ins per certificate whose signature verified (failed and successful): a citizen signs in
+    // a few times a minute at most; a stolen key cannot be hammered against the other checks.
+    RATE_LIMIT_CERTIFICATE_PER_MINUTE: z.coerce.number().int().min(1).default(20),
+    // In-flight requests get this long to finish after SIGTERM (systemd's TimeoutStopSec is longer).
+    SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(0).max(600).default(20),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .superRefine((env, ctx) => {
@@ -91,6 +142,7 @@ export interface Config {
   readonly issuerUrl: string;
   readonly databaseUrl: string;
   readonly redisUrl: string | undefined;
+  readonly trustProxy: TrustProxy;
   readonly trustAnchorsDir: string;
   /** True when no TRUST_ANCHORS_DIR was given: the development PKI is created and trusted. */
   readonly devPki: boolean;
@@ -107,8 +159,20 @@ export interface Config {
   /** Designated OCSP responder URL by canonical issuer DN (pki canonicalDn). */
   readonly ocspResponders: Readonly<Record<string, string>>;
   readonly keysSecret: string | undefined;
-  readonly rateLimitPerMinute: number;
+  readonly rateLimits: RateLimitSettings;
+  readonly shutdownGraceSeconds: number;
   readonly logLevel: string;
+}
+
+/** Requests allowed per minute (docs/configuration.md "Rate limits"). */
+export interface RateLimitSettings {
+  /** Per client address: challenges, and separately sign-ins (POST /v1/sessions and /login/{id}). */
+  readonly perAddress: number;
+  readonly authorizePerAddress: number;
+  readonly loginPagePerAddress: number;
+  readonly tokenPerAddress: number;
+  readonly tokenFailuresPerClient: number;
+  readonly perCertificate: number;
 }
 
 export class ConfigError extends Error {
@@ -168,7 +232,16 @@ export function loadConfig(env: Environment = readEnvironment()): Config {
     revocationAllowedHosts: Object.freeze([...new Set(e.REVOCATION_ALLOWED_HOSTS)]),
     ocspResponders: Object.freeze(Object.fromEntries(Object.entries(e.OCSP_RESPONDERS).map(([dn, url]) => [canonicalDn(dn), url]))),
     keysSecret: e.KEYS_SECRET,
-    rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
+    trustProxy: e.TRUST_PROXY,
+    rateLimits: Object.freeze({
+      perAddress: e.RATE_LIMIT_PER_MINUTE,
+      authorizePerAddress: e.RATE_LIMIT_AUTHORIZE_PER_MINUTE,
+      loginPagePerAddress: e.RATE_LIMIT_LOGIN_PER_MINUTE,
+      tokenPerAddress: e.RATE_LIMIT_TOKEN_PER_MINUTE,
+      tokenFailuresPerClient: e.RATE_LIMIT_TOKEN_FAILURES_PER_MINUTE,
+      perCertificate: e.RATE_LIMIT_CERTIFICATE_PER_MINUTE,
+    }),
+    shutdownGraceSeconds: e.SHUTDOWN_GRACE_SECONDS,
     logLevel: e.LOG_LEVEL,
   });
 }

@@ -116,3 +116,33 @@ test('.env.example copied to .env is a valid configuration: the defaults', () =>
   const root = new URL('..', import.meta.url).pathname;
   assert.deepEqual(loadConfig(readEnvironment({ ENV_FILE: '.env.example' }, root)), loadConfig({}));
 });
+
+test('REDIS_URL: every form the store connects to; a Sentinel URL names its master', () => {
+  for (const url of [
+    'redis://127.0.0.1:6379/2', 'rediss://user:pw@redis.example:6380', 'redis-cluster://10.0.0.1:7000,10.0.0.2:7000',
+    'redis-sentinel://:pw@10.0.0.1:26379,10.0.0.2:26379/yagona?sentinelPassword=s', 'unix:///run/redis/redis.sock', '/run/redis/redis.sock',
+  ]) assert.equal(loadConfig({ REDIS_URL: url }).redisUrl, url);
+  for (const url of ['http://redis:6379', 'redis-sentinel://10.0.0.1:26379', 'redis-sentinel://10.0.0.1:26379/', 'run/redis.sock', 'memcached://x']) {
+    assert.throws(() => loadConfig({ REDIS_URL: url }), /^ConfigError: bad configuration: REDIS_URL: redis:\/\//, url);
+  }
+});
+
+test('TRUST_PROXY: none by default, a hop count, or addresses, CIDR ranges and names; never `true`', () => {
+  assert.equal(loadConfig({}).trustProxy, false);
+  assert.equal(loadConfig({ TRUST_PROXY: 'false' }).trustProxy, false);
+  assert.equal(loadConfig({ TRUST_PROXY: '1' }).trustProxy, 1);
+  assert.deepEqual(loadConfig({ TRUST_PROXY: 'loopback, 10.0.0.0/8,2001:db8::/32,192.0.2.7' }).trustProxy, ['loopback', '10.0.0.0/8', '2001:db8::/32', '192.0.2.7']);
+  assert.throws(() => loadConfig({ TRUST_PROXY: 'true' }), /TRUST_PROXY: true would believe any client/);
+  for (const bad of ['10.0.0.0/33', 'nginx.local', '10.0.0.0/8/1', '::1/129', 'loopback,']) {
+    assert.throws(() => loadConfig({ TRUST_PROXY: bad }), /TRUST_PROXY: ".*" is not a hop count/, bad);
+  }
+});
+
+test('rate limits: each its own setting with a default; RATE_LIMIT_PER_MINUTE keeps its meaning', () => {
+  assert.deepEqual({ ...loadConfig({}).rateLimits }, {
+    perAddress: 120, authorizePerAddress: 60, loginPagePerAddress: 120, tokenPerAddress: 1200, tokenFailuresPerClient: 30, perCertificate: 20,
+  });
+  assert.equal(loadConfig({ RATE_LIMIT_PER_MINUTE: '7' }).rateLimits.perAddress, 7);
+  assert.throws(() => loadConfig({ RATE_LIMIT_CERTIFICATE_PER_MINUTE: '0' }), /RATE_LIMIT_CERTIFICATE_PER_MINUTE/);
+  assert.equal(loadConfig({}).shutdownGraceSeconds, 20);
+});

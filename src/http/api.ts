@@ -35,7 +35,7 @@ export function apiRouter(deps: ApiDeps): Router {
     await deps.sessions.end(record.sid);
     await deps.signIn.audit.append({
       at: deps.signIn.clock.now(), type: 'logout', outcome: 'success', requestId: req.id,
-      certificateSha256: record.certificateSha256, subject: record.sub, details: { sid: record.sid },
+      certificateSha256: record.certificateSha256, subject: record.sub, details: { sid: record.sid, ...clientAddress(req) },
     });
     res.status(204).end();
   });
@@ -47,7 +47,7 @@ export async function observedSignIn(deps: Pick<ApiDeps, 'signIn' | 'metrics'>, 
   const started = process.hrtime.bigint();
   const elapsed = () => Number(process.hrtime.bigint() - started) / 1e9;
   try {
-    const result = await signIn(deps.signIn, req.body, { requestId: req.id, ...(clientId ? { clientId } : {}) });
+    const result = await signIn(deps.signIn, req.body, { requestId: req.id, ...(clientId ? { clientId } : {}), ...clientAddress(req) });
     deps.metrics.observeSignIn('success', elapsed());
     return result;
   } catch (error) {
@@ -76,6 +76,9 @@ function sessionView(record: SessionRecord) {
     acr: record.acr,
   };
 }
+
+/** The client's address for audit rows, as TRUST_PROXY yields it. */
+export const clientAddress = (req: Request) => (req.ip === undefined ? {} : { clientAddress: req.ip });
 
 /** RFC 6750 §2.1 only: tokens in the query string or body are not accepted (they leak into logs). */
 export function bearerToken(req: Request): string {

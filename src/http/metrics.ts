@@ -1,9 +1,14 @@
-// Prometheus metrics: sign-ins by outcome code and their latency.
+// Prometheus metrics (docs/operations.md "Monitoring"): sign-ins by outcome code and their
+// latency, requests refused by a rate limit, store failures.
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export interface Metrics {
   registry: Registry;
   observeSignIn(outcome: string, seconds: number): void;
+  /** A request refused by the named limit. */
+  rateLimited(limit: string): void;
+  /** A request answered 503 because Redis, the in-process store or the database failed. */
+  storeFailed(store: string): void;
 }
 
 export function createMetrics(options: { defaultMetrics: boolean }): Metrics {
@@ -22,11 +27,25 @@ export function createMetrics(options: { defaultMetrics: boolean }): Metrics {
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [registry],
   });
+  const limited = new Counter({
+    name: 'yagona_rate_limited_total',
+    help: 'Requests refused with 429 by a rate limit, by limit',
+    labelNames: ['limit'],
+    registers: [registry],
+  });
+  const storeFailures = new Counter({
+    name: 'yagona_store_errors_total',
+    help: 'Requests answered 503 because a store did not answer, by store (redis, memory, sql)',
+    labelNames: ['store'],
+    registers: [registry],
+  });
   return {
     registry,
     observeSignIn(outcome, seconds) {
       signIns.inc({ outcome });
       duration.observe({ outcome }, seconds);
     },
+    rateLimited: (limit) => limited.inc({ limit }),
+    storeFailed: (store) => storeFailures.inc({ store }),
   };
 }

@@ -13,13 +13,18 @@ import { endSession } from '../oidc/logout.ts';
 import type { OidcDeps } from '../oidc/provider.ts';
 import { introspect, revoke, userinfo } from '../oidc/resources.ts';
 import { formParams, tokenRequest } from '../oidc/token.ts';
+import { isStoreUnavailable, type RateLimiter } from '../stores/types.ts';
+import { clientAddress } from './api.ts';
 import type { Metrics } from './metrics.ts';
+import { countPerAddress } from './rateLimit.ts';
 import { errorPage, loginPage, loginPageCsp, logoutPage } from './oidcPages.ts';
 
 export interface OidcRouterDeps {
   oidc: OidcDeps;
   metrics: Metrics;
   logger: Logger;
+  /** Token requests per client address; counted inside the OAuth handler so a 429 is OAuth's format. */
+  tokenLimit: RateLimiter;
 }
 
 const bodyLimit = '64kb';
@@ -97,7 +102,7 @@ export function oidcRouter(deps: OidcRouterDeps): Router {
   // Errors here go to the app's problem+json handler, exactly as POST /v1/sessions.
   router.post('/login/:interactionId', json, async (req, res) => {
     const interaction = await openInteraction(oidc, String(req.params.interactionId), browserCookie(req));
-    const redirectTo = await finishInteraction(oidc, interaction, req.body, req.id as string, async (run) => {
+    const redirectTo = await finishInteraction(oidc, interaction, req.body, { id: req.id, ...clientAddress(req) }, async (run) => {
       const started = process.hrtime.bigint();
       const elapsed = () => Number(process.hrtime.bigint() - started) / 1e9;
       try {
@@ -113,8 +118,12 @@ export function oidcRouter(deps: OidcRouterDeps): Router {
   });
 
   router.post('/token', oauth(deps, async (req, res) => {
+    await countPerAddress(deps.tokenLimit, 'token', req, deps.metrics);
     res.set('Pragma', 'no-cache');
-    res.json(await tokenRequest(oidc, req.get('authorization'), formParams(req.body)));
+    res.json(await tokenRequest(oidc, req.get('authorization'), formParams(req.body)).catch((error: unknown) => {
+      if (isServiceError(error) && error.code === 'rate_limited') deps.metrics.rateLimited('tokenFailures');
+      throw error;
+    }));
   }));
 
   const userinfoHandler = oauth(deps, async (req, res) => {
@@ -175,7 +184,14 @@ function oauth(deps: OidcRouterDeps, handler: Handler) {
     } catch (caught) {
       let error: OAuthError;
       if (isOAuthError(caught)) error = caught;
-      else if (isServiceError(caught) && caught.code === 'unavailable') error = new OAuthError('temporarily_unavailable', 'try again shortly', { status: 503 });
+      else if (isServiceError(caught) && caught.code === 'unavailable') {
+        if (isStoreUnavailable(caught)) deps.metrics.storeFailed(caught.store);
+        error = new OAuthError('temporarily_unavailable', 'try again shortly', { status: 503, retryAfterSeconds: 1 });
+      }
+      // RFC 6749 has no rate-limit code; temporarily_unavailable with 429 and Retry-After says it (RFC 6585 §4).
+      else if (isServiceError(caught) && caught.code === 'rate_limited') {
+        error = new OAuthError('temporarily_unavailable', caught.message, { status: 429, retryAfterSeconds: caught.retryAfterSeconds ?? 60 });
+      }
       else if ((caught as { type?: unknown } | null)?.type === 'entity.too.large') error = new OAuthError('invalid_request', 'the request body is larger than 64 KiB', { status: 413 });
       else if (typeof (caught as { type?: unknown } | null)?.type === 'string') error = new OAuthError('invalid_request', 'the request body cannot be read');
       else {
@@ -184,6 +200,7 @@ function oauth(deps: OidcRouterDeps, handler: Handler) {
       }
       if (error.status < 500) deps.logger.info({ reqId: req.id, error: error.error, detail: error.message }, 'OAuth request rejected');
       if (error.wwwAuthenticate !== undefined) res.set('WWW-Authenticate', error.wwwAuthenticate);
+      if (error.retryAfterSeconds !== undefined) res.set('Retry-After', String(error.retryAfterSeconds));
       if (error.error === 'invalid_token') res.set('WWW-Authenticate', `Bearer error="invalid_token", error_description="${error.message.replace(/"/g, "'")}"`);
       res.status(error.status).set('Cache-Control', 'no-store').json({ error: error.error, error_description: error.message });
     }

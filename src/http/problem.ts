@@ -3,6 +3,8 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
 import { ServiceError, isServiceError } from '../errors.ts';
+import { isStoreUnavailable } from '../stores/types.ts';
+import type { Metrics } from './metrics.ts';
 
 export function problemType(code: string): string {
   return `urn:yagona-id:error:${code}`;
@@ -36,9 +38,10 @@ export function toServiceError(error: unknown): ServiceError {
   return new ServiceError('internal_error', 'internal error', { cause: error });
 }
 
-export function errorHandler(logger: Logger) {
+export function errorHandler(logger: Logger, metrics: Pick<Metrics, 'storeFailed'>) {
   return (error: unknown, req: Request, res: Response, _next: NextFunction): void => {
     const serviceError = toServiceError(error);
+    if (isStoreUnavailable(serviceError)) metrics.storeFailed(serviceError.store);
     if (serviceError.status >= 500) logger.error({ reqId: req.id, err: serviceError.cause ?? serviceError, code: serviceError.code }, 'request failed');
     else logger.info({ reqId: req.id, code: serviceError.code }, 'request rejected');
     if (res.headersSent) {

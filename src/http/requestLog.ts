@@ -23,7 +23,8 @@ export function requestLog(logger: Logger) {
       res.on('finish', () => {
         // Only what identifies a request: never headers (Authorization) nor bodies (keys, tokens).
         logger.info({
-          reqId: req.id, method: req.method, path: req.path, status: res.statusCode,
+          // The client's address as TRUST_PROXY yields it: behind a trusted proxy, from X-Forwarded-For.
+          reqId: req.id, ip: req.ip, method: req.method, path: req.path, status: res.statusCode,
           ms: Number(process.hrtime.bigint() - started) / 1e6,
         }, 'request');
       });

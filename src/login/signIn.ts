@@ -2,9 +2,9 @@
 // burn the challenge first, then prove the signature, the path and the revocation status, and
 // only then mint a session. Every failure leaves one audit event and no session.
 import type { Clock } from '../clock.ts';
-import { isServiceError } from '../errors.ts';
+import { ServiceError, isServiceError } from '../errors.ts';
 import type { Identity, ParsedCertificate } from '../pki/x509/model.ts';
-import type { AuditStore } from '../stores/types.ts';
+import type { AuditStore, RateLimiter } from '../stores/types.ts';
 import { assuranceOf } from './assurance.ts';
 import type { Challenges } from './challenges.ts';
 import { readIdentity } from './identity.ts';
@@ -47,6 +47,8 @@ export interface SignInDeps {
   revocation: RevocationChecker;
   sessions: Sessions;
   audit: AuditStore;
+  /** Sign-ins per certificate whose signature verified (RATE_LIMIT_CERTIFICATE_PER_MINUTE). */
+  certificateLimit: RateLimiter;
   clock: Clock;
   log: { error(object: object, message: string): void };
 }
@@ -57,6 +59,8 @@ export interface SignInContext {
   clientId?: string;
   /** The OIDC client's view of the subject (pairwise by default); absent: `subjectOf`. */
   subjectFor?: (directSubject: string) => string;
+  /** The client's address (TRUST_PROXY decides whose X-Forwarded-For counts), for the audit row. */
+  clientAddress?: string;
 }
 
 export interface SignInResult {
@@ -72,6 +76,7 @@ export async function signIn(deps: SignInDeps, body: unknown, context: SignInCon
     const request = parseSignInRequest(body);
     const evidence = deps.verifier.verifySignature(request, challenge);
     signer = evidence.signer;
+    await assertWithinCertificateLimit(deps.certificateLimit, signer);
     const chain = deps.verifier.validatePath(evidence, at);
     await deps.revocation.assertNotRevoked(chain, at);
     const { path, policies } = chain;
@@ -84,7 +89,7 @@ export async function signIn(deps: SignInDeps, body: unknown, context: SignInCon
       at, type: 'sign_in', outcome: 'success', requestId: context.requestId,
       certificateSha256: signer.sha256, subject: session.record.sub,
       // acr tells key-file from hardware-token sign-ins in the audit trail (login/assurance.ts).
-      details: { sid: session.record.sid, format: request.format, acr: session.record.acr, ...(context.clientId ? { clientId: context.clientId } : {}) },
+      details: { sid: session.record.sid, format: request.format, acr: session.record.acr, ...requestDetails(context) },
     }).catch(async (error: unknown) => {
       // A sign-in nobody can account for must not stand: end the session, then fail.
       await deps.sessions.end(session.record.sid);
@@ -96,11 +101,27 @@ export async function signIn(deps: SignInDeps, body: unknown, context: SignInCon
       at, type: 'sign_in', outcome: 'failure', requestId: context.requestId,
       code: isServiceError(error) ? error.code : 'internal_error',
       ...(signer ? { certificateSha256: signer.sha256 } : {}),
-      ...(context.clientId ? { details: { clientId: context.clientId } } : {}),
+      ...(context.clientId || context.clientAddress ? { details: requestDetails(context) } : {}),
     }).catch((auditError: unknown) => deps.log.error({ err: auditError }, 'audit write failed for a rejected sign-in'));
     throw error;
   }
 }
+
+/**
+ * Counted only once the signature has verified, so nobody can use up a citizen's budget by
+ * sending their (public) certificate with a bad signature; failed and successful sign-ins count.
+ */
+async function assertWithinCertificateLimit(limit: RateLimiter, signer: ParsedCertificate): Promise<void> {
+  const verdict = await limit.hit(signer.sha256);
+  if (!verdict.allowed) {
+    throw new ServiceError('rate_limited', 'too many sign-ins with this certificate; try again later', { retryAfterSeconds: verdict.retryAfterSeconds });
+  }
+}
+
+const requestDetails = (context: SignInContext) => ({
+  ...(context.clientId ? { clientId: context.clientId } : {}),
+  ...(context.clientAddress ? { clientAddress: context.clientAddress } : {}),
+});
 
 /**
  * A stable subject for the direct API: the national identifier when the certificate carries

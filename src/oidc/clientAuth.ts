@@ -47,6 +47,16 @@ export async function authenticateClient(deps: ClientAuthDeps, authorization: st
   return client;
 }
 
+/** The client_id a request claims, unverified: a key to count its failures under; undefined when unreadable. */
+export function claimedClientId(authorization: string | undefined, body: Record<string, string>): string | undefined {
+  try {
+    const { clientId } = readCredentials(authorization, body);
+    return clientId === '' ? undefined : clientId;
+  } catch {
+    return body.client_id;
+  }
+}
+
 function readCredentials(authorization: string | undefined, body: Record<string, string>): Presented {
   const methods: Presented[] = [];
   if (authorization !== undefined && /^basic /i.test(authorization)) {

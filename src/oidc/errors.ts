@@ -11,12 +11,15 @@ export class OAuthError extends Error {
   readonly status: number;
   /** invalid_client after HTTP Basic: RFC 6749 §5.2 asks for a WWW-Authenticate challenge. */
   readonly wwwAuthenticate: string | undefined;
+  /** A 429 or 503 says when to try again (RFC 9110 §10.2.3). */
+  readonly retryAfterSeconds: number | undefined;
 
-  constructor(error: OAuthErrorCode, description: string, options: { status?: number; wwwAuthenticate?: string; cause?: unknown } = {}) {
+  constructor(error: OAuthErrorCode, description: string, options: { status?: number; wwwAuthenticate?: string; retryAfterSeconds?: number; cause?: unknown } = {}) {
     super(description, options.cause === undefined ? undefined : { cause: options.cause });
     this.error = error;
     this.status = options.status ?? (error === 'invalid_client' || error === 'invalid_token' ? 401 : 400);
     this.wwwAuthenticate = options.wwwAuthenticate;
+    this.retryAfterSeconds = options.retryAfterSeconds;
   }
 }
 

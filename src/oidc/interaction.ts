@@ -41,19 +41,19 @@ export interface Observe {
  * yields the URL that carries the code back to the agency app.
  */
 export async function finishInteraction(
-  deps: OidcDeps, interaction: Interaction, body: unknown, requestId: string, observe: Observe,
+  deps: OidcDeps, interaction: Interaction, body: unknown, request: { id: string; clientAddress?: string }, observe: Observe,
 ): Promise<string> {
-  const { request } = interaction;
-  const client = await deps.clients.find(request.clientId);
+  const client = await deps.clients.find(interaction.request.clientId);
   if (client === undefined) throw new ServiceError('not_found', 'this application is no longer registered with Yagona ID');
   const result = await observe(() => signIn(deps.signIn, body, {
-    requestId, clientId: client.clientId, subjectFor: (directSubject) => clientSubject(client, directSubject),
+    requestId: request.id, clientId: client.clientId, subjectFor: (directSubject) => clientSubject(client, directSubject),
+    ...(request.clientAddress === undefined ? {} : { clientAddress: request.clientAddress }),
   }));
   // Atomic: of two concurrent successful sign-ins for one interaction, one gets a code.
   if (await deps.grants.takeInteraction(interaction.id) === undefined) {
     await deps.grants.endSession(result.session.record.sid);
     throw new ServiceError('not_found', 'this sign-in has expired; go back to the application and start again');
   }
-  const code = await deps.grants.start(request, result.session, interaction.browser);
-  return authorizationResponseUrl(request.redirectUri, deps.issuer, { code, state: request.state });
+  const code = await deps.grants.start(interaction.request, result.session, interaction.browser);
+  return authorizationResponseUrl(interaction.request.redirectUri, deps.issuer, { code, state: interaction.request.state });
 }

@@ -2,7 +2,7 @@
 import type { Clock } from '../clock.ts';
 import type { Sessions } from '../sessions/sessions.ts';
 import type { SignInDeps } from '../login/signIn.ts';
-import type { AuditStore, ClientStore, EphemeralStore, RevocationStore } from '../stores/types.ts';
+import type { AuditStore, ClientStore, EphemeralStore, RateLimiter, RevocationStore } from '../stores/types.ts';
 import { createBackChannel, type BackChannel } from './backChannel.ts';
 import { createGrants, type Grants } from './grants.ts';
 import type { KeyRing } from '../keys/keyRing.ts';
@@ -22,6 +22,8 @@ export interface OidcDeps {
   audit: AuditStore;
   /** Secure, `__Host-` cookies when the issuer is https (RFC 6265bis §4.1.3.2). */
   secureCookies: boolean;
+  /** Failed token requests per client_id. */
+  tokenFailures: RateLimiter;
 }
 
 /** What compose.ts hands over; the rest of OidcDeps is built from it here. */
@@ -45,5 +47,6 @@ export function createOidc(parts: OidcParts): OidcDeps {
     signIn: parts.signIn,
     audit: parts.signIn.audit,
     secureCookies: parts.issuer.startsWith('https:'),
+    tokenFailures: parts.tokenFailures,
   };
 }

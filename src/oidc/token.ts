@@ -3,13 +3,13 @@
 // logout and certificate revocation reach agency apps like every other session.
 import { createHash } from 'node:crypto';
 import type { Clock } from '../clock.ts';
-import { isServiceError } from '../errors.ts';
+import { ServiceError, isServiceError } from '../errors.ts';
 import type { Sessions } from '../sessions/sessions.ts';
-import type { AuditStore, ClientRecord, RevocationStore } from '../stores/types.ts';
+import type { AuditStore, ClientRecord, RateLimiter, RevocationStore } from '../stores/types.ts';
 import type { BackChannel } from './backChannel.ts';
-import { authenticateClient, type ClientAuthDeps } from './clientAuth.ts';
-import { OAuthError } from './errors.ts';
-import type { Grant, Grants } from './grants.ts';
+import { authenticateClient, claimedClientId, type ClientAuthDeps } from './clientAuth.ts';
+import { OAuthError, isOAuthError } from './errors.ts';
+import { sha256, type Grant, type Grants } from './grants.ts';
 import type { KeyRing } from '../keys/keyRing.ts';
 import { signIdToken } from './tokens.ts';
 
@@ -20,6 +20,8 @@ export interface TokenDeps extends ClientAuthDeps {
   revocations: RevocationStore;
   backChannel: BackChannel;
   audit: AuditStore;
+  /** Failed token requests per claimed client_id (RATE_LIMIT_TOKEN_FAILURES_PER_MINUTE). */
+  tokenFailures: RateLimiter;
 }
 
 export interface TokenResponse {
@@ -42,7 +44,29 @@ export function formParams(body: unknown): Record<string, string> {
   return out;
 }
 
+/**
+ * Failures count per client_id: past the limit the client is refused before anything is
+ * checked, so guessing its secret or replaying codes stops there until the window ends.
+ */
 export async function tokenRequest(deps: TokenDeps, authorization: string | undefined, params: Record<string, string>): Promise<TokenResponse> {
+  const claimed = claimedClientId(authorization, params);
+  // Hashed: the id is whatever the request says, of any length.
+  const key = claimed === undefined ? undefined : sha256(claimed);
+  if (key !== undefined) {
+    const verdict = await deps.tokenFailures.peek(key);
+    if (!verdict.allowed) {
+      throw new ServiceError('rate_limited', 'too many failed token requests for this client; try again later', { retryAfterSeconds: verdict.retryAfterSeconds });
+    }
+  }
+  try {
+    return await grantTokens(deps, authorization, params);
+  } catch (error) {
+    if (key !== undefined && isOAuthError(error) && error.status < 500) await deps.tokenFailures.hit(key);
+    throw error;
+  }
+}
+
+async function grantTokens(deps: TokenDeps, authorization: string | undefined, params: Record<string, string>): Promise<TokenResponse> {
   const client = await authenticateClient(deps, authorization, params, `${deps.issuer}/token`);
   switch (params.grant_type) {
     case 'authorization_code': return redeemCode(deps, client, params);

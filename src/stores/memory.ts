@@ -2,7 +2,9 @@
 // `npm start` only: nothing here is shared between processes, so running two instances on
 // it would break single use. Values round-trip through JSON so code that passes here
 // behaves the same against Redis (Dates come back as strings, undefined fields vanish).
-import { StoreUnavailableError, type EphemeralStore, type Notifier } from './types.ts';
+import { RateLimiterMemory } from 'rate-limiter-flexible';
+import { rateLimiterOver } from './rateLimits.ts';
+import { StoreUnavailableError, type EphemeralStore, type Notifier, type PutOptions } from './types.ts';
 import { toJson, ttlMs, warnHandlerError } from './values.ts';
 
 type Entry =
@@ -10,7 +12,10 @@ type Entry =
   | { kind: 'set'; members: Set<string>; expiresAt: number };
 
 export interface MemoryStoreOptions {
-  /** Most keys held at once; past it writes fail like Redis under `maxmemory noeviction`. */
+  /**
+   * Most keys held at once. At the bound the oldest evictable entry makes room; with none left,
+   * writes fail (503) like Redis under `maxmemory noeviction`. `ping` fails while at the bound.
+   */
   maxEntries?: number;
   /** How often expired entries are swept (reads also drop them lazily). */
   sweepIntervalMs?: number;
@@ -19,11 +24,19 @@ export interface MemoryStoreOptions {
 export function createMemoryStore(options: MemoryStoreOptions = {}): EphemeralStore {
   const { maxEntries = 100_000, sweepIntervalMs = 30_000 } = options;
   const entries = new Map<string, Entry>();
+  // Insertion-ordered: the first is the oldest evictable entry.
+  const evictable = new Set<string>();
   let closed = false;
+  let sweptAt = 0;
 
+  const remove = (key: string) => {
+    entries.delete(key);
+    evictable.delete(key);
+  };
   const sweep = () => {
     const now = Date.now();
-    for (const [key, entry] of entries) if (entry.expiresAt <= now) entries.delete(key);
+    sweptAt = now;
+    for (const [key, entry] of entries) if (entry.expiresAt <= now) remove(key);
   };
   // unref: the sweep must never keep a finished process (or test run) alive.
   const timer = setInterval(sweep, sweepIntervalMs);
@@ -34,14 +47,27 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): EphemeralSt
     const entry = entries.get(key);
     if (entry === undefined) return undefined;
     if (entry.expiresAt > Date.now()) return entry;
-    entries.delete(key);
+    remove(key);
     return undefined;
   };
 
+  const full = () => new StoreUnavailableError('memory', { cause: new Error(`memory store full (${maxEntries} keys)`) });
   const reserve = (key: string) => {
     if (entries.has(key) || entries.size < maxEntries) return;
-    sweep();
-    if (entries.size >= maxEntries) throw new StoreUnavailableError('memory', { cause: new Error(`memory store full (${maxEntries} keys)`) });
+    // A sweep walks every key: at most once a second, or a flood would pay it on every write.
+    if (Date.now() - sweptAt > 1000) sweep();
+    if (entries.size < maxEntries) return;
+    const oldest = evictable.values().next();
+    if (oldest.done === true) throw full();
+    remove(oldest.value);
+  };
+
+  const write = (key: string, entry: Entry, options: PutOptions | undefined) => {
+    reserve(key);
+    entries.set(key, entry);
+    // Re-inserted, so a rewritten key counts as new.
+    evictable.delete(key);
+    if (options?.evictable === true) evictable.add(key);
   };
 
   const valueOf = <T>(entry: Entry | undefined): T | undefined => {
@@ -53,44 +79,41 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): EphemeralSt
   // Every method body is synchronous up to its return, so on Node's single thread each
   // operation (take, takeSet) is atomic without locks.
   return {
-    async put(key, value, ttlSeconds) {
+    async put(key, value, ttlSeconds, options) {
       const json = toJson(value);
       const expiresAt = Date.now() + ttlMs(ttlSeconds);
       live(key);
-      reserve(key);
-      entries.set(key, { kind: 'value', json, expiresAt });
+      write(key, { kind: 'value', json, expiresAt }, options);
     },
 
     async get<T>(key: string) {
       return valueOf<T>(live(key));
     },
 
-    async putIfAbsent(key, value, ttlSeconds) {
+    async putIfAbsent(key, value, ttlSeconds, options) {
       const json = toJson(value);
       const expiresAt = Date.now() + ttlMs(ttlSeconds);
       if (live(key) !== undefined) return false;
-      reserve(key);
-      entries.set(key, { kind: 'value', json, expiresAt });
+      write(key, { kind: 'value', json, expiresAt }, options);
       return true;
     },
 
     async take<T>(key: string) {
       const value = valueOf<T>(live(key));
-      entries.delete(key);
+      remove(key);
       return value;
     },
 
     async delete(key) {
       live(key);
-      entries.delete(key);
+      remove(key);
     },
 
     async addToSet(key, member, ttlSeconds) {
       const expiresAt = Date.now() + ttlMs(ttlSeconds);
       const entry = live(key);
       if (entry === undefined) {
-        reserve(key);
-        entries.set(key, { kind: 'set', members: new Set([member]), expiresAt });
+        write(key, { kind: 'set', members: new Set([member]), expiresAt }, undefined);
         return;
       }
       if (entry.kind !== 'set') throw new TypeError('key holds a value, not a set');
@@ -102,18 +125,27 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): EphemeralSt
       const entry = live(key);
       if (entry === undefined) return [];
       if (entry.kind !== 'set') throw new TypeError('key holds a value, not a set');
-      entries.delete(key);
+      remove(key);
       return [...entry.members];
     },
 
+    rateLimiter(name, { points, durationSeconds }) {
+      const limiter = new RateLimiterMemory({ keyPrefix: name, points, duration: durationSeconds });
+      return rateLimiterOver(limiter, (call) => call());
+    },
+
+    // Not ready while at the bound: a flood is evicting interactions and challenges, or writes fail.
     async ping() {
       if (closed) throw new StoreUnavailableError('memory', { cause: new Error('memory store closed') });
+      if (entries.size >= maxEntries && Date.now() - sweptAt > 1000) sweep();
+      if (entries.size >= maxEntries) throw full();
     },
 
     async close() {
       closed = true;
       clearInterval(timer);
       entries.clear();
+      evictable.clear();
     },
   };
 }

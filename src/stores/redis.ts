@@ -6,6 +6,8 @@
 // within about `commandTimeoutMs` that Redis is gone and answers 503 — it never waits
 // for a reconnect, never falls back to memory, and a GETDEL is never sent twice (§E 82).
 import { Cluster, Redis, ReplyError, type RedisOptions } from 'ioredis';
+import { RateLimiterRedis } from 'rate-limiter-flexible';
+import { rateLimiterOver } from './rateLimits.ts';
 import { StoreUnavailableError, type EphemeralStore, type Notifier } from './types.ts';
 import { toJson, ttlMs, warnHandlerError } from './values.ts';
 
@@ -163,7 +165,7 @@ const parse = <T>(json: string | null): T | undefined => (json === null ? undefi
 /** The shared short-lived store at `url`: redis://, rediss://, a socket path, redis-sentinel:// or redis-cluster://. */
 export function createRedisStore(url: string, options: RedisStoreOptions = {}): EphemeralStore {
   const prefix = options.keyPrefix ?? defaultKeyPrefix;
-  const { run, close } = connect(url, options);
+  const { client, run, close } = connect(url, options);
   const k = (key: string) => prefix + key;
 
   return {
@@ -206,6 +208,13 @@ export function createRedisStore(url: string, options: RedisStoreOptions = {}): 
       const [members] = replies ?? [];
       if (members === undefined || members[0] !== null) throw unavailable(members?.[0] ?? new Error('MULTI aborted'));
       return members[1] as string[];
+    },
+
+    // Counters live in Redis, so every instance shares them and a restart keeps them. The
+    // library runs its increment-and-expire script through the same fail-fast client.
+    rateLimiter(name, { points, durationSeconds }) {
+      const limiter = new RateLimiterRedis({ storeClient: client, keyPrefix: k(`ratelimit:${name}`), points, duration: durationSeconds });
+      return rateLimiterOver(limiter, (call) => run(call));
     },
 
     async ping() {

@@ -22,28 +22,52 @@ export function isStoreUnavailable(value: unknown): value is StoreUnavailableErr
   return value instanceof StoreUnavailableError;
 }
 
+export interface PutOptions {
+  /**
+   * Written for a request nobody has authenticated yet (a challenge, an interaction): when the
+   * in-process store is full these go first, oldest first, so a flood of them cannot push out
+   * sessions. Redis keeps them like any other key; rate limits bound how many there can be.
+   */
+  evictable?: boolean;
+}
+
 /**
  * Short-lived records (challenges, interactions, codes, sessions). Values are JSON.
  * `take` is atomic across every instance sharing the store: of concurrent takers of one
  * key, exactly one gets the value.
  */
 export interface EphemeralStore {
-  put(key: string, value: unknown, ttlSeconds: number): Promise<void>;
+  put(key: string, value: unknown, ttlSeconds: number, options?: PutOptions): Promise<void>;
   get<T>(key: string): Promise<T | undefined>;
   take<T>(key: string): Promise<T | undefined>;
   /**
    * Writes only when `key` holds nothing; true when this call wrote. Atomic across instances:
    * of concurrent writers exactly one gets true (replay checks: a `jti` is accepted once).
    */
-  putIfAbsent(key: string, value: unknown, ttlSeconds: number): Promise<boolean>;
+  putIfAbsent(key: string, value: unknown, ttlSeconds: number, options?: PutOptions): Promise<boolean>;
   delete(key: string): Promise<void>;
   /** Adds `member` to the set at `key` (created with the TTL, extended never shortened). */
   addToSet(key: string, member: string, ttlSeconds: number): Promise<void>;
   /** Atomically reads and removes the whole set. */
   takeSet(key: string): Promise<string[]>;
-  /** Resolves when the store answers; rejects otherwise. */
+  /**
+   * A fixed-window counter shared by everyone using this store (every instance, on Redis):
+   * `points` hits per key in each window of `durationSeconds`, the whole budget usable at once.
+   * `name` keeps limiters apart.
+   */
+  rateLimiter(name: string, options: { points: number; durationSeconds: number }): RateLimiter;
+  /** Resolves when the store answers; rejects otherwise (also when the in-process store is full). */
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+export type RateLimitVerdict = { allowed: true } | { allowed: false; retryAfterSeconds: number };
+
+export interface RateLimiter {
+  /** Counts one hit on `key` (one round trip): allowed while the window's count is within the limit. */
+  hit(key: string): Promise<RateLimitVerdict>;
+  /** Whether a hit would be refused right now, without counting one. */
+  peek(key: string): Promise<RateLimitVerdict>;
 }
 
 /**

@@ -11,7 +11,7 @@ import type { ComposedService } from '../../src/compose.ts';
 import { createMemoryStore } from '../../src/stores/memory.ts';
 import { createRedisStore } from '../../src/stores/redis.ts';
 import type { Database, EphemeralStore } from '../../src/stores/types.ts';
-import { openTestDatabases, requireRedis, testRedisUrl, uniqueKeyPrefix, type TestDatabase } from './services.ts';
+import { openTestDatabases, requireRedis, testRedisUrl, uniqueKeyPrefix, unlimitedRates, type TestDatabase } from './services.ts';
 import type { TestPki } from './testPki.ts';
 
 export interface TestApp {
@@ -39,6 +39,10 @@ export interface TestAppOptions {
   realIssuer?: boolean;
   /** Also configure the citizen CA as a known intermediate (INTERMEDIATES_DIR). */
   knownIntermediates?: boolean;
+  /** Redis key prefix; give two apps the same one to make them instances of one service. */
+  keyPrefix?: string;
+  /** The in-process store's bound (store: 'memory'). */
+  memoryMaxEntries?: number;
 }
 
 export async function startTestApp(options: TestAppOptions): Promise<TestApp> {
@@ -48,17 +52,18 @@ export async function startTestApp(options: TestAppOptions): Promise<TestApp> {
   await new Promise<void>((resolve) => server.once('listening', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const issuer = options.realIssuer ? url : 'http://127.0.0.1:0';
-  const config = loadConfig({ LOG_LEVEL: 'silent', ISSUER_URL: issuer, TRUST_ANCHORS_DIR: 'unused', RATE_LIMIT_PER_MINUTE: '100000', ...options.env });
-  const prefix = uniqueKeyPrefix('app');
+  const config = loadConfig({ LOG_LEVEL: 'silent', ISSUER_URL: issuer, TRUST_ANCHORS_DIR: 'unused', ...unlimitedRates, ...options.env });
+  const prefix = options.keyPrefix ?? uniqueKeyPrefix('app');
   if (options.store === 'redis' && options.redisUrl === undefined) await requireRedis();
-  const inner = options.store === 'redis' ? createRedisStore(options.redisUrl ?? testRedisUrl(), { keyPrefix: prefix }) : createMemoryStore();
+  const inner = options.store === 'redis' ? createRedisStore(options.redisUrl ?? testRedisUrl(), { keyPrefix: prefix })
+    : createMemoryStore(options.memoryMaxEntries === undefined ? {} : { maxEntries: options.memoryMaxEntries });
   const sessionKeys = new Set<string>();
   // Records every session key the app writes, so tests can prove a rejection wrote none.
   const ephemeral: EphemeralStore = {
     ...inner,
-    put: async (key, value, ttl) => {
+    put: async (key, value, ttl, putOptions) => {
       if (key.startsWith('session:')) sessionKeys.add(key);
-      await inner.put(key, value, ttl);
+      await inner.put(key, value, ttl, putOptions);
     },
   };
   const db = await options.database.open();

@@ -12,6 +12,12 @@ import { createRedisStore } from '../../src/stores/redis.ts';
 import { openDatabase, type OpenDatabaseOptions } from '../../src/stores/sql/database.ts';
 import type { Database } from '../../src/stores/types.ts';
 
+/** Every rate limit out of the way, for tests that are not about them (they sign in often, from one address). */
+export const unlimitedRates: Readonly<Record<string, string>> = {
+  RATE_LIMIT_PER_MINUTE: '100000', RATE_LIMIT_AUTHORIZE_PER_MINUTE: '100000', RATE_LIMIT_LOGIN_PER_MINUTE: '100000',
+  RATE_LIMIT_TOKEN_PER_MINUTE: '100000', RATE_LIMIT_TOKEN_FAILURES_PER_MINUTE: '100000', RATE_LIMIT_CERTIFICATE_PER_MINUTE: '100000',
+};
+
 const startRedis = 'redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no';
 const startPostgres = 'pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start';
 const reachTimeoutMs = 2000;

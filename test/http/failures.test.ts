@@ -1,5 +1,5 @@
-// Limits and faults: rate limiting, Redis down (fail closed, 503), and a race of many
-// sign-ins on one challenge (exactly one wins).
+// Faults: Redis down (fail closed, 503), and a race of many sign-ins on one challenge
+// (exactly one wins). Rate limits have their own file (rateLimits.test.ts).
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { openTestDatabases, startTestApp, type TestApp } from '../helpers/app.ts';
@@ -25,22 +25,6 @@ async function code(res: Response): Promise<string> {
   assert.match(res.headers.get('content-type') ?? '', /^application\/problem\+json/);
   return ((await res.json()) as { code: string }).code;
 }
-
-describe('rate limiting', () => {
-  let app: TestApp;
-  before(async () => { app = await startTestApp({ store: 'redis', database: postgres(), pki, env: { RATE_LIMIT_PER_MINUTE: '3' } }); });
-  after(async () => app.close());
-
-  test('past the limit a client gets 429 rate_limited with Retry-After', async () => {
-    const statuses: number[] = [];
-    for (let i = 0; i < 3; i++) statuses.push((await app.post('/v1/challenges', {})).status);
-    assert.deepEqual(statuses, [201, 201, 201]);
-    const limited = await app.post('/v1/challenges', {});
-    assert.equal(limited.status, 429);
-    assert.equal(await code(limited), 'rate_limited');
-    assert.ok(Number(limited.headers.get('retry-after')) > 0);
-  });
-});
 
 describe('Redis down', () => {
   let app: TestApp;

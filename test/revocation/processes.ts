@@ -8,7 +8,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { requirePostgres, testDatabaseUrl } from '../helpers/services.ts';
+import { requirePostgres, testDatabaseUrl, unlimitedRates } from '../helpers/services.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
 const tsx = import.meta.resolve('tsx');
@@ -81,7 +81,7 @@ export async function startService(env: Record<string, string>): Promise<Service
   const child: ChildProcess = spawn(process.execPath, ['--import', tsx, join(root, 'src/main.ts')], {
     cwd: root,
     // ENV_FILE empty: a .env in the checkout (the working directory) must not configure it.
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ENV_FILE: '', LOG_LEVEL: 'warn', RATE_LIMIT_PER_MINUTE: '100000', ...env, PORT: String(port) },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ENV_FILE: '', LOG_LEVEL: 'warn', ...unlimitedRates, ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout?.on('data', (chunk: Buffer) => void (output += chunk.toString()));
