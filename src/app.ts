@@ -76,17 +76,15 @@ export function createApp(deps: AppDeps): express.Express {
     res.set('Cache-Control', 'no-store');
     next();
   });
-  const signInLimit = onPost(limit('signIns'));
+  // Sign-ins (POST /v1/sessions, /login/{id}) count per address inside the recipe, after the
+  // challenge is burnt, so a refused one is audited like every other rejection.
   app.use('/v1/challenges', onPost(limit('challenges')));
-  app.use('/v1/sessions', signInLimit);
   // Only application/json: a text/plain "simple request" from another site gets no body.
   app.use('/v1', express.json({ limit: bodyLimit, strict: true, type: 'application/json' }));
   app.use('/v1', apiRouter(deps));
   // After the API: sign-ins, the busiest requests, should not walk past these routers first.
   app.use(wellKnownRouter({ issuerUrl: deps.issuerUrl, keys: deps.keys }));
   app.use(loginAssetsRouter());
-  // A sign-in through the OIDC interaction counts against the same limit as POST /v1/sessions.
-  app.use('/login', signInLimit);
   app.use('/login', (req, res, next) => (req.method === 'GET' ? limit('loginPage')(req, res, next) : next()));
   app.use('/authorize', limit('authorize'));
   app.use(oidcRouter({ oidc: deps.oidc, metrics: deps.metrics, logger: deps.logger, tokenLimit: deps.limits.token }));

@@ -60,7 +60,8 @@ export async function composeService(parts: ServiceParts): Promise<ComposedServi
       config, local: createLocalRevocationChecker(db.revocations), store: ephemeral, anchors: parts.trust.anchors, log: logger, clock,
     }),
     audit: db.audit,
-    certificateLimit: perMinute('certificate', config.rateLimits.perCertificate),
+    // POST /v1/sessions and /login/{id} share the per-address count.
+    limits: { perAddress: perMinute('sign-ins', config.rateLimits.perAddress), perCertificate: perMinute('certificate', config.rateLimits.perCertificate) },
     clock,
     log: logger,
   };
@@ -83,7 +84,6 @@ export async function composeService(parts: ServiceParts): Promise<ComposedServi
     trustProxy: config.trustProxy,
     limits: {
       challenges: perMinute('challenges', config.rateLimits.perAddress),
-      signIns: perMinute('sign-ins', config.rateLimits.perAddress),
       authorize: perMinute('authorize', config.rateLimits.authorizePerAddress),
       loginPage: perMinute('login-page', config.rateLimits.loginPagePerAddress),
       token: perMinute('token', config.rateLimits.tokenPerAddress),

@@ -39,7 +39,8 @@ export function createChallenges(options: { store: EphemeralStore; clock: Clock;
         `nonce: ${randomBytes(32).toString('base64url')}`,
         `issued: ${issuedAt.toISOString()}`,
       ].join('\n');
-      await store.put(challengeKey(id), { challenge, expiresAt: expiresAt.getTime() } satisfies StoredChallenge, ttlSeconds);
+      // Anyone may ask for one: when the in-process store is full, old challenges go first.
+      await store.put(challengeKey(id), { challenge, expiresAt: expiresAt.getTime() } satisfies StoredChallenge, ttlSeconds, { evictable: true });
       return { id, challenge, expiresAt: expiresAt.toISOString() };
     },
 

@@ -5,6 +5,7 @@ import type { Clock } from '../clock.ts';
 import { ServiceError, isServiceError } from '../errors.ts';
 import type { Identity, ParsedCertificate } from '../pki/x509/model.ts';
 import type { AuditStore, RateLimiter } from '../stores/types.ts';
+import { addressKey } from './addressKey.ts';
 import { assuranceOf } from './assurance.ts';
 import type { Challenges } from './challenges.ts';
 import { readIdentity } from './identity.ts';
@@ -47,8 +48,8 @@ export interface SignInDeps {
   revocation: RevocationChecker;
   sessions: Sessions;
   audit: AuditStore;
-  /** Sign-ins per certificate whose signature verified (RATE_LIMIT_CERTIFICATE_PER_MINUTE). */
-  certificateLimit: RateLimiter;
+  /** Sign-ins per client address (RATE_LIMIT_PER_MINUTE) and per certificate whose signature verified. */
+  limits: { perAddress: RateLimiter; perCertificate: RateLimiter };
   clock: Clock;
   log: { error(object: object, message: string): void };
 }
@@ -73,10 +74,13 @@ export async function signIn(deps: SignInDeps, body: unknown, context: SignInCon
   let signer: ParsedCertificate | undefined;
   try {
     const challenge = await deps.challenges.consume(readChallengeId(body));
+    await assertWithinLimit(deps.limits.perAddress, addressKey(context.clientAddress), 'from this address');
     const request = parseSignInRequest(body);
     const evidence = deps.verifier.verifySignature(request, challenge);
     signer = evidence.signer;
-    await assertWithinCertificateLimit(deps.certificateLimit, signer);
+    // Counted only once the signature has verified, so nobody can spend a citizen's budget by
+    // sending their (public) certificate with a bad signature; failed and successful sign-ins count.
+    await assertWithinLimit(deps.limits.perCertificate, signer.sha256, 'with this certificate');
     const chain = deps.verifier.validatePath(evidence, at);
     await deps.revocation.assertNotRevoked(chain, at);
     const { path, policies } = chain;
@@ -107,15 +111,10 @@ export async function signIn(deps: SignInDeps, body: unknown, context: SignInCon
   }
 }
 
-/**
- * Counted only once the signature has verified, so nobody can use up a citizen's budget by
- * sending their (public) certificate with a bad signature; failed and successful sign-ins count.
- */
-async function assertWithinCertificateLimit(limit: RateLimiter, signer: ParsedCertificate): Promise<void> {
-  const verdict = await limit.hit(signer.sha256);
-  if (!verdict.allowed) {
-    throw new ServiceError('rate_limited', 'too many sign-ins with this certificate; try again later', { retryAfterSeconds: verdict.retryAfterSeconds });
-  }
+/** A limit refused inside the recipe is a rejected sign-in like any other: challenge gone, one audit row. */
+async function assertWithinLimit(limit: RateLimiter, key: string, what: string): Promise<void> {
+  const verdict = await limit.hit(key);
+  if (!verdict.allowed) throw new ServiceError('rate_limited', `too many sign-ins ${what}; try again later`, { retryAfterSeconds: verdict.retryAfterSeconds });
 }
 
 const requestDetails = (context: SignInContext) => ({

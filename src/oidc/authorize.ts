@@ -93,10 +93,11 @@ export async function readAuthorizationRequest(deps: AuthorizeDeps, query: Recor
   // says what the sign-in achieved. Both only need to be well formed.
   const maxAge = single('max_age');
   if (maxAge !== undefined && !/^\d{1,9}$/.test(maxAge)) throw invalid('max_age must be a non-negative integer');
-  const uiLocales = single('ui_locales')?.split(' ').filter(Boolean);
+  // Only the locales the page speaks are kept: the stored interaction stays small (RFC 5646 tags are unbounded).
+  const uiLocales = single('ui_locales')?.split(' ').filter((tag) => (supportedUiLocales as readonly string[]).includes(tag));
 
   // RFC 9700 §2.1.1: detect clients that send a constant code_challenge.
-  if (!(await deps.store.putIfAbsent(`oidc:pkce-seen:${client.clientId}:${codeChallenge}`, 1, challengeMemorySeconds))) {
+  if (!(await deps.store.putIfAbsent(`oidc:pkce-seen:${client.clientId}:${codeChallenge}`, 1, challengeMemorySeconds, { evictable: true }))) {
     throw invalid('this code_challenge was used before; make a new code_verifier for every request');
   }
 

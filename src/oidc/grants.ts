@@ -154,7 +154,8 @@ export function createGrants({ store, clock, sessions }: { store: EphemeralStore
   }
 
   const grants: Grants = {
-    putInteraction: (interaction) => store.put(keys.interaction(interaction.id), interaction, interactionTtlSeconds),
+    // Written for a browser nobody has authenticated yet: evictable, like a challenge.
+    putInteraction: (interaction) => store.put(keys.interaction(interaction.id), interaction, interactionTtlSeconds, { evictable: true }),
     getInteraction: (id) => store.get<Interaction>(keys.interaction(id)),
     takeInteraction: (id) => store.take<Interaction>(keys.interaction(id)),
 

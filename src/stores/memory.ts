@@ -4,7 +4,7 @@
 // behaves the same against Redis (Dates come back as strings, undefined fields vanish).
 import { RateLimiterMemory } from 'rate-limiter-flexible';
 import { rateLimiterOver } from './rateLimits.ts';
-import { StoreUnavailableError, type EphemeralStore, type Notifier, type PutOptions } from './types.ts';
+import { StoreUnavailableError, type EphemeralStore, type Notifier, type PutOptions, type RateLimiter } from './types.ts';
 import { toJson, ttlMs, warnHandlerError } from './values.ts';
 
 type Entry =
@@ -26,6 +26,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): EphemeralSt
   const entries = new Map<string, Entry>();
   // Insertion-ordered: the first is the oldest evictable entry.
   const evictable = new Set<string>();
+  // One limiter per name, as one Redis key space would be: every caller of a name shares its counts.
+  const limiters = new Map<string, RateLimiter>();
   let closed = false;
   let sweptAt = 0;
 
@@ -58,8 +60,14 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): EphemeralSt
     if (Date.now() - sweptAt > 1000) sweep();
     if (entries.size < maxEntries) return;
     const oldest = evictable.values().next();
-    if (oldest.done === true) throw full();
-    remove(oldest.value);
+    if (oldest.done !== true) {
+      remove(oldest.value);
+      return;
+    }
+    // Nothing evictable: only expired entries can make room. Unauthenticated requests write
+    // only evictable entries, so they never reach this walk.
+    sweep();
+    if (entries.size >= maxEntries) throw full();
   };
 
   const write = (key: string, entry: Entry, options: PutOptions | undefined) => {
@@ -130,14 +138,19 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): EphemeralSt
     },
 
     rateLimiter(name, { points, durationSeconds }) {
-      const limiter = new RateLimiterMemory({ keyPrefix: name, points, duration: durationSeconds });
-      return rateLimiterOver(limiter, (call) => call());
+      const id = `${name}:${points}/${durationSeconds}`;
+      let limiter = limiters.get(id);
+      if (limiter === undefined) {
+        limiter = rateLimiterOver(new RateLimiterMemory({ keyPrefix: name, points, duration: durationSeconds }), (call) => call());
+        limiters.set(id, limiter);
+      }
+      return limiter;
     },
 
     // Not ready while at the bound: a flood is evicting interactions and challenges, or writes fail.
     async ping() {
       if (closed) throw new StoreUnavailableError('memory', { cause: new Error('memory store closed') });
-      if (entries.size >= maxEntries && Date.now() - sweptAt > 1000) sweep();
+      if (entries.size >= maxEntries) sweep();
       if (entries.size >= maxEntries) throw full();
     },
 

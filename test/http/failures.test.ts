@@ -80,3 +80,24 @@ for (const store of ['redis', 'memory'] as const) {
     });
   });
 }
+
+describe('in-process store at its bound (a flood of challenges)', () => {
+  let app: TestApp;
+  before(async () => { app = await startTestApp({ store: 'memory', database: sqlite(), pki, memoryMaxEntries: 20 }); });
+  after(async () => app.close());
+
+  test('readiness says 503 while full; the oldest challenges make room, so sign-ins still work', async () => {
+    const first = (await (await app.post('/v1/challenges', {})).json()) as { id: string; challenge: string };
+    for (let i = 0; i < 25; i++) assert.equal((await app.post('/v1/challenges', {})).status, 201);
+    const ready = await app.get('/readyz');
+    assert.equal(ready.status, 503);
+    assert.equal(await code(ready), 'unavailable');
+    const evicted = await app.post('/v1/sessions', cmsBody(citizen, first.id, first.challenge));
+    assert.equal(evicted.status, 403);
+    assert.equal(await code(evicted), 'challenge_invalid');
+    const c = (await (await app.post('/v1/challenges', {})).json()) as { id: string; challenge: string };
+    const signedIn = await app.post('/v1/sessions', cmsBody(citizen, c.id, c.challenge));
+    assert.equal(signedIn.status, 201, await signedIn.clone().text());
+    assert.equal(await app.sessionCount(), 1);
+  });
+});

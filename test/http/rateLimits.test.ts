@@ -67,6 +67,25 @@ describe('per client address, shared by two instances behind a trusted proxy', (
     assert.equal((await one.post('/v1/challenges', {}, from('2001:db8:1:100::1'))).status, 201);
   });
 
+  test('sign-ins past the limit: 429 with the challenge used up, no session and one audit row', async () => {
+    const challenges = [];
+    for (const address of ['198.51.100.10', '198.51.100.10', '198.51.100.11', '198.51.100.11']) {
+      challenges.push((await (await one.post('/v1/challenges', {}, from(address))).json()) as { id: string; challenge: string });
+    }
+    // Signed by the wrong key: each is rejected, and each counts.
+    for (const c of challenges.slice(0, 3)) await problem(await two.post('/v1/sessions', cmsBody(citizens[1]!, c.id, 'other bytes'), from('198.51.100.12')), 403, 'signature_invalid');
+    const last = challenges[3]!;
+    const sessions = await two.sessionCount();
+    const rows = (await two.db.audit.tail(1000)).length;
+    const body = cmsBody(citizens[1]!, last.id, last.challenge);
+    await assertLimited(await one.post('/v1/sessions', body, from('198.51.100.12')));
+    assert.equal(await two.sessionCount(), sessions);
+    const audit = await one.db.audit.tail(1000);
+    assert.equal(audit.length, rows + 1);
+    assert.equal(audit.at(-1)?.code, 'rate_limited');
+    await problem(await one.post('/v1/sessions', body, from('198.51.100.13')), 403, 'challenge_invalid');
+  });
+
   test('the audit row carries the client address from X-Forwarded-For', async () => {
     const c = (await (await one.post('/v1/challenges', {}, from('203.0.113.3'))).json()) as { id: string; challenge: string };
     const res = await one.post('/v1/sessions', cmsBody(citizens[0]!, c.id, c.challenge), from('203.0.113.3'));

@@ -82,6 +82,21 @@ for (const kind of kinds) {
       opened = [];
     });
 
+    it('a rate limiter allows its points per window at once, then refuses with the time left; instances share it', async () => {
+      const [one, two] = open(2) as [EphemeralStore, EphemeralStore];
+      const a = one.rateLimiter('contract', { points: 2, durationSeconds: 60 });
+      const b = two.rateLimiter('contract', { points: 2, durationSeconds: 60 });
+      assert.deepEqual(await a.peek('client'), { allowed: true });
+      assert.deepEqual(await a.hit('client'), { allowed: true });
+      assert.deepEqual(await b.hit('client'), { allowed: true });
+      const refused = await a.hit('client');
+      assert.equal(refused.allowed, false);
+      assert.ok(!refused.allowed && refused.retryAfterSeconds >= 1 && refused.retryAfterSeconds <= 60);
+      assert.equal((await b.peek('client')).allowed, false);
+      assert.deepEqual(await b.hit('someone else'), { allowed: true }, 'keys are counted apart');
+      assert.deepEqual(await one.rateLimiter('other', { points: 1, durationSeconds: 60 }).hit('client'), { allowed: true }, 'names are counted apart');
+    });
+
     it('get and take of an unknown key give undefined', async () => {
       assert.equal(await store.get('nothing'), undefined);
       assert.equal(await store.take('nothing'), undefined);
@@ -344,6 +359,29 @@ describe('Redis down: fail fast with StoreUnavailableError (docs/security-cases.
 });
 
 describe('memory store: bounded size', () => {
+  it('at the bound the oldest evictable entries make room, and readiness says the store is full', async () => {
+    const store = createMemoryStore({ maxEntries: 3 });
+    try {
+      await store.put('session', 's', 60);
+      await store.put('challenge-1', 1, 60, { evictable: true });
+      await store.putIfAbsent('interaction-2', 2, 60, { evictable: true });
+      await store.ping().then(() => assert.fail('a full store is not ready'), (error: unknown) => assert.ok(error instanceof StoreUnavailableError));
+      await store.put('challenge-3', 3, 60, { evictable: true });
+      assert.equal(await store.get('challenge-1'), undefined, 'the oldest evictable entry went first');
+      assert.equal(await store.get('interaction-2'), 2);
+      await store.put('session-2', 's', 60);
+      await store.addToSet('index', 'm', 60);
+      assert.equal(await store.get('interaction-2'), undefined);
+      assert.equal(await store.get('challenge-3'), undefined);
+      assert.equal(await store.get('session'), 's', 'other entries are never evicted');
+      await assert.rejects(store.put('session-3', 's', 60), StoreUnavailableError, 'with nothing evictable left, writes fail');
+      await store.delete('session-2');
+      await store.ping();
+    } finally {
+      await store.close();
+    }
+  });
+
   it('refuses new keys when full, like Redis under maxmemory noeviction, until entries expire', async () => {
     const store = createMemoryStore({ maxEntries: 3 });
     try {
