@@ -2,6 +2,7 @@
 import { once } from 'node:events';
 import { pino } from 'pino';
 import { createApp } from './app.ts';
+import { createDrain } from './http/drain.ts';
 import { systemClock } from './clock.ts';
 import { ConfigError, devPkiDir, loadConfig } from './config.ts';
 import { composeService } from './compose.ts';
@@ -38,7 +39,9 @@ async function main(): Promise<void> {
     const demo = await ensureDemoAgency(db.clients, { issuer: config.issuerUrl, at: new Date() });
     if (demo.created) logger.info({ clientId: demo.settings.clientId, file: demoAgencyFile }, 'registered the demo agency app (npm run demo:agency)');
   }
-  const server = createApp(deps).listen(config.port);
+  // The app asks the drain (made from the server) whether it is draining; it asks only later.
+  const server = createApp({ ...deps, draining: () => drain.draining() }).listen(config.port);
+  const drain = createDrain(server, config.shutdownGraceSeconds * 1000);
   await once(server, 'listening');
   // Slow-loris bounds (docs/security-cases.md #136): headers and whole requests must arrive promptly.
   server.headersTimeout = 10_000;
@@ -46,15 +49,15 @@ async function main(): Promise<void> {
   server.keepAliveTimeout = 5_000;
   logger.info({ url: config.issuerUrl, port: config.port }, 'Yagona ID is listening');
 
-  let stopping = false;
   const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down');
-    server.close();
-    server.closeIdleConnections();
+    if (drain.draining()) return;
+    logger.info({ signal, graceSeconds: config.shutdownGraceSeconds }, 'draining: no new connections, answering the requests in flight');
+    const { forced } = await drain.drain();
+    if (forced) logger.warn('the grace period ended with requests still in flight; their connections were closed');
+    // The stores close only now: a request in flight still needed them.
     await deps.stop();
     await Promise.allSettled([ephemeral.close(), db.close(), notifier?.close()]);
+    logger.info('stopped');
     process.exit(0);
   };
   process.on('SIGTERM', (s) => void stop(s));

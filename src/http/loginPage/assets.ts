@@ -1,8 +1,10 @@
 // The sign-in page's script and stylesheet: bundled from source with esbuild the first time
-// they are needed (so `npm ci && npm start` needs no build step), named by content hash and
-// served as immutable from this origin only.
+// they are needed (so `npm ci && npm start` needs no build step), or read as `npm run build`
+// wrote them beside the bundle (dist/login-assets/); named by content hash and served as
+// immutable from this origin only.
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 import { buildSync } from 'esbuild';
@@ -28,17 +30,39 @@ export interface LoginAssets {
 
 export const loginAssetsBase = '/assets/login';
 
-/**
- * A file of this folder. Under tsx that is src/http/loginPage/; compiled (`npm run build`)
- * this module is in dist/http/loginPage/, which has browser.js but not the stylesheet or the
- * icon (tsc copies no CSS or SVG), so those are taken from the sources beside dist/.
- */
+/** A source file of this folder (under tsx: src/http/loginPage/). */
 function here(name: string): string {
-  const candidates = [new URL(name, import.meta.url), new URL(`../../../src/http/loginPage/${name}`, import.meta.url)];
-  if (name.endsWith('.ts')) candidates.splice(1, 0, new URL(name.replace(/\.ts$/, '.js'), import.meta.url));
-  const found = candidates.map((url) => fileURLToPath(url)).find((path) => existsSync(path));
-  if (found === undefined) throw new TypeError(`the sign-in page source ${name} is missing beside ${fileURLToPath(import.meta.url)}`);
-  return found;
+  const path = fileURLToPath(new URL(name, import.meta.url));
+  if (!existsSync(path)) throw new TypeError(`the sign-in page source ${name} is missing beside ${fileURLToPath(import.meta.url)}`);
+  return path;
+}
+
+/** Where `npm run build` puts the built assets: beside the bundle, which is where this module then runs. */
+const prebuiltDir = fileURLToPath(new URL('./login-assets/', import.meta.url));
+type Manifest = Record<keyof LoginAssets, Omit<Asset, 'body' | 'br' | 'gzip'>>;
+
+/** Writes the assets and their compressed forms under `dir` (the build step). */
+export function writeLoginAssets(dir: string, assets: LoginAssets = buildLoginAssets()): void {
+  mkdirSync(dir, { recursive: true });
+  const manifest = {} as Manifest;
+  for (const name of ['script', 'stylesheet', 'icon'] as const) {
+    const { body, br, gzip, ...meta } = assets[name];
+    const file = join(dir, basename(meta.path));
+    writeFileSync(file, body);
+    writeFileSync(`${file}.br`, br);
+    writeFileSync(`${file}.gz`, gzip);
+    manifest[name] = meta;
+  }
+  writeFileSync(join(dir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+}
+
+function readLoginAssets(dir: string): LoginAssets {
+  const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Manifest;
+  const read = (meta: Manifest[keyof Manifest]): Asset => {
+    const file = join(dir, basename(meta.path));
+    return { ...meta, body: readFileSync(file), br: readFileSync(`${file}.br`), gzip: readFileSync(`${file}.gz`) };
+  };
+  return { script: read(manifest.script), stylesheet: read(manifest.stylesheet), icon: read(manifest.icon) };
 }
 
 /** Bundles browser.ts (with the PKCS #12 and CMS code of src/pki) and page.css; icon.svg as it is. */
@@ -81,9 +105,9 @@ function asset(name: string, extension: string, contentType: string, contents: U
 
 let built: LoginAssets | undefined;
 
-/** Built once per process, on first use (about a quarter of a second). */
+/** Read from the build output when there is one, else built once per process on first use (about a quarter of a second). */
 export function loginAssets(): LoginAssets {
-  built ??= buildLoginAssets();
+  built ??= existsSync(join(prebuiltDir, 'manifest.json')) ? readLoginAssets(prebuiltDir) : buildLoginAssets();
   return built;
 }
 
