@@ -1,44 +1,10 @@
-// REDIS_URL for Sentinel and Cluster: a real Sentinel watching the test Redis, and a real
-// one-node cluster, each started here with the local redis-server binary and stopped after.
+// Every REDIS_URL form the store connects to, each against real servers started here
+// (test/helpers/redisServers.ts): a socket, a three-node Cluster, a Sentinel group.
 import assert from 'node:assert/strict';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { promisify } from 'node:util';
+import { describe, it } from 'node:test';
 import { createRedisNotifier, createRedisStore } from '../../src/stores/redis.ts';
-import { requireRedis, testRedisUrl, uniqueKeyPrefix } from '../helpers/services.ts';
-
-const run = promisify(execFile);
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-/** redis-cli against a local port, retried until `accept` likes the answer (5 s at most). */
-async function waitFor(port: number, args: string[], accept: (output: string) => boolean): Promise<void> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const output = await run('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...args]).then((r) => r.stdout, () => '');
-    if (accept(output)) return;
-    await sleep(100);
-  }
-  throw new Error(`redis on port ${port} did not answer ${args.join(' ')} in time`);
-}
-
-function startRedisServer(args: string[]): ChildProcess {
-  const child = spawn('redis-server', args, { stdio: 'ignore' });
-  child.on('error', (error) => {
-    throw new Error(`cannot run redis-server (${error.message}); install it: apt-get install redis-server`);
-  });
-  return child;
-}
+import { uniqueKeyPrefix } from '../helpers/services.ts';
+import { startRedis, startRedisCluster, startSentinelGroup } from '../helpers/redisServers.ts';
 
 async function roundTrip(url: string): Promise<void> {
   const keyPrefix = uniqueKeyPrefix('topology');
@@ -62,53 +28,39 @@ async function roundTrip(url: string): Promise<void> {
 }
 
 describe('Redis topologies through REDIS_URL', () => {
-  const children: ChildProcess[] = [];
-  let dir: string;
-
-  before(async () => {
-    await requireRedis();
-    dir = await mkdtemp(join(tmpdir(), 'yagona-redis-'));
-  });
-  after(async () => {
-    for (const child of children) child.kill();
-    await rm(dir, { recursive: true, force: true });
+  it('a unix socket, as unix:///path and as a bare path', async () => {
+    const server = await startRedis({ socket: true });
+    try {
+      await roundTrip(server.url);
+      await roundTrip(server.url.replace(/^unix:\/\//, ''));
+    } finally {
+      await server.remove();
+    }
   });
 
-  it('redis-sentinel://host:port/master finds the master through Sentinel', async () => {
-    const master = new URL(testRedisUrl());
-    const port = await freePort();
-    const config = join(dir, 'sentinel.conf');
-    // Sentinel rewrites its configuration file, so it must be a writable file of our own.
-    await writeFile(config, [
-      `port ${port}`,
-      'bind 127.0.0.1',
-      `sentinel monitor yagona ${master.hostname} ${master.port || 6379} 1`,
-      ...(master.password === '' ? [] : [`sentinel auth-pass yagona ${decodeURIComponent(master.password)}`]),
-      '',
-    ].join('\n'));
-    children.push(startRedisServer([config, '--sentinel']));
-    await waitFor(port, ['sentinel', 'get-master-addr-by-name', 'yagona'], (out) => out.includes(master.hostname));
+  it('redis-cluster://host:port,… over three masters: keys spread over the nodes', async () => {
+    const cluster = await startRedisCluster();
+    try {
+      await roundTrip(cluster.url);
+      // One seed is enough: the client learns the other nodes from it.
+      await roundTrip(`redis-cluster://127.0.0.1:${cluster.servers[1]!.port}`);
+    } finally {
+      await cluster.stop();
+    }
+  });
 
-    const auth = master.password === '' ? '' : `:${master.password}@`;
-    await roundTrip(`redis-sentinel://${auth}127.0.0.1:${port}/yagona`);
+  it('redis-sentinel://host:port/master finds the master, and the new one after a failover', async () => {
+    const group = await startSentinelGroup();
+    try {
+      await roundTrip(group.url);
+      await group.failover();
+      await roundTrip(group.url);
+    } finally {
+      await group.stop();
+    }
   });
 
   it('a redis-sentinel:// URL without a master name is refused', () => {
     assert.throws(() => createRedisStore('redis-sentinel://127.0.0.1:26379'), TypeError);
-  });
-
-  it('redis-cluster://host:port discovers the cluster from a seed node', async () => {
-    const port = await freePort();
-    children.push(startRedisServer([
-      '--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes',
-      // A lone node knows no address of its own until told; clients need one in CLUSTER SLOTS.
-      '--cluster-announce-ip', '127.0.0.1', '--cluster-config-file', join(dir, 'nodes.conf'),
-      '--dir', dir, '--save', '', '--appendonly', 'no',
-    ]));
-    await waitFor(port, ['ping'], (out) => out.includes('PONG'));
-    await run('redis-cli', ['-h', '127.0.0.1', '-p', String(port), 'cluster', 'addslotsrange', '0', '16383']);
-    await waitFor(port, ['cluster', 'info'], (out) => out.includes('cluster_state:ok'));
-
-    await roundTrip(`redis-cluster://127.0.0.1:${port}`);
   });
 });
