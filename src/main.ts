@@ -7,7 +7,7 @@ import { systemClock } from './clock.ts';
 import { ConfigError, devPkiDir, loadConfig } from './config.ts';
 import { composeService } from './compose.ts';
 import { loadTrustMaterial } from './login/trustFiles.ts';
-import { demoAgencyFile, ensureDemoAgency } from './oidc/demoAgency.ts';
+import { demoAgencyClientId, demoAgencyFile, describeDemoAgency, ensureDemoAgency } from './oidc/demoAgency.ts';
 import { createMemoryStore } from './stores/memory.ts';
 import { createRedisNotifier, createRedisStore } from './stores/redis.ts';
 import { openDatabase } from './stores/sql/database.ts';
@@ -37,7 +37,8 @@ async function main(): Promise<void> {
   if (config.devPki) {
     // Development only, like the dev PKI: the demo agency app, so `npm run demo:agency` works.
     const demo = await ensureDemoAgency(db.clients, { issuer: config.issuerUrl, at: new Date() });
-    if (demo.created) logger.info({ clientId: demo.settings.clientId, file: demoAgencyFile }, 'registered the demo agency app (npm run demo:agency)');
+    const { level, message } = describeDemoAgency(demo, config.issuerUrl);
+    logger[level]({ clientId: demoAgencyClientId, file: demoAgencyFile, outcome: demo.kind }, message);
   }
   // The app asks the drain (made from the server) whether it is draining; it asks only later.
   const server = createApp({ ...deps, draining: () => drain.draining() }).listen(config.port);

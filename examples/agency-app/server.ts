@@ -171,16 +171,22 @@ function cookie(req: Request, name: string): string | undefined {
 const escape = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const page = (body: string) => `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Demo agency</title></head><body><h1>Demo agency</h1>${body}</body></html>`;
 
-/** Settings from the environment, or from data/demo-agency.json that the dev `npm start` writes. */
+/**
+ * Settings from the environment, or from data/demo-agency.json that the dev `npm start` writes.
+ * ISSUER_URL, when set, also overrides the file's issuer: dev instances sharing a database share
+ * the registration, so the same file serves the demo against any of them.
+ */
 export function loadSettings(env = process.env): AgencySettings {
   if (env.CLIENT_ID !== undefined && env.CLIENT_SECRET !== undefined) {
     return { issuer: env.ISSUER_URL ?? 'http://localhost:8080', clientId: env.CLIENT_ID, clientSecret: env.CLIENT_SECRET, appUrl: env.APP_URL ?? 'http://127.0.0.1:3000' };
   }
+  let saved: AgencySettings;
   try {
-    return JSON.parse(readFileSync('data/demo-agency.json', 'utf8')) as AgencySettings;
+    saved = JSON.parse(readFileSync('data/demo-agency.json', 'utf8')) as AgencySettings;
   } catch {
     throw new Error('no data/demo-agency.json: start the service once with `npm start` (it registers this demo app), or set CLIENT_ID and CLIENT_SECRET');
   }
+  return env.ISSUER_URL === undefined ? saved : { ...saved, issuer: env.ISSUER_URL };
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {

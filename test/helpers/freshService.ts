@@ -17,12 +17,19 @@ export interface FreshService {
   stop(): Promise<void>;
 }
 
-export async function startFreshService(label: string): Promise<FreshService> {
-  const dir = await mkdtemp(join(tmpdir(), `yagona-${label}-`));
+export interface FreshServiceOptions {
+  /** Start in this folder (another start's, to share its files) instead of a new one; stop() leaves it. */
+  dir?: string;
+  /** More variables (e.g. DATABASE_URL to share another start's database). */
+  env?: Record<string, string>;
+}
+
+export async function startFreshService(label: string, options: FreshServiceOptions = {}): Promise<FreshService> {
+  const dir = options.dir ?? await mkdtemp(join(tmpdir(), `yagona-${label}-`));
   const port = 20_000 + Math.floor(Math.random() * 10_000);
   const service: ChildProcess = spawn(process.execPath, ['--import', tsx, repoPath('src/main.ts')], {
     cwd: dir,
-    env: { PATH: process.env.PATH ?? '', PORT: String(port), LOG_LEVEL: 'info', HOME: dir },
+    env: { PATH: process.env.PATH ?? '', PORT: String(port), LOG_LEVEL: 'info', HOME: dir, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -43,7 +50,7 @@ export async function startFreshService(label: string): Promise<FreshService> {
     async stop() {
       service.kill('SIGTERM');
       if (service.exitCode === null) await new Promise((r) => service.once('exit', r));
-      await rm(dir, { recursive: true, force: true });
+      if (options.dir === undefined) await rm(dir, { recursive: true, force: true });
     },
   };
 }

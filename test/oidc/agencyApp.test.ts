@@ -2,7 +2,7 @@
 // against the real service, shows their name, and signs them out again.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -44,11 +44,10 @@ after(async () => {
 test('the demo agency app signs a citizen in, shows their name and signs them out', async () => {
   const file = join(dir, 'demo-agency.json');
   const first = await ensureDemoAgency(app.db.clients, { issuer: app.url, file, appUrl, at: new Date() });
-  assert.equal(first.created, true);
+  assert.equal(first.kind, 'registered');
+  assert.ok(first.kind === 'registered');
   const saved = JSON.parse(await readFile(file, 'utf8')) as { clientSecret: string };
   assert.equal(saved.clientSecret, first.settings.clientSecret);
-  // A second start keeps the registration and the file.
-  assert.equal((await ensureDemoAgency(app.db.clients, { issuer: app.url, file, appUrl, at: new Date() })).created, false);
 
   agency.on('request', await createAgencyApp(first.settings));
   const citizen = await pki.citizen();
@@ -145,7 +144,7 @@ test('no stack trace anywhere: a body that does not parse gets a page with its 4
   assert.match(html, /Bad request/);
 });
 
-test('no stack trace at start either: without settings, or with Yagona ID unreachable, one line and exit 1', async () => {
+test('no stack trace at start either: without settings, or with Yagona ID unreachable, one line and exit 1; ISSUER_URL overrides the file\'s issuer', async () => {
   const run = (env: Record<string, string>) => new Promise<{ code: number | null; output: string }>((resolve) => {
     execFile(process.execPath, ['--import', tsx, repoPath('examples/agency-app/server.ts')], { cwd: dir, env: { PATH: process.env.PATH ?? '', ...env } }, (error, stdout, stderr) => {
       resolve({ code: error === null ? 0 : (error.code as number | null), output: `${stdout}${stderr}` });
@@ -157,4 +156,9 @@ test('no stack trace at start either: without settings, or with Yagona ID unreac
   const unreachable = await run({ CLIENT_ID: 'demo-agency', CLIENT_SECRET: 'x'.repeat(43), ISSUER_URL: 'http://127.0.0.1:1' });
   assert.equal(unreachable.code, 1);
   assert.match(unreachable.output, /^cannot read Yagona ID's discovery at http:\/\/127\.0\.0\.1:1 \(is `npm start` running\?\): [^\n]+\n$/);
+  // With the settings file: its issuer, unless ISSUER_URL names another instance sharing the registration.
+  await mkdir(join(dir, 'data'));
+  await writeFile(join(dir, 'data/demo-agency.json'), JSON.stringify({ issuer: 'http://127.0.0.1:2', clientId: 'demo-agency', clientSecret: 'x'.repeat(43), appUrl }));
+  assert.match((await run({})).output, /^cannot read Yagona ID's discovery at http:\/\/127\.0\.0\.1:2 /);
+  assert.match((await run({ ISSUER_URL: 'http://127.0.0.1:1' })).output, /^cannot read Yagona ID's discovery at http:\/\/127\.0\.0\.1:1 /);
 });

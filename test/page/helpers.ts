@@ -58,7 +58,9 @@ export async function startAgency(app: TestApp, dir: string): Promise<Agency> {
   server.listen(0, '127.0.0.1');
   await new Promise<void>((resolve) => server.once('listening', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const { settings } = await ensureDemoAgency(app.db.clients, { issuer: app.url, file: join(dir, 'demo-agency.json'), appUrl: url, at: new Date() });
+  const demo = await ensureDemoAgency(app.db.clients, { issuer: app.url, file: join(dir, 'demo-agency.json'), appUrl: url, at: new Date() });
+  assert.ok(demo.kind === 'registered', `the demo agency app was not registered afresh: ${demo.kind}`);
+  const { settings } = demo;
   server.on('request', await createAgencyApp(settings));
   return {
     url,
