@@ -98,6 +98,14 @@ describe('dist/ built by npm run build, run by plain node without the sources', 
     rmSync(dir, { recursive: true, force: true });
   });
 
+  test('it is what the systemd unit runs, and the unit waits longer than the drain', () => {
+    const unit = readFileSync(repoPath('deploy/systemd/yagona-id@.service'), 'utf8');
+    assert.match(unit, /^ExecStart=\/usr\/bin\/node dist\/main\.js$/m, 'the command this test runs from the deployment folder');
+    const grace = Number(/^Environment=SHUTDOWN_GRACE_SECONDS=(\d+)$/m.exec(unit)?.[1]);
+    assert.ok(Number(/^TimeoutStopSec=(\d+)$/m.exec(unit)?.[1]) > grace, 'SIGKILL only after the drain could finish');
+    assert.match(unit, /^KillSignal=SIGTERM$/m);
+  });
+
   test('the service serves the sign-in page assets built at build time', async () => {
     const manifest = JSON.parse(readFileSync(join(dir, 'app/dist/login-assets/manifest.json'), 'utf8')) as Record<string, { path: string }>;
     for (const asset of Object.values(manifest)) {

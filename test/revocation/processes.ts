@@ -74,9 +74,9 @@ export interface ServiceProcess {
   stop(): Promise<void>;
 }
 
-/** Starts `src/main.ts` with `env` and waits until /readyz answers 200. */
+/** Starts `src/main.ts` with `env` (on `env.PORT` when given, else a free port) and waits until /readyz answers 200. */
 export async function startService(env: Record<string, string>): Promise<ServiceProcess> {
-  const port = await freePort();
+  const port = env.PORT === undefined ? await freePort() : Number(env.PORT);
   let output = '';
   const child: ChildProcess = spawn(process.execPath, ['--import', tsx, join(root, 'src/main.ts')], {
     cwd: root,
