@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { ServiceError } from './errors.ts';
 import { apiRouter, type ApiDeps } from './http/api.ts';
 import type { Metrics } from './http/metrics.ts';
+import { jsonBody } from './http/jsonBody.ts';
 import { errorHandler, sendProblem } from './http/problem.ts';
 import { limitPerAddress, type AddressLimits } from './http/rateLimit.ts';
 import { requestLog } from './http/requestLog.ts';
@@ -31,8 +32,6 @@ export interface AppDeps extends ApiDeps {
   /** The OIDC endpoints for agency apps. */
   oidc: OidcDeps;
 }
-
-const bodyLimit = '64kb';
 
 export function createApp(deps: AppDeps): express.Express {
   const app = express();
@@ -79,8 +78,9 @@ export function createApp(deps: AppDeps): express.Express {
   // Sign-ins (POST /v1/sessions, /login/{id}) count per address inside the recipe, after the
   // challenge is burnt, so a refused one is audited like every other rejection.
   app.use('/v1/challenges', onPost(limit('challenges')));
-  // Only application/json: a text/plain "simple request" from another site gets no body.
-  app.use('/v1', express.json({ limit: bodyLimit, strict: true, type: 'application/json' }));
+  // Sign-in bodies that cannot be read still consume the challenge they name (http/jsonBody.ts).
+  app.post('/v1/sessions', jsonBody('sign-in'));
+  app.use('/v1', jsonBody('reject'));
   app.use('/v1', apiRouter(deps));
   // After the API: sign-ins, the busiest requests, should not walk past these routers first.
   app.use(wellKnownRouter({ issuerUrl: deps.issuerUrl, keys: deps.keys }));

@@ -35,6 +35,7 @@ const rooms: Array<{ library: RegExp; allowed: RegExp; why: string }> = [
   { library: /^ioredis$/, allowed: /^src\/stores\/redis\.ts$/, why: 'Redis is behind the EphemeralStore interface' },
   { library: /^(knex|pg|better-sqlite3)$/, allowed: /^src\/stores\/sql\//, why: 'SQL is behind the store interfaces' },
   { library: /^express$|^helmet$/, allowed: /^src\/(app\.ts|http\/)/, why: 'Express is wiring, kept in app.ts and http/' },
+  { library: /^jsonc-parser$/, allowed: /^src\/http\/jsonBody\.ts$/, why: 'request bodies are read in one place' },
   { library: /^rate-limiter-flexible$/, allowed: /^src\/stores\/(redis|memory|rateLimits)\.ts$/, why: 'rate limits are counters in the stores, behind EphemeralStore.rateLimiter' },
   { library: /^@noble\/curves(\/|$)/, allowed: /^src\/pki\/algorithms\/gost\//, why: 'noble stays inside the GOST module, which exports bigint and Uint8Array only' },
   { library: /^pkcs11js$/, allowed: /^src\/token\//, why: 'PKCS#11 (native, per-call init/finalize) is behind src/token/pkcs11.ts' },

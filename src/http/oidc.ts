@@ -16,6 +16,7 @@ import { formParams, tokenRequest } from '../oidc/token.ts';
 import { isStoreUnavailable, type RateLimiter } from '../stores/types.ts';
 import { clientAddress } from './api.ts';
 import type { Metrics } from './metrics.ts';
+import { jsonBody } from './jsonBody.ts';
 import { countPerAddress } from './rateLimit.ts';
 import { errorPage, loginPage, loginPageCsp, logoutPage } from './oidcPages.ts';
 
@@ -29,7 +30,6 @@ export interface OidcRouterDeps {
 
 const bodyLimit = '64kb';
 const form = express.urlencoded({ extended: false, limit: bodyLimit, parameterLimit: 100 });
-const json = express.json({ limit: bodyLimit, strict: true, type: 'application/json' });
 
 type Handler = (req: Request, res: Response) => Promise<void>;
 
@@ -100,7 +100,7 @@ export function oidcRouter(deps: OidcRouterDeps): Router {
   }));
 
   // Errors here go to the app's problem+json handler, exactly as POST /v1/sessions.
-  router.post('/login/:interactionId', json, async (req, res) => {
+  router.post('/login/:interactionId', jsonBody('sign-in'), async (req, res) => {
     const interaction = await openInteraction(oidc, String(req.params.interactionId), browserCookie(req));
     const redirectTo = await finishInteraction(oidc, interaction, req.body, { id: req.id, ...clientAddress(req) }, async (run) => {
       const started = process.hrtime.bigint();

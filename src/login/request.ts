@@ -34,14 +34,37 @@ const rawBody = z.strictObject({
 const body = z.discriminatedUnion('format', [cmsBody, rawBody]);
 const withChallengeId = z.object({ challengeId });
 
+const unreadable = Symbol('unreadable body');
+
+/**
+ * A body the transport could not read (too large, not JSON, a duplicate key, another charset):
+ * the sign-in still consumes the challenge id found in its bytes, then fails with `error`.
+ * A symbol key, so no JSON body can pose as one.
+ */
+export interface UnreadableBody {
+  readonly [unreadable]: ServiceError;
+  readonly challengeId: string | undefined;
+}
+
+export function unreadableBody(error: ServiceError, challengeId: string | undefined): UnreadableBody {
+  return { [unreadable]: error, challengeId };
+}
+
+const isUnreadable = (input: unknown): input is UnreadableBody => typeof input === 'object' && input !== null && unreadable in input;
+
 /** The challenge id alone, read before anything else so that even a bad body consumes it. */
 export function readChallengeId(input: unknown): string {
+  if (isUnreadable(input)) {
+    if (input.challengeId === undefined) throw input[unreadable];
+    return input.challengeId;
+  }
   const parsed = withChallengeId.safeParse(input);
   if (!parsed.success) throw new ServiceError('invalid_request', 'challengeId is required');
   return parsed.data.challengeId;
 }
 
 export function parseSignInRequest(input: unknown): SignInRequest {
+  if (isUnreadable(input)) throw input[unreadable];
   const parsed = body.safeParse(input);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
