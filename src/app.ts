@@ -79,7 +79,7 @@ export function createApp(deps: AppDeps): express.Express {
   // challenge is burnt, so a refused one is audited like every other rejection.
   app.use('/v1/challenges', onPost(limit('challenges')));
   // Sign-in bodies that cannot be read still consume the challenge they name (http/jsonBody.ts).
-  app.post('/v1/sessions', jsonBody('sign-in'));
+  app.use('/v1/sessions', onPost(jsonBody('sign-in')));
   app.use('/v1', jsonBody('reject'));
   app.use('/v1', apiRouter(deps));
   // After the API: sign-ins, the busiest requests, should not walk past these routers first.

@@ -80,7 +80,7 @@ export async function composeService(parts: ServiceParts): Promise<ComposedServi
     keys,
     challenges,
     sessions,
-    metrics: createMetrics({ defaultMetrics: parts.defaultMetrics ?? false }),
+    metrics: createMetrics({ defaultMetrics: parts.defaultMetrics ?? false, revocationPollAgeSeconds: () => revocationWatcher.pollAgeSeconds() }),
     trustProxy: config.trustProxy,
     limits: {
       challenges: perMinute('challenges', config.rateLimits.perAddress),

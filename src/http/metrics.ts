@@ -1,6 +1,6 @@
 // Prometheus metrics (docs/operations.md "Monitoring"): sign-ins by outcome code and their
 // latency, requests refused by a rate limit, store failures.
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export interface Metrics {
   registry: Registry;
@@ -11,8 +11,25 @@ export interface Metrics {
   storeFailed(store: string): void;
 }
 
-export function createMetrics(options: { defaultMetrics: boolean }): Metrics {
+export interface MetricsOptions {
+  defaultMetrics: boolean;
+  /** Seconds since the revocation registry last answered this instance's poll. */
+  revocationPollAgeSeconds?: () => number;
+}
+
+export function createMetrics(options: MetricsOptions): Metrics {
   const registry = new Registry();
+  const pollAge = options.revocationPollAgeSeconds;
+  if (pollAge !== undefined) {
+    new Gauge({
+      name: 'yagona_revocation_poll_age_seconds',
+      help: 'Seconds since the revocation registry last answered this instance (normally under 0.25; above 1 every session check asks SQL itself)',
+      registers: [registry],
+      collect() {
+        this.set(pollAge());
+      },
+    });
+  }
   if (options.defaultMetrics) collectDefaultMetrics({ register: registry, prefix: 'yagona_' });
   const signIns = new Counter({
     name: 'yagona_sign_ins_total',

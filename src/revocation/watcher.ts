@@ -49,6 +49,8 @@ export interface RevocationWatcher {
   refresh(): Promise<void>;
   /** The last epoch applied. */
   epoch(): number;
+  /** Seconds since the registry last answered a poll: the revocation lag of this instance (a metric). */
+  pollAgeSeconds(): number;
   /** Resolves when the sessions of everything applied so far have been ended. */
   settled(): Promise<void>;
   close(): Promise<void>;
@@ -214,6 +216,7 @@ export function createRevocationWatcher(options: RevocationWatcherOptions): Revo
 
     refresh,
     epoch: () => applied,
+    pollAgeSeconds: () => (now() - lastAnswer) / 1000,
     settled: () => ending,
 
     async close() {
