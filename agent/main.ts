@@ -5,6 +5,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError, readEnvironment, type Environment } from '../src/config.ts';
 import { defaultAgentPort, originOf } from '../src/login/originBinding.ts';
+import { agentVersion } from '../src/token/agentRelease.ts';
 import { openTokenModule } from '../src/token/pkcs11.ts';
 import { startAgent } from './server.ts';
 
@@ -35,19 +36,21 @@ try {
   process.exit(2);
 }
 
-const agent = await startAgent({
+// No top-level await: the packaged agent (agent/package/) runs this as a CommonJS bundle.
+void startAgent({
   module: options.module === undefined ? undefined : openTokenModule(options.module),
   origins,
   port: options.port,
   log: (line) => console.error(line),
-}).catch((error: Error) => {
+}).then((agent) => {
+  console.log(`yagona-agent ${agentVersion} listening on ${agent.url} for ${origins.join(', ')}; module ${options.module ?? '(none: --module)'}`);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => void agent.close().then(() => process.exit(0)));
+  }
+}, (error: Error) => {
   console.error(`yagona-agent: cannot listen on 127.0.0.1:${options.port}: ${error.message}`);
   process.exit(1);
 });
-console.log(`yagona-agent listening on ${agent.url} for ${origins.join(', ')}; module ${options.module ?? '(none: --module)'}`);
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => void agent.close().then(() => process.exit(0)));
-}
 
 function parsePort(text: string): number {
   const port = Number(text);

@@ -15,6 +15,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { bindToOrigin } from '../src/login/originBinding.ts';
+import { agentVersion } from '../src/token/agentRelease.ts';
 import { TokenError, type TokenCertificate, type TokenErrorCode, type TokenModule } from '../src/token/pkcs11.ts';
 
 export interface AgentOptions {
@@ -63,7 +64,6 @@ class AgentError extends Error {
   }
 }
 
-export const agentVersion = 1;
 // A sign-in body is a certificate id, a PIN and a challenge of a few hundred bytes.
 const maxBodyBytes = 16 * 1024;
 const maxChallengeLength = 2048;

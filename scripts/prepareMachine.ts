@@ -28,6 +28,8 @@ export const debianPackages: readonly DebianPackage[] = [
   { name: 'opencryptoki', why: "the PIN-lock tests use openCryptoki's soft token, which locks its PIN" },
   { name: 'libengine-gost-openssl', why: "the O'zDSt / GOST tests check our arithmetic against OpenSSL's gost engine (C, independent of ours)" },
   { name: 'nginx', why: 'asked for by issue 13 for the tests being added that put a proxy in front of the service' },
+  { name: 'binutils', why: "`npm run agent:package` strips the agent's Node binary (strip) before it becomes the .deb's single executable" },
+  { name: 'systemd', why: "the agent package test checks the .deb's user unit with systemd-analyze verify" },
   // The servers only when they are to run here and do not answer (another host or a running
   // server needs no package).
   { name: 'redis-server', why: 'Redis for the tests', when: (s) => s.redis.local && s.redis.status === 'down' },

@@ -10,6 +10,7 @@ import { errorHandler, sendProblem } from './http/problem.ts';
 import { limitPerAddress, type AddressLimits } from './http/rateLimit.ts';
 import { requestLog } from './http/requestLog.ts';
 import { wellKnownRouter } from './http/wellKnown.ts';
+import { agentDownloadsRouter } from './http/agentDownloads.ts';
 import { loginAssetsRouter } from './http/loginPage/assets.ts';
 import { oidcRouter } from './http/oidc.ts';
 import type { OidcDeps } from './oidc/provider.ts';
@@ -31,6 +32,8 @@ export interface AppDeps extends ApiDeps {
   draining?: () => boolean;
   /** The OIDC endpoints for agency apps. */
   oidc: OidcDeps;
+  /** The signing agent's packages offered for download (AGENT_DOWNLOADS_DIR). */
+  agentDownloadsDir: string;
 }
 
 export function createApp(deps: AppDeps): express.Express {
@@ -85,6 +88,7 @@ export function createApp(deps: AppDeps): express.Express {
   // After the API: sign-ins, the busiest requests, should not walk past these routers first.
   app.use(wellKnownRouter({ issuerUrl: deps.issuerUrl, keys: deps.keys }));
   app.use(loginAssetsRouter());
+  app.use(agentDownloadsRouter(deps.agentDownloadsDir));
   app.use('/login', (req, res, next) => (req.method === 'GET' ? limit('loginPage')(req, res, next) : next()));
   app.use('/authorize', limit('authorize'));
   app.use(oidcRouter({ oidc: deps.oidc, metrics: deps.metrics, logger: deps.logger, tokenLimit: deps.limits.token }));

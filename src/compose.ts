@@ -88,6 +88,7 @@ export async function composeService(parts: ServiceParts): Promise<ComposedServi
       loginPage: perMinute('login-page', config.rateLimits.loginPagePerAddress),
       token: perMinute('token', config.rateLimits.tokenPerAddress),
     },
+    agentDownloadsDir: config.agentDownloadsDir,
     signIn,
     oidc,
     readiness: async () => {

@@ -113,6 +113,8 @@ const schema = z
     // In-flight requests get this long to finish after SIGTERM (systemd's TimeoutStopSec is longer).
     SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(0).max(600).default(20),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    // Where `npm run agent:package` writes by default, so a built package is offered at once.
+    AGENT_DOWNLOADS_DIR: z.string().min(1).default('dist/agent'),
   })
   .superRefine((env, ctx) => {
     if (env.REVOCATION_CHECKS.includes('crl') && env.REVOCATION_ALLOWED_HOSTS.length === 0) {
@@ -162,6 +164,8 @@ export interface Config {
   readonly rateLimits: RateLimitSettings;
   readonly shutdownGraceSeconds: number;
   readonly logLevel: string;
+  /** The signing agent's packages the page offers (src/http/agentDownloads.ts). */
+  readonly agentDownloadsDir: string;
 }
 
 /** Requests allowed per minute (docs/configuration.md "Rate limits"). */
@@ -243,5 +247,6 @@ export function loadConfig(env: Environment = readEnvironment()): Config {
     }),
     shutdownGraceSeconds: e.SHUTDOWN_GRACE_SECONDS,
     logLevel: e.LOG_LEVEL,
+    agentDownloadsDir: e.AGENT_DOWNLOADS_DIR,
   });
 }

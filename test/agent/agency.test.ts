@@ -8,7 +8,7 @@ import { originOf } from '../../src/login/originBinding.ts';
 import { openTokenModule } from '../../src/token/pkcs11.ts';
 import type { TestApp } from '../helpers/app.ts';
 import { openTestDatabase, type TestDatabase } from '../helpers/services.ts';
-import { certifyTokenKey, qualifiedCa, createSoftToken, softhsmModule, type SoftToken } from '../helpers/softhsm.ts';
+import { softhsmModule, softTokenCitizen, type SoftToken } from '../helpers/softhsm.ts';
 import { createTestPki } from '../helpers/testPki.ts';
 import { addClient, authorizationUrl, Browser, oidc, relyingParty, startInteraction, startOidcApp } from '../oidc/helpers.ts';
 
@@ -21,16 +21,13 @@ let certificateId: string;
 
 before(async () => {
   const pki = await createTestPki();
-  const qca = await qualifiedCa(pki);
-  token = createSoftToken({ label: 'Agency test token' });
-  const key = token.generateKey('ec-p256', 'sign-in key');
-  token.storeCertificate(await certifyTokenKey(qca, key.publicKey, 'CN=Token Holder,1.2.860.3.16.1.2=31201990000042,C=UZ'), 'sign-in', key.keyId);
-  token.storeCertificate(qca.certDer, 'Test Qualified Citizen CA');
+  const made = await softTokenCitizen(pki, 'Agency test token', 'CN=Token Holder,1.2.860.3.16.1.2=31201990000042,C=UZ');
+  token = made.token;
   database = await openTestDatabase('postgres');
   app = await startOidcApp({ store: 'redis', database, pki });
   origin = originOf(app.url);
   agent = await startAgent({ module: openTokenModule(softhsmModule), origins: [origin], port: 0 });
-  certificateId = `${token.slot}:${key.keyId}`;
+  certificateId = `${token.slot}:${made.keyId}`;
 });
 
 after(async () => {

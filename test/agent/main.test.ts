@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { after, test } from 'node:test';
+import { agentVersion } from '../../src/token/agentRelease.ts';
 import { softhsmModule } from '../helpers/softhsm.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
@@ -40,10 +41,10 @@ function startAgentProcess(args: string[], env: Record<string, string> = {}): Pr
 test('serves the origin of ISSUER_URL by default, and only that', async () => {
   const port = await freePort();
   const line = await startAgentProcess(['--module', softhsmModule, '--port', String(port)], { ISSUER_URL: 'https://id.example.uz/some/path' });
-  assert.equal(line, `yagona-agent listening on http://127.0.0.1:${port} for https://id.example.uz; module ${softhsmModule}`);
+  assert.equal(line, `yagona-agent ${agentVersion} listening on http://127.0.0.1:${port} for https://id.example.uz; module ${softhsmModule}`);
   const ok = await fetch(`http://127.0.0.1:${port}/v1/status`, { headers: { origin: 'https://id.example.uz' } });
   assert.equal(ok.status, 200);
-  assert.deepEqual(await ok.json(), { agent: 'yagona-agent', version: 1, module: softhsmModule });
+  assert.deepEqual(await ok.json(), { agent: 'yagona-agent', version: agentVersion, module: softhsmModule });
   const other = await fetch(`http://127.0.0.1:${port}/v1/status`, { headers: { origin: 'http://localhost:8080' } });
   assert.equal(other.status, 403);
 });

@@ -1,9 +1,10 @@
 // The sign-in page's "key token" way in real Chromium: from the demo agency app through the page
 // and the local agent (on its fixed loopback port) to a SoftHSM2 token, and back at the agency
-// signed in. Without an agent the page says how to install and start it; a wrong PIN is told
-// in the focused alert; the PIN goes to the agent only, never to the service.
+// signed in. Without an agent, or with one too old, the page offers the agent's package; a
+// wrong PIN is told in the focused alert; the PIN goes to the agent only, never to the service.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,10 +12,11 @@ import { after, before, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { startAgent, type Agent } from '../../agent/server.ts';
 import { agentOrigin, defaultAgentPort, originOf } from '../../src/login/originBinding.ts';
+import { minimumAgentVersion } from '../../src/token/agentRelease.ts';
 import { openTokenModule } from '../../src/token/pkcs11.ts';
 import type { TestApp } from '../helpers/app.ts';
 import { openTestDatabase, type TestDatabase } from '../helpers/services.ts';
-import { certifyTokenKey, qualifiedCa, createSoftToken, softhsmModule, type SoftToken } from '../helpers/softhsm.ts';
+import { softhsmModule, softTokenCitizen, type SoftToken } from '../helpers/softhsm.ts';
 import { createTestPki } from '../helpers/testPki.ts';
 import { startOidcApp } from '../oidc/helpers.ts';
 import { alertText, atKeyStep, launchChromium, record, screenshotPath, startAgency, type Agency, type ChromiumSession } from '../page/helpers.ts';
@@ -29,14 +31,10 @@ let dir: string;
 
 before(async () => {
   const pki = await createTestPki();
-  const qca = await qualifiedCa(pki);
-  token = createSoftToken({ label: 'Page test token' });
-  const key = token.generateKey('ec-p256', 'sign-in key');
-  token.storeCertificate(await certifyTokenKey(qca, key.publicKey, 'CN=Token Citizen,1.2.860.3.16.1.2=31201990000077,C=UZ'), 'sign-in', key.keyId);
-  token.storeCertificate(qca.certDer, 'Test Qualified Citizen CA');
+  ({ token } = await softTokenCitizen(pki, 'Page test token', 'CN=Token Citizen,1.2.860.3.16.1.2=31201990000077,C=UZ'));
   database = await openTestDatabase('sqlite');
-  app = await startOidcApp({ store: 'memory', database, pki });
   dir = mkdtempSync(join(tmpdir(), 'yagona-token-page-'));
+  app = await startOidcApp({ store: 'memory', database, pki, env: { AGENT_DOWNLOADS_DIR: join(dir, 'downloads') } });
   agency = await startAgency(app, dir);
   chromium = await launchChromium();
 });
@@ -62,17 +60,51 @@ async function tokenStep(): Promise<Page> {
   return page;
 }
 
-test('without the agent, the page says how to install and start it', async () => {
+test('without the agent, and no package built, the page says so in its language', async () => {
   const page = await tokenStep();
   await page.locator('#token-find').click();
   assert.match(await alertText(page), /agenti topilmadi/);
   await page.locator('#token-install').waitFor({ state: 'visible' });
-  assert.match((await page.locator('#token-install').textContent()) ?? '', /npm run agent -- --module/);
+  assert.equal(await page.locator('#token-install a.download').count(), 0);
+  assert.match((await page.locator('#token-install').textContent()) ?? '', /agent paketini taklif qilmaydi/);
   // The language switch reaches the token's sentences too.
   await page.locator('button.lang[data-locale="en"]').click();
   assert.match((await page.locator('#alert').textContent()) ?? '', /The Yagona ID agent was not found/);
+  assert.match((await page.locator('#token-install').textContent()) ?? '', /does not offer the agent for your system yet/);
   assert.equal(await page.locator('#method-token').textContent(), 'Key token');
   await page.close();
+});
+
+test('an agent older than the page works with is named with its version, and the package is offered', async () => {
+  // What agents before 1.1.0 answered: the version as a number; the same CORS as today's.
+  const old = createServer((req, res) => {
+    res.setHeader('Access-Control-Allow-Origin', originOf(app.url));
+    res.setHeader('Content-Type', 'application/json');
+    res.end(req.url === '/v1/status' ? JSON.stringify({ agent: 'yagona-agent', version: 1, module: softhsmModule }) : '{}');
+  }).listen(defaultAgentPort, '127.0.0.1');
+  await new Promise((resolve) => old.once('listening', resolve));
+  const downloads = join(dir, 'downloads');
+  mkdirSync(downloads, { recursive: true });
+  // Any bytes will do for the page: it offers what the folder holds under the package's name.
+  writeFileSync(join(downloads, 'yagona-agent_9.9.9_amd64.deb'), 'a package');
+  try {
+    const page = await tokenStep();
+    const { requests } = record(page);
+    await page.locator('#token-find').click();
+    assert.equal(await alertText(page), `Kompyuteringizdagi Yagona ID agenti (1) eskirgan: ${minimumAgentVersion} yoki undan yangi versiya kerak. Yangisini quyidan oʻrnating.`);
+    assert.equal(await page.locator('#token-install a.download').getAttribute('href'), '/downloads/agent/yagona-agent_9.9.9_amd64.deb');
+    await page.locator('button.lang[data-locale="ru"]').click();
+    assert.match((await page.locator('#alert').textContent()) ?? '', /^Агент Yagona ID на этом компьютере \(1\) устарел/);
+    assert.match((await page.locator('#token-install a.download').textContent()) ?? '', /^Скачать для Linux/);
+    assert.deepEqual(await axeViolations(page), [], 'the install help');
+    await page.screenshot({ path: screenshotPath('key-token-agent-too-old'), fullPage: true });
+    // The old agent is asked for nothing but its version.
+    assert.deepEqual(requests.filter((request) => request.url.startsWith(agentOrigin)).map((request) => new URL(request.url).pathname), ['/v1/status']);
+    await page.close();
+  } finally {
+    rmSync(downloads, { recursive: true, force: true });
+    await new Promise((resolve) => old.close(resolve));
+  }
 });
 
 test('agency → page → key token through the agent → back at the agency, signed in; the PIN reaches only the agent', async () => {
@@ -105,7 +137,7 @@ test('agency → page → key token through the agent → back at the agency, si
     }
   }
   const toAgent = requests.filter((request) => request.url.startsWith(agentOrigin)).map((request) => `${request.method} ${new URL(request.url).pathname}`);
-  assert.deepEqual(toAgent, ['GET /v1/certificates', 'POST /v1/sign', 'POST /v1/sign']);
+  assert.deepEqual(toAgent, ['GET /v1/status', 'GET /v1/certificates', 'POST /v1/sign', 'POST /v1/sign']);
   assert.deepEqual(problems.filter((problem) => !problem.includes(agency.url) && !problem.includes('403')), []);
   await page.close();
 });

@@ -145,6 +145,20 @@ export function tokenObjects(module: string, label: string, pin: string): TokenO
   };
 }
 
+/**
+ * A token as a citizen gets it from a qualified CA: an EC P-256 key made on a fresh SoftHSM2
+ * token, its certificate for `subject`, and the CA's certificate beside it (the chain the agent
+ * sends). Returns the token and the key's CKA_ID.
+ */
+export async function softTokenCitizen(pki: TestPki, label: string, subject: string): Promise<{ token: SoftToken; keyId: string }> {
+  const qca = await qualifiedCa(pki);
+  const token = createSoftToken({ label });
+  const key = token.generateKey('ec-p256', 'sign-in key');
+  token.storeCertificate(await certifyTokenKey(qca, key.publicKey, subject), 'sign-in', key.keyId);
+  token.storeCertificate(qca.certDer, 'Test Qualified Citizen CA');
+  return { token, keyId: key.keyId };
+}
+
 /** A certificate for a key generated on the token, issued by the test CA with the QSCD policy (login/assurance.ts). */
 export async function certifyTokenKey(
   ca: Authority, publicKey: KeyObject, subject: string, extra: Partial<IssueOptions> = {}, now = new Date(),

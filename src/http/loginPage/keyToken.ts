@@ -3,16 +3,18 @@
 // The page finds the agent on the loopback, lists the token's certificates, sends the PIN and
 // the challenge to the agent — which signs the challenge framed with this page's origin, on
 // the token — and posts the result to /login/{interactionId} like a key-file signature.
-// Without an agent it says how to install and start one.
+// Without an agent, or with one older than the page works with, it offers the agent's
+// packages this service serves (GET /downloads/agent) with the steps to install one.
 //
 // It builds its own part of the page (no HTML strings: the CSP enforces Trusted Types) and
 // keeps its sentences here, so the key-file flow and its dictionary stay as they are; the
 // service's error sentences are the dictionary's.
 import { agentOrigin } from '../../login/originBinding.ts';
+import { isRecentEnough, minimumAgentVersion } from '../../token/agentRelease.ts';
 import { dictionaries, fill, formatDate, isLocale, type Locale, type Problem } from './i18n.ts';
 
 type TokenProblem =
-  | 'agent_missing' | 'no_certificates' | 'choose_certificate' | 'pin_missing'
+  | 'agent_missing' | 'agent_too_old' | 'no_certificates' | 'choose_certificate' | 'pin_missing'
   | 'pin_incorrect' | 'pin_final_try' | 'pin_locked' | 'token_removed' | 'no_module' | 'busy' | 'token_error';
 
 interface Texts {
@@ -26,6 +28,12 @@ interface Texts {
   signing: string;
   installHeading: string;
   install: string;
+  /** `{size}`: megabytes. */
+  debLink: string;
+  /** `{file}`: the package's file name. */
+  debSteps: readonly string[];
+  checksum: string;
+  noPackage: string;
   lockedBadge: string;
   tokenField: string;
   problems: Record<TokenProblem, string>;
@@ -42,11 +50,21 @@ const texts: Record<Locale, Texts> = {
     signIn: 'Imzolash va kirish',
     signing: 'Token imzolamoqda…',
     installHeading: 'Yagona ID agenti kerak',
-    install: 'Token bilan kirish uchun kompyuteringizda Yagona ID imzolash agenti ishlab turishi kerak. Uni oʻrnating va tokeningiz PKCS#11 moduli bilan ishga tushiring: npm run agent -- --module <modul yoʻli>. Soʻng «Tokenni qidirish» tugmasini bosing.',
+    install: 'Token bilan kirish uchun kompyuteringizga Yagona ID imzolash agentini oʻrnating. U kompyuteringizga har kirganingizda oʻzi ishga tushadi.',
+    debLink: 'Linux (Debian, Ubuntu) uchun yuklab olish — .deb, {size} MB',
+    debSteps: [
+      'Yuqoridagi paketni yuklab oling.',
+      'Uni dasturlarni oʻrnatish ilovasida oching yoki terminalda bajaring: sudo apt install ./{file}',
+      'Agentni ishga tushiring: tizimdan chiqib, qayta kiring yoki terminalda bajaring: systemctl --user start yagona-agent',
+      'Tokeningizni ulang va «Tokenni qidirish» tugmasini bosing.',
+    ],
+    checksum: 'SHA-256 nazorat yigʻindisi',
+    noPackage: 'Bu xizmat hozircha sizning tizimingiz uchun agent paketini taklif qilmaydi. Kalit fayli bilan kiring.',
     lockedBadge: 'PIN bloklangan',
     tokenField: 'Token',
     problems: {
-      agent_missing: 'Yagona ID agenti topilmadi. Uni ishga tushiring va qaytadan urinib koʻring.',
+      agent_missing: 'Yagona ID agenti topilmadi. Uni oʻrnating yoki ishga tushiring va qaytadan urinib koʻring.',
+      agent_too_old: 'Kompyuteringizdagi Yagona ID agenti ({version}) eskirgan: {minimum} yoki undan yangi versiya kerak. Yangisini quyidan oʻrnating.',
       no_certificates: 'Ulangan tokenda kirish uchun sertifikat topilmadi. Tokenni tekshirib, qaytadan qidiring.',
       choose_certificate: 'Kirish uchun sertifikatni tanlang.',
       pin_missing: 'Token PIN-kodini kiriting.',
@@ -69,11 +87,21 @@ const texts: Record<Locale, Texts> = {
     signIn: 'Подписать и войти',
     signing: 'Токен подписывает…',
     installHeading: 'Нужен агент Yagona ID',
-    install: 'Чтобы войти с токеном, на компьютере должен работать агент подписи Yagona ID. Установите его и запустите с PKCS#11-модулем вашего токена: npm run agent -- --module <путь к модулю>. Затем нажмите «Найти токен».',
+    install: 'Чтобы войти с токеном, установите на компьютер агент подписи Yagona ID. Он запускается сам при каждом входе в систему.',
+    debLink: 'Скачать для Linux (Debian, Ubuntu) — .deb, {size} МБ',
+    debSteps: [
+      'Скачайте пакет по ссылке выше.',
+      'Откройте его в программе установки приложений или выполните в терминале: sudo apt install ./{file}',
+      'Запустите агент: выйдите из системы и войдите снова или выполните в терминале: systemctl --user start yagona-agent',
+      'Подключите токен и нажмите «Найти токен».',
+    ],
+    checksum: 'Контрольная сумма SHA-256',
+    noPackage: 'Этот сервис пока не предлагает пакет агента для вашей системы. Войдите с файлом ключа.',
     lockedBadge: 'PIN заблокирован',
     tokenField: 'Токен',
     problems: {
-      agent_missing: 'Агент Yagona ID не найден. Запустите его и попробуйте снова.',
+      agent_missing: 'Агент Yagona ID не найден. Установите или запустите его и попробуйте снова.',
+      agent_too_old: 'Агент Yagona ID на этом компьютере ({version}) устарел: нужна версия {minimum} или новее. Установите новую версию ниже.',
       no_certificates: 'На подключённом токене нет сертификата для входа. Проверьте токен и найдите его снова.',
       choose_certificate: 'Выберите сертификат для входа.',
       pin_missing: 'Введите PIN-код токена.',
@@ -96,11 +124,21 @@ const texts: Record<Locale, Texts> = {
     signIn: 'Sign and sign in',
     signing: 'The token is signing…',
     installHeading: 'The Yagona ID agent is needed',
-    install: 'To sign in with a token, the Yagona ID signing agent must run on this computer. Install it and start it with your token\'s PKCS#11 module: npm run agent -- --module <module path>. Then press "Find my token".',
+    install: 'To sign in with a token, install the Yagona ID signing agent on this computer. It starts by itself each time you sign in to the computer.',
+    debLink: 'Download for Linux (Debian, Ubuntu) — .deb, {size} MB',
+    debSteps: [
+      'Download the package above.',
+      'Open it with your software installer, or run in a terminal: sudo apt install ./{file}',
+      'Start the agent: sign out and back in, or run in a terminal: systemctl --user start yagona-agent',
+      'Connect your token and press "Find my token".',
+    ],
+    checksum: 'SHA-256 checksum',
+    noPackage: 'This service does not offer the agent for your system yet. Sign in with a key file.',
     lockedBadge: 'PIN locked',
     tokenField: 'Token',
     problems: {
-      agent_missing: 'The Yagona ID agent was not found. Start it and try again.',
+      agent_missing: 'The Yagona ID agent was not found. Install or start it, and try again.',
+      agent_too_old: 'The Yagona ID agent on this computer ({version}) is too old: version {minimum} or newer is needed. Install the new one below.',
       no_certificates: 'The connected token holds no certificate to sign in with. Check the token and look for it again.',
       choose_certificate: 'Choose the certificate to sign in with.',
       pin_missing: 'Type the token\'s PIN.',
@@ -135,7 +173,19 @@ const t = () => texts[locale()];
 const interactionId = main?.dataset.interaction ?? '';
 const client = main?.dataset.client ?? '';
 
+interface Download {
+  platform: string;
+  name: string;
+  url: string;
+  bytes: number;
+  sha256: string;
+}
+
 let certificates: Listed[] = [];
+/** The service's agent packages; undefined until first needed. */
+let downloads: Download[] | undefined;
+/** The version a too-old agent answered with, for its sentence. */
+let foundVersion = '';
 let locked = new Set<string>();
 let shown: { kind: 'token'; problem: TokenProblem } | { kind: 'service'; problem: Problem } | undefined;
 let status: 'finding' | 'signing' | undefined;
@@ -159,7 +209,11 @@ const pinField = make('div', { className: 'field', hidden: true }, pinLabel, pin
 const signButton = make('button', { type: 'submit', className: 'primary', id: 'token-sign', hidden: true });
 const installHeading = make('h2', { id: 'token-install-heading' });
 const installText = make('p', { className: 'hint' });
-const installHelp = make('section', { id: 'token-install', hidden: true }, installHeading, installText);
+const installDownloads = make('div', { id: 'token-downloads' });
+const installHelp = make('section', { id: 'token-install', hidden: true }, installHeading, installText, installDownloads);
+installHelp.setAttribute('aria-labelledby', installHeading.id);
+// Only the Linux package is built so far (README "Installing the agent"); other systems are told so.
+const onLinux = /\b(Linux|X11)\b/.test(navigator.userAgent) && !/Android/i.test(navigator.userAgent);
 const tokenForm = make('form', { id: 'token-form', className: 'card', hidden: true, noValidate: true },
   intro, list, pinField, make('div', { className: 'actions' }, findButton, signButton), installHelp);
 
@@ -175,6 +229,7 @@ function render(): void {
   signButton.textContent = x.signIn;
   installHeading.textContent = x.installHeading;
   installText.textContent = x.install;
+  renderDownloads();
   renderCertificates();
   if (shown !== undefined && alertBox !== null) alertBox.textContent = sentence(shown);
   if (status !== undefined && statusLine !== null) statusLine.textContent = status === 'finding' ? x.finding : x.signing;
@@ -200,12 +255,45 @@ function renderCertificates(): void {
   signButton.hidden = certificates.length === 0;
 }
 
+function renderDownloads(): void {
+  const x = t();
+  if (downloads === undefined) return installDownloads.replaceChildren();
+  const deb = downloads.find((download) => download.platform === 'linux-deb');
+  const parts: Node[] = [];
+  if (deb !== undefined) {
+    const link = make('a', { href: deb.url, className: 'download', textContent: x.debLink.replace('{size}', (deb.bytes / 1_000_000).toFixed(0)) });
+    link.setAttribute('download', deb.name);
+    parts.push(
+      link,
+      make('ol', { className: 'steps' }, ...x.debSteps.map((step) => make('li', { textContent: step.replace('{file}', deb.name) }))),
+      make('p', { className: 'hint checksum' }, document.createTextNode(`${x.checksum}: `), make('code', { textContent: deb.sha256 })),
+    );
+  }
+  if (deb === undefined || !onLinux) parts.push(make('p', { className: 'hint', textContent: x.noPackage }));
+  installDownloads.replaceChildren(...parts);
+}
+
+/** The install help with the packages this service offers (asked for once). */
+async function showInstall(): Promise<void> {
+  installHelp.hidden = false;
+  if (downloads === undefined) {
+    try {
+      const response = await fetch('/downloads/agent', { credentials: 'same-origin', cache: 'no-store', redirect: 'error' });
+      downloads = response.ok ? ((await response.json()) as { downloads?: Download[] }).downloads ?? [] : [];
+    } catch {
+      downloads = [];
+    }
+  }
+  renderDownloads();
+}
+
 function commonName(subject: string): string {
   return /(?:^|,)CN=((?:\\,|[^,])+)/.exec(subject)?.[1]?.replace(/\\(.)/g, '$1') ?? subject;
 }
 
 function sentence(current: NonNullable<typeof shown>): string {
-  return current.kind === 'token' ? t().problems[current.problem] : fill(dictionaries[locale()].errors[current.problem], client);
+  if (current.kind === 'service') return fill(dictionaries[locale()].errors[current.problem], client);
+  return t().problems[current.problem].replace('{version}', foundVersion).replace('{minimum}', minimumAgentVersion);
 }
 
 function showProblem(problem: NonNullable<typeof shown>, field?: HTMLInputElement): void {
@@ -282,6 +370,14 @@ async function find(): Promise<void> {
   setStatus('finding');
   installHelp.hidden = true;
   try {
+    const status = await agent('/v1/status');
+    if (!status.ok) return showProblem({ kind: 'token', problem: await agentProblem(status) });
+    const { version } = (await status.json()) as { version?: unknown };
+    if (!isRecentEnough(version)) {
+      foundVersion = typeof version === 'string' || typeof version === 'number' ? String(version) : '?';
+      await showInstall();
+      return showProblem({ kind: 'token', problem: 'agent_too_old' });
+    }
     const response = await agent('/v1/certificates');
     if (!response.ok) return showProblem({ kind: 'token', problem: await agentProblem(response) });
     const body = (await response.json()) as { certificates?: Listed[]; tokens?: Array<{ slot: string; pinLocked: boolean }> };
@@ -293,7 +389,7 @@ async function find(): Promise<void> {
     pinInput.focus();
   } catch (error) {
     if (!(error instanceof AgentMissing)) throw error;
-    installHelp.hidden = false;
+    await showInstall();
     showProblem({ kind: 'token', problem: 'agent_missing' });
   } finally {
     setBusy(false);
@@ -328,7 +424,7 @@ async function sign(): Promise<void> {
     window.location.assign(redirectTo);
   } catch (error) {
     if (error instanceof AgentMissing) {
-      installHelp.hidden = false;
+      await showInstall();
       return showProblem({ kind: 'token', problem: 'agent_missing' });
     }
     showProblem({ kind: 'service', problem: 'network' });
