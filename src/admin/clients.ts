@@ -2,6 +2,7 @@
 // "Operator command line"). The secret is printed once; only its hash is kept.
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
+import { OperatorInputError } from '../errors.ts';
 import { authMethods, registerClient, type ClientRecord, type TokenEndpointAuthMethod } from '../oidc/clients.ts';
 import { confirm, defineCommand, onRun, stateChanging, type RegisterCommand } from './command.ts';
 import { withDatabase } from './environment.ts';
@@ -38,9 +39,9 @@ export const registerClients: RegisterCommand = (program, io) => {
     .option('--subject-type <type>', 'pairwise (default: a different sub per agency) or public');
   onRun<AddOptions>(stateChanging(add), io, async (options) => {
     const authMethod = options.auth as TokenEndpointAuthMethod;
-    if (!authMethods.includes(authMethod)) throw new Error(`--auth must be one of ${authMethods.join(', ')}`);
+    if (!authMethods.includes(authMethod)) throw new OperatorInputError(`--auth must be one of ${authMethods.join(', ')}`);
     if (options.subjectType !== undefined && options.subjectType !== 'pairwise' && options.subjectType !== 'public') {
-      throw new Error('--subject-type must be pairwise or public');
+      throw new OperatorInputError('--subject-type must be pairwise or public');
     }
     const jwks = options.jwks === undefined ? undefined : parseJson(await readFile(options.jwks, 'utf8'), options.jwks);
     await confirm(io, options, `Register the agency app "${options.name}"?`);
@@ -83,7 +84,7 @@ export const registerClients: RegisterCommand = (program, io) => {
     const clientId = command.args[0] as string;
     return withDatabase(io, async (db) => {
       const client = await db.clients.find(clientId);
-      if (client === undefined) throw new Error(`no client ${clientId}`);
+      if (client === undefined) throw new OperatorInputError(`no client ${clientId}`);
       await confirm(io, options, `Remove the agency app "${client.name}" (${clientId})?`);
       await db.clients.remove(clientId);
       await db.audit.append({ at: new Date(), type: 'client_removed', outcome: 'success', actor: options.operator, details: { clientId } });
@@ -110,6 +111,6 @@ function parseJson(text: string, file: string): unknown {
   try {
     return JSON.parse(text);
   } catch {
-    throw new Error(`${file} is not JSON`);
+    throw new OperatorInputError(`${file} is not JSON`);
   }
 }

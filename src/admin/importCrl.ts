@@ -11,7 +11,8 @@ import { parseCertificate, parseCertificatesFromPemOrDer } from '../pki/x509/cer
 import { parseCrl, parseCrlsFromPemOrDer, type ParsedCrl } from '../pki/x509/crl.ts';
 import type { ParsedCertificate } from '../pki/x509/model.ts';
 import { checkSignature } from '../pki/algorithms/signature.ts';
-import { OperatorInputError, reasonFromCode } from '../revocation/certificateKey.ts';
+import { OperatorInputError } from '../errors.ts';
+import { reasonFromCode } from '../revocation/certificateKey.ts';
 import type { Config } from '../config.ts';
 import type { RevocationRecord } from '../stores/types.ts';
 import { confirm, defineCommand, onRun, stateChanging, type AdminIo, type RegisterCommand } from './command.ts';

@@ -1,13 +1,12 @@
 // The OIDC endpoints for agency apps (docs/api.md "OpenID Connect"): authorize, the sign-in
 // interaction, token, userinfo, introspection, revocation and RP-initiated logout.
-// OAuth endpoints answer in OAuth's error format; the interaction POST answers like the
-// direct API (problem+json); pages never redirect anywhere unverified.
+// OAuth endpoints answer in OAuth's error format (oauthError.ts); the interaction POST answers
+// like the direct API (problem+json); pages never redirect anywhere unverified.
 import { randomBytes } from 'node:crypto';
-import express, { Router, type NextFunction, type Request, type Response } from 'express';
+import express, { Router, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import { isServiceError } from '../errors.ts';
-import { AuthorizePageError, AuthorizeRedirectError, authorizationResponseUrl, readAuthorizationRequest, supportedUiLocales } from '../oidc/authorize.ts';
-import { OAuthError, isOAuthError } from '../oidc/errors.ts';
+import { readAuthorizationRequest } from '../oidc/authorize.ts';
 import { finishInteraction, openInteraction, startInteraction } from '../oidc/interaction.ts';
 import { endSession } from '../oidc/logout.ts';
 import type { OidcDeps } from '../oidc/provider.ts';
@@ -17,8 +16,9 @@ import { isStoreUnavailable, type RateLimiter } from '../stores/types.ts';
 import { clientAddress } from './api.ts';
 import type { Metrics } from './metrics.ts';
 import { jsonBody } from './jsonBody.ts';
+import { sendOAuthError, toOAuthError, type Channel } from './oauthError.ts';
+import { chooseLocale, cookieValue, logoutPage, sendLoginPage, sendPage, type Locale } from './pages.ts';
 import { countPerAddress } from './rateLimit.ts';
-import { errorPage, loginPage, loginPageCsp, logoutPage } from './oidcPages.ts';
 
 export interface OidcRouterDeps {
   oidc: OidcDeps;
@@ -48,25 +48,24 @@ export function oidcRouter(deps: OidcRouterDeps): Router {
     next();
   });
 
+  /**
+   * Every OIDC route: the handler, and any error it throws delivered by oauthError.ts — as the
+   * error says, or by the endpoint's channel. POST bodies are parsed here so a broken or
+   * oversized one is answered in the same format.
+   */
+  const endpoint = (channel: Channel, handler: Handler) => async (req: Request, res: Response) => {
+    try {
+      if (req.method === 'POST') await new Promise<void>((resolve, reject) => { form(req, res, (error?: unknown) => (error ? reject(error) : resolve())); });
+      await handler(req, res);
+    } catch (caught) {
+      if (isStoreUnavailable(caught)) deps.metrics.storeFailed(caught.store);
+      sendOAuthError(req, res, toOAuthError(caught), { issuer: oidc.issuer, channel, logger: deps.logger, locale: requestLocale(req) });
+    }
+  };
+
   const authorize: Handler = async (req, res) => {
     const query = req.method === 'POST' ? (req.body as Record<string, unknown> | undefined) ?? {} : req.query as Record<string, unknown>;
-    let read;
-    try {
-      read = await readAuthorizationRequest(oidc, query);
-    } catch (error) {
-      if (error instanceof AuthorizePageError) {
-        res.status(400).type('html').send(errorPage(error.message));
-        return;
-      }
-      if (error instanceof AuthorizeRedirectError) {
-        // RFC 6749 §4.1.2.1 with RFC 9207 `iss`; 303 so no browser re-posts anything (RFC 9700 §4.12).
-        res.redirect(303, authorizationResponseUrl(error.redirectUri, oidc.issuer, {
-          error: error.error.error, error_description: error.error.message, state: error.state,
-        }));
-        return;
-      }
-      throw error;
-    }
+    const read = await readAuthorizationRequest(oidc, query);
     const browser = browserCookie(req) ?? randomBytes(32).toString('base64url');
     const interaction = await startInteraction(oidc, read.request, browser);
     res.cookie(cookieName, browser, {
@@ -76,27 +75,17 @@ export function oidcRouter(deps: OidcRouterDeps): Router {
     // along even when it reached us by another name than ISSUER_URL (127.0.0.1 vs localhost).
     res.redirect(303, `login/${interaction.id}`);
   };
-  router.get('/authorize', wrap(authorize));
-  router.post('/authorize', form, wrap(authorize));
+  router.get('/authorize', endpoint('page', authorize));
+  router.post('/authorize', endpoint('page', authorize));
 
-  router.get('/login/:interactionId', wrap(async (req, res) => {
-    let interaction;
-    try {
-      interaction = await openInteraction(oidc, String(req.params.interactionId), browserCookie(req));
-    } catch (error) {
-      if (!isServiceError(error) || error.code !== 'not_found') throw error;
-      res.status(404).type('html').send(errorPage(error.message));
-      return;
-    }
+  router.get('/login/:interactionId', endpoint('page', async (req, res) => {
+    const interaction = await openInteraction(oidc, String(req.params.interactionId), browserCookie(req));
     const client = await oidc.clients.find(interaction.request.clientId);
-    // The page runs its own same-origin script and stylesheet, nothing else (loginPageCsp).
-    res.set('Content-Security-Policy', loginPageCsp);
-    res.type('html').send(loginPage({
+    sendLoginPage(res, {
       interactionId: interaction.id,
       clientName: client?.name ?? interaction.request.clientId,
-      locale: interaction.request.uiLocales?.find((l) => (supportedUiLocales as readonly string[]).includes(l)) ?? 'uz',
-      expiresAt: new Date(interaction.expiresAt),
-    }));
+      locale: chooseLocale(interaction.request.uiLocales, req.get('cookie')),
+    });
   }));
 
   // Errors here go to the app's problem+json handler, exactly as POST /v1/sessions.
@@ -117,7 +106,7 @@ export function oidcRouter(deps: OidcRouterDeps): Router {
     res.json({ redirectTo });
   });
 
-  router.post('/token', oauth(deps, async (req, res) => {
+  router.post('/token', endpoint('json', async (req, res) => {
     await countPerAddress(deps.tokenLimit, 'token', req, deps.metrics);
     res.set('Pragma', 'no-cache');
     res.json(await tokenRequest(oidc, req.get('authorization'), formParams(req.body)).catch((error: unknown) => {
@@ -126,18 +115,18 @@ export function oidcRouter(deps: OidcRouterDeps): Router {
     }));
   }));
 
-  const userinfoHandler = oauth(deps, async (req, res) => {
+  const userinfoHandler = endpoint('json', async (req, res) => {
     const match = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(req.get('authorization') ?? '');
     res.json(await userinfo(oidc, match?.[1]));
   });
   router.get('/userinfo', userinfoHandler);
   router.post('/userinfo', userinfoHandler);
 
-  router.post('/introspect', oauth(deps, async (req, res) => {
+  router.post('/introspect', endpoint('json', async (req, res) => {
     res.json(await introspect(oidc, req.get('authorization'), formParams(req.body)));
   }));
 
-  router.post('/revoke', oauth(deps, async (req, res) => {
+  router.post('/revoke', endpoint('json', async (req, res) => {
     await revoke(oidc, req.get('authorization'), formParams(req.body));
     res.status(200).end();
   }));
@@ -146,63 +135,22 @@ export function oidcRouter(deps: OidcRouterDeps): Router {
     const params = req.method === 'POST' ? formParams(req.body) : formParams(req.query);
     const outcome = await endSession(oidc, params);
     if (outcome.kind === 'redirect') res.redirect(303, outcome.location);
-    else if (outcome.kind === 'error') res.status(400).type('html').send(errorPage(outcome.message));
-    else res.type('html').send(logoutPage(outcome.signedOut));
+    else sendPage(res, logoutPage({ locale: requestLocale(req), signedOut: outcome.signedOut }));
   };
-  router.get('/logout', wrap(logout));
-  router.post('/logout', form, wrap(logout));
+  router.get('/logout', endpoint('page', logout));
+  router.post('/logout', endpoint('page', logout));
 
   function browserCookie(req: Request): string | undefined {
-    // The one cookie this service sets; parsed by hand rather than adding cookie-parser.
-    for (const part of (req.get('cookie') ?? '').split(';')) {
-      const [name, value] = part.trim().split('=', 2);
-      if (name === cookieName && value !== undefined && /^[A-Za-z0-9_-]{43}$/.test(value)) return value;
-    }
-    return undefined;
+    const value = cookieValue(req.get('cookie'), cookieName);
+    return value !== undefined && /^[A-Za-z0-9_-]{43}$/.test(value) ? value : undefined;
   }
 
   return router;
 }
 
-/** Pages: a malformed request is an error page; an unexpected failure the app's generic 500, never a stack. */
-function wrap(handler: Handler) {
-  return (req: Request, res: Response, next: NextFunction) => {
-    handler(req, res).catch((error: unknown) => {
-      if (isOAuthError(error) && error.status < 500) res.status(400).type('html').send(errorPage(error.message));
-      else next(error);
-    });
-  };
-}
-
-/** OAuth JSON errors (RFC 6749 §5.2, RFC 6750 §3.1) for the back-channel endpoints. */
-function oauth(deps: OidcRouterDeps, handler: Handler) {
-  return async (req: Request, res: Response) => {
-    try {
-      // The body is parsed here so a broken or oversized one is answered in OAuth's format too.
-      if (req.method === 'POST') await new Promise<void>((resolve, reject) => { form(req, res, (error?: unknown) => (error ? reject(error) : resolve())); });
-      await handler(req, res);
-    } catch (caught) {
-      let error: OAuthError;
-      if (isOAuthError(caught)) error = caught;
-      else if (isServiceError(caught) && caught.code === 'unavailable') {
-        if (isStoreUnavailable(caught)) deps.metrics.storeFailed(caught.store);
-        error = new OAuthError('temporarily_unavailable', 'try again shortly', { status: 503, retryAfterSeconds: 1 });
-      }
-      // RFC 6749 has no rate-limit code; temporarily_unavailable with 429 and Retry-After says it (RFC 6585 §4).
-      else if (isServiceError(caught) && caught.code === 'rate_limited') {
-        error = new OAuthError('temporarily_unavailable', caught.message, { status: 429, retryAfterSeconds: caught.retryAfterSeconds ?? 60 });
-      }
-      else if ((caught as { type?: unknown } | null)?.type === 'entity.too.large') error = new OAuthError('invalid_request', 'the request body is larger than 64 KiB', { status: 413 });
-      else if (typeof (caught as { type?: unknown } | null)?.type === 'string') error = new OAuthError('invalid_request', 'the request body cannot be read');
-      else {
-        deps.logger.error({ reqId: req.id, err: caught }, 'OIDC request failed');
-        error = new OAuthError('server_error', 'the service could not complete the request', { status: 500 });
-      }
-      if (error.status < 500) deps.logger.info({ reqId: req.id, error: error.error, detail: error.message }, 'OAuth request rejected');
-      if (error.wwwAuthenticate !== undefined) res.set('WWW-Authenticate', error.wwwAuthenticate);
-      if (error.retryAfterSeconds !== undefined) res.set('Retry-After', String(error.retryAfterSeconds));
-      if (error.error === 'invalid_token') res.set('WWW-Authenticate', `Bearer error="invalid_token", error_description="${error.message.replace(/"/g, "'")}"`);
-      res.status(error.status).set('Cache-Control', 'no-store').json({ error: error.error, error_description: error.message });
-    }
-  };
+/** A page's language from the request's own ui_locales (OIDC Core §3.1.2.1, RP-Initiated Logout §2) and the switch's cookie. */
+function requestLocale(req: Request): Locale {
+  const params = (req.method === 'POST' ? req.body : req.query) as Record<string, unknown> | undefined;
+  const uiLocales = params?.ui_locales;
+  return chooseLocale(typeof uiLocales === 'string' ? uiLocales.split(' ') : undefined, req.get('cookie'));
 }

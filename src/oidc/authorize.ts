@@ -1,26 +1,16 @@
 // The authorization endpoint (OIDC Core §3.1.2, RFC 6749 §4.1.1): code flow only, PKCE S256
 // required (RFC 9700 §2.1.1), exact redirect_uri. Until client_id and redirect_uri are both
 // proven, errors go to an error page and never to a redirect (RFC 6749 §4.1.2.1).
+import { OAuthError, type OAuthErrorCode } from '../errors.ts';
 import type { ClientRecord, ClientStore, EphemeralStore } from '../stores/types.ts';
-import { OAuthError } from './errors.ts';
 import type { AuthorizationRequest } from './grants.ts';
 
 export const supportedScopes = ['openid', 'profile', 'national_id'] as const;
 export const supportedAcrValues = ['urn:yagona:loa:substantial', 'urn:yagona:loa:high'] as const;
 export const supportedUiLocales = ['uz', 'ru', 'en'] as const;
 
-/** Shown on an HTML page; the client cannot be trusted with a redirect. */
-export class AuthorizePageError extends Error {
-  override name = 'AuthorizePageError';
-}
-
-/** A protocol error for a known client and redirect_uri: it goes back there (RFC 6749 §4.1.2.1). */
-export class AuthorizeRedirectError extends Error {
-  override name = 'AuthorizeRedirectError';
-  constructor(readonly error: OAuthError, readonly redirectUri: string, readonly state: string | undefined) {
-    super(error.message);
-  }
-}
+/** Shown on an HTML page: nothing proves yet that a redirect would reach the client. */
+const unverified = (description: string) => new OAuthError('invalid_request', description, { delivery: { via: 'page' } });
 
 export interface AuthorizeDeps {
   clients: ClientStore;
@@ -38,36 +28,38 @@ export async function readAuthorizationRequest(deps: AuthorizeDeps, query: Recor
     const value = query[name];
     if (value === undefined) return undefined;
     // RFC 6749 §3.1: a parameter sent more than once is an invalid request.
-    if (typeof value !== 'string') throw new AuthorizePageError(`the parameter ${name} is repeated or malformed`);
+    if (typeof value !== 'string') throw unverified(`the parameter ${name} is repeated or malformed`);
     return value;
   };
   for (const name of Object.keys(query)) single(name);
 
   const clientId = single('client_id');
-  if (clientId === undefined || clientId === '') throw new AuthorizePageError('client_id is missing');
+  if (clientId === undefined || clientId === '') throw unverified('client_id is missing');
   const client = await deps.clients.find(clientId);
-  if (client === undefined) throw new AuthorizePageError('this application is not registered with Yagona ID');
+  if (client === undefined) throw unverified('this application is not registered with Yagona ID');
   const redirectUri = single('redirect_uri');
   // RFC 9700 §4.1.3: simple string comparison with a registered value, nothing looser.
   if (redirectUri === undefined || !client.redirectUris.includes(redirectUri)) {
-    throw new AuthorizePageError('the redirect_uri is not registered for this application');
+    throw unverified('the redirect_uri is not registered for this application');
   }
   const state = single('state');
   // Oversized state is refused outright (docs/security-cases.md #110), without echoing it anywhere.
-  if (state !== undefined && state.length > maxStateLength) throw new AuthorizePageError(`state is longer than ${maxStateLength} characters`);
+  if (state !== undefined && state.length > maxStateLength) throw unverified(`state is longer than ${maxStateLength} characters`);
 
-  const fail = (error: OAuthError) => new AuthorizeRedirectError(error, redirectUri, state);
-  const invalid = (description: string) => fail(new OAuthError('invalid_request', description));
+  // From here on the client and its redirect_uri are proven: errors go back there (§4.1.2.1).
+  const fail = (error: OAuthErrorCode, description: string) =>
+    new OAuthError(error, description, { delivery: { via: 'redirect', redirectUri, state } });
+  const invalid = (description: string) => fail('invalid_request', description);
 
-  if (single('request') !== undefined) throw fail(new OAuthError('request_not_supported', 'request objects are not supported'));
-  if (single('request_uri') !== undefined) throw fail(new OAuthError('request_uri_not_supported', 'request_uri is not supported'));
+  if (single('request') !== undefined) throw fail('request_not_supported', 'request objects are not supported');
+  if (single('request_uri') !== undefined) throw fail('request_uri_not_supported', 'request_uri is not supported');
   // Code flow only (RFC 9700 §2.1.2: no implicit or hybrid, tokens never in the front channel).
-  if (single('response_type') !== 'code') throw fail(new OAuthError('unsupported_response_type', 'only response_type=code is supported'));
+  if (single('response_type') !== 'code') throw fail('unsupported_response_type', 'only response_type=code is supported');
   const responseMode = single('response_mode');
   if (responseMode !== undefined && responseMode !== 'query') throw invalid('only response_mode=query is supported');
 
   const requested = (single('scope') ?? '').split(' ').filter(Boolean);
-  if (!requested.includes('openid')) throw fail(new OAuthError('invalid_scope', 'the openid scope is required'));
+  if (!requested.includes('openid')) throw fail('invalid_scope', 'the openid scope is required');
   // OIDC Core §3.1.2.1: scopes not understood are ignored (libraries add `email` by default);
   // the token response names what was granted (RFC 6749 §3.3).
   const scope = requested.filter((s) => (supportedScopes as readonly string[]).includes(s));
@@ -86,7 +78,7 @@ export async function readAuthorizationRequest(deps: AuthorizeDeps, query: Recor
   if (prompt.includes('none') && prompt.length > 1) throw invalid('prompt=none cannot be combined with other values');
   // There is no single sign-on session to reuse: every sign-in is a fresh signature, so a
   // request that forbids interaction can never succeed (OIDC Core §3.1.2.6).
-  if (prompt.includes('none')) throw fail(new OAuthError('login_required', 'the citizen must sign in'));
+  if (prompt.includes('none')) throw fail('login_required', 'the citizen must sign in');
 
   // Every sign-in here is a fresh signature, so any max_age is met (auth_time is always in
   // the ID token), and acr_values are voluntary (OIDC Core §3.1.2.1): the ID token's `acr`

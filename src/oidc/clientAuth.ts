@@ -7,7 +7,7 @@ import { createLocalJWKSet, decodeJwt, jwtVerify, type JSONWebKeySet } from 'jos
 import type { Clock } from '../clock.ts';
 import type { ClientRecord, ClientStore, EphemeralStore } from '../stores/types.ts';
 import { assertionAlgorithms, secretMatches } from './clients.ts';
-import { OAuthError } from './errors.ts';
+import { OAuthError } from '../errors.ts';
 import { sha256 } from './grants.ts';
 
 export const jwtBearerAssertionType = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';

@@ -4,6 +4,7 @@
 // the back channel. Redirects go only to a registered post_logout_redirect_uri.
 import { jwtVerify } from 'jose';
 import type { Clock } from '../clock.ts';
+import { OAuthError } from '../errors.ts';
 import type { AuditStore, ClientRecord, ClientStore } from '../stores/types.ts';
 import { authorizationResponseUrl } from './authorize.ts';
 import type { BackChannel } from './backChannel.ts';
@@ -22,8 +23,7 @@ export interface LogoutDeps {
 
 export type LogoutOutcome =
   | { kind: 'redirect'; location: string }
-  | { kind: 'page'; signedOut: boolean }
-  | { kind: 'error'; message: string };
+  | { kind: 'page'; signedOut: boolean };
 
 export async function endSession(deps: LogoutDeps, params: Record<string, string>): Promise<LogoutOutcome> {
   const hint = params.id_token_hint;
@@ -31,17 +31,17 @@ export async function endSession(deps: LogoutDeps, params: Record<string, string
   if (hint === undefined) {
     // Without a hint nobody proved which sign-in to end: a cross-site GET must not log a
     // citizen out (docs/security-cases.md #118). With a client_id the redirect is still checked.
-    if (redirect !== undefined) return { kind: 'error', message: 'post_logout_redirect_uri needs id_token_hint' };
+    if (redirect !== undefined) throw refused('post_logout_redirect_uri needs id_token_hint');
     return { kind: 'page', signedOut: false };
   }
   const claims = await verifyHint(deps, hint);
-  if (claims === undefined) return { kind: 'error', message: 'the id_token_hint was not issued by Yagona ID' };
-  if (params.client_id !== undefined && params.client_id !== claims.aud) return { kind: 'error', message: 'client_id does not match the id_token_hint' };
+  if (claims === undefined) throw refused('the id_token_hint was not issued by Yagona ID');
+  if (params.client_id !== undefined && params.client_id !== claims.aud) throw refused('client_id does not match the id_token_hint');
   const client = await deps.clients.find(claims.aud);
-  if (client === undefined) return { kind: 'error', message: 'this application is not registered with Yagona ID' };
+  if (client === undefined) throw refused('this application is not registered with Yagona ID');
   // §3: the URI must have been registered, compared exactly (RFC 9700 §4.11: no open redirect).
   if (redirect !== undefined && !client.postLogoutRedirectUris.includes(redirect)) {
-    return { kind: 'error', message: 'the post_logout_redirect_uri is not registered for this application' };
+    throw refused('the post_logout_redirect_uri is not registered for this application');
   }
 
   await endSignIns(deps, client, claims.sid);
@@ -51,6 +51,9 @@ export async function endSession(deps: LogoutDeps, params: Record<string, string
   url.searchParams.delete('iss');
   return { kind: 'redirect', location: url.href };
 }
+
+/** No redirect was proven: the citizen sees the reason on a page (§3, RFC 9700 §4.11). */
+const refused = (description: string) => new OAuthError('invalid_request', description, { delivery: { via: 'page' } });
 
 async function endSignIns(deps: LogoutDeps, client: ClientRecord, sid: string): Promise<void> {
   const grant = await deps.grants.get(sid);

@@ -2,12 +2,11 @@
 // revocation (RFC 7009). Each answers only for the client the token was issued to.
 import { decodeJwt } from 'jose';
 import { JOSEError } from 'jose/errors';
-import { isServiceError } from '../errors.ts';
+import { OAuthError, isServiceError } from '../errors.ts';
 import type { SessionRecord, Sessions } from '../sessions/sessions.ts';
 import type { Identity } from '../pki/x509/model.ts';
 import type { ClientRecord } from '../stores/types.ts';
 import { authenticateClient, type ClientAuthDeps } from './clientAuth.ts';
-import { OAuthError } from './errors.ts';
 import type { Grant, Grants } from './grants.ts';
 
 export interface ResourceDeps extends ClientAuthDeps {

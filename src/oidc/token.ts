@@ -3,12 +3,11 @@
 // logout and certificate revocation reach agency apps like every other session.
 import { createHash } from 'node:crypto';
 import type { Clock } from '../clock.ts';
-import { ServiceError, isServiceError } from '../errors.ts';
+import { OAuthError, ServiceError, isOAuthError, isServiceError } from '../errors.ts';
 import type { Sessions } from '../sessions/sessions.ts';
 import type { AuditStore, ClientRecord, RateLimiter, RevocationStore } from '../stores/types.ts';
 import type { BackChannel } from './backChannel.ts';
 import { authenticateClient, claimedClientId, type ClientAuthDeps } from './clientAuth.ts';
-import { OAuthError, isOAuthError } from './errors.ts';
 import { sha256, type Grant, type Grants } from './grants.ts';
 import type { KeyRing } from '../keys/keyRing.ts';
 import { signIdToken } from './tokens.ts';

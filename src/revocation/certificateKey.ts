@@ -1,13 +1,9 @@
 // How the registry names a certificate: the canonical issuer DN and the serial number as the
 // hex of its DER INTEGER contents (ParsedCertificate.serialHex), whatever form an operator
 // typed. Also the RFC 5280 §5.3.1 reason names and codes.
+import { OperatorInputError } from '../errors.ts';
 import { canonicalDn } from '../pki/x509/name.ts';
 import type { CertificateKey, RevocationReason } from '../stores/types.ts';
-
-/** An operator's input that cannot name a certificate; the CLI prints its message as is. */
-export class OperatorInputError extends Error {
-  override name = 'OperatorInputError';
-}
 
 // RFC 5280 §4.1.2.2 caps conforming serials at 20 octets; real CAs have issued longer
 // ones, so allow what the registry's column holds (64 octets) and no more.

@@ -22,7 +22,7 @@ after(async () => {
   await database.cleanup();
 });
 
-test('token, introspection and userinfo answer 503 temporarily_unavailable; authorize a 503 problem', async () => {
+test('token, introspection and userinfo answer 503 temporarily_unavailable; authorize a 503 page', async () => {
   const basic = { id: client.client.clientId, secret: client.secret as string };
   const started = performance.now();
   const token = await postForm(`${app.url}/token`, { grant_type: 'authorization_code', code: 'x', redirect_uri: redirectUri, code_verifier: 'v'.repeat(43) }, basic);

@@ -472,3 +472,42 @@ function legacyKeyFile(citizen: Citizen, password: string): Buffer {
   assert.equal(run.status, 0, run.stderr);
   return readFileSync(out);
 }
+
+// The pages besides the sign-in form: the same frame and switch, switching in place, the choice
+// carried to the next page the service renders (the sign-in page included), no CSP violation.
+describe('the other pages in Chromium', () => {
+  test('an error page switches language in place, and the next pages follow the choice', async () => {
+    const page = await chromium.context.newPage();
+    const { requests, problems } = record(page);
+    await page.goto(`${app.url}/login/AAAAAAAAAAAAAAAAAAAAAAAA`);
+    await page.waitForFunction(() => document.documentElement.dataset.ready === 'true');
+    assert.equal(await page.getAttribute('html', 'lang'), 'uz');
+    assert.equal(await page.locator('h1').textContent(), dictionaries.uz.errorTitle);
+    const loadsBefore = requests.filter((r) => r.url.startsWith(app.url) && !r.url.includes('/assets/')).length;
+
+    await page.locator('button[data-locale="ru"]').click();
+    assert.equal(await page.getAttribute('html', 'lang'), 'ru');
+    assert.equal(await page.locator('h1').textContent(), dictionaries.ru.errorTitle);
+    assert.equal(await page.title(), dictionaries.ru.errorTitle);
+    assert.equal(await page.locator('[role="alert"]').textContent(), dictionaries.ru.errorExpired);
+    assert.equal(await page.getAttribute('button[data-locale="ru"]', 'aria-pressed'), 'true');
+    assert.equal(requests.filter((r) => r.url.startsWith(app.url) && !r.url.includes('/assets/')).length, loadsBefore, 'switched without a request');
+    // The stylesheet applied: the brand bar has the sign-in page's colour.
+    assert.equal(await page.locator('header.top').evaluate((node) => getComputedStyle(node).backgroundColor), 'rgb(10, 79, 145)');
+    await page.screenshot({ path: screenshotPath('error-ru'), fullPage: true });
+
+    await page.goto(`${app.url}/logout`);
+    assert.equal(await page.getAttribute('html', 'lang'), 'ru');
+    assert.equal(await page.locator('h1').textContent(), dictionaries.ru.logoutNothingTitle);
+
+    // The demo agency sends no ui_locales: the sign-in page follows the citizen's choice too.
+    await page.goto(`${agency.url}/login`);
+    await page.waitForURL(new RegExp(`^${app.url}/login/`));
+    await atKeyStep(page);
+    assert.equal(await page.getAttribute('html', 'lang'), 'ru');
+    assert.equal(await page.locator('h1').textContent(), dictionaries.ru.title);
+    // Chromium logs the 404 page's status as an error; nothing else (no CSP violation, no script error).
+    assert.deepEqual(problems.filter((line) => !/status of 404 .*\/login\/A{24}\)$/.test(line)), []);
+    await page.close();
+  });
+});

@@ -1,7 +1,8 @@
 // How an operator's serial, issuer and reason become the registry's key (docs/security-cases.md #123).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { canonicalIssuer, normaliseSerialHex, OperatorInputError, parseReason, reasonFromCode } from '../../src/revocation/certificateKey.ts';
+import { OperatorInputError } from '../../src/errors.ts';
+import { canonicalIssuer, normaliseSerialHex, parseReason, reasonFromCode } from '../../src/revocation/certificateKey.ts';
 
 test('serials: the forms openssl prints all give the DER contents hex the certificate parser gives', () => {
   assert.equal(normaliseSerialHex('80AA'), '0080AA', 'top bit set: DER keeps a 00 sign octet');

@@ -23,7 +23,10 @@ export interface Asset {
 }
 
 export interface LoginAssets {
+  /** The sign-in page's bundle. */
   script: Asset;
+  /** Every other page's script: the language switch alone. */
+  switcher: Asset;
   stylesheet: Asset;
   icon: Asset;
 }
@@ -45,7 +48,7 @@ type Manifest = Record<keyof LoginAssets, Omit<Asset, 'body' | 'br' | 'gzip'>>;
 export function writeLoginAssets(dir: string, assets: LoginAssets = buildLoginAssets()): void {
   mkdirSync(dir, { recursive: true });
   const manifest = {} as Manifest;
-  for (const name of ['script', 'stylesheet', 'icon'] as const) {
+  for (const name of names) {
     const { body, br, gzip, ...meta } = assets[name];
     const file = join(dir, basename(meta.path));
     writeFileSync(file, body);
@@ -62,31 +65,33 @@ function readLoginAssets(dir: string): LoginAssets {
     const file = join(dir, basename(meta.path));
     return { ...meta, body: readFileSync(file), br: readFileSync(`${file}.br`), gzip: readFileSync(`${file}.gz`) };
   };
-  return { script: read(manifest.script), stylesheet: read(manifest.stylesheet), icon: read(manifest.icon) };
+  return { script: read(manifest.script), switcher: read(manifest.switcher), stylesheet: read(manifest.stylesheet), icon: read(manifest.icon) };
 }
 
-/** Bundles browser.ts (with the PKCS #12 and CMS code of src/pki) and page.css; icon.svg as it is. */
+const common = { bundle: true, minify: true, write: false, legalComments: 'none', charset: 'utf8', logLevel: 'silent' } as const;
+// Current evergreen browsers: BigInt, top-level await, WebCrypto's ECDSA, RSA and Ed25519.
+const target = ['chrome111', 'firefox115', 'safari16.4'];
+
+function bundle(entry: string, options: { format?: 'esm'; platform?: 'browser' }): Uint8Array {
+  const output = buildSync({ ...common, ...options, entryPoints: [here(entry)], target }).outputFiles[0];
+  if (output === undefined) throw new TypeError(`esbuild produced no output for ${entry}`);
+  return output.contents;
+}
+
+// Each asset is built on first use: the sign-in bundle (the PKCS #12 and CMS code of src/pki)
+// takes seconds, and an error or logout page needs only the small ones.
+const builders: { [Name in keyof LoginAssets]: () => Asset } = {
+  script: () => asset('page', 'js', 'text/javascript; charset=utf-8', bundle('./browser.ts', { format: 'esm', platform: 'browser' })),
+  switcher: () => asset('switch', 'js', 'text/javascript; charset=utf-8', bundle('./pageScript.ts', { format: 'esm', platform: 'browser' })),
+  stylesheet: () => asset('page', 'css', 'text/css; charset=utf-8', bundle('./page.css', {})),
+  icon: () => asset('icon', 'svg', 'image/svg+xml', readFileSync(here('./icon.svg'))),
+};
+
+const names = Object.keys(builders) as Array<keyof LoginAssets>;
+
+/** Bundles browser.ts, the other pages' pageScript.ts and page.css; icon.svg as it is. */
 export function buildLoginAssets(): LoginAssets {
-  const common = { bundle: true, minify: true, write: false, legalComments: 'none', charset: 'utf8', logLevel: 'silent' } as const;
-  const script = buildSync({
-    ...common,
-    entryPoints: [here('./browser.ts')],
-    format: 'esm',
-    platform: 'browser',
-    // Current evergreen browsers: BigInt, top-level await, WebCrypto's ECDSA, RSA and Ed25519.
-    target: ['chrome111', 'firefox115', 'safari16.4'],
-  }).outputFiles[0];
-  const stylesheet = buildSync({
-    ...common,
-    entryPoints: [here('./page.css')],
-    target: ['chrome111', 'firefox115', 'safari16.4'],
-  }).outputFiles[0];
-  if (script === undefined || stylesheet === undefined) throw new TypeError('esbuild produced no output for the sign-in page');
-  return {
-    script: asset('page', 'js', 'text/javascript; charset=utf-8', script.contents),
-    stylesheet: asset('page', 'css', 'text/css; charset=utf-8', stylesheet.contents),
-    icon: asset('icon', 'svg', 'image/svg+xml', readFileSync(here('./icon.svg'))),
-  };
+  return { script: builders.script(), switcher: builders.switcher(), stylesheet: builders.stylesheet(), icon: builders.icon() };
 }
 
 function asset(name: string, extension: string, contentType: string, contents: Uint8Array): Asset {
@@ -103,24 +108,33 @@ function asset(name: string, extension: string, contentType: string, contents: U
   };
 }
 
-let built: LoginAssets | undefined;
+let assets: LoginAssets | undefined;
 
-/** Read from the build output when there is one, else built once per process on first use (about a quarter of a second). */
+/** Read from the build output when there is one, else each built once per process when first asked for. */
 export function loginAssets(): LoginAssets {
-  built ??= existsSync(join(prebuiltDir, 'manifest.json')) ? readLoginAssets(prebuiltDir) : buildLoginAssets();
-  return built;
+  assets ??= existsSync(join(prebuiltDir, 'manifest.json')) ? readLoginAssets(prebuiltDir) : builtOnUse();
+  return assets;
+}
+
+function builtOnUse(): LoginAssets {
+  const built: Partial<LoginAssets> = {};
+  const lazy = {} as LoginAssets;
+  for (const name of names) Object.defineProperty(lazy, name, { enumerable: true, get: () => (built[name] ??= builders[name]()) });
+  return lazy;
 }
 
 /** GET /assets/login/<name>.<hash>.<ext>: a year in every cache, since the name changes with the content. */
 export function loginAssetsRouter(): Router {
   const router = Router();
   router.get(`${loginAssetsBase}/:file`, (req, res, next) => {
-    const { script, stylesheet, icon } = loginAssets();
-    const found = [script, stylesheet, icon].find((item) => item.path === `${loginAssetsBase}/${req.params.file}`);
-    if (found === undefined) {
+    // The small assets first, so a page's stylesheet never waits for the sign-in bundle's build.
+    const all = loginAssets();
+    const name = (['icon', 'stylesheet', 'switcher', 'script'] as const).find((candidate) => all[candidate].path === `${loginAssetsBase}/${req.params.file}`);
+    if (name === undefined) {
       next();
       return;
     }
+    const found = all[name];
     const encoding = req.acceptsEncodings('br', 'gzip', 'identity');
     res.set('Cache-Control', 'public, max-age=31536000, immutable').set('Vary', 'Accept-Encoding').type(found.contentType);
     if (encoding === 'br' || encoding === 'gzip') res.set('Content-Encoding', encoding).send(found[encoding]);

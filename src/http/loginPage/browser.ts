@@ -4,6 +4,7 @@
 // key stay in this page: the only requests are POST /v1/challenges ({}) and the signed body.
 import { KeyFileError, openKeyFile, type CertificateSummary, type KeyFileIdentity } from '../../pki/browser/keyFile.ts';
 import { defaultLocale, dictionaries, fill, formatDate, isLocale, type Locale, type Problem, type TextKey } from './i18n.ts';
+import { startLanguageSwitch } from './languageSwitch.ts';
 // The "key token" way beside the key file (signing through the local agent); it adds its own part of the page.
 import './keyToken.ts';
 
@@ -36,7 +37,6 @@ const identitiesBox = element('identities', HTMLDivElement);
 const signButton = element('sign', HTMLButtonElement);
 const anotherButton = element('another', HTMLButtonElement);
 const fileName = element('file-name', HTMLSpanElement);
-const languageButtons = document.querySelectorAll<HTMLButtonElement>('button.lang');
 
 const interactionId = main.dataset.interaction ?? '';
 const client = main.dataset.client ?? '';
@@ -63,20 +63,13 @@ const text = (key: TextKey) => fill(dictionaries[state.locale][key], client);
 
 // ---- language -------------------------------------------------------------------------
 
-function applyLocale(locale: Locale): void {
+startLanguageSwitch(state.locale, (locale) => {
   state.locale = locale;
-  document.documentElement.lang = locale;
-  document.querySelectorAll<HTMLElement>('[data-i18n]').forEach((node) => {
-    const key = node.dataset.i18n as TextKey;
-    if (key in dictionaries[locale]) node.textContent = text(key);
-  });
-  document.title = text('title');
-  languageButtons.forEach((button) => button.setAttribute('aria-pressed', String(button.dataset.locale === locale)));
   if (state.problem !== undefined) alertBox.textContent = fill(dictionaries[locale].errors[state.problem], client);
   statusLine.textContent = state.status === undefined ? '' : text(state.status);
   showFileName();
   renderIdentities();
-}
+});
 
 /** The chosen file's name in the page's own picker (the native one speaks the browser's language). */
 function showFileName(): void {
@@ -86,10 +79,6 @@ function showFileName(): void {
 }
 
 fileInput.addEventListener('change', showFileName);
-
-languageButtons.forEach((button) => button.addEventListener('click', () => {
-  if (isLocale(button.dataset.locale)) applyLocale(button.dataset.locale);
-}));
 
 // ---- messages -------------------------------------------------------------------------
 

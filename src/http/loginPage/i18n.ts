@@ -42,6 +42,15 @@ export interface Dictionary {
   redirecting: string;
   privacy: string;
   noscript: string;
+  // The other pages (src/http/pages.ts).
+  errorTitle: string;
+  errorBadRequest: string;
+  errorExpired: string;
+  errorDetail: string;
+  logoutDoneTitle: string;
+  logoutDone: string;
+  logoutNothingTitle: string;
+  logoutNothing: string;
   /** `{d}`, `{m}` (a name from `months`) and `{y}`: dates are spelled here, not by the browser's ICU data. */
   datePattern: string;
   months: readonly string[];
@@ -75,6 +84,14 @@ const uz: Dictionary = {
   redirecting: '«{client}»ga qaytilmoqda…',
   privacy: 'Kalitingiz faqat shu sahifada ochiladi va imzolaydi: parol ham, shaxsiy kalit ham hech qayerga yuborilmaydi.',
   noscript: 'Bu sahifa ishlashi uchun brauzeringizda JavaScript yoqilgan boʻlishi kerak: kalit faqat brauzeringiz ichida ochiladi.',
+  errorTitle: 'Kirishni davom ettirib boʻlmaydi',
+  errorBadRequest: 'Sizni bu yerga yuborgan ilova Yagona ID qabul qila olmaydigan soʻrov yubordi. Ilovaga qayting va qaytadan boshlang; bu takrorlansa, ilovaning yordam xizmatiga xabar bering.',
+  errorExpired: 'Bu kirish sahifasining muddati tugagan yoki u boshqa brauzerda ochilgan. Ilovaga qayting va kirishni qaytadan boshlang.',
+  errorDetail: 'Ilova ishlab chiquvchilari uchun:',
+  logoutDoneTitle: 'Siz tizimdan chiqdingiz',
+  logoutDone: 'Yagona ID orqali kirishingiz yakunlandi. Bu oynani yopishingiz mumkin.',
+  logoutNothingTitle: 'Hech narsa yakunlanmadi',
+  logoutNothing: 'Hech qanday kirish yakunlanmadi: foydalangan ilovangizdan chiqing, u Yagona IDdan seansingizni yakunlashni soʻraydi.',
   datePattern: '{y}-yil {d}-{m}',
   months: ['yanvar', 'fevral', 'mart', 'aprel', 'may', 'iyun', 'iyul', 'avgust', 'sentabr', 'oktabr', 'noyabr', 'dekabr'],
   errors: {
@@ -138,6 +155,14 @@ const ru: Dictionary = {
   redirecting: 'Возвращаемся в «{client}»…',
   privacy: 'Ключ открывается и подписывает только на этой странице: ни пароль, ни закрытый ключ никуда не отправляются.',
   noscript: 'Для работы этой страницы в браузере должен быть включён JavaScript: ключ открывается только внутри вашего браузера.',
+  errorTitle: 'Вход невозможно продолжить',
+  errorBadRequest: 'Приложение, которое направило вас сюда, отправило запрос, который Yagona ID не может принять. Вернитесь в приложение и начните заново; если это повторяется, сообщите в службу поддержки приложения.',
+  errorExpired: 'Срок этой страницы входа истёк, или она открыта в другом браузере. Вернитесь в приложение и начните вход заново.',
+  errorDetail: 'Для разработчиков приложения:',
+  logoutDoneTitle: 'Вы вышли из системы',
+  logoutDone: 'Ваш вход через Yagona ID завершён. Это окно можно закрыть.',
+  logoutNothingTitle: 'Ничего не завершено',
+  logoutNothing: 'Ни один вход не завершён: выйдите из приложения, которым пользовались, — оно попросит Yagona ID завершить ваш сеанс.',
   datePattern: '{d} {m} {y} г.',
   months: ['января', 'февраля', 'марта', 'апреля', 'мая', 'июня', 'июля', 'августа', 'сентября', 'октября', 'ноября', 'декабря'],
   errors: {
@@ -201,6 +226,14 @@ const en: Dictionary = {
   redirecting: 'Returning to “{client}”…',
   privacy: 'Your key is opened and signs only in this page: neither the password nor the private key is sent anywhere.',
   noscript: 'This page needs JavaScript turned on: your key is opened only inside your browser.',
+  errorTitle: 'Sign-in cannot continue',
+  errorBadRequest: 'The application that sent you here made a request Yagona ID cannot accept. Go back to it and start again; if this keeps happening, tell the application’s support.',
+  errorExpired: 'This sign-in page has expired or was opened in another browser. Go back to the application and start signing in again.',
+  errorDetail: 'For the application’s developers:',
+  logoutDoneTitle: 'You have signed out',
+  logoutDone: 'Your Yagona ID sign-in has ended. You can close this window.',
+  logoutNothingTitle: 'Nothing was signed out',
+  logoutNothing: 'No sign-in was ended: sign out from the application you used, which asks Yagona ID to end your session.',
   datePattern: '{d} {m} {y}',
   months: ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'],
   errors: {
@@ -254,7 +287,14 @@ export function formatDate(dictionary: Dictionary, date: Date): string {
     .replace('{y}', String(date.getFullYear()));
 }
 
-/** A sentence with `{client}` filled in. */
-export function fill(sentence: string, client: string): string {
-  return sentence.replaceAll('{client}', client);
+/** A single sentence (`data-i18n` names it) or an error's, as `errors.<code>`. */
+export type SentenceKey = TextKey | `errors.${Problem}`;
+
+export function sentenceOf(dictionary: Dictionary, key: SentenceKey): string {
+  return key.startsWith('errors.') ? dictionary.errors[key.slice(7) as Problem] : dictionary[key as TextKey];
+}
+
+/** A sentence with `{client}` (the agency app's name) and any other `{name}` of `vars` filled in. */
+export function fill(sentence: string, client: string, vars: Readonly<Record<string, string>> = {}): string {
+  return sentence.replace(/\{([a-z]+)\}/g, (placeholder, name: string) => (name === 'client' ? client : vars[name] ?? placeholder));
 }

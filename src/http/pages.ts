@@ -1,0 +1,72 @@
+// The pages a citizen sees besides the sign-in form: each one a view rendered in the shared
+// frame (loginPage/shell.ts) in the citizen's language, sent with the pages' strict CSP.
+import type { Response } from 'express';
+import { defaultLocale, isLocale, type Locale, type SentenceKey } from './loginPage/i18n.ts';
+import { localeCookie } from './loginPage/languageSwitch.ts';
+import { escapeHtml, pageCsp, renderPage, t } from './loginPage/shell.ts';
+import { loginPageCsp, renderLoginPage, type LoginPageView } from './loginPage/template.ts';
+
+export type { Locale };
+
+/**
+ * The page's language: the first of the request's `ui_locales` (OIDC Core §3.1.2.1) we speak,
+ * else the citizen's last choice on the switch (its cookie), else Uzbek.
+ */
+export function chooseLocale(uiLocales: readonly string[] | undefined, cookieHeader: string | undefined): Locale {
+  const requested = uiLocales?.find(isLocale);
+  if (requested !== undefined) return requested;
+  const chosen = cookieValue(cookieHeader, localeCookie);
+  return isLocale(chosen) ? chosen : defaultLocale;
+}
+
+/** One cookie's value from a Cookie header (RFC 6265 §5.4); parsed by hand rather than adding cookie-parser. */
+export function cookieValue(header: string | undefined, name: string): string | undefined {
+  for (const part of (header ?? '').split(';')) {
+    const [key, value] = part.trim().split('=', 2);
+    if (key === name && value !== undefined) return value;
+  }
+  return undefined;
+}
+
+/** Sends a page with the CSP its kind needs (the sign-in page talks to the key token agent). */
+export function sendPage(res: Response, html: string, options: { status?: number; csp?: string } = {}): void {
+  res.status(options.status ?? 200).set('Content-Security-Policy', options.csp ?? pageCsp).type('html').send(html);
+}
+
+/** The citizen's sign-in page: key file opened and challenge signed in the browser (loginPage/). */
+export function sendLoginPage(res: Response, view: LoginPageView): void {
+  sendPage(res, renderLoginPage(view), { csp: loginPageCsp });
+}
+
+/** Why a page could not go on; each has its sentence in every language. */
+export type PageProblem = 'bad_request' | 'expired' | 'rate_limited' | 'unavailable' | 'internal';
+
+const problemSentence: Record<PageProblem, SentenceKey> = {
+  bad_request: 'errorBadRequest',
+  expired: 'errorExpired',
+  rate_limited: 'errors.rate_limited',
+  unavailable: 'errors.unavailable',
+  internal: 'errors.internal_error',
+};
+
+export interface ErrorPageView {
+  locale: Locale;
+  problem: PageProblem;
+  /** The protocol's own words for the agency's developers (English, as OAuth's error_description). */
+  detail?: string;
+}
+
+export function errorPage(view: ErrorPageView): string {
+  const detail = view.detail === undefined ? '' : `
+<p class="hint"><span ${t(view.locale, 'errorDetail')}</span> <span lang="en">${escapeHtml(view.detail)}</span></p>`;
+  return renderPage({
+    locale: view.locale,
+    title: 'errorTitle',
+    body: `<p class="alert" role="alert" ${t(view.locale, problemSentence[view.problem])}</p>${detail}`,
+  });
+}
+
+export function logoutPage(view: { locale: Locale; signedOut: boolean }): string {
+  const [title, text]: [SentenceKey, SentenceKey] = view.signedOut ? ['logoutDoneTitle', 'logoutDone'] : ['logoutNothingTitle', 'logoutNothing'];
+  return renderPage({ locale: view.locale, title, body: `<p class="intro" ${t(view.locale, text)}</p>` });
+}
