@@ -114,6 +114,8 @@ export interface SentinelGroup extends RedisGroup {
   sentinel: RedisServer;
   /** SENTINEL FAILOVER, and waits until the sentinel names the replica as master. */
   failover(): Promise<void>;
+  /** Stops the master (as a crash would) and waits until the sentinel has promoted the replica. */
+  loseMaster(): Promise<void>;
 }
 
 /** One master, one replica and one sentinel (quorum 1) watching them as "yagona". */
@@ -134,6 +136,11 @@ export async function startSentinelGroup(): Promise<SentinelGroup> {
     servers, master, replica, sentinel,
     async failover() {
       await redisCli(sentinel.port, ['sentinel', 'failover', 'yagona'], (out) => out.includes('OK'));
+      await redisCli(sentinel.port, ['sentinel', 'get-master-addr-by-name', 'yagona'], (out) => out.includes(String(replica.port)));
+      await redisCli(replica.port, ['role'], (out) => out.startsWith('master'));
+    },
+    async loseMaster() {
+      await master.stop();
       await redisCli(sentinel.port, ['sentinel', 'get-master-addr-by-name', 'yagona'], (out) => out.includes(String(replica.port)));
       await redisCli(replica.port, ['role'], (out) => out.startsWith('master'));
     },
