@@ -71,7 +71,10 @@ export function freePort(): Promise<number> {
 export interface ServiceProcess {
   url: string;
   output(): string;
+  /** SIGTERM (the service drains), and waits for the exit. */
   stop(): Promise<void>;
+  /** SIGKILL: the process dies wherever it is. */
+  kill(): Promise<void>;
 }
 
 /** Starts `src/main.ts` with `env` (on `env.PORT` when given, else a free port) and waits until /readyz answers 200. */
@@ -101,11 +104,14 @@ export async function startService(env: Record<string, string>): Promise<Service
   return {
     url,
     output: () => output,
-    async stop() {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await exited;
-    },
+    stop: () => signal('SIGTERM'),
+    kill: () => signal('SIGKILL'),
   };
+
+  async function signal(name: NodeJS.Signals): Promise<void> {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill(name);
+    await exited;
+  }
 }
