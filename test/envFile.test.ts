@@ -4,11 +4,11 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { repoPath, tsx } from './helpers/freshService.ts';
+import { freePort } from './helpers/ports.ts';
 
 /** Runs `entry` in a folder holding `dotenv` (or none) with only `env` as its environment. */
 function run(entry: string, args: string[], dotenv: string | undefined, env: Record<string, string> = {}) {
@@ -73,10 +73,3 @@ test('the agent reads .env: its port from the file, its origins from the environ
   assert.equal(line, `yagona-agent listening on http://127.0.0.1:${port} for https://id.example.uz; module (none: --module)`);
 });
 
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}

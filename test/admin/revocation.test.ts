@@ -9,9 +9,10 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { openDatabase } from '../../src/stores/sql/database.ts';
 import { createTestPki, type TestPki } from '../helpers/testPki.ts';
-import { makeCrl } from '../revocation/crlFixture.ts';
+import { makeCrl } from '../helpers/crlServer.ts';
 import { assertOneLineFailure, runAdmin, runAdminAtTerminal } from '../helpers/admin.ts';
-import { pem, postgresDatabase, scratchDir } from '../revocation/processes.ts';
+import { pem } from '../helpers/pem.ts';
+import { postgresDatabase, scratchDir } from '../revocation/processes.ts';
 
 const caDn = 'CN=Test Citizen CA,O=Yagona Test,C=UZ';
 
@@ -148,12 +149,12 @@ describe('import-crl', () => {
   before(async () => {
     const entries = Array.from({ length: 100_000 }, (_, i) => ({ serialHex: (0x1000000 + i).toString(16).toUpperCase(), ...(i % 10 === 0 ? { reason: 'keyCompromise' } : {}) }));
     file = join(dir, 'big.crl');
-    await writeFile(file, makeCrl(pki.ca, entries));
+    await writeFile(file, makeCrl(pki.ca, { revoked: entries }));
   });
 
   // The small cases first, while the registry is small: each reads it all to prove nothing changed.
   test('a CRL whose signature does not verify under the named CA is refused whole', async () => {
-    const crl = makeCrl(pki.ca, [{ serialHex: 'ABCDEF01' }]);
+    const crl = makeCrl(pki.ca, { revoked: [{ serialHex: 'ABCDEF01' }] });
     // The last octet belongs to the signature value.
     crl[crl.length - 1] = (crl[crl.length - 1] as number) ^ 0x01;
     const file = join(dir, 'altered.crl');
@@ -167,8 +168,9 @@ describe('import-crl', () => {
   test('PEM, and an unverified or stale CRL is imported but says so', async () => {
     const other = await createTestPki();
     const file = join(dir, 'other.pem.crl');
-    await writeFile(file, makeCrl(other.ca, [{ serialHex: '0A0B' }, { serialHex: '0A0C', reason: 'certificateHold' }], {
-      format: 'pem', lastUpdate: '20250101000000Z', nextUpdate: '20250108000000Z',
+    await writeFile(file, makeCrl(other.ca, {
+      revoked: [{ serialHex: '0A0B' }, { serialHex: '0A0C', reason: 'certificateHold' }],
+      format: 'pem', thisUpdate: new Date('2025-01-01T00:00:00Z'), nextUpdate: new Date('2025-01-08T00:00:00Z'),
     }));
     const run = await runAdmin(['import-crl', file, '--yes'], env);
     assert.equal(run.code, 0, run.stderr);

@@ -2,10 +2,10 @@
 // origin of ISSUER_URL by default (or the --origin given), and refuses a bad origin at start.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { after, test } from 'node:test';
 import { agentVersion } from '../../src/token/agentRelease.ts';
 import { softhsmModule } from '../helpers/softhsm.ts';
+import { freePort } from '../helpers/ports.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
 const started: ChildProcess[] = [];
@@ -14,13 +14,6 @@ after(() => {
   for (const child of started) child.kill('SIGTERM');
 });
 
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** Starts the agent and resolves with its first stdout line once it listens. */
 function startAgentProcess(args: string[], env: Record<string, string> = {}): Promise<string> {

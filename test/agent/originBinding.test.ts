@@ -3,23 +3,13 @@
 // mismatch gets.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { isServiceError } from '../../src/errors.ts';
 import { originContentRule } from '../../src/login/origin.ts';
 import { bindToOrigin, isSerializedOrigin, originOf, readOriginBound } from '../../src/login/originBinding.ts';
+import { assertCode } from '../helpers/assertions.ts';
 
 const encode = (text: string) => new TextEncoder().encode(text);
 const challenge = 'Yagona ID sign-in\nservice: https://id.example.uz\nnonce: abc\nissued: 2026-11-27T09:00:00.000Z';
 const own = 'https://id.example.uz';
-
-function codeOf(work: () => unknown): string {
-  try {
-    work();
-  } catch (error) {
-    if (isServiceError(error)) return error.code;
-    throw error;
-  }
-  assert.fail('expected a ServiceError');
-}
 
 describe('the frame', () => {
   test('names the origin on its own line before the challenge, and reads back', () => {
@@ -57,7 +47,7 @@ describe('the service rule', () => {
     const attached = originContentRule(own, bytes);
     assert.deepEqual(attached.rule(bytes), bytes);
     assert.equal(attached.originBound(), false);
-    assert.equal(codeOf(() => originContentRule(own, bytes).rule(encode('something else'))), 'signature_invalid');
+    assertCode(() => originContentRule(own, bytes).rule(encode('something else')), 'signature_invalid');
   });
 
   test('framed for our origin and our challenge: accepted as origin-bound', () => {
@@ -69,12 +59,12 @@ describe('the service rule', () => {
 
   test('framed for another origin: challenge_invalid; around another challenge: signature_invalid', () => {
     for (const other of ['https://id.example.uz.evil.example', 'http://id.example.uz', 'https://id.example.uz:8443']) {
-      assert.equal(codeOf(() => originContentRule(own, bytes).rule(encode(bindToOrigin(other, challenge)))), 'challenge_invalid', other);
+      assertCode(() => originContentRule(own, bytes).rule(encode(bindToOrigin(other, challenge))), 'challenge_invalid');
     }
-    assert.equal(codeOf(() => originContentRule(own, bytes).rule(encode(bindToOrigin(own, `${challenge}x`)))), 'signature_invalid');
+    assertCode(() => originContentRule(own, bytes).rule(encode(bindToOrigin(own, `${challenge}x`))), 'signature_invalid');
   });
 
   test('a service without a known origin accepts no framed content', () => {
-    assert.equal(codeOf(() => originContentRule(undefined, bytes).rule(encode(bindToOrigin(own, challenge)))), 'challenge_invalid');
+    assertCode(() => originContentRule(undefined, bytes).rule(encode(bindToOrigin(own, challenge))), 'challenge_invalid');
   });
 });

@@ -1,11 +1,21 @@
-// Rejections are ServiceErrors with a stable code; tests assert on the code, never the text.
+// Rejections are ServiceErrors with a stable code; tests assert on the code, and on the detail
+// only where the detail is what the test is about (which of several checks refused).
 import assert from 'node:assert/strict';
 import { isServiceError, type ErrorCode } from '../../src/errors.ts';
 
-export function assertCode(action: () => unknown, code: ErrorCode): void {
-  assert.throws(action, (error: unknown) => {
-    assert.ok(isServiceError(error), `expected a ServiceError, got ${String(error)}`);
-    assert.equal(error.code, code, `expected ${code}, got ${error.code}: ${error.message}`);
-    return true;
-  });
+function matches(error: unknown, code: ErrorCode, detail?: RegExp): true {
+  assert.ok(isServiceError(error), `expected a ServiceError, got ${String(error)}`);
+  assert.equal(error.code, code, `expected ${code}, got ${error.code}: ${error.message}`);
+  if (detail !== undefined) assert.match(error.message, detail);
+  return true;
+}
+
+/** `action` throws a ServiceError with `code` (and a message matching `detail`, when given). */
+export function assertCode(action: () => unknown, code: ErrorCode, detail?: RegExp): void {
+  assert.throws(action, (error: unknown) => matches(error, code, detail));
+}
+
+/** `work` rejects with a ServiceError with `code` (and a message matching `detail`, when given). */
+export async function assertRejectsCode(work: Promise<unknown> | (() => Promise<unknown>), code: ErrorCode, detail?: RegExp): Promise<void> {
+  await assert.rejects(work, (error: unknown) => matches(error, code, detail));
 }

@@ -1,6 +1,7 @@
-// CRLs for the revocation-source tests: made by `openssl ca -gencrl` (an encoder independent of
-// ours, with chosen thisUpdate/nextUpdate) and served by a node:http server on a loopback port
-// that counts what it is asked, so a test can prove a request was or was not made.
+// CRLs for the revocation tests and the CRL import, made by `openssl ca -gencrl` (an encoder
+// independent of ours, with chosen thisUpdate/nextUpdate, up to realistic sizes), and a
+// node:http server on a loopback port that serves them and counts what it is asked, so a test
+// can prove a request was or was not made.
 import { execFileSync } from 'node:child_process';
 import type { KeyObject } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -23,6 +24,8 @@ export interface MakeCrlOptions {
   nextUpdate?: Date;
   /** cRLNumber (default 1). */
   crlNumber?: number;
+  /** The encoding of the result (default DER). */
+  format?: 'der' | 'pem';
 }
 
 const evenHex = (hex: string): string => (hex.length % 2 === 1 ? `0${hex}` : hex).toUpperCase();
@@ -51,6 +54,7 @@ export function makeCrl(signer: CrlSigner, options: MakeCrlOptions = {}): Uint8A
       'ca', '-batch', '-gencrl', '-config', join(dir, 'openssl.cnf'), '-out', join(dir, 'crl.pem'),
       '-crl_lastupdate', opensslTime(thisUpdate), '-crl_nextupdate', opensslTime(nextUpdate),
     ], { stdio: ['ignore', 'ignore', 'pipe'] });
+    if (options.format === 'pem') return new Uint8Array(readFileSync(join(dir, 'crl.pem')));
     execFileSync('openssl', ['crl', '-in', join(dir, 'crl.pem'), '-outform', 'DER', '-out', join(dir, 'crl.der')]);
     return new Uint8Array(readFileSync(join(dir, 'crl.der')));
   } finally {

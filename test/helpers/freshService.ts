@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from './ports.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
 export const tsx = import.meta.resolve('tsx');
@@ -26,7 +27,7 @@ export interface FreshServiceOptions {
 
 export async function startFreshService(label: string, options: FreshServiceOptions = {}): Promise<FreshService> {
   const dir = options.dir ?? await mkdtemp(join(tmpdir(), `yagona-${label}-`));
-  const port = 20_000 + Math.floor(Math.random() * 10_000);
+  const port = await freePort();
   const service: ChildProcess = spawn(process.execPath, ['--import', tsx, repoPath('src/main.ts')], {
     cwd: dir,
     env: { PATH: process.env.PATH ?? '', PORT: String(port), LOG_LEVEL: 'info', HOME: dir, ...options.env },

@@ -5,10 +5,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import type { KeyObject } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { toPem } from '../../src/pki/issue/issue.ts';
+import { freePort } from './ports.ts';
 
 export interface ResponderCertificate {
   certDer: Uint8Array;
@@ -42,15 +42,6 @@ export interface OcspResponder {
   url: string;
   port: number;
   stop(): Promise<void>;
-}
-
-/** A free TCP port on the loopback interface (taken and released, so rarely raced). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 const evenHex = (hex: string): string => (hex.length % 2 === 1 ? `0${hex}` : hex).toUpperCase();

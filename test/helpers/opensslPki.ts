@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { toPem } from '../../src/pki/issue/issue.ts';
+import { pemToDer } from './pem.ts';
 
 export type KeyKind = 'rsa2048' | 'rsa2048e3' | 'rsa1024' | 'p256' | 'p384' | 'p521' | 'secp256k1' | 'ed25519';
 
@@ -70,11 +71,6 @@ const KEY_ARGS: Record<KeyKind, string[]> = {
 
 function openssl(args: string[], input?: Uint8Array): Buffer {
   return execFileSync('openssl', args, { input, stdio: ['pipe', 'pipe', 'pipe'] });
-}
-
-function pemToDer(pem: string): Uint8Array {
-  const body = pem.replace(/-----(BEGIN|END) [A-Z ]+-----/g, '').replace(/\s+/g, '');
-  return new Uint8Array(Buffer.from(body, 'base64'));
 }
 
 function cmsSignFiles(certPath: string, keyPath: string, content: Uint8Array, args: string[]): Uint8Array {

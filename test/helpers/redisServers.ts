@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { freePort } from '../revocation/processes.ts';
+import { freePort } from './ports.ts';
 
 const run = promisify(execFile);
 

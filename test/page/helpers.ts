@@ -16,6 +16,7 @@ import { ensureDemoAgency } from '../../src/oidc/demoAgency.ts';
 import { writePkcs12 } from '../../src/pki/pkcs12/pkcs12.ts';
 import type { TestApp } from '../helpers/app.ts';
 import type { Citizen, TestPki } from '../helpers/testPki.ts';
+import { pem } from '../helpers/pem.ts';
 
 export const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const artifactsDir = new URL('../../test-artifacts/', import.meta.url).pathname;
@@ -95,9 +96,6 @@ export async function keyFileOfSeveral(pki: TestPki, citizens: Citizen[], passwo
   return Buffer.from(pfx.toSchema().toBER());
 }
 
-const pem = (der: Uint8Array): string =>
-  `-----BEGIN CERTIFICATE-----\n${Buffer.from(der).toString('base64').replace(/.{64}/g, '$&\n')}\n-----END CERTIFICATE-----\n`;
-
 /**
  * A key file written by OpenSSL (independent of our writer): `openssl pkcs12 -export` of the
  * citizen with its CA and the root into `dir`, password `pw`, plus `extra` options.
@@ -109,7 +107,7 @@ export function opensslKeyFile(pki: TestPki, citizen: Citizen, dir: string, name
   const out = join(dir, `${name}.p12`);
   writeFileSync(keyFile, citizen.privateKey.export({ type: 'pkcs8', format: 'pem' }));
   writeFileSync(certFile, pem(citizen.certDer));
-  writeFileSync(chainFile, citizen.chain.map(pem).join('') + pem(pki.root.certDer));
+  writeFileSync(chainFile, citizen.chain.map((der) => pem(der)).join('') + pem(pki.root.certDer));
   const args = ['pkcs12', '-export', '-inkey', keyFile, '-in', certFile, '-certfile', chainFile, '-out', out, '-passout', 'pass:pw', ...extra];
   const run = spawnSync('openssl', args, { encoding: 'utf8' });
   assert.equal(run.status, 0, `openssl ${args.join(' ')}: ${run.stderr}`);

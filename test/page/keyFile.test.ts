@@ -17,6 +17,7 @@ import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { openTestDatabase, type TestDatabase } from '../helpers/services.ts';
 import { createTestPki, type Citizen, type TestPki } from '../helpers/testPki.ts';
 import { opensslKeyFile } from './helpers.ts';
+import { pem } from '../helpers/pem.ts';
 
 let pki: TestPki;
 let database: TestDatabase;
@@ -38,10 +39,6 @@ after(async () => {
 function openssl(...args: string[]): void {
   const run = spawnSync('openssl', args, { encoding: 'utf8' });
   assert.equal(run.status, 0, `openssl ${args.join(' ')}: ${run.stderr}`);
-}
-
-function pem(der: Uint8Array): string {
-  return `-----BEGIN CERTIFICATE-----\n${Buffer.from(der).toString('base64').replace(/.{64}/g, '$&\n')}\n-----END CERTIFICATE-----\n`;
 }
 
 /** `openssl pkcs12 -export` of the citizen with the citizen CA and root, plus extra options. */
@@ -108,7 +105,7 @@ describe('openKeyFile (the sign-in page in node WebCrypto)', () => {
     const out = join(dir, 'nolocal.p12');
     writeFileSync(keyFile, citizen.privateKey.export({ type: 'pkcs8', format: 'pem' }));
     // The chain first, the leaf last: nothing but the key itself tells them apart.
-    writeFileSync(certsFile, [...citizen.chain, pki.root.certDer, citizen.certDer].map(pem).join(''));
+    writeFileSync(certsFile, [...citizen.chain, pki.root.certDer, citizen.certDer].map((der) => pem(der)).join(''));
     openssl('pkcs12', '-export', '-inkey', keyFile, '-nocerts', '-certfile', certsFile, '-out', out, '-passout', 'pass:pw');
     await signsIn(readFileSync(out), 'pw', citizen);
   });

@@ -24,6 +24,7 @@ import {
   agentOrigins, alertText, atKeyStep, foreignCspSources, keyFile, keyFileOfSeveral, launchChromium, openKey, record, screenshotPath, startAgency,
   type Agency, type ChromiumSession,
 } from './helpers.ts';
+import { pem } from '../helpers/pem.ts';
 
 let pki: TestPki;
 let database: TestDatabase;
@@ -467,7 +468,7 @@ function legacyKeyFile(citizen: Citizen, password: string): Buffer {
   const cert = join(dir, 'legacy.pem');
   const out = join(dir, 'legacy.p12');
   writeFileSync(key, citizen.privateKey.export({ type: 'pkcs8', format: 'pem' }));
-  writeFileSync(cert, `-----BEGIN CERTIFICATE-----\n${Buffer.from(citizen.certDer).toString('base64')}\n-----END CERTIFICATE-----\n`);
+  writeFileSync(cert, pem(citizen.certDer));
   const run = spawnSync('openssl', ['pkcs12', '-export', '-legacy', '-inkey', key, '-in', cert, '-out', out, '-passout', `pass:${password}`], { encoding: 'utf8' });
   assert.equal(run.status, 0, run.stderr);
   return readFileSync(out);

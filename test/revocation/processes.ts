@@ -4,17 +4,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { requirePostgres, testDatabaseUrl, unlimitedRates } from '../helpers/services.ts';
+import { freePort } from '../helpers/ports.ts';
+import { pem } from '../helpers/pem.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
 const tsx = import.meta.resolve('tsx');
-
-export const pem = (der: Uint8Array, label = 'CERTIFICATE') =>
-  `-----BEGIN ${label}-----\n${Buffer.from(der).toString('base64').replace(/.{64}/g, '$&\n')}\n-----END ${label}-----\n`;
 
 /** A scratch folder holding the trust anchors (and whatever else a test writes). */
 export async function scratchDir(anchors: readonly Uint8Array[]): Promise<{ dir: string; trustDir: string; cleanup(): Promise<void> }> {
@@ -55,17 +53,6 @@ export async function postgresDatabase(): Promise<{ url: string; exec(sql: strin
     },
     drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
   };
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export interface ServiceProcess {

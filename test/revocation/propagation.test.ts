@@ -10,7 +10,8 @@ import { createRedisStore } from '../../src/stores/redis.ts';
 import { requireRedis, testRedisUrl } from '../helpers/services.ts';
 import { cmsBody, createTestPki, type Citizen, type TestPki } from '../helpers/testPki.ts';
 import { runAdmin } from '../helpers/admin.ts';
-import { pem, postgresDatabase, scratchDir, startService, type ServiceProcess } from './processes.ts';
+import { pem } from '../helpers/pem.ts';
+import { postgresDatabase, scratchDir, startService, type ServiceProcess } from './processes.ts';
 
 const caDn = 'CN=Test Citizen CA,O=Yagona Test,C=UZ';
 const propagationBudgetMs = 1000;

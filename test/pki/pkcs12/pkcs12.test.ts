@@ -7,9 +7,9 @@ import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isServiceError } from '../../../src/errors.ts';
 import { createKeyPair, issueCertificate, type KeyKind, type KeyPair } from '../../../src/pki/issue/issue.ts';
 import { openPkcs12, readPkcs12, writePkcs12 } from '../../../src/pki/pkcs12/pkcs12.ts';
+import { assertRejectsCode } from '../../helpers/assertions.ts';
 
 const notBefore = new Date('2026-01-01T00:00:00Z');
 const notAfter = new Date('2036-01-01T00:00:00Z');
@@ -22,13 +22,8 @@ function openssl(...args: string[]): string {
   return run.stdout + run.stderr;
 }
 
-const rejectsWith = (promise: Promise<unknown>, message: RegExp): Promise<void> =>
-  assert.rejects(promise, (error: unknown) => {
-    assert.ok(isServiceError(error), 'a ServiceError');
-    assert.equal(error.code, 'invalid_request');
-    assert.match(error.message, message);
-    return true;
-  });
+const rejectsWith = (promise: Promise<unknown>, message: RegExp): Promise<void> => assertRejectsCode(promise, 'invalid_request', message);
+
 
 describe('PKCS#12', () => {
   let dir: string;

@@ -7,22 +7,16 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
-import { isServiceError } from '../../../src/errors.ts';
 import {
   parseCertificate, parseCertificateCached, parseCertificatesFromPemOrDer, serialBytesOf,
 } from '../../../src/pki/x509/certificate.ts';
 import { parseDer, type DerNode } from '../../../src/pki/asn1/der.ts';
 import { OID } from '../../../src/pki/asn1/oids.ts';
 import { ascii, hierarchy, issue, type Issued, tlv } from '../chainFixtures.ts';
+import { assertCode, assertRejectsCode } from '../../helpers/assertions.ts';
+import { pem } from '../../helpers/pem.ts';
 
-function malformed(fn: () => unknown, pattern?: RegExp): void {
-  assert.throws(fn, (err: unknown) => {
-    assert.ok(isServiceError(err), String(err));
-    assert.equal(err.code, 'malformed_signature');
-    if (pattern !== undefined) assert.match(err.message, pattern);
-    return true;
-  });
-}
+const malformed = (fn: () => unknown, pattern?: RegExp): void => assertCode(fn, 'malformed_signature', pattern);
 
 /** Rebuilds a certificate with its tbsCertificate fields (and optionally the outer algorithm) replaced. */
 function rebuild(der: Uint8Array, editTbs: (fields: Uint8Array[]) => Uint8Array[], outerAlg?: Uint8Array): Uint8Array {
@@ -141,9 +135,7 @@ describe('parseCertificate: rejections', () => {
   });
 
   // issue() parses what it made, so these rejections surface from it.
-  const rejectsIssue = async (promise: Promise<unknown>, pattern: RegExp) => {
-    await assert.rejects(promise, (err: unknown) => isServiceError(err) && err.code === 'malformed_signature' && pattern.test(err.message));
-  };
+  const rejectsIssue = (promise: Promise<unknown>, pattern: RegExp) => assertRejectsCode(promise, 'malformed_signature', pattern);
 
   it('duplicate extensions (RFC 5280 §4.2)', async () => {
     await rejectsIssue(issue({ subject: 'CN=Dup,C=UZ', issuer: ca, extensions: [new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true)] }), /appears twice/);
@@ -198,8 +190,6 @@ describe('parseCertificate: rejections', () => {
 });
 
 describe('parseCertificatesFromPemOrDer', () => {
-  const pem = (der: Uint8Array) => `-----BEGIN CERTIFICATE-----\n${Buffer.from(der).toString('base64').replace(/(.{64})/g, '$1\n')}\n-----END CERTIFICATE-----\n`;
-
   it('reads DER, a PEM bundle, and skips other PEM blocks', () => {
     assert.equal(parseCertificatesFromPemOrDer(root.der).length, 1);
     const bundle = `# anchors\n${pem(root.der)}-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n${pem(ca.der)}`;

@@ -3,11 +3,12 @@
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as x509 from '@peculiar/x509';
-import { isServiceError, type ErrorCode } from '../../../src/errors.ts';
 import { entryKey, parseCrl, parseCrlsFromPemOrDer } from '../../../src/pki/x509/crl.ts';
 import { OID } from '../../../src/pki/asn1/oids.ts';
 import { validate } from '../../../src/pki/path/validate.ts';
 import { crlFor, crlNumber, hierarchy, issue, type Issued, now, tlv } from '../chainFixtures.ts';
+import { assertCode } from '../../helpers/assertions.ts';
+import { pem } from '../../helpers/pem.ts';
 
 let root: Issued;
 let ca: Issued;
@@ -21,15 +22,6 @@ before(async () => {
 
 function check(crls: Uint8Array[], intermediates: Issued[] = [ca]) {
   return validate({ leaf: leaf.cert, anchors: [root.cert], intermediates: intermediates.map((c) => c.cert), at: now, crls });
-}
-
-function rejects(fn: () => unknown, code: ErrorCode, pattern: RegExp): void {
-  assert.throws(fn, (err: unknown) => {
-    assert.ok(isServiceError(err), String(err));
-    assert.equal(err.code, code, err.message);
-    assert.match(err.message, pattern);
-    return true;
-  });
 }
 
 const ext = (oid: string, critical: boolean, value: Uint8Array) => new x509.Extension(oid, critical, new Uint8Array(value));
@@ -46,32 +38,31 @@ describe('parseCrl', () => {
 
   it('reads PEM and refuses trailing bytes', async () => {
     const der = await crlFor(ca);
-    const pem = `-----BEGIN X509 CRL-----\n${Buffer.from(der).toString('base64')}\n-----END X509 CRL-----\n`;
-    assert.equal(parseCrl(parseCrlsFromPemOrDer(Buffer.from(pem))[0]!).sha256, parseCrl(der).sha256);
-    assert.throws(() => parseCrl(Uint8Array.from([...der, 0])), (err: unknown) => isServiceError(err) && err.code === 'malformed_signature');
+    assert.equal(parseCrl(parseCrlsFromPemOrDer(Buffer.from(pem(der, 'X509 CRL')))[0]!).sha256, parseCrl(der).sha256);
+    assertCode(() => parseCrl(Uint8Array.from([...der, 0])), 'malformed_signature');
   });
 });
 
 describe('CRLs in validation', () => {
   it('a CRL that does not parse proves nothing', async () => {
     const broken = Uint8Array.from([...(await crlFor(ca)), 0]);
-    rejects(() => check([rootCrl, broken]), 'revocation_unknown', /no usable CRL/);
+    assertCode(() => check([rootCrl, broken]), 'revocation_unknown', /no usable CRL/);
   });
 
   it('no nextUpdate, no cRLNumber, a critical cRLNumber, or a future thisUpdate make a CRL unusable', async () => {
     const noNextUpdate = await crlFor(ca, { nextUpdate: null });
-    rejects(() => check([rootCrl, noNextUpdate]), 'revocation_unknown', /no nextUpdate/);
+    assertCode(() => check([rootCrl, noNextUpdate]), 'revocation_unknown', /no nextUpdate/);
     const noNumber = await crlFor(ca, { extensions: [] });
-    rejects(() => check([rootCrl, noNumber]), 'revocation_unknown', /cRLNumber/);
+    assertCode(() => check([rootCrl, noNumber]), 'revocation_unknown', /cRLNumber/);
     const criticalNumber = await crlFor(ca, { extensions: [ext(OID.crlNumber, true, Uint8Array.of(2, 1, 1))] });
-    rejects(() => check([rootCrl, criticalNumber]), 'revocation_unknown', /critical/);
+    assertCode(() => check([rootCrl, criticalNumber]), 'revocation_unknown', /critical/);
     const future = await crlFor(ca, { thisUpdate: new Date(now.getTime() + 3_600_000) });
-    rejects(() => check([rootCrl, future]), 'revocation_unknown', /not yet valid/);
+    assertCode(() => check([rootCrl, future]), 'revocation_unknown', /not yet valid/);
   });
 
   it('an unknown critical CRL extension makes it unusable (RFC 5280 §5.2)', async () => {
     const crl = await crlFor(ca, { extensions: [crlNumber(1), ext('1.2.3.4.5', true, Uint8Array.of(5, 0))] });
-    rejects(() => check([rootCrl, crl]), 'revocation_unknown', /1\.2\.3\.4\.5/);
+    assertCode(() => check([rootCrl, crl]), 'revocation_unknown', /1\.2\.3\.4\.5/);
   });
 
   describe('delta CRLs (RFC 5280 §5.2.4, §6.3.3)', () => {
@@ -81,32 +72,32 @@ describe('CRLs in validation', () => {
       const complete = await crlFor(ca);
       check([rootCrl, complete]);
       const delta = await crlFor(ca, { revoked: [{ cert: leaf, reason: x509.X509CrlReason.keyCompromise }], extensions: deltaOf(1, 2) });
-      rejects(() => check([rootCrl, complete, delta]), 'certificate_revoked', /delta CRL/);
+      assertCode(() => check([rootCrl, complete, delta]), 'certificate_revoked', /delta CRL/);
     });
 
     it('removeFromCRL in the delta lifts a certificateHold of the complete CRL, never a permanent revocation', async () => {
       const held = await crlFor(ca, { revoked: [{ cert: leaf, reason: x509.X509CrlReason.certificateHold }] });
-      rejects(() => check([rootCrl, held]), 'certificate_revoked', /certificateHold/);
+      assertCode(() => check([rootCrl, held]), 'certificate_revoked', /certificateHold/);
       const released = await crlFor(ca, { revoked: [{ cert: leaf, reason: x509.X509CrlReason.removeFromCRL }], extensions: deltaOf(1, 2) });
       check([rootCrl, held, released]);
       const compromised = await crlFor(ca, { revoked: [{ cert: leaf, reason: x509.X509CrlReason.keyCompromise }] });
-      rejects(() => check([rootCrl, compromised, released]), 'certificate_revoked', /keyCompromise/);
+      assertCode(() => check([rootCrl, compromised, released]), 'certificate_revoked', /keyCompromise/);
     });
 
     it('a stale delta, a delta based on a newer CRL, or a delta alone leave the status unknown', async () => {
       const complete = await crlFor(ca);
       const stale = await crlFor(ca, { extensions: deltaOf(1, 2), thisUpdate: new Date(now.getTime() - 10 * 86_400_000), nextUpdate: new Date(now.getTime() - 86_400_000) });
-      rejects(() => check([rootCrl, complete, stale]), 'revocation_unknown', /delta/);
+      assertCode(() => check([rootCrl, complete, stale]), 'revocation_unknown', /delta/);
       const ahead = await crlFor(ca, { extensions: deltaOf(5, 6) });
-      rejects(() => check([rootCrl, complete, ahead]), 'revocation_unknown', /delta/);
+      assertCode(() => check([rootCrl, complete, ahead]), 'revocation_unknown', /delta/);
       const alone = await crlFor(ca, { extensions: deltaOf(1, 2) });
-      rejects(() => check([rootCrl, alone]), 'revocation_unknown', /only delta/);
+      assertCode(() => check([rootCrl, alone]), 'revocation_unknown', /only delta/);
     });
   });
 
   it('issuingDistributionPoint scope: a CA-only CRL does not cover a citizen (§C 68)', async () => {
     const caOnly = await crlFor(ca, { extensions: [crlNumber(1), ext(OID.issuingDistributionPoint, true, tlv(0x30, tlv(0x82, Uint8Array.of(0xff))))] });
-    rejects(() => check([rootCrl, caOnly]), 'revocation_unknown', /CA certificates only/);
+    assertCode(() => check([rootCrl, caOnly]), 'revocation_unknown', /CA certificates only/);
     const userOnly = await crlFor(ca, { extensions: [crlNumber(1), ext(OID.issuingDistributionPoint, true, tlv(0x30, tlv(0x81, Uint8Array.of(0xff))))] });
     check([rootCrl, userOnly]);
   });
@@ -125,39 +116,39 @@ describe('CRLs in validation', () => {
       const clean = await crlFor(service, { extensions: [crlNumber(1), indirectIdp()] });
       run([rootCrl, caCrl, clean]);
       const revoking = await crlFor(service, { extensions: [crlNumber(2), indirectIdp()], revoked: [{ cert: citizen, certificateIssuer: ca }] });
-      rejects(() => run([rootCrl, caCrl, revoking]), 'certificate_revoked', /Revocation Service/);
+      assertCode(() => run([rootCrl, caCrl, revoking]), 'certificate_revoked', /Revocation Service/);
       // The same serial under another certificate issuer is someone else's certificate.
       const otherIssuer = await crlFor(service, { extensions: [crlNumber(3), indirectIdp()], revoked: [{ cert: citizen, certificateIssuer: service }] });
       run([rootCrl, caCrl, otherIssuer]);
       // Not indirect: the service's CRL is no proof for the citizen.
       const direct = await crlFor(service);
-      rejects(() => run([rootCrl, caCrl, direct]), 'revocation_unknown', /distribution point/);
+      assertCode(() => run([rootCrl, caCrl, direct]), 'revocation_unknown', /distribution point/);
     });
 
     it('a certificate that does not name the service is not covered by its CRL', async () => {
       const service = await issue({ subject: 'CN=Other Service,O=Yagona Test,C=UZ', issuer: root, ca: true, keyUsage: x509.KeyUsageFlags.cRLSign });
       const crl = await crlFor(service, { extensions: [crlNumber(1), indirectIdp()] });
-      rejects(() => check([rootCrl, crl], [ca, service]), 'revocation_unknown', /no usable CRL/);
+      assertCode(() => check([rootCrl, crl], [ca, service]), 'revocation_unknown', /no usable CRL/);
     });
 
     it('certificateIssuer entries outside an indirect CRL make it unusable', async () => {
       const crl = await crlFor(ca, { revoked: [{ cert: root, certificateIssuer: root }] });
-      rejects(() => check([rootCrl, crl]), 'revocation_unknown', /not indirect/);
+      assertCode(() => check([rootCrl, crl]), 'revocation_unknown', /not indirect/);
     });
   });
 
   it('a CRL partitioned by reasons does not prove "not revoked" alone', async () => {
     const keyCompromiseOnly = tlv(0x30, tlv(0x83, Uint8Array.of(0x06, 0x40)));
     const partial = await crlFor(ca, { extensions: [crlNumber(1), ext(OID.issuingDistributionPoint, true, keyCompromiseOnly)] });
-    rejects(() => check([rootCrl, partial]), 'revocation_unknown', /no usable CRL|unknown/);
+    assertCode(() => check([rootCrl, partial]), 'revocation_unknown', /no usable CRL|unknown/);
   });
 
   it('a CRL from another issuer, or signed by the wrong key, is no proof (§D 66)', async () => {
     const other = await hierarchy('Other Crl');
     const foreign = await crlFor(other.ca);
-    rejects(() => check([rootCrl, foreign]), 'revocation_unknown', /no usable CRL/);
+    assertCode(() => check([rootCrl, foreign]), 'revocation_unknown', /no usable CRL/);
     const forged = await crlFor(ca, { signWith: other.ca });
-    rejects(() => check([rootCrl, forged]), 'revocation_unknown', /not signed by a key entitled/);
+    assertCode(() => check([rootCrl, forged]), 'revocation_unknown', /not signed by a key entitled/);
   });
 
   it('a separate CRL-signing certificate of the same CA is accepted when it chains to the same anchor (RFC 5280 §6.3.3(f))', async () => {
@@ -165,16 +156,13 @@ describe('CRLs in validation', () => {
     const crl = await crlFor(ca, { signWith: crlSigner });
     check([rootCrl, crl], [ca, crlSigner]);
     const noCrlSign = await issue({ subject: ca.name, issuer: root, ca: true, keySlot: 'crl-signer', keyUsage: x509.KeyUsageFlags.keyCertSign });
-    rejects(() => check([rootCrl, crl], [ca, noCrlSign]), 'revocation_unknown', /not signed by a key entitled/);
+    assertCode(() => check([rootCrl, crl], [ca, noCrlSign]), 'revocation_unknown', /not signed by a key entitled/);
   });
 
   it('the CA keyUsage must allow cRLSign for its own CRLs', async () => {
     const signOnly = await issue({ subject: 'CN=Cert Only CA,C=UZ', issuer: root, ca: true, keyUsage: x509.KeyUsageFlags.keyCertSign });
     const citizen = await issue({ subject: 'CN=Under Cert Only CA,C=UZ', issuer: signOnly });
     const crls = [rootCrl, await crlFor(signOnly)];
-    assert.throws(
-      () => validate({ leaf: citizen.cert, anchors: [root.cert], intermediates: [signOnly.cert], at: now, crls }),
-      (err: unknown) => isServiceError(err) && err.code === 'revocation_unknown' && /cRLSign/.test(err.message),
-    );
+    assertCode(() => validate({ leaf: citizen.cert, anchors: [root.cert], intermediates: [signOnly.cert], at: now, crls }), 'revocation_unknown', /cRLSign/);
   });
 });

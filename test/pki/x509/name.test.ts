@@ -1,9 +1,9 @@
 // Distinguished names: RFC 4514 text, canonical form for matching, and operator input.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { isServiceError } from '../../../src/errors.ts';
 import { canonicalDn, formatRfc4514, namesEqual, parseNameDer, parseRfc4514 } from '../../../src/pki/x509/name.ts';
 import { ascii, tlv } from '../chainFixtures.ts';
+import { assertCode } from '../../helpers/assertions.ts';
 
 const oid = {
   cn: Uint8Array.of(0x55, 0x04, 0x03),
@@ -18,7 +18,7 @@ const rdn = (...atvs: Uint8Array[]) => tlv(0x31, ...atvs);
 const name = (...rdns: Uint8Array[]) => parseNameDer(tlv(0x30, ...rdns));
 
 function invalid(text: string): void {
-  assert.throws(() => parseRfc4514(text), (err: unknown) => isServiceError(err) && err.code === 'invalid_request');
+  assertCode(() => parseRfc4514(text), 'invalid_request');
 }
 
 describe('Name from DER', () => {
@@ -42,7 +42,7 @@ describe('Name from DER', () => {
 
   it('an empty Name is allowed; an empty RDN is not', () => {
     assert.equal(name().text, '');
-    assert.throws(() => name(rdn()), (err: unknown) => isServiceError(err) && err.code === 'malformed_signature');
+    assertCode(() => name(rdn()), 'malformed_signature');
   });
 });
 
