@@ -16,7 +16,8 @@ import { repoPath } from '../helpers/freshService.ts';
 import { startRedis, type RedisServer } from '../helpers/redisServers.ts';
 import { unlimitedRates } from '../helpers/services.ts';
 import { createTestPki } from '../helpers/testPki.ts';
-import { freePort, scratchDir, startService, type ServiceProcess } from '../revocation/processes.ts';
+import { freePort } from '../helpers/ports.ts';
+import { scratchDir, startService, type ServiceProcess } from '../revocation/processes.ts';
 
 const run = promisify(execFile);
 
