@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
+import { runAdmin } from '../helpers/admin.ts';
 import { repoPath } from '../helpers/freshService.ts';
 import { startRedis, type RedisServer } from '../helpers/redisServers.ts';
 import { unlimitedRates } from '../helpers/services.ts';
@@ -143,10 +144,9 @@ describe('nginx in front of two instances (deploy/)', () => {
     const c = JSON.parse((await challenge('127.0.0.5')).text) as { id: string };
     const rejected = await send(`${https}/v1/sessions`, { from: '127.0.0.5', body: JSON.stringify({ challengeId: c.id, format: 'cms', cms: 'AAAA' }), ca });
     assert.equal(rejected.status, 400);
-    const { stdout } = await run(process.execPath, ['--import', 'tsx', repoPath('scripts/admin.ts'), 'audit', 'tail', '-n', '1', '--json'], {
-      cwd: repoPath('.'), env: { PATH: process.env.PATH ?? '', ENV_FILE: '', ...env },
-    });
-    assert.match(stdout, /"clientAddress":\s*"127\.0\.0\.5"/);
+    const tail = await runAdmin(['audit', 'tail', '-n', '1', '--json'], env);
+    assert.equal(tail.code, 0, tail.stderr);
+    assert.match(tail.stdout, /"clientAddress":\s*"127\.0\.0\.5"/);
   });
 
   test('the limit survives a restart of an instance (the counters are in Redis)', async () => {
