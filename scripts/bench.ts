@@ -5,6 +5,8 @@
 // --redis URL (default TEST_REDIS_URL or redis://127.0.0.1:6379).
 // --revoked N: instead, compare sign-in throughput with 10 and with N certificates in the local
 // revocation registry (issue 4: the registry's size must not show in the hot path).
+// --soak MINUTES: instead, sign in for that long and print, per minute, the sign-ins, their
+// p50/p99 and the service's resident and heap memory: both should stay flat (not in CI).
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, createPublicKey, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
 import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
@@ -25,6 +27,7 @@ const { values: args } = parseArgs({
     citizens: { type: 'string', default: '20' },
     redis: { type: 'string', default: process.env.TEST_REDIS_URL || 'redis://127.0.0.1:6379' },
     revoked: { type: 'string' },
+    soak: { type: 'string' },
   },
 });
 const seconds = Number(args.seconds);
@@ -101,9 +104,9 @@ async function startService(dir: string, port: number, anchorPem: string) {
   throw new Error('the service did not become ready');
 }
 
-async function driveLogins(port: number, citizens: Signer[]) {
+async function driveLogins(port: number, citizens: Signer[], forSeconds = seconds) {
   const latencies: number[] = [];
-  const deadline = performance.now() + seconds * 1000;
+  const deadline = performance.now() + forSeconds * 1000;
   let failures = 0;
   let next = 0;
   await Promise.all(Array.from({ length: concurrency }, async () => {
@@ -120,7 +123,7 @@ async function driveLogins(port: number, citizens: Signer[]) {
   }));
   latencies.sort((a, b) => a - b);
   const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
-  return { rate: latencies.length / seconds, p50: pct(0.5), p99: pct(0.99), failures };
+  return { rate: latencies.length / forSeconds, p50: pct(0.5), p99: pct(0.99), failures };
 }
 
 /** The same work with node:crypto alone: CMS signature, both chain signatures, one ES256 JWT. */
@@ -154,6 +157,7 @@ function cryptoCeiling(pki: Awaited<ReturnType<typeof makePki>>, jwtKey: KeyObje
 
 async function main() {
   if (args.revoked !== undefined) return compareRevoked(Number(args.revoked));
+  if (args.soak !== undefined) return soak(Number(args.soak));
   // The service gets core 0, this client core 1: "one core" for the service, as the target says.
   spawnSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
   const dir = await mkdtemp(join(tmpdir(), 'yagona-bench-'));
@@ -167,6 +171,36 @@ async function main() {
     const ceiling = cryptoCeiling(pki, (await createKeyPair('ec-p256')).privateKey);
     console.log(`logins: ${Math.round(result.rate * seconds)} in ${seconds}s, concurrency ${concurrency}, failures ${result.failures}`);
     console.log(`logins/s: ${result.rate.toFixed(0)}  ceiling/s: ${ceiling.toFixed(0)}  ratio: ${(result.rate / ceiling).toFixed(3)}  p50_ms: ${result.p50.toFixed(2)}  p99_ms: ${result.p99.toFixed(2)}`);
+  } finally {
+    service.kill('SIGTERM');
+    agent.destroy();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** The service's memory, from its own /metrics (prom-client's process and heap series). */
+async function serviceMemory(port: number): Promise<{ rssMiB: number; heapMiB: number }> {
+  const text = (await request(port, 'GET', '/metrics')).text;
+  const value = (name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? NaN) / 2 ** 20;
+  return { rssMiB: value('yagona_process_resident_memory_bytes'), heapMiB: value('yagona_nodejs_heap_size_used_bytes') };
+}
+
+async function soak(minutes: number) {
+  spawnSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
+  const dir = await mkdtemp(join(tmpdir(), 'yagona-soak-'));
+  const pki = await makePki(Number(args.citizens));
+  const port = 18_000 + Math.floor(Math.random() * 2000);
+  const service = await startService(dir, port, toPem(pki.root.der, 'CERTIFICATE'));
+  try {
+    await driveLoginsFor(port, pki.citizens, 2);
+    let total = 0;
+    console.log('minute  sign-ins  total  p50_ms  p99_ms  failures  rss_MiB  heap_MiB');
+    for (let minute = 1; minute <= minutes; minute++) {
+      const result = await driveLogins(port, pki.citizens, 60);
+      total += Math.round(result.rate * 60);
+      const memory = await serviceMemory(port);
+      console.log([minute, Math.round(result.rate * 60), total, result.p50.toFixed(2), result.p99.toFixed(2), result.failures, memory.rssMiB.toFixed(1), memory.heapMiB.toFixed(1)].join('  '));
+    }
   } finally {
     service.kill('SIGTERM');
     agent.destroy();
