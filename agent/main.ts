@@ -18,11 +18,23 @@ try {
   process.exit(2);
 }
 
+// A bad YAGONA_AGENT_PORT is bad configuration like a bad .env value: one line, exit 2 (commander
+// only turns --port's own argument errors into a message).
+let envPort = defaultAgentPort;
+if (env.YAGONA_AGENT_PORT !== undefined) {
+  try {
+    envPort = parsePort(env.YAGONA_AGENT_PORT);
+  } catch (error) {
+    console.error(`yagona-agent: YAGONA_AGENT_PORT: ${(error as Error).message}`);
+    process.exit(2);
+  }
+}
+
 const program = new Command('yagona-agent')
   .description('Yagona ID signing agent: signs sign-in challenges with the key on your token')
   .option('--module <path>', 'PKCS#11 module of your token (.so / .dll / .dylib)', env.YAGONA_AGENT_MODULE)
   .option('--origin <url...>', 'sign-in service origins to serve (default: ISSUER_URL, else http://localhost:8080)')
-  .option('--port <n>', 'loopback port', parsePort, env.YAGONA_AGENT_PORT === undefined ? defaultAgentPort : parsePort(env.YAGONA_AGENT_PORT))
+  .option('--port <n>', 'loopback port', parsePort, envPort)
   .parse();
 
 const options = program.opts<{ module?: string; origin?: string[]; port: number }>();

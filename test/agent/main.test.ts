@@ -50,3 +50,15 @@ test('--origin replaces the default; a URL without an origin stops the start wit
   assert.equal(bad.status, 2);
   assert.equal(bad.stderr, 'yagona-agent: file:///etc/passwd has no origin\n');
 });
+
+test('a bad YAGONA_AGENT_PORT stops the start with one line, like a bad --port', () => {
+  const run = (args: string[], env: Record<string, string>) =>
+    spawnSync(process.execPath, ['--import', 'tsx', 'agent/main.ts', ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, ENV_FILE: '', ...env } });
+  const fromEnv = run([], { YAGONA_AGENT_PORT: 'eighty' });
+  assert.equal(fromEnv.status, 2);
+  assert.equal(fromEnv.stderr, 'yagona-agent: YAGONA_AGENT_PORT: not a port: eighty\n');
+  const fromArgument = run(['--port', '70000'], {});
+  assert.notEqual(fromArgument.status, 0);
+  assert.equal(fromArgument.stderr.trim().split('\n').length, 1);
+  assert.match(fromArgument.stderr, /not a port: 70000/);
+});
