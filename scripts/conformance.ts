@@ -14,19 +14,24 @@ interface Result {
   outcome: Outcome | 'hang';
 }
 
-function startWorker(): Worker {
+/** A worker with the validator loaded: the 5 s of a case measure the case, not module loading on a busy machine. */
+function startWorker(): Promise<Worker> {
   // Workers do not inherit tsx's loader: register it first, then load the TypeScript worker.
   const api = import.meta.resolve('tsx/esm/api');
-  const worker = new URL('./conformance/worker.ts', import.meta.url).href;
-  const code = `import { register } from ${JSON.stringify(api)}; register(); await import(${JSON.stringify(worker)});`;
-  return new Worker(new URL(`data:text/javascript,${encodeURIComponent(code)}`));
+  const script = new URL('./conformance/worker.ts', import.meta.url).href;
+  const code = `import { register } from ${JSON.stringify(api)}; register(); await import(${JSON.stringify(script)});`;
+  const worker = new Worker(new URL(`data:text/javascript,${encodeURIComponent(code)}`));
+  return new Promise((resolve, reject) => {
+    worker.once('message', () => resolve(worker));
+    worker.once('error', reject);
+  });
 }
 
 async function runAll(cases: Case[]): Promise<Result[]> {
   const results: Result[] = new Array(cases.length);
   let next = 0;
   const lane = async (): Promise<void> => {
-    let worker = startWorker();
+    let worker = await startWorker();
     while (next < cases.length) {
       const index = next++;
       const c = cases[index]!;
@@ -34,7 +39,7 @@ async function runAll(cases: Case[]): Promise<Result[]> {
       // A hung or crashed worker is replaced, so one bad case cannot stall the rest.
       if (outcome === 'hang' || outcome.code === 'worker_error') {
         await worker.terminate();
-        worker = startWorker();
+        worker = await startWorker();
       }
       results[index] = { c, outcome };
     }

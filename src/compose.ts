@@ -9,6 +9,7 @@ import { createChallenges } from './login/challenges.ts';
 import { createSessionEnding, createSessions } from './sessions/sessions.ts';
 import { originOf } from './login/originBinding.ts';
 import { createCertificateVerifier, type TrustMaterial } from './login/verifier.ts';
+import { loadSignatureAlgorithms } from './login/algorithms.ts';
 import { watchSigningKeys } from './keys/keyWatch.ts';
 import { openKeyRing } from './keys/keyRing.ts';
 import { createOidc } from './oidc/provider.ts';
@@ -37,6 +38,7 @@ export interface ComposedService extends AppDeps {
 
 export async function composeService(parts: ServiceParts): Promise<ComposedService> {
   const { config, ephemeral, db, clock, logger } = parts;
+  const algorithms = await loadSignatureAlgorithms(config);
   const keys = await openKeyRing({ store: db.signingKeys, clock, secret: config.keysSecret, retainSeconds: config.sessionTtlSeconds });
   const perMinute = (name: string, points: number) => ephemeral.rateLimiter(name, { points, durationSeconds: 60 });
   const challenges = createChallenges({ store: ephemeral, clock, issuer: config.issuerUrl, ttlSeconds: config.challengeTtlSeconds });
@@ -55,9 +57,9 @@ export async function composeService(parts: ServiceParts): Promise<ComposedServi
   const signIn = {
     challenges,
     sessions,
-    verifier: createCertificateVerifier(parts.trust, { origin: originOf(config.issuerUrl) }),
+    verifier: createCertificateVerifier(parts.trust, { origin: originOf(config.issuerUrl), algorithms }),
     revocation: createConfiguredRevocationChecker({
-      config, local: createLocalRevocationChecker(db.revocations), store: ephemeral, anchors: parts.trust.anchors, log: logger, clock,
+      config, local: createLocalRevocationChecker(db.revocations), store: ephemeral, anchors: parts.trust.anchors, log: logger, clock, algorithms,
     }),
     audit: db.audit,
     // POST /v1/sessions and /login/{id} share the per-address count.

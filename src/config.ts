@@ -1,12 +1,14 @@
-// The only reader of process.env: parse, validate, freeze. One error lists every problem.
+// The only reader of process.env: parse, validate, freeze. One error lists every problem, one line each.
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { parseEnv } from 'node:util';
 import { z } from 'zod';
 import { canonicalDn } from './pki/x509/name.ts';
+import { builtInFamilyNames, defaultFamilyNames, familyNamePattern } from './pki/algorithms/familyNames.ts';
 
 const revocationSource = z.enum(['local', 'crl', 'ocsp']);
+const commaList = (text: string) => text.split(',').map((s) => s.trim()).filter(Boolean);
 
 const redisUrlPattern = /^(rediss?:\/\/.+|redis-cluster:\/\/[^/?]+.*|redis-sentinel:\/\/[^/?]+\/[^/?]+.*|unix:\/\/\/.+|\/.+)$/;
 const redisUrlForms = 'redis://…, rediss://…, redis-cluster://host:port[,host:port…], redis-sentinel://host:port[,host:port…]/master, unix:///path or /path (a socket)';
@@ -61,7 +63,7 @@ const schema = z
     REVOCATION_CHECKS: z
       .string()
       .default('local')
-      .transform((text) => text.split(',').map((s) => s.trim()).filter(Boolean))
+      .transform(commaList)
       // Order matters: a later source is asked only when an earlier one cannot decide. The local
       // registry applies first whether listed or not (src/revocation/sources.ts).
       .pipe(z.array(revocationSource).min(1)),
@@ -115,6 +117,15 @@ const schema = z
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     // Where `npm run agent:package` writes by default, so a built package is offered at once.
     AGENT_DOWNLOADS_DIR: z.string().min(1).default('dist/agent'),
+    // The national O'zDSt family and the international ones; GOST R 34.10-2012 only when asked
+    // for, as no Uzbek CA uses it (src/pki/algorithms/).
+    SIGNATURE_ALGORITHMS: z
+      .string()
+      .default(defaultFamilyNames.join(','))
+      .transform(commaList)
+      .pipe(z.array(z.string()).min(1, 'names no family')),
+    // Modules that register more families (docs/signature-plugins.md); none by default.
+    SIGNATURE_PLUGINS: z.string().default('').transform(commaList),
   })
   .superRefine((env, ctx) => {
     if (env.REVOCATION_CHECKS.includes('crl') && env.REVOCATION_ALLOWED_HOSTS.length === 0) {
@@ -128,6 +139,14 @@ const schema = z
         canonicalDn(issuer);
       } catch {
         ctx.addIssue({ code: 'custom', path: ['OCSP_RESPONDERS'], message: `"${issuer}" is not an RFC 4514 distinguished name` });
+      }
+    }
+    for (const name of env.SIGNATURE_ALGORITHMS ?? []) {
+      if (!familyNamePattern.test(name)) {
+        ctx.addIssue({ code: 'custom', path: ['SIGNATURE_ALGORITHMS'], message: `"${name}" is not a family name (lower-case letters, digits and hyphens)` });
+      } else if (env.SIGNATURE_PLUGINS.length === 0 && !(builtInFamilyNames as readonly string[]).includes(name)) {
+        // With plug-ins, their names are checked once they are loaded (login/algorithms.ts).
+        ctx.addIssue({ code: 'custom', path: ['SIGNATURE_ALGORITHMS'], message: `unknown family "${name}" (built in: ${builtInFamilyNames.join(', ')}; others come from SIGNATURE_PLUGINS)` });
       }
     }
     if (env.NODE_ENV === 'production' && env.KEYS_SECRET === undefined) {
@@ -164,6 +183,10 @@ export interface Config {
   readonly rateLimits: RateLimitSettings;
   readonly shutdownGraceSeconds: number;
   readonly logLevel: string;
+  /** Accepted signature families, in SIGNATURE_ALGORITHMS order. */
+  readonly signatureAlgorithms: readonly string[];
+  /** Module specifiers of signature plug-ins (a path, relative to the working directory, or a package). */
+  readonly signaturePlugins: readonly string[];
   /** The signing agent's packages the page offers (src/http/agentDownloads.ts). */
   readonly agentDownloadsDir: string;
 }
@@ -179,8 +202,13 @@ export interface RateLimitSettings {
   readonly perCertificate: number;
 }
 
+/** A refused start: one line per problem, each `bad configuration: <where>: <what>`. */
 export class ConfigError extends Error {
   override name = 'ConfigError';
+
+  constructor(problems: readonly string[]) {
+    super(problems.map((problem) => `bad configuration: ${problem}`).join('\n'));
+  }
 }
 
 export const devPkiDir = 'certs/dev';
@@ -204,7 +232,7 @@ export function readEnvironment(env: Environment = process.env, cwd = process.cw
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (named === undefined && code === 'ENOENT') return env;
-    throw new ConfigError(`bad configuration: ${named === undefined ? '.env' : 'ENV_FILE'}: cannot read ${file} (${code ?? String(error)})`);
+    throw new ConfigError([`${named === undefined ? '.env' : 'ENV_FILE'}: cannot read ${file} (${code ?? String(error)})`]);
   }
   return { ...parseEnv(text), ...env };
 }
@@ -212,8 +240,7 @@ export function readEnvironment(env: Environment = process.env, cwd = process.cw
 export function loadConfig(env: Environment = readEnvironment()): Config {
   const parsed = schema.safeParse(env);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
-    throw new ConfigError(`bad configuration: ${problems.join('; ')}`);
+    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
   }
   const e = parsed.data;
   const devPki = e.TRUST_ANCHORS_DIR === undefined && e.NODE_ENV !== 'production';
@@ -248,5 +275,7 @@ export function loadConfig(env: Environment = readEnvironment()): Config {
     shutdownGraceSeconds: e.SHUTDOWN_GRACE_SECONDS,
     logLevel: e.LOG_LEVEL,
     agentDownloadsDir: e.AGENT_DOWNLOADS_DIR,
+    signatureAlgorithms: Object.freeze([...new Set(e.SIGNATURE_ALGORITHMS)]),
+    signaturePlugins: Object.freeze([...new Set(e.SIGNATURE_PLUGINS)]),
   });
 }

@@ -34,16 +34,26 @@ test('a configured trust folder switches the development PKI off', () => {
   assert.equal(config.intermediatesDir, 'certs/intermediates');
 });
 
-test('every problem is named in one error', () => {
+test('every problem is named in one error, one line each', () => {
   assert.throws(
     () => loadConfig({ PORT: 'eighty', DATABASE_URL: 'mysql://x', REVOCATION_FAIL_MODE: 'maybe', CHALLENGE_TTL_SECONDS: '0' }),
     (error: unknown) => {
       assert.ok(error instanceof ConfigError);
-      for (const name of ['PORT', 'DATABASE_URL', 'REVOCATION_FAIL_MODE', 'CHALLENGE_TTL_SECONDS']) assert.match(error.message, new RegExp(name));
-      assert.equal(error.message.split('\n').length, 1);
+      const lines = error.message.split('\n');
+      assert.deepEqual(lines.map((line) => /^bad configuration: ([A-Z_]+): ./.exec(line)?.[1]), ['PORT', 'DATABASE_URL', 'CHALLENGE_TTL_SECONDS', 'REVOCATION_FAIL_MODE']);
       return true;
     },
   );
+});
+
+test('signature families: the default, a chosen list, and names checked against the built-in ones', () => {
+  assert.deepEqual(loadConfig({}).signatureAlgorithms, ['rsa', 'rsa-pss', 'ecdsa', 'ed25519', 'ozdst']);
+  assert.deepEqual(loadConfig({ SIGNATURE_ALGORITHMS: 'ozdst, gost2012,ozdst' }).signatureAlgorithms, ['ozdst', 'gost2012']);
+  assert.throws(() => loadConfig({ SIGNATURE_ALGORITHMS: 'ecdsa,dsa' }), /bad configuration: SIGNATURE_ALGORITHMS: unknown family "dsa" \(built in: rsa, rsa-pss, ecdsa, ed25519, ozdst, gost2012; others come from SIGNATURE_PLUGINS\)$/);
+  assert.throws(() => loadConfig({ SIGNATURE_ALGORITHMS: 'ECDSA' }), /^[^\n]*SIGNATURE_ALGORITHMS: "ECDSA" is not a family name[^\n]*$/);
+  assert.throws(() => loadConfig({ SIGNATURE_ALGORITHMS: ' , ' }), /SIGNATURE_ALGORITHMS/);
+  // With plug-ins, other names are checked once they are loaded (test/pki/algorithms/plugin.test.ts).
+  assert.deepEqual(loadConfig({ SIGNATURE_ALGORITHMS: 'ecdsa,ed448', SIGNATURE_PLUGINS: './plugin.ts' }).signaturePlugins, ['./plugin.ts']);
 });
 
 test('production refuses unsafe settings', () => {
@@ -101,7 +111,7 @@ test('.env: read from the working directory, real variables win, ENV_FILE names 
   });
 });
 
-test('.env: a bad value there is the same one-line error as a bad real variable', () => {
+test('.env: a bad value there is the same error as a bad real variable', () => {
   const dir = mkdtempSync(join(tmpdir(), 'yagona-env-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(join(dir, '.env'), 'PORT=eighty\nREVOCATION_FAIL_MODE=maybe\n');
@@ -109,7 +119,7 @@ test('.env: a bad value there is the same one-line error as a bad real variable'
   const fromEnv = (() => { try { loadConfig({ PORT: 'eighty', REVOCATION_FAIL_MODE: 'maybe' }); } catch (error) { return error; } })();
   assert.ok(fromFile instanceof ConfigError && fromEnv instanceof ConfigError);
   assert.equal(fromFile.message, fromEnv.message);
-  assert.match(fromFile.message, /^bad configuration: PORT: .*; REVOCATION_FAIL_MODE: [^\n]*$/);
+  assert.match(fromFile.message, /^bad configuration: PORT: [^\n]*\nbad configuration: REVOCATION_FAIL_MODE: [^\n]*$/);
 });
 
 test('.env.example copied to .env is a valid configuration: the defaults', () => {

@@ -5,3 +5,5 @@ import { type Case, runCase } from './cases.ts';
 parentPort!.on('message', (c: Case) => {
   parentPort!.postMessage(runCase(c));
 });
+// Loaded: the runner starts timing cases from here.
+parentPort!.postMessage('ready');

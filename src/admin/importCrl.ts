@@ -10,7 +10,7 @@ import { loadTrustMaterial } from '../login/trustFiles.ts';
 import { parseCertificate, parseCertificatesFromPemOrDer } from '../pki/x509/certificate.ts';
 import { parseCrl, parseCrlsFromPemOrDer, type ParsedCrl } from '../pki/x509/crl.ts';
 import type { ParsedCertificate } from '../pki/x509/model.ts';
-import { checkSignature } from '../pki/algorithms/signature.ts';
+import type { SignatureAlgorithms } from '../pki/algorithms/registry.ts';
 import { OperatorInputError } from '../errors.ts';
 import { reasonFromCode } from '../revocation/certificateKey.ts';
 import type { Config } from '../config.ts';
@@ -39,7 +39,9 @@ export const registerImportCrl: RegisterCommand = (program, io) => {
     const crl = await readCrl(file);
     const caCertificates = options.ca === undefined ? [] : await readCaFile(options.ca);
     return withDatabase(io, async (db, config) => {
-      const signature = checkCrlSignature(crl, [...caCertificates, ...(await configuredCas(config))]);
+      // Loaded here, not with the CLI: every other command starts without the signature families.
+      const { loadSignatureAlgorithms } = await import('../login/algorithms.ts');
+      const signature = checkCrlSignature(crl, [...caCertificates, ...(await configuredCas(config))], await loadSignatureAlgorithms(config));
       const { records, skipped } = recordsOf(crl);
       await confirm(io, options, `Record ${records.length} revocations from the CRL of "${crl.issuer.text}" (${signature.status})?`);
       const bar = progressBar(io, options, records.length);
@@ -102,13 +104,13 @@ async function configuredCas(config: Config): Promise<ParsedCertificate[]> {
   }
 }
 
-function checkCrlSignature(crl: ParsedCrl, cas: readonly ParsedCertificate[]): SignatureCheck {
+function checkCrlSignature(crl: ParsedCrl, cas: readonly ParsedCertificate[], algorithms: SignatureAlgorithms): SignatureCheck {
   const named = cas.filter((ca) => ca.subject.canonical === crl.issuer.canonical);
   if (named.length === 0) return { status: 'unverified', why: `no configured CA certificate is named "${crl.issuer.text}"` };
   // A CA may hold more than one key over time (rollover): any of them may have signed.
   const signer = named.find((ca) => {
     try {
-      return checkSignature(crl.signatureAlgorithm, ca.spki, crl.tbs, crl.signature);
+      return algorithms.check(crl.signatureAlgorithm, ca.spki, crl.tbs, crl.signature);
     } catch {
       return false;
     }

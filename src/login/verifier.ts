@@ -4,6 +4,7 @@
 import { openCms } from '../pki/signin/cms.ts';
 import { createTrustStore } from '../pki/path/validate.ts';
 import { verifyRawSignature } from '../pki/signin/raw.ts';
+import type { SignatureAlgorithms } from '../pki/algorithms/registry.ts';
 import { originContentRule } from './origin.ts';
 import type { CertificateVerifier } from './signIn.ts';
 
@@ -17,22 +18,29 @@ export interface TrustMaterial {
 // Root → national CA → sub-CA → citizen is the deepest hierarchy in use; a little headroom.
 const maxDepth = 4;
 
-/** `origin`: this service's serialized origin (of ISSUER_URL), the only one origin-bound content may name. */
-export function createCertificateVerifier(trust: TrustMaterial, options: { origin?: string } = {}): CertificateVerifier {
+export interface VerifierOptions {
+  /** This service's serialized origin (of ISSUER_URL), the only one origin-bound content may name. */
+  origin?: string;
+  /** The accepted signature families (SIGNATURE_ALGORITHMS); default: their default. */
+  algorithms?: SignatureAlgorithms;
+}
+
+export function createCertificateVerifier(trust: TrustMaterial, options: VerifierOptions = {}): CertificateVerifier {
   const store = createTrustStore(trust);
+  const { algorithms } = options;
   return {
     verifySignature(request, challenge) {
       if (request.format === 'raw') {
-        return verifyRawSignature({ certificates: request.certificates, algorithm: request.algorithm, signature: request.signature }, challenge);
+        return verifyRawSignature({ certificates: request.certificates, algorithm: request.algorithm, signature: request.signature }, challenge, algorithms);
       }
       const content = originContentRule(options.origin, challenge);
-      const evidence = openCms(request.cms, content.rule);
+      const evidence = openCms(request.cms, content.rule, algorithms);
       return { ...evidence, originBound: content.originBound() };
     },
     validatePath(evidence, at) {
       const presented = evidence.certificates.filter((cert) => cert !== evidence.signer);
       // requiredEku / requiredKeyUsage default to the sign-in profile (docs/path-validation.md).
-      const path = store.validate({ leaf: evidence.signer, intermediates: presented, at, maxDepth });
+      const path = store.validate({ leaf: evidence.signer, intermediates: presented, at, maxDepth, ...(algorithms === undefined ? {} : { algorithms }) });
       return { path: [path.leaf, ...path.intermediates], anchor: path.anchor, policies: path.policies };
     },
   };

@@ -12,7 +12,7 @@ import { ServiceError } from '../errors.ts';
 import { type ParsedCrl, parseCrl } from '../pki/x509/crl.ts';
 import type { ParsedCertificate } from '../pki/x509/model.ts';
 import { validate } from '../pki/path/validate.ts';
-import { checkSignature } from '../pki/algorithms/signature.ts';
+import type { SignatureAlgorithms } from '../pki/algorithms/registry.ts';
 import type { EphemeralStore } from '../stores/types.ts';
 import { fetchBounded } from './fetchBounded.ts';
 import type { PathPosition, RevocationSource, SourceVerdict } from './sources.ts';
@@ -24,6 +24,8 @@ export interface CrlSourceOptions {
   timeoutMs: number;
   maxBytes: number;
   log: Pick<Logger, 'warn'>;
+  /** The accepted signature families (SIGNATURE_ALGORITHMS), for CRL and path signatures. */
+  algorithms: SignatureAlgorithms;
   /** For background refreshes, which have no request time of their own. */
   now(): Date;
 }
@@ -79,7 +81,7 @@ export function createCrlSource(options: CrlSourceOptions): RevocationSource {
 
   /** Holds and shares a downloaded CRL when it is fresh and its issuer's key verifies it. */
   async function keep(url: string, crl: ParsedCrl, signerSpki: Uint8Array, at: Date): Promise<void> {
-    if (!fresh(crl, at) || !signedBy(crl, signerSpki)) return;
+    if (!fresh(crl, at) || !signedBy(options.algorithms, crl, signerSpki)) return;
     const fetchedAt = at.getTime();
     byUrl.set(url, { crl, signerSpki, fetchedAt });
     const shared: Shared = { der: Buffer.from(crl.der).toString('base64'), fetchedAt };
@@ -106,7 +108,7 @@ export function createCrlSource(options: CrlSourceOptions): RevocationSource {
     const shared = await options.store.get<Shared>(storeKey(url));
     if (shared !== undefined) {
       const crl = parseOnce(Uint8Array.from(Buffer.from(shared.der, 'base64')));
-      if (fresh(crl, at) && signedBy(crl, issuer.spki)) {
+      if (fresh(crl, at) && signedBy(options.algorithms, crl, issuer.spki)) {
         byUrl.set(url, { crl, signerSpki: issuer.spki, fetchedAt: shared.fetchedAt });
         return crl;
       }
@@ -137,7 +139,7 @@ export function createCrlSource(options: CrlSourceOptions): RevocationSource {
         // The same path again, now with this certificate's CRLs deciding its status (RFC 5280 §6.3).
         const checked = validate({
           leaf: position.path[0]!, intermediates: position.path.slice(1), anchors: options.anchors, at, crls,
-          crlScope: new Set([cert.sha256]), maxDepth: position.path.length,
+          crlScope: new Set([cert.sha256]), maxDepth: position.path.length, algorithms: options.algorithms,
         });
         // Only a path through this very certificate had its status decided (another anchor of the same name would not).
         if (![checked.leaf, ...checked.intermediates].some((c) => c.sha256 === cert.sha256)) {
@@ -173,9 +175,9 @@ function nearlyStale(crl: ParsedCrl, at: Date): boolean {
   return crl.nextUpdate!.getTime() - at.getTime() < life * refreshShare;
 }
 
-function signedBy(crl: ParsedCrl, spki: Uint8Array): boolean {
+function signedBy(algorithms: SignatureAlgorithms, crl: ParsedCrl, spki: Uint8Array): boolean {
   try {
-    return checkSignature(crl.signatureAlgorithm, spki, crl.tbs, crl.signature);
+    return algorithms.check(crl.signatureAlgorithm, spki, crl.tbs, crl.signature);
   } catch {
     return false;
   }

@@ -10,6 +10,7 @@ import { ServiceError } from '../errors.ts';
 import type { ParsedCertificate } from '../pki/x509/model.ts';
 import { buildOcspRequest, verifyOcspResponse } from '../pki/ocsp/ocsp.ts';
 import { describe } from '../pki/path/validate.ts';
+import type { SignatureAlgorithms } from '../pki/algorithms/registry.ts';
 import type { EphemeralStore } from '../stores/types.ts';
 import { fetchBounded, urlProblem } from './fetchBounded.ts';
 import type { PathPosition, RevocationSource, SourceVerdict } from './sources.ts';
@@ -21,6 +22,8 @@ export interface OcspSourceOptions {
   allowedHosts: readonly string[];
   timeoutMs: number;
   log: Pick<Logger, 'warn'>;
+  /** The accepted signature families (SIGNATURE_ALGORITHMS). */
+  algorithms: SignatureAlgorithms;
 }
 
 // docs/security-cases.md §D 64: an OCSP response is a few KiB; a responder sending more is broken or hostile.
@@ -49,7 +52,7 @@ export function createOcspSource(options: OcspSourceOptions): RevocationSource {
           url: target.url, allowedHosts: target.allowedHosts, timeoutMs: options.timeoutMs, maxBytes: maxResponseBytes,
           body: { contentType: 'application/ocsp-request', bytes: request.der }, expectContentType: 'application/ocsp-response',
         });
-        answer = verifyOcspResponse({ der, request, issuer, at, maxFutureSeconds, maxAgeSeconds });
+        answer = verifyOcspResponse({ der, request, issuer, at, maxFutureSeconds, maxAgeSeconds, algorithms: options.algorithms });
       } catch (err) {
         if (!(err instanceof ServiceError)) throw err;
         // An answer that does not verify may be a forgery (§D 57): worth an operator's eye in either fail mode.

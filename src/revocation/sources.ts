@@ -13,6 +13,7 @@ import type { Config } from '../config.ts';
 import { ServiceError } from '../errors.ts';
 import { parseCertificate } from '../pki/x509/certificate.ts';
 import type { ParsedCertificate } from '../pki/x509/model.ts';
+import type { SignatureAlgorithms } from '../pki/algorithms/registry.ts';
 import { describe } from '../pki/path/validate.ts';
 import type { RevocationChecker } from '../login/signIn.ts';
 import type { EphemeralStore } from '../stores/types.ts';
@@ -82,6 +83,8 @@ export interface ConfiguredSourcesParts {
   anchors: readonly Uint8Array[];
   log: Pick<Logger, 'warn'>;
   clock: Clock;
+  /** The accepted signature families (SIGNATURE_ALGORITHMS): CRL and OCSP signatures go through them too. */
+  algorithms: SignatureAlgorithms;
 }
 
 /** The checker REVOCATION_CHECKS asks for: local first, then crl/ocsp in the configured order. */
@@ -91,11 +94,11 @@ export function createConfiguredRevocationChecker(parts: ConfiguredSourcesParts)
   const sources = config.revocationChecks.flatMap((name): RevocationSource[] => {
     if (name === 'crl') {
       return [createCrlSource({
-        store, anchors, log, allowedHosts: config.revocationAllowedHosts, timeoutMs: config.crlTimeoutMs, maxBytes: config.crlMaxBytes, now: () => parts.clock.now(),
+        store, anchors, log, allowedHosts: config.revocationAllowedHosts, timeoutMs: config.crlTimeoutMs, maxBytes: config.crlMaxBytes, algorithms: parts.algorithms, now: () => parts.clock.now(),
       })];
     }
     if (name === 'ocsp') {
-      return [createOcspSource({ store, log, responders: config.ocspResponders, allowedHosts: config.revocationAllowedHosts, timeoutMs: config.ocspTimeoutMs })];
+      return [createOcspSource({ store, log, responders: config.ocspResponders, allowedHosts: config.revocationAllowedHosts, timeoutMs: config.ocspTimeoutMs, algorithms: parts.algorithms })];
     }
     return [];
   });

@@ -30,7 +30,8 @@ export interface TestApp {
 export interface TestAppOptions {
   store: 'redis' | 'memory';
   database: TestDatabase;
-  pki: TestPki;
+  /** The trust material: the anchors, and the intermediates `knownIntermediates` configures. */
+  pki: Pick<TestPki, 'anchors' | 'intermediates'>;
   clock?: Clock;
   env?: Record<string, string>;
   /** Another Redis than the test Redis, e.g. a closed port to play "Redis is down". */

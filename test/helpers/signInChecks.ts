@@ -3,13 +3,20 @@
 // a 503, no session, one failure audit event, and that the challenge is gone.
 import assert from 'node:assert/strict';
 import type { SignCmsOptions } from '../../src/pki/issue/cmsSign.ts';
+import type { ExternalSigner } from '../../src/pki/issue/signer.ts';
 import type { TestApp } from './app.ts';
 import { cmsBody, type Citizen } from './testPki.ts';
 
 export interface Signer {
   certDer: Uint8Array;
-  privateKey: Citizen['privateKey'];
+  privateKey: Citizen['privateKey'] | ExternalSigner;
   chain: Uint8Array[];
+}
+
+/** The 201 body of a sign-in. */
+export interface SignedIn {
+  accessToken: string;
+  subject: Record<string, unknown> & { sub: string };
 }
 
 async function challenge(app: TestApp): Promise<{ id: string; challenge: string }> {
@@ -22,12 +29,13 @@ function bodyFor(signer: Signer, c: { id: string; challenge: string }, cms: Part
   return cmsBody({ ...signer, serialHex: '' }, c.id, c.challenge, cms);
 }
 
-export async function expectAccepted(app: TestApp, signer: Signer, cms: Partial<SignCmsOptions> = {}): Promise<void> {
+export async function expectAccepted(app: TestApp, signer: Signer, cms: Partial<SignCmsOptions> = {}): Promise<SignedIn> {
   const c = await challenge(app);
   const before = await app.sessionCount();
   const res = await app.post('/v1/sessions', bodyFor(signer, c, cms));
   assert.equal(res.status, 201, await res.clone().text());
   assert.equal(await app.sessionCount(), before + 1);
+  return (await res.json()) as SignedIn;
 }
 
 /** Returns the problem body's detail. */

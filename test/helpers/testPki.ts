@@ -80,7 +80,7 @@ export async function subordinateCa(subject: string, issuer: Authority, now: Dat
 }
 
 /** The CMS body a citizen's software would post for a challenge. */
-export function cmsBody(citizen: Citizen, challengeId: string, challenge: string, options: Partial<SignCmsOptions> = {}) {
+export function cmsBody(citizen: Omit<Citizen, 'privateKey'> & { privateKey: SignCmsOptions['privateKey'] }, challengeId: string, challenge: string, options: Partial<SignCmsOptions> = {}) {
   const cms = signCms({
     content: new TextEncoder().encode(challenge),
     signerCertDer: citizen.certDer,

@@ -2,6 +2,7 @@
 // through Redis — no second download, no trust in what the URL serves meanwhile — and a CRL near
 // its nextUpdate is replaced in the background, off the request path), and the fail modes'
 // log: `open` accepts an unknown status but says so.
+import { defaultSignatureAlgorithms } from '../../src/pki/algorithms/families/index.ts';
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { pino } from 'pino';
@@ -52,7 +53,7 @@ function instance(prefix: string, now: () => Date = () => new Date()) {
   stores.push(store);
   return createCrlSource({
     store, anchors, allowedHosts: [`127.0.0.1:${server.port}`], timeoutMs: 2000, maxBytes: 1 << 20,
-    log: pino({ level: 'silent' }), now,
+    log: pino({ level: 'silent' }), algorithms: defaultSignatureAlgorithms, now,
   });
 }
 
@@ -137,6 +138,7 @@ test('an unknown status: `closed` throws revocation_unknown with Retry-After, `o
       revocationChecks: ['local', 'crl'], revocationFailMode: mode, revocationAllowedHosts: [`127.0.0.1:${server.port}`],
       ocspResponders: {}, ocspTimeoutMs: 1000, crlTimeoutMs: 1000, crlMaxBytes: 1 << 20,
     },
+    algorithms: defaultSignatureAlgorithms,
     // The registry is not what this test is about: it knows no revocation.
     local: { assertNotRevoked: async () => {} },
     store, anchors: [root.certDer], log, clock: { now: () => new Date() },

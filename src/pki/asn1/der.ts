@@ -66,13 +66,28 @@ export function malformed(reason: string): ServiceError {
 
 /** Parses exactly one TLV spanning the whole input. Throws malformed_signature otherwise. */
 export function parseDer(input: Uint8Array, limits: DerLimits = {}): DerNode {
+  return parseWhole(input, limits, false);
+}
+
+/**
+ * Parses exactly one BER TLV spanning the whole input, allowing only indefinite lengths on
+ * constructed values and constructed OCTET STRINGs beyond DER. For the outer structure of a
+ * CMS SignedData only (RFC 5652 §2); an indefinite value's `bytes` include its end-of-contents
+ * octets, and its `content` excludes them.
+ */
+export function parseBer(input: Uint8Array, limits: DerLimits = {}): DerNode {
+  return parseWhole(input, limits, true);
+}
+
+function parseWhole(input: Uint8Array, limits: DerLimits, ber: boolean): DerNode {
   const state = {
     input,
     maxDepth: limits.maxDepth ?? defaultMaxDepth,
     nodesLeft: limits.maxNodes ?? defaultMaxNodes,
+    ber,
   };
   const node = parseNode(state, 0, input.length, 0);
-  if (node.end !== input.length) throw malformed('trailing bytes after DER value');
+  if (node.end !== input.length) throw malformed(`trailing bytes after ${ber ? 'BER' : 'DER'} value`);
   return node;
 }
 
@@ -80,6 +95,7 @@ interface ParseState {
   input: Uint8Array;
   maxDepth: number;
   nodesLeft: number;
+  ber: boolean;
 }
 
 function parseNode(state: ParseState, offset: number, limit: number, depth: number): DerNode {
@@ -105,6 +121,10 @@ function parseNode(state: ParseState, offset: number, limit: number, depth: numb
     }
     if (tagNumber < 31) throw malformed('long-form tag for a number below 31');
   }
+  if (state.ber && offset < limit && input[offset] === 0x80) {
+    if (!constructed) throw malformed('indefinite length on a primitive value');
+    return parseIndefinite(state, { cls, constructed, tagNumber, tag: first, start }, offset + 1, limit, depth);
+  }
   const { length, next } = readLength(input, offset, limit);
   offset = next;
   const headerLength = offset - start;
@@ -123,7 +143,7 @@ function parseNode(state: ParseState, offset: number, limit: number, depth: numb
     content: input.subarray(offset, end),
     children: [],
   };
-  if (cls === 0) checkUniversal(node);
+  if (cls === 0) checkUniversal(node, state.ber);
   if (constructed) {
     let at = offset;
     while (at < end) {
@@ -131,9 +151,46 @@ function parseNode(state: ParseState, offset: number, limit: number, depth: numb
       node.children.push(child);
       at = child.end;
     }
-    if (cls === 0 && tagNumber === 17) checkSetOrder(node);
+    checkConstructed(node, state.ber);
   }
   return node;
+}
+
+/** X.690 §8.1.3.6: children until the end-of-contents octets 00 00, which must come before `limit`. */
+function parseIndefinite(
+  state: ParseState, head: Pick<DerNode, 'cls' | 'constructed' | 'tagNumber' | 'tag' | 'start'>, contentStart: number, limit: number, depth: number,
+): DerNode {
+  const children: DerNode[] = [];
+  let at = contentStart;
+  for (;;) {
+    if (limit - at < 2) throw malformed('truncated BER: no end-of-contents octets');
+    if (state.input[at] === 0 && state.input[at + 1] === 0) break;
+    const child = parseNode(state, at, limit, depth + 1);
+    children.push(child);
+    at = child.end;
+  }
+  const end = at + 2;
+  const node: DerNode = {
+    ...head,
+    headerLength: contentStart - head.start,
+    end,
+    bytes: state.input.subarray(head.start, end),
+    content: state.input.subarray(contentStart, at),
+    children,
+  };
+  if (node.cls === 0) checkUniversal(node, true);
+  checkConstructed(node, true);
+  return node;
+}
+
+// DER: a SET OF in ascending order (X.690 §11.6). BER: a constructed OCTET STRING is made of
+// OCTET STRINGs (§8.7.3.2).
+function checkConstructed(node: DerNode, ber: boolean): void {
+  if (node.cls !== 0) return;
+  if (node.tagNumber === 17 && !ber) checkSetOrder(node);
+  if (node.tagNumber === 4 && node.children.some((child) => child.cls !== 0 || child.tagNumber !== 4)) {
+    throw malformed('a constructed OCTET STRING holds something other than OCTET STRINGs');
+  }
 }
 
 function readLength(input: Uint8Array, offset: number, limit: number): { length: number; next: number } {
@@ -152,15 +209,14 @@ function readLength(input: Uint8Array, offset: number, limit: number): { length:
   return { length, next: offset + count };
 }
 
-function checkUniversal(node: DerNode): void {
+function checkUniversal(node: DerNode, ber: boolean): void {
   const { tagNumber, constructed, content } = node;
-  if (tagNumber === 0) throw malformed('end-of-contents octets are not DER');
-  if (primitiveUniversal.has(tagNumber) && constructed) {
+  if (tagNumber === 0) throw malformed(ber ? 'end-of-contents octets where a value is due' : 'end-of-contents octets are not DER');
+  if (primitiveUniversal.has(tagNumber) && constructed && !(ber && tagNumber === 4)) {
     throw malformed(`constructed encoding of universal type ${tagNumber} is not DER`);
   }
-  if ((tagNumber === 16 || tagNumber === 17) && !constructed) {
-    throw malformed('SEQUENCE/SET must be constructed');
-  }
+  if (constructed) return;
+  if (tagNumber === 16 || tagNumber === 17) throw malformed('SEQUENCE/SET must be constructed');
   switch (tagNumber) {
     case 1:
       // X.690 §11.1: TRUE is 0xff, FALSE is 0x00.
@@ -295,6 +351,20 @@ export function readNull(node: DerNode): null {
 export function readOctetString(node: DerNode): Uint8Array {
   expectTag(node, TAG.OCTET_STRING, 'OCTET STRING');
   return node.content;
+}
+
+/** An OCTET STRING's value from parseBer: primitive, or the concatenated segments of a constructed one (X.690 §8.7.3). */
+export function readBerOctetString(node: DerNode): Uint8Array {
+  if (node.tag === TAG.OCTET_STRING) return node.content;
+  if (node.tag !== (TAG.OCTET_STRING | 0x20)) throw malformed(`OCTET STRING: expected tag 0x04 or 0x24, found 0x${hex2(node.tag)}`);
+  const segments = node.children.map(readBerOctetString);
+  const value = new Uint8Array(segments.reduce((n, segment) => n + segment.length, 0));
+  let at = 0;
+  for (const segment of segments) {
+    value.set(segment, at);
+    at += segment.length;
+  }
+  return value;
 }
 
 const maxSafeArcBeforeShift = Math.floor((Number.MAX_SAFE_INTEGER - 0x7f) / 128);

@@ -2,7 +2,7 @@
 // client, the admin `sign-in` command and tests sign challenges with it. `tamper` exists only
 // so tests can build the malformed and hostile variants of docs/security-cases.md §A/§B byte-exactly;
 // production callers never pass it.
-import { createHash, constants, sign, type KeyObject } from 'node:crypto';
+import { createHash, constants, KeyObject, sign } from 'node:crypto';
 import { cmsOid } from '../signin/cms.ts';
 import { childAt, parseDer, readOctetString, readOid, type DerNode } from '../asn1/der.ts';
 import {
@@ -11,6 +11,9 @@ import {
 } from '../asn1/derWrite.ts';
 import { OID } from '../asn1/oids.ts';
 import { digestLength, pssParameters } from '../algorithms/encodings.ts';
+import { berSignedData } from './ber.ts';
+import { encodeTime } from './issue.ts';
+import type { ExternalSigner } from './signer.ts';
 
 export type CmsDigest = 'sha256' | 'sha384' | 'sha512';
 
@@ -43,21 +46,24 @@ export interface CmsTamper {
   signatureAlgorithm?: Uint8Array;
   /** Bytes appended after the ContentInfo. */
   trailingBytes?: Uint8Array;
-  /** Re-encode the outer ContentInfo with an indefinite length (BER, X.690 §8.1.3.6). */
-  indefiniteLength?: boolean;
 }
 
 export interface SignCmsOptions {
   content: Uint8Array;
   signerCertDer: Uint8Array;
   extraCertDers?: Uint8Array[];
-  privateKey: KeyObject;
+  /** A node:crypto key, or an external signer (a GOST key), which also names the digest. */
+  privateKey: KeyObject | ExternalSigner;
   /** No eContent: the verifier supplies the content (RFC 5652 §5.2). */
   detached?: boolean;
   /** Sign content-type + messageDigest attributes (default) or the content directly. */
   signedAttributes?: boolean;
-  /** Ignored for Ed25519, which RFC 8419 §3.1 fixes to SHA-512. */
+  /** Ignored for Ed25519, which RFC 8419 §3.1 fixes to SHA-512, and for an external signer. */
   digest?: CmsDigest;
+  /** `ber`: the outer structure as E-IMZO writes it (ber.ts berSignedData); default DER. */
+  encoding?: 'der' | 'ber';
+  /** A signing-time signed attribute (RFC 5652 §11.3), as E-IMZO adds. */
+  signingTime?: Date;
   /** RSA keys: RSASSA-PSS (RFC 4056) with salt length = hash length instead of PKCS#1 v1.5. */
   pss?: boolean;
   /** SignerIdentifier choice: issuerAndSerialNumber (v1) or subjectKeyIdentifier (v3). */
@@ -79,18 +85,17 @@ const ECDSA: Record<CmsDigest, string> = {
 /** Encoded SignedData ContentInfo over `content`, signed by `privateKey`. */
 export function signCms(options: SignCmsOptions): Uint8Array {
   const tamper = options.tamper ?? {};
-  const keyType = options.privateKey.asymmetricKeyType;
-  const digest: CmsDigest = keyType === 'ed25519' ? 'sha512' : options.digest ?? 'sha256';
+  const signer = signerOf(options);
   const eContentType = tamper.eContentType ?? cmsOid.data;
   const sid = options.sid ?? 'issuerAndSerialNumber';
-  const digestAlgorithm = tamper.digestAlgorithm ?? algorithmIdentifier(OID[digest]);
+  const digestAlgorithm = tamper.digestAlgorithm ?? signer.digestAlgorithm;
 
   const signedAttrs = options.signedAttributes === false
     ? undefined
-    : buildSignedAttributes(eContentType, hash(digest, options.content), tamper);
+    : buildSignedAttributes(eContentType, signer.digest(options.content), options.signingTime, tamper);
   // RFC 5652 §5.4: with signedAttrs the signature covers their DER with the SET OF tag 0x31.
   const signedBytes = signedAttrs ?? options.content;
-  const signature = signWithKey(options.privateKey, digest, signedBytes, options.pss === true);
+  const signature = signer.sign(signedBytes);
   if (tamper.flipSignatureBit) signature[signature.length - 1]! ^= 0x01;
 
   const signerInfo = sequence(
@@ -98,7 +103,7 @@ export function signCms(options: SignCmsOptions): Uint8Array {
     signerIdentifier(options.signerCertDer, sid),
     digestAlgorithm,
     ...(signedAttrs === undefined ? [] : [retag(signedAttrs, 0xa0)]),
-    tamper.signatureAlgorithm ?? signatureAlgorithm(keyType, digest, options.pss === true),
+    tamper.signatureAlgorithm ?? signer.signatureAlgorithm,
     octetString(signature),
   );
   const signerInfos = tamper.secondSignerInfo === undefined
@@ -115,8 +120,23 @@ export function signCms(options: SignCmsOptions): Uint8Array {
     setUnsorted(...signerInfos),
   );
   const contentInfo = sequence(oid(cmsOid.signedData), contextConstructed(0, signedData));
-  const encoded = tamper.indefiniteLength ? indefinite(contentInfo) : contentInfo;
+  const encoded = options.encoding === 'ber' ? berSignedData(contentInfo) : contentInfo;
   return tamper.trailingBytes === undefined ? encoded : concat(encoded, tamper.trailingBytes);
+}
+
+/** What signs: the external signer as it is, or a node:crypto key with its algorithm chosen here. */
+function signerOf(options: SignCmsOptions): Omit<ExternalSigner, 'spki'> {
+  const key = options.privateKey;
+  if (!(key instanceof KeyObject)) return key;
+  const keyType = key.asymmetricKeyType;
+  const digest: CmsDigest = keyType === 'ed25519' ? 'sha512' : options.digest ?? 'sha256';
+  const pss = options.pss === true;
+  return {
+    digestAlgorithm: algorithmIdentifier(OID[digest]),
+    digest: (data) => hash(digest, data),
+    signatureAlgorithm: signatureAlgorithm(keyType, digest, pss),
+    sign: (data) => signWithKey(key, digest, data, pss),
+  };
 }
 
 /** An Attribute SEQUENCE { attrType, attrValues SET OF } (RFC 5652 §5.3). */
@@ -124,7 +144,7 @@ export function attribute(type: string, ...values: Uint8Array[]): Uint8Array {
   return sequence(oid(type), setOf(...values));
 }
 
-function buildSignedAttributes(eContentType: string, contentDigest: Uint8Array, tamper: CmsTamper): Uint8Array {
+function buildSignedAttributes(eContentType: string, contentDigest: Uint8Array, signingTime: Date | undefined, tamper: CmsTamper): Uint8Array {
   const omit = new Set(tamper.omitAttributes ?? []);
   const digestValue = octetString(tamper.messageDigest ?? contentDigest);
   const attributes = [
@@ -135,6 +155,7 @@ function buildSignedAttributes(eContentType: string, contentDigest: Uint8Array, 
     ...(tamper.duplicateMessageDigest === 'attribute'
       ? [attribute(cmsOid.messageDigest, octetString(new Uint8Array(contentDigest.length)))]
       : []),
+    ...(signingTime === undefined ? [] : [attribute(cmsOid.signingTime, encodeTime(signingTime))]),
     ...(tamper.extraAttributes ?? []),
   ];
   if (!tamper.unsortedAttributes) return setOf(...attributes);
@@ -191,8 +212,3 @@ function subjectKeyIdentifier(tbs: DerNode): Uint8Array {
   throw new TypeError('the signer certificate has no subjectKeyIdentifier to name it by');
 }
 
-/** The same value with the outer length replaced by 0x80 … 00 00 (BER indefinite form). */
-function indefinite(encoded: Uint8Array): Uint8Array {
-  const node = parseDer(encoded);
-  return concat(Uint8Array.of(encoded[0]!, 0x80), node.content, Uint8Array.of(0, 0));
-}

@@ -2,7 +2,7 @@
 // built with the project's DER writer and signed with node:crypto, so tests can also
 // make what a validator must refuse: SHA-1 and MD5 signatures, small RSA keys, odd curves,
 // missing or unusual extensions.
-import { createHash, generateKeyPair, sign, type KeyObject } from 'node:crypto';
+import { createHash, generateKeyPair, KeyObject, sign } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import { encodeDn } from './dn.ts';
 import {
@@ -18,6 +18,7 @@ import {
 } from '../asn1/derWrite.ts';
 import type { KeyUsageName } from '../x509/model.ts';
 import { ekuByName, OID } from '../asn1/oids.ts';
+import type { ExternalSigner } from './signer.ts';
 
 export type KeyKind =
   | 'ec-p256' | 'ec-p384' | 'ec-p521' | 'ec-secp256k1'
@@ -34,11 +35,12 @@ export type SignatureHash = 'sha256' | 'sha384' | 'sha512' | 'sha1' | 'md5';
 export interface IssueOptions {
   /** RFC 4514 text, most significant RDN last: `CN=…,PINFL=…,O=…,C=UZ`. */
   subject: string;
-  /** The signing CA; absent means self-signed with `privateKey`. */
-  issuer?: { certDer: Uint8Array; privateKey: KeyObject };
-  publicKey: KeyObject;
+  /** The signing CA, its key held by node:crypto or by an external signer (a GOST key); absent means self-signed with `privateKey`. */
+  issuer?: { certDer: Uint8Array; privateKey: KeyObject | ExternalSigner };
+  /** A node:crypto key, or SubjectPublicKeyInfo DER (a GOST key). */
+  publicKey: KeyObject | Uint8Array;
   /** The subject's own private key; needed only for a self-signed certificate. */
-  privateKey?: KeyObject;
+  privateKey?: KeyObject | ExternalSigner;
   /** Positive serial number in hex as `openssl x509 -serial` prints it; random 127 bits by default. */
   serialHex?: string;
   notBefore: Date;
@@ -107,25 +109,24 @@ const keyUsageBits: Record<KeyUsageName, number> = {
 export async function issueCertificate(options: IssueOptions): Promise<IssuedCertificate> {
   const signerKey = options.issuer?.privateKey ?? options.privateKey;
   if (signerKey === undefined) throw new TypeError('a self-signed certificate needs options.privateKey');
-  const spki = new Uint8Array(options.publicKey.export({ type: 'spki', format: 'der' }));
+  const spki = options.publicKey instanceof Uint8Array ? options.publicKey : new Uint8Array(options.publicKey.export({ type: 'spki', format: 'der' }));
   const subjectName = encodeDn(options.subject);
   const issuerCert = options.issuer ? readIssuer(options.issuer.certDer) : undefined;
-  const { hash, algorithm } = signatureAlgorithm(signerKey, options.signatureHash);
+  const signer = signingWith(signerKey, options.signatureHash);
   const serial = serialBytes(options.serialHex);
   const version = options.version ?? 3;
 
   const tbs = sequence(
     ...(version === 3 ? [contextConstructed(0, integer(2))] : []),
     tlv(0x02, serial),
-    algorithm,
+    signer.algorithm,
     issuerCert?.subject ?? subjectName,
     sequence(encodeTime(options.notBefore), encodeTime(options.notAfter)),
     subjectName,
     spki,
     ...(version === 3 ? [contextConstructed(3, sequence(...extensions(options, spki, issuerCert)))] : []),
   );
-  const signature = sign(hash, tbs, signerKey);
-  const der = sequence(tbs, algorithm, tlv(0x03, Uint8Array.of(0), signature));
+  const der = sequence(tbs, signer.algorithm, tlv(0x03, Uint8Array.of(0), signer.sign(tbs)));
   return { der, pem: toPem(der, 'CERTIFICATE'), serialHex: opensslSerial(serial) };
 }
 
@@ -224,6 +225,15 @@ function readIssuer(certDer: Uint8Array): IssuerFacts {
   return { subject: new Uint8Array(subject.toBER()), keyId };
 }
 
+function signingWith(key: KeyObject | ExternalSigner, requested: SignatureHash | undefined): { algorithm: Uint8Array; sign(tbs: Uint8Array): Uint8Array } {
+  if (!(key instanceof KeyObject)) {
+    if (requested !== undefined) throw new TypeError('an external signer chooses its own hash');
+    return { algorithm: key.signatureAlgorithm, sign: (tbs) => key.sign(tbs) };
+  }
+  const { hash, algorithm } = signatureAlgorithm(key, requested);
+  return { algorithm, sign: (tbs) => new Uint8Array(sign(hash, tbs, key)) };
+}
+
 function signatureAlgorithm(key: KeyObject, requested: SignatureHash | undefined): { hash: string | null; algorithm: Uint8Array } {
   const type = key.asymmetricKeyType;
   if (type === 'ed25519' || type === 'ed448') {
@@ -278,8 +288,8 @@ function randomSerialHex(): string {
   return Buffer.from(bytes).toString('hex');
 }
 
-// UTCTime through 2049, GeneralizedTime from 2050, whole seconds (RFC 5280 §4.1.2.5).
-function encodeTime(date: Date): Uint8Array {
+// UTCTime through 2049, GeneralizedTime from 2050, whole seconds (RFC 5280 §4.1.2.5, RFC 5652 §11.3).
+export function encodeTime(date: Date): Uint8Array {
   const iso = new Date(Math.floor(date.getTime() / 1000) * 1000).toISOString();
   const digits = iso.replace(/\.\d{3}Z$/, '').replace(/[-:T]/g, '');
   const year = date.getUTCFullYear();

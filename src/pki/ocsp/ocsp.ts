@@ -15,7 +15,8 @@ import { algorithmIdentifier, contextConstructed, nullValue, octetString, oid, s
 import { certificateExtensionDecoders } from '../x509/extensions.ts';
 import { parseName } from '../x509/name.ts';
 import { OID } from '../asn1/oids.ts';
-import { assertKeyStrength, checkSignature } from '../algorithms/signature.ts';
+import type { SignatureAlgorithms } from '../algorithms/registry.ts';
+import { defaultSignatureAlgorithms } from '../algorithms/families/index.ts';
 
 const ocspOid = {
   basic: '1.3.6.1.5.5.7.48.1.1',
@@ -75,6 +76,8 @@ export interface VerifyOcspInput {
   maxFutureSeconds: number;
   /** How old thisUpdate may be: with a nonce the answer is made for us, so it must be fresh. */
   maxAgeSeconds: number;
+  /** The accepted signature families (SIGNATURE_ALGORITHMS); default: their default. */
+  algorithms?: SignatureAlgorithms;
 }
 
 /** Verifies an OCSPResponse for one request; returns the status or throws revocation_unknown saying why. */
@@ -88,10 +91,11 @@ export function verifyOcspResponse(input: VerifyOcspInput): OcspStatus {
 }
 
 function verify(input: VerifyOcspInput): OcspStatus {
+  const algorithms = input.algorithms ?? defaultSignatureAlgorithms;
   const basic = readBasicResponse(input.der);
-  const signer = authorisedSigner(basic, input.issuer, input.at);
+  const signer = authorisedSigner(basic, input.issuer, input.at, algorithms);
   // §4.2.2.1 / §3.2(2): the signature covers the DER of tbsResponseData.
-  if (!checkSignature(basic.signatureAlgorithm, signer.spki, basic.tbs, basic.signature)) {
+  if (!algorithms.check(basic.signatureAlgorithm, signer.spki, basic.tbs, basic.signature)) {
     throw unusable('the OCSP response signature does not verify');
   }
   const data = readResponseData(basic.tbs);
@@ -150,25 +154,25 @@ function responderIdOf(tbs: DerNode): DerNode {
  * `at`. Another certificate under the same root, a TLS server certificate, a citizen's
  * certificate or a delegate of another CA is not authorised (docs/security-cases.md §D 57, 63).
  */
-function authorisedSigner(basic: BasicResponse, issuer: ParsedCertificate, at: Date): ParsedCertificate {
+function authorisedSigner(basic: BasicResponse, issuer: ParsedCertificate, at: Date, algorithms: SignatureAlgorithms): ParsedCertificate {
   if (responderIdMatches(basic.responderId, issuer)) return issuer;
   const named = basic.certs.filter((c) => responderIdMatches(basic.responderId, c));
   if (named.length === 0) throw unusable('the OCSP response is signed by a responder that is neither the issuing CA nor a certificate it carries');
   const problems: string[] = [];
   for (const delegate of named) {
-    const problem = delegateProblem(delegate, issuer, at);
+    const problem = delegateProblem(delegate, issuer, at, algorithms);
     if (problem === undefined) return delegate;
     problems.push(problem);
   }
   throw unusable(`the OCSP responder is not authorised by the issuing CA: ${problems.join('; ')}`);
 }
 
-function delegateProblem(delegate: ParsedCertificate, issuer: ParsedCertificate, at: Date): string | undefined {
+function delegateProblem(delegate: ParsedCertificate, issuer: ParsedCertificate, at: Date, algorithms: SignatureAlgorithms): string | undefined {
   if (delegate.issuer.canonical !== issuer.subject.canonical) return `its certificate "${delegate.subject.text}" was issued by "${delegate.issuer.text}", not by the CA`;
   let signed: boolean;
   try {
-    assertKeyStrength(delegate.publicKey);
-    signed = checkSignature(delegate.signatureAlgorithm, issuer.spki, delegate.tbs, delegate.signature);
+    algorithms.publicKey(delegate.spki);
+    signed = algorithms.check(delegate.signatureAlgorithm, issuer.spki, delegate.tbs, delegate.signature, `${issuer.sha256}:${delegate.sha256}`);
   } catch (err) {
     if (err instanceof ServiceError) return `its certificate: ${err.message}`;
     throw err;

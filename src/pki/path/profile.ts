@@ -15,6 +15,13 @@ export interface ProfileOptions {
    * non-critical in 27 CA certificates, so its run sets this to exercise the policy algorithm.
    */
   allowNonCriticalPolicyConstraints?: boolean;
+  /**
+   * SHA-256 fingerprints of CA certificates an operator pinned (TRUST_POLICY_FILE). Such a CA
+   * may lack authorityKeyIdentifier, which §4.2.1.1 wants "to facilitate certification path
+   * construction": a certificate pinned byte for byte leaves path building nothing to choose.
+   * The national PKI needs it: the real E-IMZO CA certificate (2018) has none.
+   */
+  pinned?: ReadonlySet<string>;
 }
 
 export function profileViolation(cert: ParsedCertificate, position: Position, options: ProfileOptions = {}): string | undefined {
@@ -33,7 +40,8 @@ export function profileViolation(cert: ParsedCertificate, position: Position, op
   }
   if (cert.keyUsage?.has('keyCertSign') === true && !isCa) return 'keyUsage asserts keyCertSign without basicConstraints cA (RFC 5280 §4.2.1.3)';
   if (cert.nameConstraints !== undefined && !isCa) return 'nameConstraints in a certificate that is not a CA (RFC 5280 §4.2.1.10)';
-  if (position !== 'anchor' && cert.authorityKeyId?.keyId === undefined && !isSelfIssuedSameKey(cert)) {
+  const pinned = options.pinned?.has(cert.sha256) === true;
+  if (position !== 'anchor' && cert.authorityKeyId?.keyId === undefined && !isSelfIssuedSameKey(cert) && !pinned) {
     return 'authorityKeyIdentifier with a keyIdentifier is missing (RFC 5280 §4.2.1.1)';
   }
   if (position === 'leaf') return undefined;

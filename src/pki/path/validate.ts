@@ -14,7 +14,8 @@ import {
 } from './policy.ts';
 import { assertProfile, type ProfileOptions } from './profile.ts';
 import { checkRevocation } from './crlStatus.ts';
-import { assertKeyStrength, checkSignature, type KeyPolicy } from '../algorithms/signature.ts';
+import type { SignatureAlgorithms } from '../algorithms/registry.ts';
+import { defaultSignatureAlgorithms } from '../algorithms/families/index.ts';
 import { certificateExtensionDecoders } from '../x509/extensions.ts';
 
 export type { PolicyInputs } from './policy.ts';
@@ -55,7 +56,8 @@ export interface ValidateInput {
   /** Most intermediate CA certificates between leaf and anchor, self-issued ones (key rollover) not counted. Default 8. */
   maxDepth?: number;
   policy?: PolicyInputs;
-  keyPolicy?: KeyPolicy;
+  /** The accepted signature families and their key policy; default: SIGNATURE_ALGORITHMS' default. */
+  algorithms?: SignatureAlgorithms;
   profile?: ProfileOptions;
 }
 
@@ -88,7 +90,7 @@ interface Context {
   at: Date;
   maxDepth: number;
   policy: PolicyInputs;
-  keyPolicy: KeyPolicy;
+  algorithms: SignatureAlgorithms;
   profile: ProfileOptions;
   crls: ParsedCrl[] | undefined;
   crlScope: ReadonlySet<string> | undefined;
@@ -111,7 +113,7 @@ function validateInPool(pool: Pool, input: Omit<ValidateInput, 'anchors'>): Vali
     at: input.at,
     maxDepth: input.maxDepth ?? defaultMaxDepth,
     policy: input.policy ?? {},
-    keyPolicy: input.keyPolicy ?? {},
+    algorithms: input.algorithms ?? defaultSignatureAlgorithms,
     profile: input.profile ?? {},
     crls,
     crlScope: input.crlScope,
@@ -180,7 +182,7 @@ function extend(context: Context, chain: ParsedCertificate[], purpose: Purpose, 
       continue;
     }
     // Key policy before the signature check, so oversized keys cost nothing (docs/security-cases.md §C 47).
-    if (!keyAcceptable(context, candidate, attempts) || !issuerSigned(current, candidate, attempts)) continue;
+    if (!keyAcceptable(context, candidate, attempts) || !issuerSigned(context, current, candidate, attempts)) continue;
     if (isAnchor) {
       try {
         return processPath(context, chain, candidate, purpose);
@@ -229,13 +231,14 @@ function keyAcceptable(context: Context, issuer: ParsedCertificate, attempts: At
   }
 }
 
-const signatureCache = new Map<string, boolean>();
-const signatureCacheLimit = 10_000;
-
-/** Cached: whether `issuer`'s key made `cert`'s signature. Weak or unknown algorithms are recorded. */
-function issuerSigned(cert: ParsedCertificate, issuer: ParsedCertificate, attempts: Attempts): boolean {
+/**
+ * Whether `issuer`'s key made `cert`'s signature, computed once per process for each pair: the
+ * answer is remembered under the SHA-256 of both certificates' exact DER, which fixes the key,
+ * the algorithm, the signed bytes and the signature. Weak or unknown algorithms are recorded.
+ */
+function issuerSigned(context: Context, cert: ParsedCertificate, issuer: ParsedCertificate, attempts: Attempts): boolean {
   try {
-    const ok = cachedCheck(`${issuer.sha256}:${cert.sha256}`, () => checkSignature(cert.signatureAlgorithm, issuer.spki, cert.tbs, cert.signature));
+    const ok = context.algorithms.check(cert.signatureAlgorithm, issuer.spki, cert.tbs, cert.signature, `${issuer.sha256}:${cert.sha256}`);
     if (!ok) attempts.notes.push(`the signature on ${describe(cert)} does not verify with the key of ${describe(issuer)}`);
     return ok;
   } catch (err) {
@@ -243,15 +246,6 @@ function issuerSigned(cert: ParsedCertificate, issuer: ParsedCertificate, attemp
     attempts.buildError ??= new ServiceError(err.code, `${describe(cert)}: ${err.message}`);
     return false;
   }
-}
-
-function cachedCheck(key: string, compute: () => boolean): boolean {
-  const hit = signatureCache.get(key);
-  if (hit !== undefined) return hit;
-  const result = compute();
-  signatureCache.set(key, result);
-  if (signatureCache.size > signatureCacheLimit) signatureCache.delete(signatureCache.keys().next().value!);
-  return result;
 }
 
 /**
@@ -326,7 +320,7 @@ function assertValidity(cert: ParsedCertificate, at: Date): void {
 /** Key strength on every certificate, anchor included (weak signature hashes fail in issuerSigned). */
 function assertStrength(context: Context, cert: ParsedCertificate): void {
   try {
-    assertKeyStrength(cert.publicKey, context.keyPolicy);
+    context.algorithms.publicKey(cert.spki);
   } catch (err) {
     if (err instanceof ServiceError) throw new ServiceError(err.code, `${describe(cert)}: ${err.message}`);
     throw err;
@@ -387,7 +381,7 @@ function assertNotRevoked(context: Context, cert: ParsedCertificate, issuer: Par
 function crlSignerProblem(context: Context, crl: ParsedCrl, issuer: ParsedCertificate, anchor: ParsedCertificate): string | undefined {
   const verifies = (signer: ParsedCertificate): boolean => {
     try {
-      return cachedCheck(`${signer.sha256}:crl:${crl.sha256}`, () => checkSignature(crl.signatureAlgorithm, signer.spki, crl.tbs, crl.signature));
+      return context.algorithms.check(crl.signatureAlgorithm, signer.spki, crl.tbs, crl.signature, `${signer.sha256}:crl:${crl.sha256}`);
     } catch {
       return false;
     }

@@ -1,7 +1,13 @@
 // Opens a CMS SignedData (RFC 5652) sign-in proof with our own strict pipeline instead of
 // pkijs `SignedData.verify`, whose defaults fail open (docs/security-cases.md §0 item 1): one strict DER
-// parse, then each policy step as a named assert, then one node:crypto verification.
+// parse, then each policy step as a named assert, then one verification through the
+// signature-algorithm registry (../algorithms/registry.ts).
 // Embedded revocation data (`crls`) is never read; the chain is validated later (path.ts).
+//
+// Encoding: RFC 5652 §2 lets a SignedData be BER, and E-IMZO writes its outer structure so
+// (indefinite lengths, attached content as a constructed OCTET STRING): the outer structure is
+// read with parseBer under the same bounds as DER, while the certificates and the signed
+// attributes, which signatures cover, must be DER (RFC 5652 §5.4; docs/security-cases.md #7).
 //
 // Error codes: structure and policy violations are `malformed_signature`; algorithms outside
 // the allowlist `unsupported_algorithm`, MD5/SHA-1 `weak_algorithm`. A proof that does not
@@ -9,16 +15,15 @@
 // signature value, the messageDigest attribute, or attached content that is not the challenge
 // (docs/errors.md: the proof "does not hold over our challenge"; `challenge_invalid` stays reserved
 // for unknown or spent challenge ids).
-import { createHash } from 'node:crypto';
 import { ServiceError } from '../../errors.ts';
 import { parseCertificateCached, serialBytesOf } from '../x509/certificate.ts';
 import {
-  bytesEqual, childAt, type DerNode, expectChildren, expectSequence, expectTag, malformed, parseDer,
-  readOctetString, readOid, readSmallInteger, TAG,
+  bytesEqual, childAt, type DerNode, expectChildren, expectSequence, expectTag, malformed, parseBer, parseDer,
+  readBerOctetString, readOctetString, readOid, readSmallInteger, readTime, TAG,
 } from '../asn1/der.ts';
 import type { AlgorithmIdentifier, ParsedCertificate } from '../x509/model.ts';
-import { OID } from '../asn1/oids.ts';
-import { assertKeyStrength, signatureScheme, verifySignedBytes } from '../algorithms/signature.ts';
+import { type DigestAlgorithm, isAbsentOrNull, type ResolvedScheme, type SignatureAlgorithms } from '../algorithms/registry.ts';
+import { defaultSignatureAlgorithms } from '../algorithms/families/index.ts';
 
 export interface SignedEvidence {
   signer: ParsedCertificate;
@@ -45,11 +50,8 @@ export const cmsOid = {
   signedData: '1.2.840.113549.1.7.2',
   contentType: '1.2.840.113549.1.9.3',
   messageDigest: '1.2.840.113549.1.9.4',
+  signingTime: '1.2.840.113549.1.9.5',
 } as const;
-
-type Hash = 'sha256' | 'sha384' | 'sha512';
-const DIGESTS = new Map<string, Hash>([[OID.sha256, 'sha256'], [OID.sha384, 'sha384'], [OID.sha512, 'sha512']]);
-const WEAK_DIGESTS = new Set<string>([OID.md5, OID.sha1]);
 
 interface SignedDataParts {
   version: number;
@@ -82,37 +84,39 @@ interface SignerInfoParts {
  */
 export type ContentRule = (attached: Uint8Array | undefined) => Uint8Array;
 
-/** Verifies a SignedData over `challenge` (or what `challenge` as a rule admits) and names its signer; throws ServiceError otherwise. */
-export function openCms(cmsDer: Uint8Array, challenge: Uint8Array | ContentRule): SignedEvidence {
-  assertSize(cmsDer);
-  const signedData = readSignedData(readContentInfo(parseDer(cmsDer, DER_LIMITS)));
+/**
+ * Verifies a SignedData over `challenge` (or what `challenge` as a rule admits) and names its
+ * signer; throws ServiceError otherwise. `algorithms`: the accepted signature families.
+ */
+export function openCms(cms: Uint8Array, challenge: Uint8Array | ContentRule, algorithms: SignatureAlgorithms = defaultSignatureAlgorithms): SignedEvidence {
+  assertSize(cms);
+  const signedData = readSignedData(readContentInfo(parseBer(cms, DER_LIMITS)));
   const signerInfo = readSignerInfo(assertOneSignerInfo(signedData.signerInfos));
   assertDataContentType(signedData.eContentType);
   assertVersions(signedData, signerInfo);
   const content = typeof challenge === 'function'
     ? challenge(signedData.eContent)
     : assertContentIsChallenge(signedData.eContent, challenge);
-  const hash = digestOf(signerInfo.digestAlgorithm);
-  assertDigestAlgorithmListed(signedData.digestAlgorithms, signerInfo.digestAlgorithm.oid);
-  const algorithm = signatureAlgorithmFor(signerInfo.signatureAlgorithm, hash);
+  const digest = algorithms.digest(signerInfo.digestAlgorithm);
+  assertDigestAlgorithmListed(signedData.digestAlgorithms, digest.oid);
+  const scheme = assertSchemeUsesDigest(algorithms.cmsSignatureScheme(signerInfo.signatureAlgorithm, digest.oid), digest);
   const signedBytes = signerInfo.signedAttrs === undefined
     ? content
-    : assertSignedAttributes(signerInfo.signedAttrs, signedData.eContentType, content, hash);
+    : assertSignedAttributes(signerInfo.signedAttrs, signedData.eContentType, content, digest);
   const certificates = readCertificates(signedData.certificates);
   const signer = findSigner(certificates, signerInfo.sid);
-  assertKeyStrength(signer.publicKey);
-  verifySignedBytes(algorithm, signer.spki, signedBytes, signerInfo.signature);
+  algorithms.verify({ ...signerInfo.signatureAlgorithm, oid: scheme.oid }, signer.spki, signedBytes, signerInfo.signature);
   return {
     signer,
     certificates,
-    digestAlgorithm: signerInfo.digestAlgorithm.oid,
-    signatureAlgorithm: algorithm.oid,
+    digestAlgorithm: digest.oid,
+    signatureAlgorithm: scheme.oid,
   };
 }
 
-function assertSize(cmsDer: Uint8Array): void {
-  if (cmsDer.length === 0) throw malformed('empty CMS');
-  if (cmsDer.length > MAX_CMS_BYTES) throw malformed('CMS larger than any sign-in proof');
+function assertSize(cms: Uint8Array): void {
+  if (cms.length === 0) throw malformed('empty CMS');
+  if (cms.length > MAX_CMS_BYTES) throw malformed('CMS larger than any sign-in proof');
 }
 
 /** ContentInfo ::= SEQUENCE { contentType id-signedData, content [0] EXPLICIT } (RFC 5652 §3). */
@@ -146,7 +150,7 @@ function readEncapsulatedContent(fields: DerNode[]): { eContentType: string; eCo
   if (wrapped === undefined) return { eContentType: readOid(type), eContent: undefined };
   expectTag(wrapped, 0xa0, 'eContent');
   expectChildren(wrapped, 1, 1, 'eContent');
-  return { eContentType: readOid(type), eContent: readOctetString(childAt(wrapped, 0, 'eContent')) };
+  return { eContentType: readOid(type), eContent: readBerOctetString(childAt(wrapped, 0, 'eContent')) };
 }
 
 /** RFC 5652 §5.1 allows many signers; a sign-in has exactly one (docs/security-cases.md #24). */
@@ -164,7 +168,7 @@ function readSignerInfo(node: DerNode): SignerInfoParts {
   const digestAlgorithm = readAlgorithmIdentifier(childAt(node, at++, 'digestAlgorithm'));
   const signedAttrs = fields[at]?.tag === 0xa0 ? fields[at++] : undefined;
   const signatureAlgorithm = readAlgorithmIdentifier(childAt(node, at++, 'signatureAlgorithm'));
-  const signature = readOctetString(childAt(node, at++, 'signature'));
+  const signature = readBerOctetString(childAt(node, at++, 'signature'));
   // unsignedAttrs [1] carry nothing we read (countersignatures, timestamps); never trusted.
   if (fields[at]?.tag === 0xa1) at++;
   if (at !== fields.length) throw malformed('SignerInfo has unexpected elements');
@@ -212,26 +216,14 @@ export function assertContentIsChallenge(eContent: Uint8Array | undefined, chall
   return eContent;
 }
 
-/** SHA-2 only (RFC 5754); MD5 and SHA-1 are refused as weak, anything else as unknown. */
-function digestOf(algorithm: AlgorithmIdentifier): Hash {
-  assertAbsentOrNullParameters(algorithm, 'digestAlgorithm');
-  const hash = DIGESTS.get(algorithm.oid);
-  if (hash !== undefined) return hash;
-  if (WEAK_DIGESTS.has(algorithm.oid)) throw new ServiceError('weak_algorithm', 'MD5 and SHA-1 digests are not accepted');
-  throw new ServiceError('unsupported_algorithm', `digest algorithm ${algorithm.oid} is not supported`);
-}
-
-/** RFC 5754 §2: SHA-2 parameters are absent (or NULL from older producers); nothing else. */
-function assertAbsentOrNullParameters(algorithm: AlgorithmIdentifier, what: string): void {
-  const p = algorithm.parameters;
-  if (p !== undefined && !(p.length === 2 && p[0] === TAG.NULL && p[1] === 0)) {
-    throw malformed(`${what} has unexpected parameters`);
-  }
-}
-
-/** SignedData.digestAlgorithms lists what the signers use (RFC 5652 §5.1). */
+/**
+ * SignedData.digestAlgorithms lists what the signers use (RFC 5652 §5.1), each with its
+ * parameters absent or NULL as for the SignerInfo's own (RFC 5754 §2, RFC 4490 §2): the set is
+ * outside the signature, so nothing in it may vary unchecked.
+ */
 function assertDigestAlgorithmListed(digestAlgorithms: DerNode[], oid: string): void {
   const listed = digestAlgorithms.map(readAlgorithmIdentifier);
+  if (listed.some((algorithm) => !isAbsentOrNull(algorithm.parameters))) throw malformed('digestAlgorithms has parameters other than NULL');
   if (!listed.some((algorithm) => algorithm.oid === oid)) throw malformed('SignerInfo digest missing from digestAlgorithms');
 }
 
@@ -241,7 +233,7 @@ function assertDigestAlgorithmListed(digestAlgorithms: DerNode[], oid: string): 
  * eContentType, messageDigest equal to H(content). Returns the bytes the signature covers:
  * the attributes re-tagged 0x31.
  */
-function assertSignedAttributes(signedAttrs: DerNode, eContentType: string, content: Uint8Array, hash: Hash): Uint8Array {
+function assertSignedAttributes(signedAttrs: DerNode, eContentType: string, content: Uint8Array, digest: DigestAlgorithm): Uint8Array {
   const asSet = new Uint8Array(signedAttrs.bytes);
   asSet[0] = TAG.SET;
   const attributes = expectChildren(parseDer(asSet, DER_LIMITS), 1, MAX_SIGNED_ATTRIBUTES, 'signedAttrs');
@@ -257,8 +249,11 @@ function assertSignedAttributes(signedAttrs: DerNode, eContentType: string, cont
   if (contentType === undefined) throw malformed('signedAttrs without content-type');
   if (messageDigest === undefined) throw malformed('signedAttrs without messageDigest');
   if (readOid(contentType) !== eContentType) throw malformed('content-type attribute differs from eContentType');
-  const expected = createHash(hash).update(content).digest();
-  if (!bytesEqual(readOctetString(messageDigest), expected)) {
+  // RFC 5652 §11.3 signing-time (E-IMZO sends it): a well-formed Time, never used for validity,
+  // which is judged at our own clock.
+  const signingTime = values.get(cmsOid.signingTime)?.[0];
+  if (signingTime !== undefined) readTime(signingTime);
+  if (!bytesEqual(readOctetString(messageDigest), digest.hash(content))) {
     throw new ServiceError('signature_invalid', 'messageDigest does not match the challenge');
   }
   return asSet;
@@ -288,23 +283,13 @@ function matchesSignerId(certificate: ParsedCertificate, sid: SignerId): boolean
   return bytesEqual(certificate.issuer.der, sid.issuer) && bytesEqual(serialBytesOf(certificate), sid.serial);
 }
 
-const PKCS1_BY_HASH: Record<Hash, string> = {
-  sha256: OID.sha256WithRSAEncryption,
-  sha384: OID.sha384WithRSAEncryption,
-  sha512: OID.sha512WithRSAEncryption,
-};
-
 /**
- * The signature algorithm as the X.509 verifier names it, its hash tied to the SignerInfo
- * digest. RFC 3370 §3.2: `rsaEncryption` here means PKCS#1 v1.5 with the digestAlgorithm
- * hash. A named hash that differs from digestAlgorithm (ecdsa-with-SHA384 over a SHA-256
- * digest) is a combination we refuse (docs/security-cases.md #28); Ed25519 goes with SHA-512 only
- * (RFC 8419 §3.1).
+ * The signature's own hash must be the SignerInfo digest: ecdsa-with-SHA384 over a SHA-256
+ * digest is a combination we refuse (docs/security-cases.md #28); Ed25519 goes with SHA-512
+ * only (RFC 8419 §3.1). `rsaEncryption` and other key OIDs in the SignerInfo were resolved
+ * with the digest by the registry (RFC 3370 §3.2, RFC 4490 §3.2).
  */
-function signatureAlgorithmFor(algorithm: AlgorithmIdentifier, hash: Hash): AlgorithmIdentifier {
-  const resolved = algorithm.oid === OID.rsaEncryption ? { ...algorithm, oid: PKCS1_BY_HASH[hash] } : algorithm;
-  const scheme = signatureScheme(resolved);
-  const schemeHash = scheme.kind === 'ed25519' ? 'sha512' : scheme.hash;
-  if (schemeHash !== hash) throw new ServiceError('unsupported_algorithm', 'the signature hash differs from the digest algorithm');
-  return resolved;
+function assertSchemeUsesDigest(scheme: ResolvedScheme, digest: DigestAlgorithm): ResolvedScheme {
+  if (scheme.digest !== digest.oid) throw new ServiceError('unsupported_algorithm', `${scheme.title} does not hash with ${digest.title}, the digest algorithm`);
+  return scheme;
 }

@@ -1,6 +1,7 @@
 // The raw sign-in body: certificates plus a JWS-style signature over the challenge bytes
 // (RFC 7518 §3.1 algorithm names and semantics). The first certificate is the signer; the
-// rest are intermediates offered for path building. No pkijs: one node:crypto verification.
+// rest are intermediates offered for path building. No pkijs: one verification through the
+// signature-algorithm registry.
 import { ServiceError } from '../../errors.ts';
 import { parseCertificateCached } from '../x509/certificate.ts';
 import type { SignedEvidence } from './cms.ts';
@@ -9,7 +10,8 @@ import { malformed } from '../asn1/der.ts';
 import { nullValue } from '../asn1/derWrite.ts';
 import type { AlgorithmIdentifier, ParsedCertificate } from '../x509/model.ts';
 import { OID } from '../asn1/oids.ts';
-import { assertKeyStrength, verifySignedBytes } from '../algorithms/signature.ts';
+import type { SignatureAlgorithms } from '../algorithms/registry.ts';
+import { defaultSignatureAlgorithms } from '../algorithms/families/index.ts';
 
 export interface RawSignature {
   /** DER certificates, signer first. */
@@ -60,14 +62,14 @@ const CURVE_ORDER: Record<Curve, bigint> = {
 const COORDINATE_BYTES: Record<Curve, number> = { 'P-256': 32, 'P-384': 48, 'P-521': 66 };
 
 /** Verifies `signature` over the challenge with the first certificate's key; throws ServiceError otherwise. */
-export function verifyRawSignature(input: RawSignature, challenge: Uint8Array): SignedEvidence {
+export function verifyRawSignature(input: RawSignature, challenge: Uint8Array, algorithms: SignatureAlgorithms = defaultSignatureAlgorithms): SignedEvidence {
   const scheme = schemeOf(input.algorithm);
   const certificates = readCertificates(input.certificates);
   const signer = certificates[0]!;
   assertKeyFitsScheme(signer, scheme);
-  assertKeyStrength(signer.publicKey);
+  algorithms.publicKey(signer.spki);
   const signature = scheme.curve === undefined ? input.signature : ecdsaRawChecked(input.signature, scheme.curve);
-  verifySignedBytes(scheme.algorithm, signer.spki, challenge, signature);
+  algorithms.verify(scheme.algorithm, signer.spki, challenge, signature);
   return { signer, certificates, digestAlgorithm: scheme.digest, signatureAlgorithm: scheme.algorithm.oid };
 }
 

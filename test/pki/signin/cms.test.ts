@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { cmsOid, openCms } from '../../../src/pki/signin/cms.ts';
 import { pssParameters } from '../../../src/pki/algorithms/encodings.ts';
 import { attribute, signCms, type SignCmsOptions } from '../../../src/pki/issue/cmsSign.ts';
+import { constructedOctetString, indefinite } from '../../../src/pki/issue/ber.ts';
 import { parseDer, readOid, type DerNode } from '../../../src/pki/asn1/der.ts';
 import {
   algorithmIdentifier, concat, contextConstructed, integer, nullValue, octetString, oid, sequence, tlv,
@@ -220,8 +221,28 @@ describe('openCms refuses hostile DER (docs/security-cases.md §A)', () => {
     assertCode(() => openCms(concat(pki.cmsSign(keys.rsa, challenge, ['-nodetach']), Uint8Array.of(0x05, 0x00)), challenge), 'malformed_signature');
   });
 
-  it('#7 BER: indefinite length', () => {
-    assertCode(() => openCms(cmsBy(keys.p256, { tamper: { indefiniteLength: true } }), challenge), 'malformed_signature');
+  it('#7 BER in the outer SignedData is accepted (RFC 5652 §2): OpenSSL -stream and E-IMZO-style indefinite lengths, attached and detached', () => {
+    const streamed = pki.cmsSign(keys.p256, challenge, ['-nodetach', '-stream']);
+    assert.equal(streamed[1], 0x80, 'OpenSSL -stream writes an indefinite ContentInfo');
+    assert.deepEqual(openCms(streamed, challenge).signer.der, keys.p256.certDer);
+    for (const detached of [false, true]) {
+      assert.deepEqual(openCms(cmsBy(keys.p256, { encoding: 'ber', detached }), challenge).signer.der, keys.p256.certDer);
+    }
+    // Attached content in many segments, as a streaming producer writes a long one.
+    const segmented = edit(cmsBy(keys.p256), E_CONTENT, constructedOctetString(challenge, 7));
+    assert.deepEqual(openCms(segmented, challenge).signer.der, keys.p256.certDer);
+  });
+
+  it('#7 BER where DER is due is refused: signed attributes, a certificate, the attributes\' values, a primitive with an indefinite length', () => {
+    const signedAttrs = nodeAt(cmsBy(keys.p256), SIGNED_ATTRS);
+    assertCode(() => openCms(edit(cmsBy(keys.p256), SIGNED_ATTRS, indefinite(0xa0, ...signedAttrs.children.map((a) => a.bytes))), challenge), 'malformed_signature');
+    const certificate = nodeAt(cmsBy(keys.p256), [...CERTIFICATES, 0]);
+    assertCode(() => openCms(edit(cmsBy(keys.p256), [...CERTIFICATES, 0], indefinite(0x30, ...certificate.children.map((c) => c.bytes))), challenge), 'malformed_signature');
+    // A messageDigest value as a constructed OCTET STRING, inside otherwise DER attributes.
+    const digest = createHash('sha256').update(challenge).digest();
+    const chunkedDigest = attribute(cmsOid.messageDigest, tlv(0x24, octetString(digest.subarray(0, 16)), octetString(digest.subarray(16))));
+    assertCode(() => openCms(cmsBy(keys.p256, { tamper: { omitAttributes: ['messageDigest'], extraAttributes: [chunkedDigest] } }), challenge), 'malformed_signature');
+    assertCode(() => openCms(edit(cmsBy(keys.p256), VERSION, Uint8Array.of(0x02, 0x80, 0x01, 0x00, 0x00)), challenge), 'malformed_signature');
   });
 
   it('#7 BER: non-minimal length octets (81 01 for a one-byte INTEGER)', () => {
@@ -229,10 +250,14 @@ describe('openCms refuses hostile DER (docs/security-cases.md §A)', () => {
     assertCode(() => openCms(cms, challenge), 'malformed_signature');
   });
 
-  it('#7 BER: constructed OCTET STRING for eContent', () => {
-    const half = challenge.length >> 1;
-    const chunked = tlv(0x24, octetString(challenge.subarray(0, half)), octetString(challenge.subarray(half)));
-    assertCode(() => openCms(edit(cmsBy(keys.p256), E_CONTENT, chunked), challenge), 'malformed_signature');
+  it('#7 BER bounds: unterminated indefinite values, end-of-contents in the middle, a constructed OCTET STRING of other things', () => {
+    const ber = cmsBy(keys.p256, { encoding: 'ber' });
+    assertCode(() => openCms(ber.subarray(0, ber.length - 2), challenge), 'malformed_signature');
+    assertCode(() => openCms(concat(ber.subarray(0, 4), Uint8Array.of(0, 0), ber.subarray(4)), challenge), 'malformed_signature');
+    assertCode(() => openCms(edit(cmsBy(keys.p256), E_CONTENT, tlv(0x24, integer(1))), challenge), 'malformed_signature');
+    // Ten thousand nested indefinite SEQUENCEs end at the depth limit, as the DER ones do (#1).
+    const deep = concat(...Array.from({ length: 10_000 }, () => Uint8Array.of(0x30, 0x80)), ...Array.from({ length: 10_000 }, () => Uint8Array.of(0, 0)));
+    assertCode(() => openCms(deep, challenge), 'malformed_signature');
   });
 
   it('#8 a length of 84 FF FF FF FF, and a length past the buffer', () => {
