@@ -1,7 +1,8 @@
 // The GOST families: O'zDSt 1092:2009-II with O'zDSt 1106:2009 (`ozdst`), the algorithms of the
 // Uzbek national PKI, and GOST R 34.10-2012 with Streebog (`gost2012`). Same equation, other
-// curves and hashes; the arithmetic is the gost module's (../gost/). What O'zDSt is exactly,
-// established on real signatures of the national PKI, is in test/data/vectors/ozdst/README.md:
+// curves and hashes; the arithmetic is the gost module's (../gost/), verified on its fast path.
+// What O'zDSt is exactly, established on real signatures of the national PKI, is in
+// test/data/vectors/ozdst/README.md:
 // - 1106:2009-2-A is GOST R 34.11-94 with the CryptoPro S-box (RFC 5831, RFC 4357 §11.2);
 // - 1092:2009-II is GOST R 34.10-2001 (RFC 5832); parameter set A is CryptoPro-A, C is CryptoPro-C;
 // - keys are X‖Y little-endian in an OCTET STRING inside the BIT STRING (RFC 4491 §2.3.2),
@@ -10,7 +11,7 @@ import { expectSequence, parseDer, readOctetString, readOid, type DerNode } from
 import { cryptoProA, cryptoProB, cryptoProC, type GostCurve, tc26Gost256A, tc26Gost512A, tc26Gost512B, tc26Gost512C } from '../gost/curves.ts';
 import { decodePublicKey } from '../gost/encoding.ts';
 import { gostR341194 } from '../gost/gost94.ts';
-import { gostVerifyReference } from '../gost/reference.ts';
+import { gostVerify } from '../gost/fast/verify.ts';
 import { streebog } from '../gost/streebog.ts';
 import {
   type DigestAlgorithm, isAbsentOrNull, type KeyAlgorithm, type PublicKey, refuse, type SignatureAlgorithm, type SignatureFamily,
@@ -86,7 +87,7 @@ function gostSignature(oid: string, title: string, keyOid: string, digest: Diges
         keys: [keyOid],
         verify(key, data, signature) {
           const gost = gostKeyOf(key);
-          return gost !== undefined && gostVerifyReference({ curve: gost.curve, publicKey: gost.raw, digest: digest.hash(data), signature });
+          return gost !== undefined && gostVerify({ curve: gost.curve, publicKey: gost.raw, digest: digest.hash(data), signature });
         },
       };
     },
