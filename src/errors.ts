@@ -60,7 +60,11 @@ export type OAuthErrorCode =
   | 'invalid_request' | 'invalid_client' | 'invalid_grant' | 'unauthorized_client' | 'unsupported_grant_type'
   | 'invalid_scope' | 'unsupported_response_type' | 'access_denied' | 'login_required' | 'consent_required'
   | 'interaction_required' | 'request_not_supported' | 'request_uri_not_supported' | 'invalid_token'
-  | 'server_error' | 'temporarily_unavailable';
+  | 'server_error' | 'temporarily_unavailable'
+  // OIDC Core §3.1.2.6 / RFC 9101 §6.2: a request object or request_uri that cannot be used.
+  | 'invalid_request_object' | 'invalid_request_uri'
+  // RFC 9449 §5, §8, §12.2: a DPoP proof refused, or a nonce to use.
+  | 'invalid_dpop_proof' | 'use_dpop_nonce';
 
 /**
  * How an OAuth error reaches the client, decided where the request was checked:
@@ -81,6 +85,8 @@ export interface OAuthErrorOptions {
   wwwAuthenticate?: string;
   delivery?: OAuthDelivery;
   retryAfterSeconds?: number;
+  /** RFC 9449 §8.1: the nonce a DPoP client must put in its next proof, sent as `DPoP-Nonce`. */
+  dpopNonce?: string;
   cause?: unknown;
 }
 
@@ -92,6 +98,7 @@ export class OAuthError extends Error {
   readonly wwwAuthenticate: string | undefined;
   readonly delivery: OAuthDelivery | undefined;
   readonly retryAfterSeconds: number | undefined;
+  readonly dpopNonce: string | undefined;
 
   constructor(error: OAuthErrorCode, description: string, options: OAuthErrorOptions = {}) {
     super(description, options.cause === undefined ? undefined : { cause: options.cause });
@@ -100,6 +107,7 @@ export class OAuthError extends Error {
     this.wwwAuthenticate = options.wwwAuthenticate;
     this.delivery = options.delivery;
     this.retryAfterSeconds = options.retryAfterSeconds;
+    this.dpopNonce = options.dpopNonce;
   }
 }
 

@@ -1,7 +1,7 @@
 // Discovery (OIDC Discovery 1.0 §3, RFC 8414) and keys: every endpoint and what it supports.
 import { Router } from 'express';
 import { supportedAcrValues, supportedScopes, supportedUiLocales } from '../oidc/authorize.ts';
-import { assertionAlgorithms, authMethods } from '../oidc/clients.ts';
+import { authMethods, clientAlgorithms, confidentialAuthMethods, idTokenAlgorithms } from '../oidc/clients.ts';
 import type { KeyRing } from '../keys/keyRing.ts';
 
 export function wellKnownRouter(deps: { issuerUrl: string; keys: KeyRing }): Router {
@@ -21,13 +21,15 @@ export function wellKnownRouter(deps: { issuerUrl: string; keys: KeyRing }): Rou
     response_modes_supported: ['query'],
     grant_types_supported: ['authorization_code', 'refresh_token'],
     subject_types_supported: ['pairwise', 'public'],
-    id_token_signing_alg_values_supported: ['ES256'],
+    // OIDC Discovery §3: RS256 must be offered; each client picks its own (id_token_signed_response_alg).
+    id_token_signing_alg_values_supported: idTokenAlgorithms,
     token_endpoint_auth_methods_supported: authMethods,
-    token_endpoint_auth_signing_alg_values_supported: assertionAlgorithms,
-    introspection_endpoint_auth_methods_supported: authMethods,
-    introspection_endpoint_auth_signing_alg_values_supported: assertionAlgorithms,
+    token_endpoint_auth_signing_alg_values_supported: clientAlgorithms,
+    // RFC 7662 §2.1: only a client that proves itself learns about tokens.
+    introspection_endpoint_auth_methods_supported: confidentialAuthMethods,
+    introspection_endpoint_auth_signing_alg_values_supported: clientAlgorithms,
     revocation_endpoint_auth_methods_supported: authMethods,
-    revocation_endpoint_auth_signing_alg_values_supported: assertionAlgorithms,
+    revocation_endpoint_auth_signing_alg_values_supported: clientAlgorithms,
     code_challenge_methods_supported: ['S256'],
     claims_supported: ['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'nonce', 'acr', 'amr', 'sid', 'name', 'family_name', 'given_name', 'pinfl', 'tin'],
     acr_values_supported: supportedAcrValues,
@@ -41,7 +43,9 @@ export function wellKnownRouter(deps: { issuerUrl: string; keys: KeyRing }): Rou
     backchannel_logout_session_supported: true,
     frontchannel_logout_supported: false,
   };
-  router.get('/.well-known/openid-configuration', (_req, res) => {
+  // The same document at both names: OIDC Discovery §4 and RFC 8414 §3 (which OAuth-only
+  // libraries ask for); RFC 8414 §2 shares the metadata names.
+  router.get(['/.well-known/openid-configuration', '/.well-known/oauth-authorization-server'], (_req, res) => {
     res.set('Cache-Control', 'public, max-age=300').json(metadata);
   });
   router.get('/.well-known/jwks.json', (_req, res) => {

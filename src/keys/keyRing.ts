@@ -1,27 +1,38 @@
-// The service's token-signing keys: ES256, created on first start, kept in the database
-// (sealed with KEYS_SECRET when set), published as JWKS with their `kid`.
-import { createCipheriv, createDecipheriv, createPrivateKey, randomBytes, randomUUID, scryptSync, sign, type KeyObject } from 'node:crypto';
+// The service's token-signing keys, created on first start, kept in the database (sealed with
+// KEYS_SECRET when set), published as JWKS with their `kid` and `alg`. One key per algorithm:
+// ES256 signs access, logout and (by default) ID tokens; RS256 and PS256 sign the ID tokens
+// of agency apps that ask for them (OIDC Discovery §3 makes RS256 mandatory to offer). A key
+// serves exactly one algorithm, named in its JWK (RFC 7517 §4.4), so no RSA key ever signs
+// both PKCS #1 v1.5 and PSS.
+import { constants, createCipheriv, createDecipheriv, createPrivateKey, randomBytes, randomUUID, scryptSync, sign, type KeyObject } from 'node:crypto';
 import { exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
 import type { Clock } from '../clock.ts';
 import type { SigningKeyRecord, SigningKeyStore } from '../stores/types.ts';
 
-/** Names the active key; signing itself goes through `signJwt`, so the key stays inside. */
+export type SigningAlgorithm = SigningKeyRecord['alg'];
+/** Every algorithm the ring holds an active key for. */
+export const signingAlgorithms: readonly SigningAlgorithm[] = ['ES256', 'RS256', 'PS256'];
+
+/** Names an active key; signing itself goes through `signJwt`, so the key stays inside. */
 export interface SigningKey {
   kid: string;
-  alg: 'ES256';
+  alg: SigningAlgorithm;
 }
 
 export interface KeyRing {
-  /** The key new tokens are signed with. */
-  active(): SigningKey;
-  /** A compact JWS (RFC 7515 §7.1) of `claims` with the active key; `typ` names the token kind. */
-  signJwt(claims: Record<string, unknown>, typ: string): string;
-  /** The public key for a `kid`, reloading from the database once when another instance rotated. */
+  /** The key new tokens of `alg` (default ES256) are signed with. */
+  active(alg?: SigningAlgorithm): SigningKey;
+  /** A compact JWS (RFC 7515 §7.1) of `claims` with the active key of `alg` (default ES256); `typ` names the token kind. */
+  signJwt(claims: Record<string, unknown>, typ: string, alg?: SigningAlgorithm): string;
+  /** The public key for a `kid`, bound to its one algorithm; reloads from the database once when another instance rotated. */
   publicKey(kid: string): Promise<CryptoKey | undefined>;
   /** Public keys still in use, for the JWKS endpoint. */
   jwks(): { keys: JWK[] };
-  /** Makes a new key active; the old ones stay published until `retainSeconds` after retirement. */
-  rotate(): Promise<SigningKey>;
+  /**
+   * Makes a new key active for every algorithm; the old ones stay published until
+   * `retainSeconds` after retirement. Returns the new keys with the ones they replaced.
+   */
+  rotate(): Promise<Array<SigningKey & { retiredKid: string | undefined }>>;
   /** Rereads the keys (another process rotated them: `admin keys rotate`); one small query. */
   reload(): Promise<void>;
 }
@@ -47,8 +58,10 @@ export async function openKeyRing(options: KeyRingOptions): Promise<KeyRing> {
   const { store, clock, secret, retainSeconds } = options;
   let keys: LoadedKey[] = [];
   keys = await loadAll();
-  if (activeOf(keys) === undefined) {
-    await insertNewKey();
+  // First start, or the first start of a version that signs with more algorithms.
+  const missing = signingAlgorithms.filter((alg) => activeOf(keys, alg) === undefined);
+  if (missing.length > 0) {
+    for (const alg of missing) await insertNewKey(alg);
     keys = await loadAll();
   }
   let lastReload = clock.now().getTime();
@@ -63,14 +76,15 @@ export async function openKeyRing(options: KeyRingOptions): Promise<KeyRing> {
     }));
   }
 
-  async function insertNewKey(): Promise<void> {
-    const { privateKey } = await generateKeyPair('ES256', { extractable: true });
+  async function insertNewKey(alg: SigningAlgorithm): Promise<void> {
+    // RSA-2048: what FAPI 2.0 §5.4.1 asks at least, and what every relying party verifies.
+    const { privateKey } = await generateKeyPair(alg, { extractable: true, ...(alg === 'ES256' ? {} : { modulusLength: 2048 }) });
     const kid = randomUUID();
-    const privateJwk = { ...(await exportJWK(privateKey)), kid, alg: 'ES256', use: 'sig' };
-    const { d: _d, ...publicJwk } = privateJwk;
+    const privateJwk = { ...(await exportJWK(privateKey)), kid, alg, use: 'sig' };
+    const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...publicJwk } = privateJwk;
     await store.insert({
       kid,
-      alg: 'ES256',
+      alg,
       privateKey: seal(JSON.stringify(privateJwk), secret),
       publicKey: JSON.stringify(publicJwk),
       createdAt: clock.now(),
@@ -84,20 +98,19 @@ export async function openKeyRing(options: KeyRingOptions): Promise<KeyRing> {
   }
 
   const ring: KeyRing = {
-    active() {
-      const key = activeOf(keys);
-      if (key === undefined) throw new TypeError('no active signing key');
-      return { kid: key.record.kid, alg: 'ES256' };
+    active(alg = 'ES256') {
+      const key = activeOf(keys, alg);
+      if (key === undefined) throw new TypeError(`no active ${alg} signing key`);
+      return { kid: key.record.kid, alg };
     },
-    signJwt(claims, typ) {
-      const key = activeOf(keys);
-      if (key === undefined) throw new TypeError('no active signing key');
+    signJwt(claims, typ, alg = 'ES256') {
+      const key = activeOf(keys, alg);
+      if (key === undefined) throw new TypeError(`no active ${alg} signing key`);
       // jose verifies these tokens everywhere; signing goes straight to node:crypto because
       // jose's WebCrypto path cost as much as the rest of a sign-in together (npm run bench).
-      const header = { alg: 'ES256', kid: key.record.kid, typ };
+      const header = { alg, kid: key.record.kid, typ };
       const input = `${base64url(header)}.${base64url(claims)}`;
-      const signature = sign('sha256', Buffer.from(input), { key: key.privateKeyObject, dsaEncoding: 'ieee-p1363' });
-      return `${input}.${signature.toString('base64url')}`;
+      return `${input}.${signWith(alg, key.privateKeyObject, Buffer.from(input)).toString('base64url')}`;
     },
     async publicKey(kid) {
       let key = published().find((k) => k.record.kid === kid);
@@ -114,11 +127,11 @@ export async function openKeyRing(options: KeyRingOptions): Promise<KeyRing> {
       return { keys: published().map((k) => k.publicJwk) };
     },
     async rotate() {
-      const previous = activeOf(keys);
-      await insertNewKey();
-      if (previous !== undefined) await store.retire(previous.record.kid, clock.now());
+      const previous = signingAlgorithms.map((alg) => ({ alg, kid: activeOf(keys, alg)?.record.kid }));
+      for (const alg of signingAlgorithms) await insertNewKey(alg);
+      for (const { kid } of previous) if (kid !== undefined) await store.retire(kid, clock.now());
       keys = await loadAll();
-      return ring.active();
+      return previous.map(({ alg, kid }) => ({ ...ring.active(alg), retiredKid: kid }));
     },
     async reload() {
       lastReload = clock.now().getTime();
@@ -128,9 +141,9 @@ export async function openKeyRing(options: KeyRingOptions): Promise<KeyRing> {
   return ring;
 }
 
-function activeOf(keys: LoadedKey[]): LoadedKey | undefined {
+function activeOf(keys: LoadedKey[], alg: SigningAlgorithm): LoadedKey | undefined {
   return keys
-    .filter((k) => k.record.retiredAt === null)
+    .filter((k) => k.record.retiredAt === null && k.record.alg === alg)
     .sort((a, b) => b.record.createdAt.getTime() - a.record.createdAt.getTime())[0];
 }
 
@@ -140,9 +153,18 @@ async function loadKey(record: SigningKeyRecord, secret: string | undefined): Pr
   return {
     record,
     privateKeyObject: createPrivateKey({ key: privateJwk as import('node:crypto').JsonWebKey, format: 'jwk' }),
-    publicKey: (await importJWK(publicJwk, 'ES256')) as CryptoKey,
+    publicKey: (await importJWK(publicJwk, record.alg)) as CryptoKey,
     publicJwk,
   };
+}
+
+/** JWA (RFC 7518) §3.4 ECDSA as r‖s, §3.3 RSASSA-PKCS1-v1_5, §3.5 RSASSA-PSS with a salt as long as the hash. */
+function signWith(alg: SigningAlgorithm, key: KeyObject, input: Buffer): Buffer {
+  switch (alg) {
+    case 'ES256': return sign('sha256', input, { key, dsaEncoding: 'ieee-p1363' });
+    case 'RS256': return sign('sha256', input, { key, padding: constants.RSA_PKCS1_PADDING });
+    case 'PS256': return sign('sha256', input, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 });
+  }
 }
 
 const base64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');

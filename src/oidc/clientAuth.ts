@@ -1,12 +1,14 @@
-// Client authentication at the token, introspection and revocation endpoints: exactly one
+// Client authentication at the token, PAR, introspection and revocation endpoints: exactly one
 // method per request (RFC 6749 §2.3), and the one the client registered.
 //   client_secret_basic  RFC 6749 §2.3.1 (id and secret form-urlencoded inside Basic)
 //   client_secret_post   RFC 6749 §2.3.1
-//   private_key_jwt      RFC 7523 §2.2 / §3, OIDC Core §9
-import { createLocalJWKSet, decodeJwt, jwtVerify, type JSONWebKeySet } from 'jose';
+//   private_key_jwt      RFC 7523 §2.2 / §3, OIDC Core §9, narrowed by draft-ietf-oauth-rfc7523bis
+//   none                 a public client (RFC 6749 §2.1, RFC 8252 §8.4) names itself with client_id
+import { decodeJwt, jwtVerify } from 'jose';
 import type { Clock } from '../clock.ts';
 import type { ClientRecord, ClientStore, EphemeralStore } from '../stores/types.ts';
-import { assertionAlgorithms, secretMatches } from './clients.ts';
+import type { ClientKeys } from './clientKeys.ts';
+import { algorithmsFor, secretMatches } from './clients.ts';
 import { OAuthError } from '../errors.ts';
 import { sha256 } from './grants.ts';
 
@@ -17,6 +19,7 @@ const maxAssertionLifetimeSeconds = 600;
 export interface ClientAuthDeps {
   issuer: string;
   clients: ClientStore;
+  clientKeys: ClientKeys;
   store: EphemeralStore;
   clock: Clock;
 }
@@ -24,10 +27,11 @@ export interface ClientAuthDeps {
 type Presented =
   | { method: 'client_secret_basic'; clientId: string; secret: string }
   | { method: 'client_secret_post'; clientId: string; secret: string }
-  | { method: 'private_key_jwt'; clientId: string; assertion: string };
+  | { method: 'private_key_jwt'; clientId: string; assertion: string }
+  | { method: 'none'; clientId: string };
 
-/** The authenticated client, or OAuthError `invalid_client` (401). `endpoint` is the URL called. */
-export async function authenticateClient(deps: ClientAuthDeps, authorization: string | undefined, body: Record<string, string>, endpoint: string): Promise<ClientRecord> {
+/** The authenticated client, or OAuthError `invalid_client` (401). */
+export async function authenticateClient(deps: ClientAuthDeps, authorization: string | undefined, body: Record<string, string>): Promise<ClientRecord> {
   const presented = readCredentials(authorization, body);
   const basic = presented.method === 'client_secret_basic';
   const fail = (description: string, cause?: unknown) =>
@@ -38,10 +42,10 @@ export async function authenticateClient(deps: ClientAuthDeps, authorization: st
   if (client === undefined) throw fail('client authentication failed');
   if (client.authMethod !== presented.method) throw fail(`this client authenticates with ${client.authMethod}`);
   if (presented.method === 'private_key_jwt') {
-    await verifyAssertion(deps, client, presented.assertion, endpoint).catch((cause: unknown) => {
+    await verifyAssertion(deps, client, presented.assertion).catch((cause: unknown) => {
       throw cause instanceof OAuthError ? cause : fail('the client assertion is not valid', cause);
     });
-  } else if (!secretMatches(client, presented.secret)) {
+  } else if (presented.method !== 'none' && !secretMatches(client, presented.secret, deps.clock.now())) {
     throw fail('client authentication failed');
   }
   return client;
@@ -89,25 +93,29 @@ function readCredentials(authorization: string | undefined, body: Record<string,
   }
   if (methods.length > 1) throw new OAuthError('invalid_request', 'use exactly one client authentication method');
   const [only] = methods;
-  if (only === undefined) throw new OAuthError('invalid_client', 'client authentication is required');
-  return only;
+  if (only !== undefined) return only;
+  // Nothing but a client_id: a public client (RFC 6749 §3.2.1, §2.3), accepted only when registered as one.
+  if (body.client_id !== undefined) return { method: 'none', clientId: body.client_id };
+  throw new OAuthError('invalid_client', 'client authentication is required');
 }
 
-async function verifyAssertion(deps: ClientAuthDeps, client: ClientRecord, assertion: string, endpoint: string): Promise<void> {
-  const jwks = createLocalJWKSet(JSON.parse(client.jwks ?? '{"keys":[]}') as JSONWebKeySet);
+async function verifyAssertion(deps: ClientAuthDeps, client: ClientRecord, assertion: string): Promise<void> {
   const now = deps.clock.now();
-  // RFC 7523 §3: iss = sub = client_id, aud identifies us (the issuer, or the endpoint URL
-  // as older libraries send), exp required; keys only from the registered JWKS, never from
-  // the header (RFC 8725 §3.10), algorithms from an allow-list (§3.1).
-  const { payload } = await jwtVerify(assertion, jwks, {
-    algorithms: assertionAlgorithms,
+  // RFC 7523 §3: iss = sub = client_id, exp required; keys only from the client's registered
+  // keys, never from the header (RFC 8725 §3.10), algorithms from an allow-list (§3.1) —
+  // ES256/PS256 only for FAPI 2.0 clients (FAPI 2.0 §5.4.1).
+  const { payload } = await jwtVerify(assertion, deps.clientKeys.of(client), {
+    algorithms: algorithmsFor(client),
     issuer: client.clientId,
     subject: client.clientId,
-    audience: [deps.issuer, `${deps.issuer}/token`, endpoint],
     currentDate: now,
-    requiredClaims: ['exp', 'jti'],
+    requiredClaims: ['exp', 'jti', 'aud'],
     clockTolerance: 5,
   });
+  // draft-ietf-oauth-rfc7523bis: the audience is the issuer identifier as the one string
+  // value. An endpoint URL (or a list holding one) let an assertion meant for another server
+  // that shares an endpoint name, or one a malicious server collected, be replayed here.
+  if (payload.aud !== deps.issuer) throw new OAuthError('invalid_client', 'the client assertion\'s aud must be the issuer identifier alone');
   const exp = payload.exp as number;
   const nowSeconds = Math.floor(now.getTime() / 1000);
   if (exp - nowSeconds > maxAssertionLifetimeSeconds) throw new Error('assertion lifetime too long');

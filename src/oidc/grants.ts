@@ -18,6 +18,8 @@ export interface AuthorizationRequest {
   nonce?: string;
   codeChallenge: string;
   uiLocales?: string[];
+  /** RFC 9449 §10: the thumbprint of the DPoP key the code is bound to (dpop_jkt, or the PAR request's proof). */
+  dpopJkt?: string;
 }
 
 export interface Interaction {

@@ -9,7 +9,7 @@ import type { AuditStore, ClientRecord, ClientStore } from '../stores/types.ts';
 import { authorizationResponseUrl } from './authorize.ts';
 import type { BackChannel } from './backChannel.ts';
 import { grantTtlSeconds, type Grants } from './grants.ts';
-import type { KeyRing } from '../keys/keyRing.ts';
+import { signingAlgorithms, type KeyRing } from '../keys/keyRing.ts';
 
 export interface LogoutDeps {
   issuer: string;
@@ -81,7 +81,8 @@ async function verifyHint(deps: LogoutDeps, hint: string): Promise<{ aud: string
         return key;
       },
       // typ JWT: an access token (at+jwt) or logout token is no ID token (RFC 8725 §3.11).
-      { algorithms: ['ES256'], issuer: deps.issuer, typ: 'JWT', currentDate: deps.clock.now(), clockTolerance: grantTtlSeconds, requiredClaims: ['aud', 'sid', 'auth_time'] },
+      // Any algorithm the key ring signs ID tokens with; each kid is bound to its own.
+      { algorithms: [...signingAlgorithms], issuer: deps.issuer, typ: 'JWT', currentDate: deps.clock.now(), clockTolerance: grantTtlSeconds, requiredClaims: ['aud', 'sid', 'auth_time'] },
     );
     if (typeof payload.aud !== 'string' || typeof payload.sid !== 'string') return undefined;
     return { aud: payload.aud, sid: payload.sid };

@@ -4,6 +4,7 @@ import type { Sessions } from '../sessions/sessions.ts';
 import type { SignInDeps } from '../login/signIn.ts';
 import type { AuditStore, ClientStore, EphemeralStore, RateLimiter, RevocationStore } from '../stores/types.ts';
 import { createBackChannel, type BackChannel } from './backChannel.ts';
+import { createClientKeys, type ClientKeys } from './clientKeys.ts';
 import { createGrants, type Grants } from './grants.ts';
 import type { KeyRing } from '../keys/keyRing.ts';
 
@@ -14,6 +15,8 @@ export interface OidcDeps {
   clock: Clock;
   sessions: Sessions;
   clients: ClientStore;
+  /** Each client's public keys, registered or at its jwks_uri. */
+  clientKeys: ClientKeys;
   revocations: RevocationStore;
   grants: Grants;
   backChannel: BackChannel;
@@ -27,7 +30,7 @@ export interface OidcDeps {
 }
 
 /** What compose.ts hands over; the rest of OidcDeps is built from it here. */
-export type OidcParts = Omit<OidcDeps, 'grants' | 'backChannel' | 'audit' | 'secureCookies'> & { log: BackChannelLog };
+export type OidcParts = Omit<OidcDeps, 'grants' | 'backChannel' | 'audit' | 'secureCookies' | 'clientKeys'> & { log: BackChannelLog };
 
 type BackChannelLog = Parameters<typeof createBackChannel>[0]['log'];
 
@@ -41,6 +44,7 @@ export function createOidc(parts: OidcParts): OidcDeps {
     clock: parts.clock,
     sessions: parts.sessions,
     clients: parts.clients,
+    clientKeys: createClientKeys(),
     revocations: parts.revocations,
     grants,
     backChannel,

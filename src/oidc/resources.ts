@@ -63,7 +63,7 @@ const looksLikeJwt = (token: string) => token.split('.').length === 3;
 
 /** RFC 7662 §2: `{active: false}` for anything unknown, ended, or another client's. */
 export async function introspect(deps: ResourceDeps, authorization: string | undefined, params: Record<string, string>): Promise<Record<string, unknown>> {
-  const client = await authenticateClient(deps, authorization, params, `${deps.issuer}/introspect`);
+  const client = await authenticateClient(deps, authorization, params);
   const token = requiredToken(params);
   if (looksLikeJwt(token)) {
     const { session, grant } = await clientSession(deps, token);
@@ -81,7 +81,7 @@ export async function introspect(deps: ResourceDeps, authorization: string | und
 
 /** RFC 7009 §2.1: revoking a refresh token ends its grant (and access token); an access token ends its session. */
 export async function revoke(deps: ResourceDeps, authorization: string | undefined, params: Record<string, string>): Promise<ClientRecord> {
-  const client = await authenticateClient(deps, authorization, params, `${deps.issuer}/revoke`);
+  const client = await authenticateClient(deps, authorization, params);
   const token = requiredToken(params);
   if (looksLikeJwt(token)) {
     const { session, grant } = await clientSession(deps, token);

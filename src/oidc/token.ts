@@ -66,7 +66,7 @@ export async function tokenRequest(deps: TokenDeps, authorization: string | unde
 }
 
 async function grantTokens(deps: TokenDeps, authorization: string | undefined, params: Record<string, string>): Promise<TokenResponse> {
-  const client = await authenticateClient(deps, authorization, params, `${deps.issuer}/token`);
+  const client = await authenticateClient(deps, authorization, params);
   switch (params.grant_type) {
     case 'authorization_code': return redeemCode(deps, client, params);
     case 'refresh_token': return refresh(deps, client, params);
@@ -103,7 +103,7 @@ async function redeemCode(deps: TokenDeps, client: ClientRecord, params: Record<
   const refreshToken = await deps.grants.renew(grant, undefined);
   if (refreshToken === undefined) throw invalidGrant('the sign-in has ended');
   await deps.grants.codeRedeemed(code, grant.grantId);
-  return tokenResponse(deps, grant, record.accessToken, session.expiresAt, refreshToken, grant.nonce);
+  return tokenResponse(deps, client, grant, record.accessToken, session.expiresAt, refreshToken, grant.nonce);
 }
 
 function assertCodeFor(record: { clientId: string; redirectUri: string; codeChallenge: string; expiresAt: number }, client: ClientRecord, params: Record<string, string>, clock: Clock): void {
@@ -172,7 +172,7 @@ async function refresh(deps: TokenDeps, client: ClientRecord, params: Record<str
   if (refreshToken === undefined) throw invalidGrant('the sign-in has ended');
   await deps.grants.refreshRotated(token, grant.grantId);
   // OIDC Core §12.2: a new ID token for the same authentication, without nonce.
-  return tokenResponse(deps, grant, session.accessToken, session.record.expiresAt, refreshToken, undefined);
+  return tokenResponse(deps, client, grant, session.accessToken, session.record.expiresAt, refreshToken, undefined);
 }
 
 async function liveGrant(deps: TokenDeps, grantId: string): Promise<Grant> {
@@ -182,7 +182,7 @@ async function liveGrant(deps: TokenDeps, grantId: string): Promise<Grant> {
   return grant;
 }
 
-function tokenResponse(deps: TokenDeps, grant: Grant, accessToken: string, accessExpiresAt: number, refreshToken: string, nonce: string | undefined): TokenResponse {
+function tokenResponse(deps: TokenDeps, client: ClientRecord, grant: Grant, accessToken: string, accessExpiresAt: number, refreshToken: string, nonce: string | undefined): TokenResponse {
   const now = Math.floor(deps.clock.now().getTime() / 1000);
   return {
     access_token: accessToken,
@@ -192,6 +192,7 @@ function tokenResponse(deps: TokenDeps, grant: Grant, accessToken: string, acces
     id_token: signIdToken(deps.keys, {
       issuer: deps.issuer, clientId: grant.clientId, sub: grant.sub, sid: grant.grantId,
       authTime: grant.authTime, acr: grant.acr, amr: grant.amr, now, ...(nonce === undefined ? {} : { nonce }),
+      alg: client.idTokenSignedResponseAlg, accessToken,
     }),
     scope: grant.scope.join(' '),
   };

@@ -1,8 +1,8 @@
 // The JWTs the OP issues to agency apps besides access tokens: ID tokens (OIDC Core §2) and
 // logout tokens (OIDC Back-Channel Logout 1.0 §2.4), and the pairwise subject (OIDC Core §8.1).
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import type { ClientRecord } from '../stores/types.ts';
-import type { KeyRing } from '../keys/keyRing.ts';
+import type { KeyRing, SigningAlgorithm } from '../keys/keyRing.ts';
 
 /** Short: the ID token only carries the authentication event to the client once. */
 export const idTokenTtlSeconds = 300;
@@ -29,6 +29,19 @@ export interface IdTokenInput {
   amr: string[];
   nonce?: string;
   now: number;
+  /** The client's id_token_signed_response_alg (OIDC Registration §2). */
+  alg: SigningAlgorithm;
+  /** The access token issued with it, for at_hash. */
+  accessToken: string;
+}
+
+/**
+ * OIDC Core §3.1.3.6 / §3.2.2.9: base64url of the left half of the access token's hash, with
+ * the hash of the ID token's algorithm (SHA-256 for every algorithm offered here). A client
+ * holding both can tell they were issued together.
+ */
+export function accessTokenHash(accessToken: string): string {
+  return createHash('sha256').update(accessToken, 'ascii').digest().subarray(0, 16).toString('base64url');
 }
 
 export function signIdToken(keys: KeyRing, input: IdTokenInput): string {
@@ -46,7 +59,8 @@ export function signIdToken(keys: KeyRing, input: IdTokenInput): string {
     acr: input.acr,
     amr: input.amr,
     sid: input.sid,
-  }, 'JWT');
+    at_hash: accessTokenHash(input.accessToken),
+  }, 'JWT', input.alg);
 }
 
 export function signLogoutToken(keys: KeyRing, input: { issuer: string; clientId: string; sub: string; sid: string; now: number }): string {

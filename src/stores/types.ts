@@ -84,7 +84,8 @@ export interface Notifier {
 
 export interface SigningKeyRecord {
   kid: string;
-  alg: 'ES256';
+  /** One algorithm per key (src/keys/keyRing.ts). */
+  alg: 'ES256' | 'RS256' | 'PS256';
   /** Private JWK as JSON text, or its AES-256-GCM envelope when KEYS_SECRET is set. */
   privateKey: string;
   /** Public JWK as JSON text. */
@@ -198,29 +199,46 @@ export interface AuditStore {
   tail(n: number): Promise<AuditRecord[]>;
 }
 
-export type TokenEndpointAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
+/** `none`: a public client (a native app, RFC 8252 §8.4), which holds no secret. */
+export type TokenEndpointAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt' | 'none';
 
 /** An agency app registered for OpenID Connect (src/oidc/clients.ts holds the rules). */
 export interface ClientRecord {
   clientId: string;
   name: string;
-  /** Hex SHA-256 of the secret; null for private_key_jwt clients. */
+  /** OIDC Registration §2: `web` (a backend keeping a secret or key) or `native` (an app on the citizen's device). */
+  applicationType: 'web' | 'native';
+  /** `fapi2`: the FAPI 2.0 Security Profile applies to every request of this client. */
+  profile: 'oidc' | 'fapi2';
+  /** Hex SHA-256 of the secret; null for private_key_jwt and public clients. */
   secretHash: string | null;
+  /** The secret replaced by the last rotation, accepted until previousSecretExpiresAt. */
+  previousSecretHash: string | null;
+  previousSecretExpiresAt: Date | null;
   redirectUris: string[];
   postLogoutRedirectUris: string[];
   backchannelLogoutUri: string | null;
   authMethod: TokenEndpointAuthMethod;
-  /** JWK Set as JSON text, for private_key_jwt. */
+  /** JWK Set as JSON text (private_key_jwt, request objects), or null when the keys are at jwksUri. */
   jwks: string | null;
+  jwksUri: string | null;
+  idTokenSignedResponseAlg: SigningKeyRecord['alg'];
+  /** RFC 9126 §6: authorization requests only through PAR. */
+  requirePushedAuthorizationRequests: boolean;
+  /** RFC 9449 §5.2: every token request carries a DPoP proof, every token is bound to its key. */
+  dpopBoundAccessTokens: boolean;
   subjectType: 'pairwise' | 'public';
   subjectSalt: string;
   createdAt: Date;
+  updatedAt: Date | null;
 }
 
 export interface ClientStore {
   find(clientId: string): Promise<ClientRecord | undefined>;
   list(): Promise<ClientRecord[]>;
   insert(record: ClientRecord): Promise<void>;
+  /** Replaces the stored record of `record.clientId`; false when there is none. */
+  update(record: ClientRecord): Promise<boolean>;
   remove(clientId: string): Promise<boolean>;
 }
 

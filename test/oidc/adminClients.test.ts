@@ -49,8 +49,8 @@ describe('admin clients', () => {
       const stored = await db.clients.find(String(printed.client_id));
       assert.ok(stored);
       assert.notEqual(stored.secretHash, printed.client_secret);
-      assert.ok(secretMatches(stored, String(printed.client_secret)));
-      assert.ok(!secretMatches(stored, 'x'.repeat(43)));
+      assert.ok(secretMatches(stored, String(printed.client_secret), new Date()));
+      assert.ok(!secretMatches(stored, 'x'.repeat(43), new Date()));
       const audit = await db.audit.tail(1);
       assert.equal(audit[0]?.type, 'client_added');
     } finally {

@@ -5,6 +5,7 @@ import type { Knex } from 'knex';
 import * as initial from './001_initial.ts';
 import * as oidcClients from './002_oidc_clients.ts';
 import * as revocationEpoch from './003_revocation_epoch.ts';
+import * as clientLifecycle from './004_client_lifecycle.ts';
 
 interface Migration {
   name: string;
@@ -16,6 +17,7 @@ const migrations: readonly Migration[] = [
   { name: '001_initial', ...initial },
   { name: '002_oidc_clients', ...oidcClients },
   { name: '003_revocation_epoch', ...revocationEpoch },
+  { name: '004_client_lifecycle', ...clientLifecycle },
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {
