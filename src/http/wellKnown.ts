@@ -1,5 +1,5 @@
 // Discovery (OIDC Discovery 1.0 §3, RFC 8414) and keys: every endpoint and what it supports.
-import { Router } from 'express';
+import { Router, type Request, type Response } from 'express';
 import { supportedAcrValues, supportedScopes, supportedUiLocales } from '../oidc/authorize.ts';
 import { authMethods, clientAlgorithms, confidentialAuthMethods, idTokenAlgorithms } from '../oidc/clients.ts';
 import type { KeyRing } from '../keys/keyRing.ts';
@@ -45,9 +45,11 @@ export function wellKnownRouter(deps: { issuerUrl: string; keys: KeyRing }): Rou
   };
   // The same document at both names: OIDC Discovery §4 and RFC 8414 §3 (which OAuth-only
   // libraries ask for); RFC 8414 §2 shares the metadata names.
-  router.get(['/.well-known/openid-configuration', '/.well-known/oauth-authorization-server'], (_req, res) => {
+  const serveMetadata = (_req: Request, res: Response) => {
     res.set('Cache-Control', 'public, max-age=300').json(metadata);
-  });
+  };
+  router.get('/.well-known/openid-configuration', serveMetadata);
+  router.get('/.well-known/oauth-authorization-server', serveMetadata);
   router.get('/.well-known/jwks.json', (_req, res) => {
     // Short cache: a rotated key must reach verifiers before tokens signed with it do.
     res.set('Cache-Control', 'public, max-age=60').json(deps.keys.jwks());

@@ -242,7 +242,7 @@ function assertSettings(settings: ClientSettings): void {
   if (settings.jwks !== undefined && settings.jwks !== null) settings.jwks = assertJwks(settings.jwks, profile);
   if (settings.jwksUri !== null) assertRedirectUri(settings.jwksUri, 'jwks_uri');
   const hasKeys = (settings.jwks !== undefined && settings.jwks !== null) || settings.jwksUri !== null;
-  if (authMethod === 'private_key_jwt' && !hasKeys) throw new OperatorInputError('private_key_jwt needs the client\'s public keys: --jwks FILE or --jwks-uri URL');
+  if (authMethod === 'private_key_jwt' && !hasKeys) throw new OperatorInputError('private_key_jwt needs --jwks FILE or --jwks-uri URL: the client\'s public keys');
   if (authMethod === 'none' && hasKeys) throw new OperatorInputError('a public client registers no keys (its DPoP key is its own, per request)');
 }
 

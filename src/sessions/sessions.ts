@@ -22,6 +22,8 @@ export interface SessionRecord {
   /** The signer's path, leaf first (issuer and serial of each), so a revocation of any of them ends it. */
   certificatePath?: CertificateKey[];
   identity: Identity;
+  /** RFC 9449 §6: the thumbprint of the DPoP key the access token is bound to; absent for a bearer token. */
+  jkt?: string;
 }
 
 export interface CreatedSession {
@@ -41,6 +43,8 @@ export interface NewSession {
   authTime?: number;
   /** The validated path, leaf first; a refresh passes on the record's. */
   certificatePath?: CertificateKey[];
+  /** Binds the access token to a DPoP key (RFC 9449 §6): only a proof signed with it opens the session. */
+  jkt?: string;
 }
 
 export interface Sessions {
@@ -113,9 +117,11 @@ export function createSessions({ store, keys, clock, issuer, ttlSeconds, revoked
         certificateSha256: input.identity.certificate.sha256,
         ...(input.certificatePath === undefined ? {} : { certificatePath: input.certificatePath }),
         identity: input.identity,
+        ...(input.jkt === undefined ? {} : { jkt: input.jkt }),
       };
-      // RFC 9068 access token claims, plus RFC 8705 §3.1 `cnf`: the certificate thumbprint
-      // binds the token to the certificate that signed in.
+      // RFC 9068 access token claims, plus `cnf` (RFC 7800 §3.1: one key it is bound to): the
+      // DPoP key's thumbprint (RFC 9449 §6.1) when it is DPoP-bound, otherwise the thumbprint
+      // of the certificate that signed in (RFC 8705 §3.1).
       const accessToken = keys.signJwt({
         iss: issuer,
         sub: record.sub,
@@ -127,7 +133,7 @@ export function createSessions({ store, keys, clock, issuer, ttlSeconds, revoked
         auth_time: record.authTime,
         amr: record.amr,
         acr: record.acr,
-        cnf: { 'x5t#S256': Buffer.from(record.certificateSha256, 'hex').toString('base64url') },
+        cnf: record.jkt === undefined ? { 'x5t#S256': Buffer.from(record.certificateSha256, 'hex').toString('base64url') } : { jkt: record.jkt },
       }, 'at+jwt');
       await store.put(sessionKey(record.sid), record, ttlSeconds);
       // Indexed by certificate so a revocation can end every session it opened.

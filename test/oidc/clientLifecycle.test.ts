@@ -82,7 +82,7 @@ describe('client types', () => {
     assert.equal(json.dpop_bound_access_tokens, true);
     assert.equal(json.id_token_signed_response_alg, 'ES256');
     const base = ['clients', 'add', '--name', 'Weak', '--profile', 'fapi2', '--redirect-uri', 'https://kadastr.uz/cb'];
-    assert.match((await admin(base, false)).line, /needs the client's public keys/);
+    assert.match((await admin(base, false)).line, /private_key_jwt needs --jwks/);
     assert.match((await admin([...base, '--auth', 'client_secret_basic'], false)).line, /private_key_jwt/);
     assert.match((await admin([...base, '--jwks', keys.file, '--id-token-alg', 'RS256'], false)).line, /ES256 or PS256/);
     assert.match((await admin([...base, '--jwks', keys.file, '--no-require-par'], false)).line, /PAR/);
