@@ -46,7 +46,7 @@ export async function ensureDemoAgency(clients: ClientStore, options: DemoAgency
   const file = options.file ?? demoAgencyFile;
   const appUrl = options.appUrl ?? demoAgencyUrl;
   const existing = await clients.find(demoAgencyClientId);
-  if (existing !== undefined) return outcomeFor(existing, readSettings(file), options.issuer, appUrl);
+  if (existing !== undefined) return outcomeFor(existing, readSettings(file), options.issuer, appUrl, options.at);
   let clientSecret: string;
   try {
     ({ clientSecret } = await registerClient(clients, {
@@ -61,7 +61,7 @@ export async function ensureDemoAgency(clients: ClientStore, options: DemoAgency
     // Two starts at once: the other one registered between our look-up and our insert.
     const registered = await clients.find(demoAgencyClientId);
     if (registered === undefined) throw error;
-    return outcomeFor(registered, readSettings(file), options.issuer, appUrl);
+    return outcomeFor(registered, readSettings(file), options.issuer, appUrl, options.at);
   }
   const settings: DemoAgencySettings = { issuer: options.issuer, clientId: demoAgencyClientId, clientSecret, appUrl };
   mkdirSync(dirname(file), { recursive: true });
@@ -70,9 +70,9 @@ export async function ensureDemoAgency(clients: ClientStore, options: DemoAgency
 }
 
 /** `saved`: the file's JSON, undefined without a file. It matches when its secret is the registration's, for this app URL. */
-function outcomeFor(client: ClientRecord, saved: unknown, issuer: string, appUrl: string): DemoAgencyOutcome {
+function outcomeFor(client: ClientRecord, saved: unknown, issuer: string, appUrl: string, at: Date): DemoAgencyOutcome {
   if (saved === undefined) return { kind: 'left-alone', file: 'missing' };
-  const matches = isSettings(saved) && saved.clientId === client.clientId && secretMatches(client, saved.clientSecret)
+  const matches = isSettings(saved) && saved.clientId === client.clientId && secretMatches(client, saved.clientSecret, at)
     && saved.appUrl === appUrl && client.redirectUris.includes(`${appUrl}/callback`);
   if (!matches) return { kind: 'left-alone', file: 'differs' };
   return saved.issuer === issuer ? { kind: 'reused', settings: saved } : { kind: 'reused-elsewhere', settings: saved };

@@ -48,7 +48,7 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       assert.equal((await stat(file)).mode & 0o777, 0o600, 'the secret is readable by its owner only');
       const text = await readFile(file, 'utf8');
       const record = await (await instance()).find(demoAgencyClientId);
-      assert.ok(record !== undefined && secretMatches(record, registered.settings.clientSecret));
+      assert.ok(record !== undefined && secretMatches(record, registered.settings.clientSecret, new Date()));
 
       const outcomes: Array<[string, DemoAgencyOutcome]> = [];
       const start = async (label: string, issuer: string, settingsFile: string) => {
@@ -98,7 +98,7 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       const winner = outcomes.find((o) => o.kind === 'registered');
       assert.ok(winner?.kind === 'registered');
       const record = await pool1.find(demoAgencyClientId);
-      assert.ok(record !== undefined && secretMatches(record, winner.settings.clientSecret), 'the one registration is the written file\'s');
+      assert.ok(record !== undefined && secretMatches(record, winner.settings.clientSecret, new Date()), 'the one registration is the written file\'s');
       const loserFile = winner.settings.issuer === first ? b : a;
       await assert.rejects(stat(loserFile), { code: 'ENOENT' });
     });
