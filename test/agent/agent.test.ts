@@ -17,6 +17,7 @@ import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { openTestDatabase, type TestDatabase } from '../helpers/services.ts';
 import { certifyTokenKey, qualifiedCa, createSoftToken, emptySoftHsmConf, softhsmModule, type SoftToken } from '../helpers/softhsm.ts';
 import { createTestPki, type Authority, type TestPki } from '../helpers/testPki.ts';
+import { expectRefusal } from '../helpers/signInChecks.ts';
 
 interface Reply {
   status: number;
@@ -111,27 +112,9 @@ async function agentSign(certificate: string, challenge: string, pin = token.pin
   return call(target, 'POST', '/v1/sign', { origin, body: { certificate, pin, challenge } });
 }
 
-async function problemOf(res: Response): Promise<{ code: string; detail: string }> {
-  assert.equal(res.headers.get('content-type'), 'application/problem+json; charset=utf-8');
-  return (await res.json()) as { code: string; detail: string };
-}
-
 /** The reject invariant (docs/security-cases.md R1–R3): code, no session, one failure audit event, challenge gone. */
 async function expectServiceRejects(body: Record<string, unknown> & { challengeId: string }, code: string): Promise<string> {
-  const auditBefore = (await app.db.audit.tail(10_000)).length;
-  const sessionsBefore = await app.sessionCount();
-  const res = await app.post('/v1/sessions', body);
-  const problem = await problemOf(res);
-  assert.equal(problem.code, code, problem.detail);
-  assert.equal(res.status, 403);
-  assert.equal(await app.sessionCount(), sessionsBefore, 'no session');
-  const audit = await app.db.audit.tail(10_000);
-  assert.equal(audit.length, auditBefore + 1, 'one audit event');
-  assert.equal(audit.at(-1)?.outcome, 'failure');
-  assert.equal(audit.at(-1)?.code, code);
-  const retry = await app.post('/v1/sessions', body);
-  assert.equal((await problemOf(retry)).code, 'challenge_invalid', 'the challenge is spent');
-  return problem.detail;
+  return (await expectRefusal(app, () => app.post('/v1/sessions', body), 403, code, body)).detail;
 }
 
 async function sessionOf(body: Record<string, unknown>): Promise<{ amr: string[]; acr: string; subject: { commonName?: string } }> {

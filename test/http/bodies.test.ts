@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { openTestDatabases, startTestApp, type TestApp } from '../helpers/app.ts';
 import type { TestDatabase } from '../helpers/services.ts';
+import { expectRefusal } from '../helpers/signInChecks.ts';
 import { cmsBody, createTestPki, type Citizen, type TestPki } from '../helpers/testPki.ts';
 import { addClient, authorizationUrl, Browser, relyingParty, startInteraction } from '../oidc/helpers.ts';
 
@@ -24,25 +25,12 @@ for (const [store, kind] of [['redis', 'postgres'], ['memory', 'sqlite']] as con
     before(async () => { app = await startTestApp({ store, database: databases.find((d) => d.kind === kind)!, pki, realIssuer: true }); });
     after(async () => app.close());
 
-    /** Sends `make(id)` for a fresh challenge and checks the whole rejection; returns the challenge. */
+    /** Sends `make(c)` for a fresh challenge and checks the whole refusal (test/helpers/signInChecks.ts). */
     async function rejected(path: string, make: (c: { id: string }) => { body: string | Buffer; headers?: Record<string, string> }, status: number, code: string, browser = new Browser()) {
       const c = (await (await app.post('/v1/challenges', {})).json()) as { id: string; challenge: string };
-      const rows = (await app.db.audit.tail(10_000)).length;
-      const sessions = await app.sessionCount();
       const { body, headers = {} } = make(c);
-      const res = await browser.fetch(`${app.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : new Uint8Array(body) });
-      assert.equal(res.status, status);
-      assert.match(res.headers.get('content-type') ?? '', /^application\/problem\+json/);
-      assert.equal(((await res.json()) as { code: string }).code, code);
-      assert.equal(await app.sessionCount(), sessions, 'no session');
-      const audit = await app.db.audit.tail(10_000);
-      assert.equal(audit.length, rows + 1, 'one audit row');
-      assert.equal(audit.at(-1)?.outcome, 'failure');
-      assert.equal(audit.at(-1)?.code, code);
-      // The challenge is gone: a correct body for it is refused now.
-      const retry = await app.post('/v1/sessions', cmsBody(citizen, c.id, c.challenge));
-      assert.equal(retry.status, 403);
-      assert.equal(((await retry.json()) as { code: string }).code, 'challenge_invalid', 'the challenge is gone');
+      const send = () => browser.fetch(`${app.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : new Uint8Array(body) });
+      await expectRefusal(app, send, status, code, cmsBody(citizen, c.id, c.challenge));
     }
 
     const start = (id: string) => `{"challengeId":"${id}","format":"cms","cms":"`;

@@ -1,5 +1,6 @@
 // Sign-in over HTTP against the real app with real stores. Every rejection asserts its code,
-// that no session was created, that the challenge is gone and that one audit event was written.
+// that no session was created, that the challenge is gone and that one audit event was written
+// (test/helpers/signInChecks.ts).
 import assert from 'node:assert/strict';
 import { sign } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
@@ -10,6 +11,7 @@ import { OID } from '../../src/pki/asn1/oids.ts';
 import { opensslCmsSign } from '../helpers/opensslPki.ts';
 import { openTestDatabases, startTestApp, type TestApp } from '../helpers/app.ts';
 import type { TestDatabase } from '../helpers/services.ts';
+import { expectProblem, expectRefusal } from '../helpers/signInChecks.ts';
 import { cmsBody, createTestPki, type Citizen, type TestPki } from '../helpers/testPki.ts';
 
 const combos = [
@@ -34,34 +36,9 @@ async function challenge(app: TestApp): Promise<{ id: string; challenge: string 
   return (await res.json()) as { id: string; challenge: string };
 }
 
-async function problem(res: Response, status: number, code: string): Promise<{ detail: string }> {
-  assert.equal(res.headers.get('content-type'), 'application/problem+json; charset=utf-8');
-  const body = (await res.json()) as { code: string; status: number; detail: string; type: string; title: string };
-  assert.equal(body.code, code, `expected ${code}, got ${body.code}: ${body.detail}`);
-  assert.equal(res.status, status);
-  assert.equal(body.status, status);
-  assert.ok(body.type && body.title && body.detail);
-  assert.doesNotMatch(JSON.stringify(body), /at .*\.ts:\d+|Error:/, 'no stack traces or library text');
-  return body;
-}
-
-/** The reject invariant: code, no session, challenge consumed, one failure audit event. */
-async function expectRejected(app: TestApp, body: Record<string, unknown> & { challengeId: string }, status: number, code: string, validRetry?: unknown) {
-  const auditBefore = (await app.db.audit.tail(1000)).length;
-  const sessionsBefore = await app.sessionCount();
-  const res = await app.post('/v1/sessions', body);
-  const p = await problem(res, status, code);
-  assert.equal(await app.sessionCount(), sessionsBefore, 'no session created');
-  const audit = await app.db.audit.tail(1000);
-  assert.equal(audit.length, auditBefore + 1, 'one audit event');
-  assert.equal(audit.at(-1)?.outcome, 'failure');
-  assert.equal(audit.at(-1)?.code, code);
-  // The challenge is gone: even a valid signature over it is refused now.
-  const retry = await app.post('/v1/sessions', validRetry ?? body);
-  await problem(retry, 403, 'challenge_invalid');
-  assert.equal(await app.sessionCount(), sessionsBefore);
-  return p;
-}
+/** Posts `body` and checks the whole refusal; `validRetry` is a correct body for the same challenge (default: `body`). */
+const expectRejected = (app: TestApp, body: Record<string, unknown> & { challengeId: string }, status: number, code: string, validRetry?: unknown) =>
+  expectRefusal(app, () => app.post('/v1/sessions', body), status, code, validRetry ?? body);
 
 function rawBody(citizen: Citizen, c: { id: string; challenge: string }, algorithm: string, signature?: Uint8Array) {
   const bytes = Buffer.from(c.challenge, 'utf8');
@@ -122,7 +99,7 @@ for (const combo of combos) {
       const out = await fetch(`${app.url}/v1/sessions/current`, { method: 'DELETE', headers: auth });
       assert.equal(out.status, 204);
       const gone = await app.get('/v1/sessions/current', auth);
-      await problem(gone, 401, 'session_invalid');
+      await expectProblem(gone, 401, 'session_invalid');
       assert.equal(gone.headers.get('www-authenticate'), 'Bearer error="invalid_token"');
     });
 
@@ -148,8 +125,12 @@ for (const combo of combos) {
       test(`raw ${algorithm} signature with a ${key} key`, async () => {
         const citizen = await pki.citizen({ key });
         const c = await challenge(app);
+        const sessionsBefore = await app.sessionCount();
         const res = await app.post('/v1/sessions', rawBody(citizen, c, algorithm));
         assert.equal(res.status, 201, await res.clone().text());
+        const { subject } = (await res.json()) as { subject: { certificate: { serialNumber: string } } };
+        assert.equal(subject.certificate.serialNumber, citizen.serialHex, 'the session is the signer\'s');
+        assert.equal(await app.sessionCount(), sessionsBefore + 1);
       });
     }
 
@@ -157,8 +138,11 @@ for (const combo of combos) {
       const rsa = await pki.citizen({ key: 'rsa-2048' });
       for (const options of [{ pss: true }, { detached: true }, { signedAttributes: false }]) {
         const c = await challenge(app);
+        const sessionsBefore = await app.sessionCount();
         const res = await app.post('/v1/sessions', cmsBody(rsa, c.id, c.challenge, options));
         assert.equal(res.status, 201, `${JSON.stringify(options)}: ${await res.clone().text()}`);
+        assert.equal(((await res.json()) as { subject: { certificate: { serialNumber: string } } }).subject.certificate.serialNumber, rsa.serialHex);
+        assert.equal(await app.sessionCount(), sessionsBefore + 1);
       }
     });
 
@@ -231,8 +215,11 @@ for (const combo of combos) {
     test('replaying a used challenge: challenge_invalid', async () => {
       const c = await challenge(app);
       const body = cmsBody(alice, c.id, c.challenge);
+      const sessionsBefore = await app.sessionCount();
       assert.equal((await app.post('/v1/sessions', body)).status, 201);
-      await problem(await app.post('/v1/sessions', body), 403, 'challenge_invalid');
+      assert.equal(await app.sessionCount(), sessionsBefore + 1);
+      // The replay is refused whole: no second session, its own audit event, and it stays refused.
+      await expectRejected(app, body, 403, 'challenge_invalid');
     });
 
     test('an unknown challenge: challenge_invalid', async () => {
@@ -300,9 +287,9 @@ for (const combo of combos) {
       c = await challenge(app);
       await expectRejected(app, { ...rawBody(alice, c, 'ES256'), origin: 'https://id.example.uz' }, 400, 'invalid_request', cmsBody(alice, c.id, c.challenge));
       const noId = await app.post('/v1/sessions', { format: 'cms', cms: 'AA==' });
-      await problem(noId, 400, 'invalid_request');
+      await expectProblem(noId, 400, 'invalid_request');
       const notJson = await app.post('/v1/sessions', '{"challengeId":');
-      await problem(notJson, 400, 'invalid_request');
+      await expectProblem(notJson, 400, 'invalid_request');
     });
 
     test('broken encodings: malformed_signature', async () => {
@@ -324,20 +311,17 @@ for (const combo of combos) {
 
     test('a body over 64 KiB: payload_too_large', async () => {
       const c = await challenge(app);
-      const sessionsBefore = await app.sessionCount();
-      const res = await app.post('/v1/sessions', { challengeId: c.id, format: 'cms', cms: 'A'.repeat(70_000) });
-      await problem(res, 413, 'payload_too_large');
-      assert.equal(await app.sessionCount(), sessionsBefore);
+      await expectRejected(app, { challengeId: c.id, format: 'cms', cms: 'A'.repeat(70_000) }, 413, 'payload_too_large', cmsBody(alice, c.id, c.challenge));
     });
 
     test('bearer tokens that are not ours: session_invalid', async () => {
       const none = `${Buffer.from('{"alg":"none","typ":"at+jwt"}').toString('base64url')}.${Buffer.from('{"sub":"x","sid":"y"}').toString('base64url')}.`;
       for (const token of ['garbage', none]) {
         const res = await app.get('/v1/sessions/current', { authorization: `Bearer ${token}` });
-        await problem(res, 401, 'session_invalid');
+        await expectProblem(res, 401, 'session_invalid');
         assert.equal(res.headers.get('www-authenticate'), 'Bearer error="invalid_token"');
       }
-      await problem(await app.get('/v1/sessions/current'), 401, 'session_invalid');
+      await expectProblem(await app.get('/v1/sessions/current'), 401, 'session_invalid');
     });
 
     test('health, readiness, metrics and security headers', async () => {
