@@ -19,3 +19,16 @@ export function assertCode(action: () => unknown, code: ErrorCode, detail?: RegE
 export async function assertRejectsCode(work: Promise<unknown> | (() => Promise<unknown>), code: ErrorCode, detail?: RegExp): Promise<void> {
   await assert.rejects(work, (error: unknown) => matches(error, code, detail));
 }
+
+/**
+ * `work` (synchronous) costs this process less than `limitMs` of CPU: the "fails fast" of a
+ * parser or validator fed hostile input. CPU time, not wall time, so a busy machine that keeps
+ * the process waiting does not make it fail; a quadratic blow-up still does.
+ */
+export function assertCpuBelow(limitMs: number, work: () => void): void {
+  const started = process.cpuUsage();
+  work();
+  const { user, system } = process.cpuUsage(started);
+  const usedMs = (user + system) / 1000;
+  assert.ok(usedMs < limitMs, `used ${usedMs.toFixed(1)} ms of CPU, the budget is ${limitMs} ms`);
+}
