@@ -20,6 +20,7 @@ import { softhsmModule, softTokenCitizen, type SoftToken } from '../helpers/soft
 import { createTestPki } from '../helpers/testPki.ts';
 import { startOidcApp } from '../oidc/helpers.ts';
 import { alertText, atKeyStep, launchChromium, startAgency, type Agency, type ChromiumSession } from '../page/helpers.ts';
+import { exclusively } from '../helpers/exclusive.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
 const unitPath = '/usr/lib/systemd/user/yagona-agent.service';
@@ -33,6 +34,9 @@ let chromium: ChromiumSession;
 let dir: string;
 let agentProcess: ChildProcess | undefined;
 
+
+// Port 47447 is the agent's, fixed: the page calls it and an installed agent listens on it.
+exclusively('agent-port');
 before(async () => {
   assert.equal(process.getuid?.(), 0, 'the package test installs a .deb with dpkg -i: run it as root (CI does)');
   const pki = await createTestPki();

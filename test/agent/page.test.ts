@@ -20,6 +20,7 @@ import { softhsmModule, softTokenCitizen, type SoftToken } from '../helpers/soft
 import { createTestPki } from '../helpers/testPki.ts';
 import { startOidcApp } from '../oidc/helpers.ts';
 import { alertText, atKeyStep, launchChromium, record, screenshotPath, startAgency, type Agency, type ChromiumSession } from '../page/helpers.ts';
+import { exclusively } from '../helpers/exclusive.ts';
 
 let token: SoftToken;
 let database: TestDatabase;
@@ -29,6 +30,9 @@ let chromium: ChromiumSession;
 let agent: Agent | undefined;
 let dir: string;
 
+
+// Port 47447 is the agent's, fixed: the page calls it and an installed agent listens on it.
+exclusively('agent-port');
 before(async () => {
   const pki = await createTestPki();
   ({ token } = await softTokenCitizen(pki, 'Page test token', 'CN=Token Citizen,1.2.860.3.16.1.2=31201990000077,C=UZ'));
