@@ -68,7 +68,8 @@ const citizenPlans: CitizenPlan[] = [
     // every demo citizen must be able to sign in on the sign-in page.
     name: 'Sardor Rahimov (entrepreneur)',
     slug: 'sardor-rahimov',
-    subject: 'CN=RAHIMOV SARDOR ALISHEROVICH,SN=RAHIMOV,GN=SARDOR,PINFL=32207780340057,TIN=512037849,' +
+    // As E-IMZO writes an entrepreneur: the person's TIN in UID, the business's in TIN (1.2.860.3.16.1.1).
+    subject: 'CN=RAHIMOV SARDOR ALISHEROVICH,SN=RAHIMOV,GN=SARDOR,PINFL=32207780340057,UID=512037849,TIN=512037849,' +
       'O=YaTT RAHIMOV SARDOR,L=Buxoro,C=UZ',
     keyType: 'ec-p384',
   },

@@ -31,7 +31,7 @@ export function wellKnownRouter(deps: { issuerUrl: string; keys: KeyRing }): Rou
     revocation_endpoint_auth_methods_supported: authMethods,
     revocation_endpoint_auth_signing_alg_values_supported: clientAlgorithms,
     code_challenge_methods_supported: ['S256'],
-    claims_supported: ['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'nonce', 'acr', 'amr', 'sid', 'name', 'family_name', 'given_name', 'pinfl', 'tin'],
+    claims_supported: ['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'nonce', 'acr', 'amr', 'sid', 'name', 'family_name', 'given_name', 'pinfl', 'tin', 'organization'],
     acr_values_supported: supportedAcrValues,
     ui_locales_supported: supportedUiLocales,
     claims_parameter_supported: false,

@@ -5,7 +5,7 @@ import { OAuthError, type OAuthErrorCode } from '../errors.ts';
 import type { ClientRecord, ClientStore, EphemeralStore } from '../stores/types.ts';
 import type { AuthorizationRequest } from './grants.ts';
 
-export const supportedScopes = ['openid', 'profile', 'national_id'] as const;
+export const supportedScopes = ['openid', 'profile', 'national_id', 'organization'] as const;
 export const supportedAcrValues = ['urn:yagona:loa:substantial', 'urn:yagona:loa:high'] as const;
 export const supportedUiLocales = ['uz', 'ru', 'en'] as const;
 

@@ -14,10 +14,14 @@ export interface ResourceDeps extends ClientAuthDeps {
   sessions: Sessions;
 }
 
-/** Claims by scope (OIDC Core §5.4); national identifiers only with their own scope. */
-export function claimsFor(grant: Pick<Grant, 'sub' | 'scope'>, identity: Identity): Record<string, string> {
-  const claims: Record<string, string> = { sub: grant.sub };
-  const add = (name: string, value: string | undefined) => { if (value !== undefined) claims[name] = value; };
+/**
+ * Claims by scope (OIDC Core §5.4), the one mapping for userinfo and ID tokens: names with
+ * `profile`, the person's national identifiers with `national_id`, an employee's organisation
+ * (`{name, tin, title}`, never a person's) with `organization`.
+ */
+export function claimsFor(grant: Pick<Grant, 'sub' | 'scope'>, identity: Identity): Record<string, unknown> {
+  const claims: Record<string, unknown> = { sub: grant.sub };
+  const add = (name: string, value: unknown) => { if (value !== undefined) claims[name] = value; };
   if (grant.scope.includes('profile')) {
     add('name', identity.commonName);
     add('family_name', identity.surname);
@@ -27,11 +31,12 @@ export function claimsFor(grant: Pick<Grant, 'sub' | 'scope'>, identity: Identit
     add('pinfl', identity.pinfl);
     add('tin', identity.tin);
   }
+  if (grant.scope.includes('organization')) add('organization', identity.organization);
   return claims;
 }
 
 /** RFC 6750 §3.1 errors for userinfo: `invalid_token` (401) for anything but a live client session. */
-export async function userinfo(deps: ResourceDeps, accessToken: string | undefined): Promise<Record<string, string>> {
+export async function userinfo(deps: ResourceDeps, accessToken: string | undefined): Promise<Record<string, unknown>> {
   if (accessToken === undefined) throw new OAuthError('invalid_token', 'a Bearer access token is required');
   const { session, grant } = await clientSession(deps, accessToken);
   // An agency app the operator removed is cut off at once, not when its tokens expire.

@@ -10,6 +10,7 @@ import type { BackChannel } from './backChannel.ts';
 import { authenticateClient, claimedClientId, type ClientAuthDeps } from './clientAuth.ts';
 import { sha256, type Grant, type Grants } from './grants.ts';
 import type { KeyRing } from '../keys/keyRing.ts';
+import { claimsFor } from './resources.ts';
 import { signIdToken } from './tokens.ts';
 
 export interface TokenDeps extends ClientAuthDeps {
@@ -193,6 +194,7 @@ function tokenResponse(deps: TokenDeps, client: ClientRecord, grant: Grant, acce
       issuer: deps.issuer, clientId: grant.clientId, sub: grant.sub, sid: grant.grantId,
       authTime: grant.authTime, acr: grant.acr, amr: grant.amr, now, ...(nonce === undefined ? {} : { nonce }),
       alg: client.idTokenSignedResponseAlg, accessToken,
+      claims: claimsFor(grant, grant.identity),
     }),
     scope: grant.scope.join(' '),
   };

@@ -33,6 +33,8 @@ export interface IdTokenInput {
   alg: SigningAlgorithm;
   /** The access token issued with it, for at_hash. */
   accessToken: string;
+  /** Identity claims the grant's scopes release (resources.ts claimsFor), `sub` aside. */
+  claims?: Record<string, unknown>;
 }
 
 /**
@@ -46,6 +48,7 @@ export function accessTokenHash(accessToken: string): string {
 
 export function signIdToken(keys: KeyRing, input: IdTokenInput): string {
   return keys.signJwt({
+    ...input.claims,
     iss: input.issuer,
     sub: input.sub,
     aud: input.clientId,

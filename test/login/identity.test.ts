@@ -37,7 +37,7 @@ describe('readIdentity reads what the certificate states once', () => {
   it('every attribute of a full citizen certificate, and the certificate facts', () => {
     const { cert, path } = certWith(
       '/C=UZ/L=Toshkent/O=Yagona Test/OU=Citizens/title=Dasturchi/SN=Valiyev/GN=Ali/CN=Ali Valiyev' +
-      '/pinfl=31234567890123/tinOid=123456789/emailAddress=ali.valiyev@example.uz',
+      '/pinfl=31234567890123/UID=512345678/tinOid=123456789/emailAddress=ali.valiyev@example.uz',
     );
     const identity = readIdentity(cert);
     assert.deepEqual({ ...identity, certificate: undefined }, {
@@ -45,10 +45,9 @@ describe('readIdentity reads what the certificate states once', () => {
       surname: 'Valiyev',
       givenName: 'Ali',
       pinfl: '31234567890123',
-      tin: '123456789',
-      organization: 'Yagona Test',
+      tin: '512345678',
+      organization: { name: 'Yagona Test', tin: '123456789', title: 'Dasturchi' },
       organizationalUnit: 'Citizens',
-      title: 'Dasturchi',
       locality: 'Toshkent',
       country: 'UZ',
       email: 'ali.valiyev@example.uz',
@@ -70,11 +69,35 @@ describe('readIdentity reads what the certificate states once', () => {
     assert.equal(identity.surname, 'Oʻrinboyev');
   });
 
-  it('TIN from UID when the national OID is absent; a UID that is not nine digits is no TIN', () => {
-    assert.equal(readIdentity(certWith('/CN=Firm/UID=305123456').cert).tin, '305123456');
-    assert.equal(readIdentity(certWith('/CN=Firm/UID=ali').cert).tin, undefined);
-    assert.equal(readIdentity(certWith('/CN=Firm/UID=ali/tinOid=305123456').cert).tin, '305123456');
-    assert.equal(readIdentity(certWith('/CN=Firm/UID=305123456/tinOid=305123456').cert).tin, '305123456');
+  it("the person's TIN comes from UID, the organisation's from 1.2.860.3.16.1.1: an employee keeps both", () => {
+    assert.equal(readIdentity(certWith('/CN=Ali/UID=305123456').cert).tin, '305123456');
+    assert.equal(readIdentity(certWith('/CN=Ali/UID=ali').cert).tin, undefined);
+    const employee = readIdentity(certWith('/CN=Ali/UID=512345678/O=DUK YANGI TEXNOLOGIYALAR/tinOid=305123456/title=Dasturchi').cert);
+    assert.equal(employee.tin, '512345678');
+    assert.deepEqual(employee.organization, { name: 'DUK YANGI TEXNOLOGIYALAR', tin: '305123456', title: 'Dasturchi' });
+    // An organisation TIN alone is the organisation's, never the person's.
+    const sealed = readIdentity(certWith('/CN=Firm/tinOid=305123456').cert);
+    assert.equal(sealed.tin, undefined);
+    assert.deepEqual(sealed.organization, { tin: '305123456' });
+  });
+
+  it('the given name from givenName, else from name (2.5.4.41, where E-IMZO puts it)', () => {
+    assert.equal(readIdentity(certWith('/CN=VALIYEV ALI/SN=VALIYEV/name=ALI').cert).givenName, 'ALI');
+    assert.equal(readIdentity(certWith('/CN=Ali/GN=Ali/name=Other').cert).givenName, 'Ali');
+    // An ambiguous givenName is no given name, not a reason to read another attribute.
+    assert.equal(readIdentity(certWith('/CN=Ali/GN=Ali/GN=Vali/name=Other').cert).givenName, undefined);
+  });
+
+  it("placeholders mean absent: a person's certificate has no organisation", () => {
+    const person = readIdentity(certWith('/CN=VALIYEV ALI/name=ALI/UID=512345678/pinfl=31234567890123/O=Не указано/title=(noaniq)/OU=«Не указано»').cert);
+    assert.equal(person.organization, undefined);
+    assert.equal(person.organizationalUnit, undefined);
+    assert.equal(person.tin, '512345678');
+    for (const placeholder of ["Ko'rsatilmagan", 'Кўрсатилмаган', 'NOANIQ', '-', '(Не указан)']) {
+      assert.equal(readIdentity(certWith(`/CN=Ali/O=${placeholder}`).cert).organization, undefined, placeholder);
+    }
+    // A placeholder title goes, the real organisation stays.
+    assert.deepEqual(readIdentity(certWith('/CN=Ali/O=Real Org/title=(noaniq)').cert).organization, { name: 'Real Org' });
   });
 
   it('email from the single rfc822Name of subjectAltName when the subject has none', () => {
@@ -86,6 +109,7 @@ describe('readIdentity reads what the certificate states once', () => {
     const { cert } = certWith('/O=Only Org');
     const identity = readIdentity(cert);
     assert.deepEqual(Object.keys(identity).sort(), ['certificate', 'organization']);
+    assert.deepEqual(identity.organization, { name: 'Only Org' });
   });
 });
 
@@ -101,7 +125,7 @@ describe('readIdentity omits what is ambiguous or badly formed (docs/security-ca
     const identity = readIdentity(certWith('/CN=Ali+pinfl=31234567890123/O=Org+OU=Unit').cert);
     assert.equal(identity.commonName, 'Ali');
     assert.equal(identity.pinfl, '31234567890123');
-    assert.equal(identity.organization, 'Org');
+    assert.deepEqual(identity.organization, { name: 'Org' });
     assert.equal(identity.organizationalUnit, 'Unit');
   });
 
@@ -110,13 +134,9 @@ describe('readIdentity omits what is ambiguous or badly formed (docs/security-ca
       assert.equal(readIdentity(certWith(`/CN=Ali/pinfl=${pinfl}`).cert).pinfl, undefined, pinfl);
     }
     for (const tin of ['12345678', '1234567890', '12345678X']) {
-      assert.equal(readIdentity(certWith(`/CN=Firm/tinOid=${tin}`).cert).tin, undefined, tin);
+      assert.equal(readIdentity(certWith(`/CN=Ali/UID=${tin}`).cert).tin, undefined, tin);
+      assert.equal(readIdentity(certWith(`/CN=Firm/tinOid=${tin}`).cert).organization, undefined, tin);
     }
-  });
-
-  it('TIN in the national OID and UID disagreeing, or the national one malformed with a good UID', () => {
-    assert.equal(readIdentity(certWith('/CN=Firm/UID=305123456/tinOid=305123457').cert).tin, undefined);
-    assert.equal(readIdentity(certWith('/CN=Firm/UID=305123456/tinOid=30512345').cert).tin, undefined);
   });
 
   it('control characters, bidi overrides, zero-width and replacement characters, padding spaces', () => {

@@ -55,6 +55,8 @@ for (const combo of combos) {
       assert.equal(meta.authorization_response_iss_parameter_supported, true);
       assert.equal(meta.backchannel_logout_supported, true);
       assert.ok((meta.scopes_supported as string[]).includes('national_id'));
+      assert.ok((meta.scopes_supported as string[]).includes('organization'));
+      assert.ok((meta.claims_supported as string[]).includes('organization'));
     });
 
     test('code + PKCE: state, nonce and iss checked by openid-client; the ID token carries what #111 asks', async () => {
@@ -114,6 +116,30 @@ for (const combo of combos) {
       const claims = await oidc.fetchUserInfo(config, national.tokens.access_token, sub);
       assert.match(String(claims.pinfl), /^\d{14}$/);
       assert.equal(claims.name, undefined, 'no profile scope, no names');
+    });
+
+    test("an employee: scopes decide names, the person's identifiers and the organisation, in the ID token and at userinfo alike", async () => {
+      const employee = await pki.citizen({
+        subject: 'CN=VALIYEV ALI,SN=VALIYEV,2.5.4.41=ALI,1.2.860.3.16.1.2=31201990000123,UID=512345678,' +
+          'O=DUK YANGI TEXNOLOGIYALAR,1.2.860.3.16.1.1=305123456,TITLE=Dasturchi,C=UZ',
+      });
+      const registered = await addClient(app);
+      const config = await relyingParty(app, registered);
+      const all = await signInWithCode(app, config, employee, { scope: 'openid profile national_id organization' });
+      const sub = all.tokens.claims()?.sub as string;
+      const organization = { name: 'DUK YANGI TEXNOLOGIYALAR', tin: '305123456', title: 'Dasturchi' };
+      for (const claims of [all.tokens.claims()!, await oidc.fetchUserInfo(config, all.tokens.access_token, sub)]) {
+        assert.equal(claims.given_name, 'ALI', 'the given name from name (2.5.4.41)');
+        assert.equal(claims.pinfl, '31201990000123');
+        assert.equal(claims.tin, '512345678', "the person's TIN, from UID");
+        assert.deepEqual(claims.organization, organization);
+      }
+      const some = await signInWithCode(app, config, employee, { scope: 'openid national_id' });
+      for (const claims of [some.tokens.claims()!, await oidc.fetchUserInfo(config, some.tokens.access_token, sub)]) {
+        assert.equal(claims.tin, '512345678');
+        assert.equal(claims.organization, undefined, 'no organization scope, no organisation');
+        assert.equal(claims.given_name, undefined, 'no profile scope, no names');
+      }
     });
 
     test('client_secret_post works; max_age, prompt=login, acr_values and ui_locales are accepted (every sign-in is fresh)', async () => {

@@ -82,6 +82,7 @@ export const OID = {
   organizationName: '2.5.4.10',
   organizationalUnitName: '2.5.4.11',
   title: '2.5.4.12',
+  name: '2.5.4.41',
   givenName: '2.5.4.42',
   initials: '2.5.4.43',
   generationQualifier: '2.5.4.44',
@@ -91,7 +92,8 @@ export const OID = {
   domainComponent: '0.9.2342.19200300.100.1.25',
   userId: '0.9.2342.19200300.100.1.1',
   emailAddress: '1.2.840.113549.1.9.1',
-  // Uzbek national identifiers (docs/api.md, subject; model.ts Identity)
+  // Uzbek national identifiers (docs/api.md "Identity"; x509/nationalIdentity.ts): on E-IMZO
+  // certificates 1.2.860.3.16.1.1 is the organisation's TIN, the person's own is in UID.
   uzTin: '1.2.860.3.16.1.1',
   uzPinfl: '1.2.860.3.16.1.2',
 } as const;

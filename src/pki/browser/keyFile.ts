@@ -10,6 +10,7 @@ import { signCmsAsync, type AsyncCmsDigest } from '../issue/cmsSignAsync.ts';
 import { algorithmIdentifier, nullValue } from '../asn1/derWrite.ts';
 import { OID } from '../asn1/oids.ts';
 import { readPkcs12Bags, toArrayBuffer } from '../pkcs12/open.ts';
+import { nationalIdentity } from '../x509/nationalIdentity.ts';
 
 /** Why a key file could not be used; the page has a sentence for each. */
 export type KeyFileProblem =
@@ -30,7 +31,9 @@ export interface CertificateSummary {
   surname?: string;
   givenName?: string;
   pinfl?: string;
+  /** The person's own TIN. */
   tin?: string;
+  /** An employee's organisation (its name, else its TIN); none for a person. */
   organization?: string;
   /** The issuer's common name, else its organisation. */
   issuer: string;
@@ -188,16 +191,17 @@ function selfIssued(cert: pkijs.Certificate): boolean {
   return cert.subject.isEqual(cert.issuer);
 }
 
-const pinflOid = OID.uzPinfl;
-
 function summarize(cert: pkijs.Certificate): CertificateSummary {
-  const subject = attributes(cert.subject);
   const issuer = attributes(cert.issuer);
   const one = (list: Map<string, string[]>, oid: string) => {
     const values = list.get(oid) ?? [];
     return values.length === 1 ? values[0] : undefined;
   };
-  const digits = (value: string | undefined, count: number) => (value !== undefined && new RegExp(`^[0-9]{${count}}$`).test(value) ? value : undefined);
+  // The service's own mapping (person and organisation apart), so the page shows what a sign-in will assert.
+  const identity = nationalIdentity(cert.subject.typesAndValues.flatMap(({ type, value }) => {
+    const text = (value as { valueBlock?: { value?: unknown } }).valueBlock?.value;
+    return typeof text === 'string' ? [{ type, value: text }] : [];
+  }));
   const summary: CertificateSummary = {
     issuer: one(issuer, OID.commonName) ?? one(issuer, OID.organizationName) ?? '',
     notBefore: cert.notBefore.value,
@@ -207,12 +211,12 @@ function summarize(cert: pkijs.Certificate): CertificateSummary {
   const set = <K extends keyof CertificateSummary>(field: K, value: CertificateSummary[K] | undefined) => {
     if (value !== undefined && value !== '') summary[field] = value;
   };
-  set('commonName', one(subject, OID.commonName));
-  set('surname', one(subject, OID.surname));
-  set('givenName', one(subject, OID.givenName));
-  set('pinfl', digits(one(subject, pinflOid), 14));
-  set('tin', digits(one(subject, OID.uzTin) ?? one(subject, OID.userId), 9));
-  set('organization', one(subject, OID.organizationName));
+  set('commonName', identity.commonName);
+  set('surname', identity.surname);
+  set('givenName', identity.givenName);
+  set('pinfl', identity.pinfl);
+  set('tin', identity.tin);
+  set('organization', identity.organization?.name ?? identity.organization?.tin);
   return summary;
 }
 

@@ -1,6 +1,7 @@
 // Plain data that src/pki/ hands to the rest of the service and between its own modules.
 // Nothing here is a pkijs or asn1js type. Byte fields are Uint8Array views, never copies
 // callers may mutate.
+import type { NationalIdentity } from './nationalIdentity.ts';
 
 /** One attribute of a relative distinguished name. `type` is a dotted OID. */
 export interface NameAttribute {
@@ -111,20 +112,12 @@ export interface ParsedCertificate {
   authorityInfoAccess?: { ocsp: string[]; caIssuers: string[] };
 }
 
-/** Who a certificate names, read only from the certificate whose key verified the signature. */
-export interface Identity {
-  commonName?: string;
-  surname?: string;
-  givenName?: string;
-  /** Personal identification number of an individual (OID 1.2.860.3.16.1.2). */
-  pinfl?: string;
-  /** Taxpayer identification number (OID 1.2.860.3.16.1.1, or UID). */
-  tin?: string;
-  organization?: string;
-  organizationalUnit?: string;
-  title?: string;
-  locality?: string;
-  country?: string;
+/**
+ * Who a certificate names, read only from the certificate whose key verified the signature:
+ * the person and, for an employee, the organisation (nationalIdentity.ts says which attribute
+ * feeds which claim), the e-mail address and the certificate's facts.
+ */
+export interface Identity extends NationalIdentity {
   email?: string;
   certificate: {
     serialNumber: string;
