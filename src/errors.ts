@@ -76,7 +76,7 @@ export type OAuthErrorCode =
  */
 export type OAuthDelivery =
   | { via: 'json' }
-  | { via: 'redirect'; redirectUri: string; state: string | undefined }
+  | { via: 'redirect'; redirectUri: string; state: string | undefined; responseMode?: 'form_post' }
   | { via: 'page' };
 
 export interface OAuthErrorOptions {

@@ -6,6 +6,7 @@ import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
 import { OAuthError, isOAuthError, isServiceError } from '../errors.ts';
 import { authorizationResponseUrl } from '../oidc/authorize.ts';
+import { sendFormPost } from './formPost.ts';
 import { errorPage, sendPage, type Locale, type PageProblem } from './pages.ts';
 
 /** Where an error without its own delivery goes: the endpoint's channel. */
@@ -46,18 +47,25 @@ export function sendOAuthError(req: Request, res: Response, error: OAuthError, c
   const delivery = error.delivery ?? { via: context.channel };
   switch (delivery.via) {
     case 'redirect':
+      if (delivery.responseMode === 'form_post') {
+        // OAuth 2.0 Form Post Response Mode §2: errors go back the way codes do.
+        sendFormPost(res, delivery.redirectUri, { error: error.error, error_description: error.message, state: delivery.state, iss: context.issuer });
+        return;
+      }
       // RFC 6749 §4.1.2.1 with RFC 9207 `iss`; 303 so no browser re-posts anything (RFC 9700 §4.12).
       res.redirect(303, authorizationResponseUrl(delivery.redirectUri, context.issuer, {
         error: error.error, error_description: error.message, state: delivery.state,
       }));
       return;
     case 'page':
-      sendPage(res, errorPage({ locale: context.locale, problem: pageProblem(error), ...(error.status < 500 ? { detail: error.message } : {}) }), { status: error.status });
+      sendPage(res, errorPage({ locale: context.locale, problem: pageProblem(error), ...(error.status < 500 ? { detail: error.message, code: error.error } : {}) }), { status: error.status });
       return;
     case 'json':
       if (error.wwwAuthenticate !== undefined) res.set('WWW-Authenticate', error.wwwAuthenticate);
-      // RFC 6750 §3: a bearer-token refusal names the scheme and the error.
-      if (error.error === 'invalid_token') res.set('WWW-Authenticate', `Bearer error="invalid_token", error_description="${error.message.replace(/"/g, "'")}"`);
+      // RFC 6750 §3: a bearer-token refusal names the scheme and the error (a DPoP one names its own, RFC 9449 §7.1).
+      else if (error.error === 'invalid_token') res.set('WWW-Authenticate', `Bearer error="invalid_token", error_description="${error.message.replace(/"/g, "'")}"`);
+      // RFC 9449 §8.1, §9: the nonce the client's next proof must carry.
+      if (error.dpopNonce !== undefined) res.set('DPoP-Nonce', error.dpopNonce);
       res.status(error.status).json({ error: error.error, error_description: error.message });
   }
 }

@@ -1,19 +1,22 @@
-// The OIDC endpoints for agency apps (docs/api.md "OpenID Connect"): authorize, the sign-in
-// interaction, token, userinfo, introspection, revocation and RP-initiated logout.
+// The OIDC endpoints for agency apps (docs/api.md "OpenID Connect"): authorize, pushed
+// authorization requests, the sign-in interaction, token, userinfo, introspection, revocation
+// and RP-initiated logout.
 // OAuth endpoints answer in OAuth's error format (oauthError.ts); the interaction POST answers
 // like the direct API (problem+json); pages never redirect anywhere unverified.
 import { randomBytes } from 'node:crypto';
 import express, { Router, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import { isServiceError } from '../errors.ts';
-import { readAuthorizationRequest } from '../oidc/authorize.ts';
-import { finishInteraction, openInteraction, startInteraction } from '../oidc/interaction.ts';
+import { authorizationRequest } from '../oidc/authorizationRequest.ts';
+import { finishInteraction, openInteraction, startInteraction, takeFormPostResponse } from '../oidc/interaction.ts';
 import { endSession } from '../oidc/logout.ts';
+import { pushAuthorizationRequest } from '../oidc/par.ts';
 import type { OidcDeps } from '../oidc/provider.ts';
 import { introspect, revoke, userinfo } from '../oidc/resources.ts';
 import { formParams, tokenRequest } from '../oidc/token.ts';
 import { isStoreUnavailable, type RateLimiter } from '../stores/types.ts';
 import { clientAddress } from './api.ts';
+import { sendFormPost } from './formPost.ts';
 import type { Metrics } from './metrics.ts';
 import { jsonBody } from './jsonBody.ts';
 import { sendOAuthError, toOAuthError, type Channel } from './oauthError.ts';
@@ -38,7 +41,7 @@ export function oidcRouter(deps: OidcRouterDeps): Router {
   const { oidc } = deps;
   const cookieName = oidc.secureCookies ? '__Host-yagona-browser' : 'yagona-browser';
 
-  router.use(['/authorize', '/login', '/token', '/userinfo', '/introspect', '/revoke', '/logout'], (_req, res, next) => {
+  router.use(['/authorize', '/par', '/login', '/token', '/userinfo', '/introspect', '/revoke', '/logout'], (_req, res, next) => {
     // Codes, tokens and claims must never be cached (RFC 6749 §5.1, OIDC Core §3.1.3.3).
     res.set('Cache-Control', 'no-store');
     // The pages here load nothing at all: tighter than the app-wide policy, and never framed
@@ -65,7 +68,7 @@ export function oidcRouter(deps: OidcRouterDeps): Router {
 
   const authorize: Handler = async (req, res) => {
     const query = req.method === 'POST' ? (req.body as Record<string, unknown> | undefined) ?? {} : req.query as Record<string, unknown>;
-    const read = await readAuthorizationRequest(oidc, query);
+    const read = await authorizationRequest(oidc, query);
     const browser = browserCookie(req) ?? randomBytes(32).toString('base64url');
     const interaction = await startInteraction(oidc, read.request, browser);
     res.cookie(cookieName, browser, {
@@ -78,6 +81,14 @@ export function oidcRouter(deps: OidcRouterDeps): Router {
   router.get('/authorize', endpoint('page', authorize));
   router.post('/authorize', endpoint('page', authorize));
 
+  // RFC 9126 §2: the client pushes its request and gets a one-time reference for /authorize.
+  router.post('/par', endpoint('json', async (req, res) => {
+    await countPerAddress(deps.tokenLimit, 'token', req, deps.metrics);
+    const pushed = await pushAuthorizationRequest(oidc, req.get('authorization'), formParams(req.body), { proof: req.get('dpop'), url: `${oidc.issuer}/par` });
+    await offerDpopNonce(req, res);
+    res.status(201).json(pushed);
+  }));
+
   router.get('/login/:interactionId', endpoint('page', async (req, res) => {
     const interaction = await openInteraction(oidc, String(req.params.interactionId), browserCookie(req));
     const client = await oidc.clients.find(interaction.request.clientId);
@@ -86,6 +97,12 @@ export function oidcRouter(deps: OidcRouterDeps): Router {
       clientName: client?.name ?? interaction.request.clientId,
       locale: chooseLocale(interaction.request.uiLocales, req.get('cookie')),
     });
+  }));
+
+  // response_mode=form_post: the page that POSTs the finished sign-in's answer to the agency.
+  router.get('/login/:interactionId/response', endpoint('page', async (req, res) => {
+    const response = await takeFormPostResponse(oidc, String(req.params.interactionId), browserCookie(req));
+    sendFormPost(res, response.redirectUri, response.params);
   }));
 
   // Errors here go to the app's problem+json handler, exactly as POST /v1/sessions.
@@ -109,15 +126,18 @@ export function oidcRouter(deps: OidcRouterDeps): Router {
   router.post('/token', endpoint('json', async (req, res) => {
     await countPerAddress(deps.tokenLimit, 'token', req, deps.metrics);
     res.set('Pragma', 'no-cache');
-    res.json(await tokenRequest(oidc, req.get('authorization'), formParams(req.body)).catch((error: unknown) => {
+    const tokens = await tokenRequest(oidc, req.get('authorization'), formParams(req.body), req.get('dpop')).catch((error: unknown) => {
       if (isServiceError(error) && error.code === 'rate_limited') deps.metrics.rateLimited('tokenFailures');
       throw error;
-    }));
+    });
+    await offerDpopNonce(req, res);
+    res.json(tokens);
   }));
 
   const userinfoHandler = endpoint('json', async (req, res) => {
-    const match = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(req.get('authorization') ?? '');
-    res.json(await userinfo(oidc, match?.[1]));
+    const claims = await userinfo(oidc, { authorization: req.get('authorization'), dpopProof: req.get('dpop'), method: req.method });
+    await offerDpopNonce(req, res);
+    res.json(claims);
   });
   router.get('/userinfo', userinfoHandler);
   router.post('/userinfo', userinfoHandler);
@@ -139,6 +159,11 @@ export function oidcRouter(deps: OidcRouterDeps): Router {
   };
   router.get('/logout', endpoint('page', logout));
   router.post('/logout', endpoint('page', logout));
+
+  /** RFC 9449 §8.2: a DPoP client's next proof can carry the current nonce without being asked for it. */
+  async function offerDpopNonce(req: Request, res: Response): Promise<void> {
+    if (req.get('dpop') !== undefined) res.set('DPoP-Nonce', await oidc.dpopNonces.current());
+  }
 
   function browserCookie(req: Request): string | undefined {
     const value = cookieValue(req.get('cookie'), cookieName);

@@ -54,11 +54,13 @@ export interface ErrorPageView {
   problem: PageProblem;
   /** The protocol's own words for the agency's developers (English, as OAuth's error_description). */
   detail?: string;
+  /** And its error code (RFC 6749 §4.1.2.1, OIDC Core §3.1.2.6), which no redirect could carry. */
+  code?: string;
 }
 
 export function errorPage(view: ErrorPageView): string {
   const detail = view.detail === undefined ? '' : `
-<p class="hint"><span ${t(view.locale, 'errorDetail')}</span> <span lang="en">${escapeHtml(view.detail)}</span></p>`;
+<p class="hint"><span ${t(view.locale, 'errorDetail')}</span> <span lang="en">${escapeHtml(view.detail)}</span>${view.code === undefined ? '' : ` <code>${escapeHtml(view.code)}</code>`}</p>`;
   return renderPage({
     locale: view.locale,
     title: 'errorTitle',

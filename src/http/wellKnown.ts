@@ -3,6 +3,7 @@ import { Router, type Request, type Response } from 'express';
 import { supportedAcrValues, supportedScopes, supportedUiLocales } from '../oidc/authorize.ts';
 import { authMethods, clientAlgorithms, confidentialAuthMethods, idTokenAlgorithms } from '../oidc/clients.ts';
 import type { KeyRing } from '../keys/keyRing.ts';
+import { dpopAlgorithms } from '../oidc/dpop.ts';
 
 export function wellKnownRouter(deps: { issuerUrl: string; keys: KeyRing }): Router {
   const router = Router();
@@ -16,9 +17,12 @@ export function wellKnownRouter(deps: { issuerUrl: string; keys: KeyRing }): Rou
     end_session_endpoint: `${issuer}/logout`,
     introspection_endpoint: `${issuer}/introspect`,
     revocation_endpoint: `${issuer}/revoke`,
+    // RFC 9126 §5: pushing is open to every client; each may be required to (its registration).
+    pushed_authorization_request_endpoint: `${issuer}/par`,
+    require_pushed_authorization_requests: false,
     scopes_supported: supportedScopes,
     response_types_supported: ['code'],
-    response_modes_supported: ['query'],
+    response_modes_supported: ['query', 'form_post'],
     grant_types_supported: ['authorization_code', 'refresh_token'],
     subject_types_supported: ['pairwise', 'public'],
     // OIDC Discovery §3: RS256 must be offered; each client picks its own (id_token_signed_response_alg).
@@ -35,8 +39,13 @@ export function wellKnownRouter(deps: { issuerUrl: string; keys: KeyRing }): Rou
     acr_values_supported: supportedAcrValues,
     ui_locales_supported: supportedUiLocales,
     claims_parameter_supported: false,
-    request_parameter_supported: false,
+    // RFC 9101: signed request objects by value (and pushed); by reference only as PAR's own
+    // request_uri, so fetching request objects from URLs is not supported (OIDC Discovery §3).
+    request_parameter_supported: true,
     request_uri_parameter_supported: false,
+    request_object_signing_alg_values_supported: clientAlgorithms,
+    // RFC 9449 §5.1.
+    dpop_signing_alg_values_supported: dpopAlgorithms,
     // RFC 9207: every authorization response carries `iss` (mix-up defence).
     authorization_response_iss_parameter_supported: true,
     backchannel_logout_supported: true,

@@ -3,6 +3,7 @@
 // proven, errors go to an error page and never to a redirect (RFC 6749 §4.1.2.1).
 import { OAuthError, type OAuthErrorCode } from '../errors.ts';
 import type { ClientRecord, ClientStore, EphemeralStore } from '../stores/types.ts';
+import { redirectUriRegistered } from './clients.ts';
 import type { AuthorizationRequest } from './grants.ts';
 
 export const supportedScopes = ['openid', 'profile', 'national_id', 'organization'] as const;
@@ -38,25 +39,27 @@ export async function readAuthorizationRequest(deps: AuthorizeDeps, query: Recor
   const client = await deps.clients.find(clientId);
   if (client === undefined) throw unverified('this application is not registered with Yagona ID');
   const redirectUri = single('redirect_uri');
-  // RFC 9700 §4.1.3: simple string comparison with a registered value, nothing looser.
-  if (redirectUri === undefined || !client.redirectUris.includes(redirectUri)) {
+  // RFC 9700 §4.1.3: simple string comparison with a registered value, nothing looser (but a
+  // native app's loopback port, RFC 8252 §7.3).
+  if (redirectUri === undefined || !redirectUriRegistered(client, redirectUri)) {
     throw unverified('the redirect_uri is not registered for this application');
   }
   const state = single('state');
   // Oversized state is refused outright (docs/security-cases.md #110), without echoing it anywhere.
   if (state !== undefined && state.length > maxStateLength) throw unverified(`state is longer than ${maxStateLength} characters`);
 
+  // Read first, so errors too go back the way the client asked (OAuth 2.0 Form Post Response Mode §2).
+  const responseMode = single('response_mode');
+  const formPost = responseMode === 'form_post';
+
   // From here on the client and its redirect_uri are proven: errors go back there (§4.1.2.1).
   const fail = (error: OAuthErrorCode, description: string) =>
-    new OAuthError(error, description, { delivery: { via: 'redirect', redirectUri, state } });
+    new OAuthError(error, description, { delivery: { via: 'redirect', redirectUri, state, ...(formPost ? { responseMode: 'form_post' as const } : {}) } });
   const invalid = (description: string) => fail('invalid_request', description);
 
-  if (single('request') !== undefined) throw fail('request_not_supported', 'request objects are not supported');
-  if (single('request_uri') !== undefined) throw fail('request_uri_not_supported', 'request_uri is not supported');
+  if (responseMode !== undefined && responseMode !== 'query' && !formPost) throw invalid('response_mode is query or form_post');
   // Code flow only (RFC 9700 §2.1.2: no implicit or hybrid, tokens never in the front channel).
   if (single('response_type') !== 'code') throw fail('unsupported_response_type', 'only response_type=code is supported');
-  const responseMode = single('response_mode');
-  if (responseMode !== undefined && responseMode !== 'query') throw invalid('only response_mode=query is supported');
 
   const requested = (single('scope') ?? '').split(' ').filter(Boolean);
   if (!requested.includes('openid')) throw fail('invalid_scope', 'the openid scope is required');
@@ -88,6 +91,10 @@ export async function readAuthorizationRequest(deps: AuthorizeDeps, query: Recor
   // Only the locales the page speaks are kept: the stored interaction stays small (RFC 5646 tags are unbounded).
   const uiLocales = single('ui_locales')?.split(' ').filter((tag) => (supportedUiLocales as readonly string[]).includes(tag));
 
+  // RFC 9449 §10: the code will be redeemed only with a DPoP proof of this key.
+  const dpopJkt = single('dpop_jkt');
+  if (dpopJkt !== undefined && !/^[A-Za-z0-9_-]{43}$/.test(dpopJkt)) throw invalid('dpop_jkt is not a base64url SHA-256 JWK thumbprint (RFC 7638)');
+
   // RFC 9700 §2.1.1: detect clients that send a constant code_challenge.
   if (!(await deps.store.putIfAbsent(`oidc:pkce-seen:${client.clientId}:${codeChallenge}`, 1, challengeMemorySeconds, { evictable: true }))) {
     throw invalid('this code_challenge was used before; make a new code_verifier for every request');
@@ -103,6 +110,8 @@ export async function readAuthorizationRequest(deps: AuthorizeDeps, query: Recor
       ...(state === undefined ? {} : { state }),
       ...(nonce === undefined ? {} : { nonce }),
       ...(uiLocales === undefined ? {} : { uiLocales }),
+      ...(formPost ? { responseMode: 'form_post' as const } : {}),
+      ...(dpopJkt === undefined ? {} : { dpopJkt }),
     },
   };
 }

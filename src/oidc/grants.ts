@@ -20,6 +20,8 @@ export interface AuthorizationRequest {
   uiLocales?: string[];
   /** RFC 9449 §10: the thumbprint of the DPoP key the code is bound to (dpop_jkt, or the PAR request's proof). */
   dpopJkt?: string;
+  /** OAuth 2.0 Form Post Response Mode: the response is POSTed to the redirect_uri; absent: the query. */
+  responseMode?: 'form_post';
 }
 
 export interface Interaction {
@@ -39,6 +41,8 @@ export interface CodeRecord {
   /** The session's JWT, handed out once by the token endpoint. */
   accessToken: string;
   expiresAt: number;
+  /** RFC 9449 §10: only a DPoP proof with this key redeems the code. */
+  dpopJkt?: string;
 }
 
 export interface Grant {
@@ -80,6 +84,16 @@ export interface RefreshRecord {
   clientId: string;
   /** Milliseconds since the epoch: unused until then, the token is dead. */
   idleUntil: number;
+  /** RFC 9449 §5: a public client's refresh token works only with a DPoP proof of this key. */
+  jkt?: string;
+}
+
+/** How a refresh token comes out of a renewal: a new one (rotation), or the same one kept alive. */
+export interface RefreshIssue {
+  /** The token presented, kept instead of rotated (FAPI 2.0 §5.3.2.1, RFC 9449 §5). */
+  keep?: string;
+  /** The DPoP key the refresh token is bound to. */
+  jkt?: string;
 }
 
 /** How long a redeemed code or a rotated refresh token is remembered, to catch its reuse. */
@@ -121,10 +135,11 @@ export interface Grants {
   get(grantId: string): Promise<Grant | undefined>;
   ofSession(sid: string): Promise<Grant | undefined>;
   /**
-   * Makes `session` the grant's live session and issues a new refresh token (rotation);
+   * Makes `session` the grant's live session and issues a new refresh token (rotation), or
+   * keeps the presented one alive (`refresh.keep`);
    * undefined, with everything it made undone, when the grant was ended meanwhile.
    */
-  renew(grant: Grant, session: CreatedSession | undefined): Promise<string | undefined>;
+  renew(grant: Grant, session: CreatedSession | undefined, refresh?: RefreshIssue): Promise<string | undefined>;
   takeRefresh(token: string): Promise<Taken<RefreshRecord>>;
   /** Remembers a rotated refresh token, after its successor is issued (as codeRedeemed). */
   refreshRotated(token: string, grantId: string): Promise<void>;
@@ -194,6 +209,7 @@ export function createGrants({ store, clock, sessions }: { store: EphemeralStore
         codeChallenge: request.codeChallenge,
         accessToken: session.accessToken,
         expiresAt: clock.now().getTime() + codeTtlSeconds * 1000,
+        ...(request.dpopJkt === undefined ? {} : { dpopJkt: request.dpopJkt }),
       };
       await store.put(keys.code(sha256(code)), codeRecord, codeTtlSeconds);
       return code;
@@ -209,16 +225,19 @@ export function createGrants({ store, clock, sessions }: { store: EphemeralStore
       return grantId === undefined ? undefined : grants.get(grantId);
     },
 
-    async renew(grant, session) {
+    async renew(grant, session, refresh = {}) {
       if (session !== undefined) {
         await grants.endSession(grant.sid);
         grant.sid = session.record.sid;
         await store.put(keys.sessionGrant(session.record.sid), grant.grantId, session.expiresIn);
       }
-      const token = randomToken();
+      const token = refresh.keep ?? randomToken();
       grant.refreshHash = sha256(token);
       await save(grant);
-      const record: RefreshRecord = { grantId: grant.grantId, clientId: grant.clientId, idleUntil: clock.now().getTime() + refreshIdleSeconds * 1000 };
+      const record: RefreshRecord = {
+        grantId: grant.grantId, clientId: grant.clientId, idleUntil: clock.now().getTime() + refreshIdleSeconds * 1000,
+        ...(refresh.jkt === undefined ? {} : { jkt: refresh.jkt }),
+      };
       await store.put(keys.refresh(grant.refreshHash), record, Math.min(remaining(grant), refreshIdleSeconds));
       // A logout or revocation that ended the grant while this request ran must win: `end`
       // marks the grant before it deletes, so checking after writing sees it (or `end`

@@ -46,6 +46,10 @@ export async function pushAuthorizationRequest(
   deps: ParDeps, authorization: string | undefined, params: Record<string, string>, dpop: { proof: string | undefined; url: string },
 ): Promise<PushedResponse> {
   const client = await authenticateClient(deps, authorization, params);
+  // RFC 9449 §10.1: a DPoP proof on the push binds the code to its key, as dpop_jkt would.
+  // Checked before the request, whose reading records its code_challenge as seen: a request
+  // for a nonce must leave the client free to push the same request again.
+  const key = dpop.proof === undefined ? undefined : await verifyDpopProof(deps, { proof: dpop.proof, method: 'POST', url: dpop.url, at: 'authorization-server' });
   // §2.1: a pushed request cannot itself point elsewhere.
   if (params.request_uri !== undefined) throw new OAuthError('invalid_request', 'request_uri cannot be pushed; push the request itself');
   const query = params.request === undefined
@@ -62,9 +66,8 @@ export async function pushAuthorizationRequest(
     throw error;
   }
 
-  // RFC 9449 §10.1: a DPoP proof on the push binds the code to its key, as dpop_jkt would.
-  if (dpop.proof !== undefined) {
-    const key = await verifyDpopProof(deps, { proof: dpop.proof, method: 'POST', url: dpop.url, at: 'authorization-server' });
+  if (key !== undefined) {
+    // §10.1: a dpop_jkt beside the proof must name the proof's key.
     if (request.dpopJkt !== undefined) assertSameKey({ at: 'authorization-server' }, key, request.dpopJkt);
     request = { ...request, dpopJkt: key.jkt };
   }

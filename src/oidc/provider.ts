@@ -5,6 +5,7 @@ import type { SignInDeps } from '../login/signIn.ts';
 import type { AuditStore, ClientStore, EphemeralStore, RateLimiter, RevocationStore } from '../stores/types.ts';
 import { createBackChannel, type BackChannel } from './backChannel.ts';
 import { createClientKeys, type ClientKeys } from './clientKeys.ts';
+import { createDpopNonces, type DpopNonces } from './dpop.ts';
 import { createGrants, type Grants } from './grants.ts';
 import type { KeyRing } from '../keys/keyRing.ts';
 
@@ -17,6 +18,8 @@ export interface OidcDeps {
   clients: ClientStore;
   /** Each client's public keys, registered or at its jwks_uri. */
   clientKeys: ClientKeys;
+  /** RFC 9449 §8: the server nonces DPoP proofs carry, shared by every instance. */
+  dpopNonces: DpopNonces;
   revocations: RevocationStore;
   grants: Grants;
   backChannel: BackChannel;
@@ -30,7 +33,7 @@ export interface OidcDeps {
 }
 
 /** What compose.ts hands over; the rest of OidcDeps is built from it here. */
-export type OidcParts = Omit<OidcDeps, 'grants' | 'backChannel' | 'audit' | 'secureCookies' | 'clientKeys'> & { log: BackChannelLog };
+export type OidcParts = Omit<OidcDeps, 'grants' | 'backChannel' | 'audit' | 'secureCookies' | 'clientKeys' | 'dpopNonces'> & { log: BackChannelLog };
 
 type BackChannelLog = Parameters<typeof createBackChannel>[0]['log'];
 
@@ -45,6 +48,7 @@ export function createOidc(parts: OidcParts): OidcDeps {
     sessions: parts.sessions,
     clients: parts.clients,
     clientKeys: createClientKeys(),
+    dpopNonces: createDpopNonces({ store: parts.store, clock: parts.clock }),
     revocations: parts.revocations,
     grants,
     backChannel,
