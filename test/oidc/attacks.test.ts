@@ -116,7 +116,8 @@ describe('§G OIDC / OAuth attacks (redis + postgres)', () => {
     await expectErrorRedirect(authorizeUrl({ response_type: 'code id_token' }), 'unsupported_response_type');
     await expectErrorRedirect(authorizeUrl({ response_mode: 'fragment' }), 'invalid_request');
     await expectErrorRedirect(authorizeUrl({ scope: 'profile' }), 'invalid_scope');
-    await expectErrorRedirect(authorizeUrl({ request: 'eyJ.x.y' }), 'request_not_supported');
+    // A request object that is no signed JWT: its redirect_uri proves nothing, so a page (RFC 9101 §6.3).
+    await expectErrorPage(authorizeUrl({ request: 'eyJ.x.y' }));
   });
 
   test('#100 a code redeemed twice: invalid_grant, and the first redemption\'s tokens are revoked', async () => {
