@@ -10,6 +10,7 @@ import { createSessionEnding, createSessions } from './sessions/sessions.ts';
 import { originOf } from './login/originBinding.ts';
 import { createCertificateVerifier, type TrustMaterial } from './login/verifier.ts';
 import { loadSignatureAlgorithms } from './login/algorithms.ts';
+import { createTrustPolicyChecker } from './login/trustPolicy.ts';
 import { watchSigningKeys } from './keys/keyWatch.ts';
 import { openKeyRing } from './keys/keyRing.ts';
 import { createOidc } from './oidc/provider.ts';
@@ -54,10 +55,12 @@ export async function composeService(parts: ServiceParts): Promise<ComposedServi
   const sessions = createSessions({
     store: ephemeral, keys, clock, issuer: config.issuerUrl, ttlSeconds: config.sessionTtlSeconds, revoked: revocationWatcher,
   });
+  const trustPolicy = createTrustPolicyChecker(config.trustPolicy);
   const signIn = {
     challenges,
     sessions,
-    verifier: createCertificateVerifier(parts.trust, { origin: originOf(config.issuerUrl), algorithms }),
+    verifier: createCertificateVerifier(parts.trust, { origin: originOf(config.issuerUrl), algorithms, pinned: trustPolicy.pinned }),
+    trustPolicy,
     revocation: createConfiguredRevocationChecker({
       config, local: createLocalRevocationChecker(db.revocations), store: ephemeral, anchors: parts.trust.anchors, log: logger, clock, algorithms,
     }),

@@ -4,8 +4,12 @@ import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { parseEnv } from 'node:util';
 import { z } from 'zod';
+import { parseDocument } from 'yaml';
 import { canonicalDn } from './pki/x509/name.ts';
 import { builtInFamilyNames, defaultFamilyNames, familyNamePattern } from './pki/algorithms/familyNames.ts';
+import { ekuByName } from './pki/asn1/oids.ts';
+import { acrValues } from './login/assurance.ts';
+import type { TrustPolicy } from './login/trustPolicy.ts';
 
 const revocationSource = z.enum(['local', 'crl', 'ocsp']);
 const commaList = (text: string) => text.split(',').map((s) => s.trim()).filter(Boolean);
@@ -126,6 +130,9 @@ const schema = z
       .pipe(z.array(z.string()).min(1, 'names no family')),
     // Modules that register more families (docs/signature-plugins.md); none by default.
     SIGNATURE_PLUGINS: z.string().default('').transform(commaList),
+    // Which CAs may sign whom in (docs/configuration.md "Trust policy"); read below. Unset: the
+    // development PKI's generated one, or (outside production only) no per-CA rules.
+    TRUST_POLICY_FILE: z.string().min(1).optional(),
   })
   .superRefine((env, ctx) => {
     if (env.REVOCATION_CHECKS.includes('crl') && env.REVOCATION_ALLOWED_HOSTS.length === 0) {
@@ -148,6 +155,9 @@ const schema = z
         // With plug-ins, their names are checked once they are loaded (login/algorithms.ts).
         ctx.addIssue({ code: 'custom', path: ['SIGNATURE_ALGORITHMS'], message: `unknown family "${name}" (built in: ${builtInFamilyNames.join(', ')}; others come from SIGNATURE_PLUGINS)` });
       }
+    }
+    if (env.NODE_ENV === 'production' && env.TRUST_POLICY_FILE === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['TRUST_POLICY_FILE'], message: 'required when NODE_ENV=production (which CAs may sign citizens in, and which identifiers each may assert)' });
     }
     if (env.NODE_ENV === 'production' && env.KEYS_SECRET === undefined) {
       ctx.addIssue({ code: 'custom', path: ['KEYS_SECRET'], message: 'required when NODE_ENV=production (signing keys are stored encrypted)' });
@@ -187,6 +197,10 @@ export interface Config {
   readonly signatureAlgorithms: readonly string[];
   /** Module specifiers of signature plug-ins (a path, relative to the working directory, or a package). */
   readonly signaturePlugins: readonly string[];
+  /** TRUST_POLICY_FILE, or the development PKI's generated policy (read once the PKI exists: loadTrustPolicy). */
+  readonly trustPolicyFile: string | undefined;
+  /** The per-CA trust policy read from TRUST_POLICY_FILE; undefined until then, or without one. */
+  readonly trustPolicy: TrustPolicy | undefined;
   /** The signing agent's packages the page offers (src/http/agentDownloads.ts). */
   readonly agentDownloadsDir: string;
 }
@@ -212,6 +226,8 @@ export class ConfigError extends Error {
 }
 
 export const devPkiDir = 'certs/dev';
+/** The trust policy the development PKI writes for its own CAs (src/devPki.ts). */
+export const devTrustPolicyFile = `${devPkiDir}/trust-policy.yaml`;
 
 export type Environment = Readonly<Record<string, string | undefined>>;
 
@@ -239,9 +255,10 @@ export function readEnvironment(env: Environment = process.env, cwd = process.cw
 
 export function loadConfig(env: Environment = readEnvironment()): Config {
   const parsed = schema.safeParse(env);
-  if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
-  }
+  const problems = parsed.success ? [] : parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+  // Read with the variables, so a refused start lists the policy's problems beside theirs.
+  const trustPolicy = env.TRUST_POLICY_FILE === undefined || env.TRUST_POLICY_FILE === '' ? undefined : readTrustPolicy(env.TRUST_POLICY_FILE, problems);
+  if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const e = parsed.data;
   const devPki = e.TRUST_ANCHORS_DIR === undefined && e.NODE_ENV !== 'production';
   return Object.freeze({
@@ -277,5 +294,111 @@ export function loadConfig(env: Environment = readEnvironment()): Config {
     agentDownloadsDir: e.AGENT_DOWNLOADS_DIR,
     signatureAlgorithms: Object.freeze([...new Set(e.SIGNATURE_ALGORITHMS)]),
     signaturePlugins: Object.freeze([...new Set(e.SIGNATURE_PLUGINS)]),
+    trustPolicyFile: e.TRUST_POLICY_FILE ?? (devPki ? devTrustPolicyFile : undefined),
+    trustPolicy,
   });
+}
+
+/**
+ * The configuration with its trust policy read from `config.trustPolicyFile`: for the
+ * development PKI's policy, which exists only once the PKI was made. A bad file is one
+ * ConfigError line per problem, as for TRUST_POLICY_FILE.
+ */
+export function withTrustPolicy(config: Config): Config {
+  if (config.trustPolicy !== undefined || config.trustPolicyFile === undefined) return config;
+  const problems: string[] = [];
+  const trustPolicy = readTrustPolicy(config.trustPolicyFile, problems);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze({ ...config, trustPolicy });
+}
+
+const hex = /^[0-9a-f]{64}$/;
+const dottedOid = /^[0-2](\.(0|[1-9]\d*))+$/;
+
+/** An issuing CA's fingerprint as operators copy it: hex, any case, colons or spaces between bytes allowed. */
+const fingerprint = z.string().transform((text, ctx) => {
+  const digits = text.replace(/[:\s]/g, '').toLowerCase();
+  if (!hex.test(digits)) {
+    ctx.addIssue({ code: 'custom', message: `"${text.length > 80 ? `${text.slice(0, 80)}…` : text}" is not a SHA-256 fingerprint (64 hexadecimal digits, colons allowed)` });
+    return z.NEVER;
+  }
+  return digits;
+});
+
+const ekuNames = Object.keys(ekuByName);
+const extendedKeyUsage = z.string().transform((name, ctx) => {
+  const oid = ekuByName[name] ?? (dottedOid.test(name) ? name : undefined);
+  if (oid === undefined) {
+    ctx.addIssue({ code: 'custom', message: `unknown extended key usage "${name}" (known: ${ekuNames.join(', ')}; or a dotted OID)` });
+    return z.NEVER;
+  }
+  return oid;
+});
+
+const trustPolicySchema = z.strictObject({
+  issuers: z.array(z.strictObject({
+    name: z.string().min(1).max(200),
+    sha256: fingerprint,
+    eku: z.array(extendedKeyUsage).min(1).optional(),
+    policies: z.array(z.string().regex(dottedOid, 'a certificate policy is a dotted OID')).min(1).optional(),
+    identifiers: z.array(z.enum(['pinfl', 'tin'])).optional(),
+    acr: z.enum(acrValues).optional(),
+  })).min(1, 'names no issuing CA'),
+});
+
+/** Two entries for one CA (read before the schema, so it is named beside the other problems). */
+function duplicateIssuers(data: unknown): string[] {
+  const issuers = (data as { issuers?: unknown } | null)?.issuers;
+  if (!Array.isArray(issuers)) return [];
+  const seen = new Map<string, number>();
+  return issuers.flatMap((issuer: unknown, index) => {
+    const sha256 = (issuer as { sha256?: unknown } | null)?.sha256;
+    if (typeof sha256 !== 'string') return [];
+    const digits = sha256.replace(/[:\s]/g, '').toLowerCase();
+    const first = seen.get(digits);
+    if (!hex.test(digits)) return [];
+    if (first === undefined) {
+      seen.set(digits, index);
+      return [];
+    }
+    return [`issuers[${index}].sha256: the same CA as issuers[${first}]`];
+  });
+}
+
+/**
+ * TRUST_POLICY_FILE: YAML (so JSON too) in the shape of docs/configuration.md; every problem is
+ * one line naming the file and the place, e.g. `issuers[1]: unknown key "ekus"`.
+ */
+function readTrustPolicy(file: string, problems: string[]): TrustPolicy | undefined {
+  const where = `TRUST_POLICY_FILE: ${file}`;
+  let text: string;
+  try {
+    text = readFileSync(resolve(file), 'utf8');
+  } catch (error) {
+    problems.push(`${where}: cannot read it (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+    return undefined;
+  }
+  // The failsafe schema reads every scalar as a string: a fingerprint of digits stays a fingerprint.
+  const document = parseDocument(text, { prettyErrors: true, schema: 'failsafe' });
+  if (document.errors.length > 0) {
+    // The first line says what and where ("… at line 3, column 5:"); the rest quotes the file.
+    for (const error of document.errors) problems.push(`${where}: not YAML: ${error.message.split('\n')[0]!.replace(/:$/, '')}`);
+    return undefined;
+  }
+  const data: unknown = document.toJS();
+  const parsed = trustPolicySchema.safeParse(data, { reportInput: true });
+  const found = [...(parsed.success ? [] : parsed.error.issues.map(policyIssue)), ...duplicateIssuers(data)];
+  problems.push(...found.map((problem) => `${where}: ${problem}`));
+  if (!parsed.success || found.length > 0) return undefined;
+  return Object.freeze({
+    file,
+    issuers: Object.freeze(parsed.data.issuers.map((issuer) => Object.freeze({ ...issuer, identifiers: issuer.identifiers ?? [] }))),
+  });
+}
+
+function policyIssue(issue: z.core.$ZodIssue): string {
+  const place = issue.path.map((part) => (typeof part === 'number' ? `[${part}]` : `.${String(part)}`)).join('').replace(/^\./, '') || 'the file';
+  if (issue.code === 'unrecognized_keys') return `${place}: unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((key) => `"${key}"`).join(', ')}`;
+  if (issue.code === 'invalid_value') return `${place}: ${JSON.stringify(issue.input)} is not one of ${issue.values.map((value) => String(value)).join(', ')}`;
+  return `${place}: ${issue.message}`;
 }

@@ -1,11 +1,13 @@
 // The development PKI of `npm start` and `npm run admin -- dev-pki` (README "Two commands"):
 // a root CA, a citizen CA and three demo citizens with password-protected key files. Made
 // once; a complete folder is left alone so restarts keep the same trust anchor and files.
-import { randomInt } from 'node:crypto';
+import { type KeyObject, randomInt } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createKeyPair, issueCertificate, type KeyKind } from './pki/issue/issue.ts';
+import { createKeyPair, issueCertificate, type KeyKind, toPem } from './pki/issue/issue.ts';
+import { generateGostSigner, type GostKeySigner, gostPrivateKeyInfo, ozdstProfile } from './pki/issue/gostSigner.ts';
 import { writePkcs12 } from './pki/pkcs12/pkcs12.ts';
+import { parseCertificate } from './pki/x509/certificate.ts';
 
 export interface DevPkiOptions {
   /** The service's public URL, written into the README so the folder says where it belongs. */
@@ -22,8 +24,11 @@ export interface DevCitizen {
   /** The certificate alone (PEM), e.g. for `admin revoke --cert`. */
   certFile: string;
   subject: string;
-  keyType: KeyKind;
+  keyType: DevKeyType;
 }
+
+/** node:crypto key kinds, and an O'zDSt 1092:2009-II key on parameter set A (gost module). */
+export type DevKeyType = KeyKind | 'ozdst-a';
 
 export interface DevPkiPaths {
   dir: string;
@@ -34,6 +39,11 @@ export interface DevPkiPaths {
   /** PKCS #8 PEM keys of both CAs (mode 0600), so more certificates can be issued. */
   rootCaKeyFile: string;
   citizenCaKeyFile: string;
+  /** The O'zDSt citizen CA (parameter set A key, signed by the root) and its key (GOST PKCS #8 PEM). */
+  ozdstCaFile: string;
+  ozdstCaKeyFile: string;
+  /** The trust policy of the two citizen CAs (TRUST_POLICY_FILE's shape). */
+  trustPolicyFile: string;
 }
 
 /** Passwords exist only in a fresh result: they are stored nowhere, and printed once by the caller. */
@@ -44,7 +54,7 @@ interface CitizenPlan {
   name: string;
   slug: string;
   subject: string;
-  keyType: KeyKind;
+  keyType: DevKeyType;
 }
 
 // PINFL: century/sex digit, birth date DDMMYY, district, serial, check digit (14 digits).
@@ -73,10 +83,19 @@ const citizenPlans: CitizenPlan[] = [
       'O=YaTT RAHIMOV SARDOR,L=Buxoro,C=UZ',
     keyType: 'ec-p384',
   },
+  {
+    // As E-IMZO writes a citizen: the given name in `name` (2.5.4.41), the person's TIN in UID,
+    // placeholders where a person has no organisation; an O'zDSt key from the O'zDSt CA.
+    name: "Aziza Yusupova (O'zDSt key, as E-IMZO makes them)",
+    slug: 'aziza-yusupova',
+    subject: "CN=YUSUPOVA AZIZA KARIMOVNA,SN=YUSUPOVA,2.5.4.41=AZIZA,PINFL=42905950120033,UID=612480357," +
+      'O=Не указано,TITLE=(noaniq),L=Toshkent,C=UZ',
+    keyType: 'ozdst-a',
+  },
 ];
 
 const manifestName = 'dev-pki.json';
-const ownedEntries = ['trust', 'intermediates', 'private', 'citizens', 'README.txt', manifestName];
+const ownedEntries = ['trust', 'intermediates', 'private', 'citizens', 'README.txt', 'trust-policy.yaml', manifestName];
 const dayMs = 86_400_000;
 
 // File names in it are relative to the folder, so it stays valid wherever the folder is used from.
@@ -113,22 +132,33 @@ export async function createDevPki(dir: string, options: DevPkiOptions): Promise
     notBefore, notAfter: new Date(now.getTime() + 5 * 365 * dayMs), ca: true, pathLen: 0,
     keyUsage: ['keyCertSign', 'cRLSign'],
   });
+  // The O'zDSt CA's certificate is signed by the ECDSA root; it signs its citizens with O'zDSt.
+  const ozdstCaKey = generateGostSigner(ozdstProfile('A'));
+  const ozdstCa = await issueCertificate({
+    subject: "CN=Yagona Dev O'zDSt Citizen CA,O=Yagona ID (development),C=UZ",
+    issuer: { certDer: root.der, privateKey: rootKey.privateKey }, publicKey: ozdstCaKey.spki,
+    notBefore, notAfter: new Date(now.getTime() + 5 * 365 * dayMs), ca: true, pathLen: 0,
+    keyUsage: ['keyCertSign', 'cRLSign'],
+  });
   writeFileSync(paths.rootCaFile, root.pem);
   writeFileSync(paths.citizenCaFile, ca.pem);
+  writeFileSync(paths.ozdstCaFile, ozdstCa.pem);
   writePrivate(paths.rootCaKeyFile, rootKey.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
   writePrivate(paths.citizenCaKeyFile, caKey.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
+  writePrivate(paths.ozdstCaKeyFile, toPem(gostPrivateKeyInfo(ozdstCaKey), 'PRIVATE KEY'));
 
   const citizens: Array<DevCitizen & { password: string }> = [];
   for (const plan of citizenPlans) {
-    const key = await createKeyPair(plan.keyType);
+    const key = await citizenKey(plan.keyType);
+    const issuer = plan.keyType === 'ozdst-a' ? { der: ozdstCa.der, key: ozdstCaKey } : { der: ca.der, key: caKey.privateKey };
     const cert = await issueCertificate({
-      subject: plan.subject, issuer: { certDer: ca.der, privateKey: caKey.privateKey }, publicKey: key.publicKey,
+      subject: plan.subject, issuer: { certDer: issuer.der, privateKey: issuer.key }, publicKey: key.publicKey,
       notBefore, notAfter: new Date(now.getTime() + 730 * dayMs),
       keyUsage: ['digitalSignature', 'nonRepudiation'], extKeyUsage: ['clientAuth', 'emailProtection'],
     });
     const password = newPassword();
     const p12 = await writePkcs12({
-      privateKey: key.privateKey, certDer: cert.der, chainDers: [ca.der, root.der], password, friendlyName: plan.name,
+      privateKey: key.privateKey, certDer: cert.der, chainDers: [issuer.der, root.der], password, friendlyName: plan.name,
     });
     const citizen = devCitizen(dir, plan);
     writePrivate(citizen.file, p12);
@@ -136,6 +166,7 @@ export async function createDevPki(dir: string, options: DevPkiOptions): Promise
     citizens.push({ ...citizen, password });
   }
 
+  writeFileSync(paths.trustPolicyFile, trustPolicy([ca.der, ozdstCa.der]));
   writeFileSync(join(dir, 'README.txt'), readme(options.issuerUrl));
   // Written last: its presence marks the folder complete.
   const manifest: Manifest = {
@@ -145,6 +176,12 @@ export async function createDevPki(dir: string, options: DevPkiOptions): Promise
   };
   writeFileSync(join(dir, manifestName), `${JSON.stringify(manifest, null, 2)}\n`);
   return { ...paths, created: true, citizens };
+}
+
+async function citizenKey(keyType: DevKeyType): Promise<{ privateKey: KeyObject | GostKeySigner; publicKey: KeyObject | Uint8Array }> {
+  if (keyType !== 'ozdst-a') return createKeyPair(keyType);
+  const signer = generateGostSigner(ozdstProfile('A'));
+  return { privateKey: signer, publicKey: signer.spki };
 }
 
 /** True when `dir` holds a complete development PKI (what createDevPki leaves alone). */
@@ -161,7 +198,23 @@ export function devPkiPaths(dir: string): DevPkiPaths {
     citizenCaFile: join(dir, 'intermediates', 'citizen-ca.pem'),
     rootCaKeyFile: join(dir, 'private', 'root-ca.key.pem'),
     citizenCaKeyFile: join(dir, 'private', 'citizen-ca.key.pem'),
+    ozdstCaFile: join(dir, 'intermediates', 'ozdst-ca.pem'),
+    ozdstCaKeyFile: join(dir, 'private', 'ozdst-ca.key.pem'),
+    trustPolicyFile: join(dir, 'trust-policy.yaml'),
   };
+}
+
+/**
+ * The development PKI's TRUST_POLICY_FILE: its two issuing CAs, pinned by fingerprint, whose
+ * leaves must carry clientAuth and may assert PINFL and TIN (docs/configuration.md "Trust policy").
+ */
+function trustPolicy(caDers: Uint8Array[]): string {
+  const entries = caDers.map((der) => {
+    const ca = parseCertificate(der);
+    const name = ca.subject.rdns.flat().find((attribute) => attribute.type === '2.5.4.3')?.value ?? ca.subject.text;
+    return `  - name: ${JSON.stringify(name)}\n    sha256: ${ca.sha256}\n    eku: [clientAuth]\n    identifiers: [pinfl, tin]\n`;
+  });
+  return `# Made with the development PKI: which CAs may sign whom in (TRUST_POLICY_FILE, docs/configuration.md).\nissuers:\n${entries.join('')}`;
 }
 
 function readCompletePki(paths: DevPkiPaths): Manifest | undefined {
@@ -173,7 +226,7 @@ function readCompletePki(paths: DevPkiPaths): Manifest | undefined {
   }
   if (!Array.isArray(manifest.citizens) || manifest.citizens.length === 0) return undefined;
   const files = [
-    paths.rootCaFile, paths.citizenCaFile, paths.rootCaKeyFile, paths.citizenCaKeyFile,
+    paths.rootCaFile, paths.citizenCaFile, paths.rootCaKeyFile, paths.citizenCaKeyFile, paths.ozdstCaFile, paths.ozdstCaKeyFile, paths.trustPolicyFile,
     ...manifest.citizens.flatMap((citizen) => {
       const { file, certFile } = devCitizen(paths.dir, citizen);
       return [file, certFile];
@@ -211,8 +264,11 @@ Made for the service at ${issuerUrl}.
 
 trust/root-ca.pem               Yagona Dev Root CA (EC P-384, 10 years): the trust anchor (TRUST_ANCHORS_DIR)
 intermediates/citizen-ca.pem    Yagona Dev Citizen CA (EC P-256, pathLen 0): issues citizen certificates
-private/                        the two CA private keys (PKCS #8 PEM, mode 0600)
-citizens/*.p12                  demo citizens' key files (PKCS #12, AES-256, each with its own password)
+intermediates/ozdst-ca.pem      Yagona Dev O'zDSt Citizen CA (O'zDSt 1092 parameter set A, pathLen 0): issues O'zDSt citizens
+private/                        the three CA private keys (PKCS #8 PEM, mode 0600; the O'zDSt one as OpenSSL's gost engine writes GOST keys)
+trust-policy.yaml               the trust policy of the two citizen CAs (TRUST_POLICY_FILE)
+citizens/*.p12                  demo citizens' key files (PKCS #12, AES-256, each with its own password; the O'zDSt key in
+                                a PKCS #8 PrivateKeyInfo with the O'zDSt OIDs, d as 32 little-endian octets)
 citizens/*.pem                  the same citizens' certificates alone (for example for \`admin revoke --cert\`)
 ${manifestName}                    what was made, without passwords
 

@@ -4,7 +4,7 @@ import { pino } from 'pino';
 import { createApp } from './app.ts';
 import { createDrain } from './http/drain.ts';
 import { systemClock } from './clock.ts';
-import { ConfigError, devPkiDir, loadConfig } from './config.ts';
+import { ConfigError, devPkiDir, loadConfig, withTrustPolicy } from './config.ts';
 import { composeService } from './compose.ts';
 import { loadTrustMaterial } from './login/trustFiles.ts';
 import { demoAgencyClientId, demoAgencyFile, describeDemoAgency, ensureDemoAgency } from './oidc/demoAgency.ts';
@@ -13,14 +13,21 @@ import { createRedisNotifier, createRedisStore } from './stores/redis.ts';
 import { openDatabase } from './stores/sql/database.ts';
 
 async function main(): Promise<void> {
-  const config = loadConfig();
-  const logger = pino({ level: config.logLevel, redact: ['req.headers.authorization', '*.password', '*.accessToken'] });
+  const loaded = loadConfig();
+  const logger = pino({ level: loaded.logLevel, redact: ['req.headers.authorization', '*.password', '*.accessToken'] });
 
-  if (config.devPki) {
+  if (loaded.devPki) {
     // Loaded only here: a production start never loads the certificate-issuing tooling.
     const { createDevPki } = await import('./devPki.ts');
-    const pki = await createDevPki(devPkiDir, { issuerUrl: config.issuerUrl });
+    const pki = await createDevPki(devPkiDir, { issuerUrl: loaded.issuerUrl });
     if (pki.created) printDevPki(pki.citizens);
+  }
+  // The development PKI's trust policy exists only now; TRUST_POLICY_FILE was read with the variables.
+  const config = withTrustPolicy(loaded);
+  if (config.trustPolicy !== undefined) {
+    logger.info({ file: config.trustPolicy.file, issuers: config.trustPolicy.issuers.map((issuer) => issuer.name) }, 'trust policy');
+  } else {
+    logger.warn('TRUST_POLICY_FILE is not set: every CA under the trust anchors may sign anyone in, with any identifier (allowed outside production only)');
   }
   const trust = await loadTrustMaterial(config.trustAnchorsDir, config.intermediatesDir);
   for (const anchor of trust.anchorSummaries) logger.info({ subject: anchor.subject, sha256: anchor.sha256 }, 'trust anchor');

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import { ConfigError, loadConfig, readEnvironment } from '../src/config.ts';
 
 test('defaults: embedded development setup', () => {
@@ -57,12 +57,16 @@ test('signature families: the default, a chosen list, and names checked against 
 });
 
 test('production refuses unsafe settings', () => {
-  assert.throws(() => loadConfig({ NODE_ENV: 'production', TRUST_ANCHORS_DIR: 't', REDIS_URL: 'redis://r:6379' }), /KEYS_SECRET/);
-  assert.throws(() => loadConfig({ NODE_ENV: 'production', TRUST_ANCHORS_DIR: 't', KEYS_SECRET: 'a-long-enough-secret' }), /REDIS_URL/);
-  const config = loadConfig({ NODE_ENV: 'production', REDIS_URL: 'redis://r:6379', KEYS_SECRET: 'a-long-enough-secret', TRUST_ANCHORS_DIR: 't' });
+  const dir = mkdtempSync(join(tmpdir(), 'yagona-prod-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const TRUST_POLICY_FILE = join(dir, 'policy.yaml');
+  writeFileSync(TRUST_POLICY_FILE, `issuers:\n  - { name: CA, sha256: ${'0'.repeat(64)} }\n`);
+  assert.throws(() => loadConfig({ NODE_ENV: 'production', TRUST_ANCHORS_DIR: 't', REDIS_URL: 'redis://r:6379', TRUST_POLICY_FILE }), /KEYS_SECRET/);
+  assert.throws(() => loadConfig({ NODE_ENV: 'production', TRUST_ANCHORS_DIR: 't', KEYS_SECRET: 'a-long-enough-secret', TRUST_POLICY_FILE }), /REDIS_URL/);
+  const config = loadConfig({ NODE_ENV: 'production', REDIS_URL: 'redis://r:6379', KEYS_SECRET: 'a-long-enough-secret', TRUST_ANCHORS_DIR: 't', TRUST_POLICY_FILE });
   assert.equal(config.devPki, false);
   // Without TRUST_ANCHORS_DIR production trusts certs/trust, never a generated PKI.
-  assert.equal(loadConfig({ NODE_ENV: 'production', REDIS_URL: 'redis://r:6379', KEYS_SECRET: 'a-long-enough-secret' }).trustAnchorsDir, 'certs/trust');
+  assert.equal(loadConfig({ NODE_ENV: 'production', REDIS_URL: 'redis://r:6379', KEYS_SECRET: 'a-long-enough-secret', TRUST_POLICY_FILE }).trustAnchorsDir, 'certs/trust');
 });
 
 test('revocation sources: a comma list of known names', () => {
@@ -155,4 +159,91 @@ test('rate limits: each its own setting with a default; RATE_LIMIT_PER_MINUTE ke
   assert.equal(loadConfig({ RATE_LIMIT_PER_MINUTE: '7' }).rateLimits.perAddress, 7);
   assert.throws(() => loadConfig({ RATE_LIMIT_CERTIFICATE_PER_MINUTE: '0' }), /RATE_LIMIT_CERTIFICATE_PER_MINUTE/);
   assert.equal(loadConfig({}).shutdownGraceSeconds, 20);
+});
+
+describe('TRUST_POLICY_FILE', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'yagona-policy-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const eimzoCa = '08751444881d39a3bb2515d0025c87d416105d52b49ee0f36980d092d1476ded';
+  const write = (name: string, text: string): string => {
+    const file = join(dir, name);
+    writeFileSync(file, text);
+    return file;
+  };
+  const problems = (env: Record<string, string>): string[] => {
+    try {
+      loadConfig(env);
+    } catch (error) {
+      assert.ok(error instanceof ConfigError);
+      return error.message.split('\n');
+    }
+    return assert.fail('accepted');
+  };
+
+  test('YAML in the documented shape: names, fingerprints with colons, EKU names, policies, identifiers, acr', () => {
+    const file = write('policy.yaml', `issuers:
+  - name: E-IMZO citizens CA          # shown in audit and trust check
+    sha256: ${eimzoCa.toUpperCase().match(/../g)!.join(':')}
+    eku: [clientAuth]
+    policies: [1.2.860.3.2.2.1.2.1]
+    identifiers: [pinfl, tin]
+    acr: urn:yagona:loa:high
+  - name: Seal CA
+    sha256: ${'ab'.repeat(32)}
+`);
+    const policy = loadConfig({ TRUST_POLICY_FILE: file }).trustPolicy;
+    assert.deepEqual(policy, {
+      file,
+      issuers: [
+        { name: 'E-IMZO citizens CA', sha256: eimzoCa, eku: ['1.3.6.1.5.5.7.3.2'], policies: ['1.2.860.3.2.2.1.2.1'], identifiers: ['pinfl', 'tin'], acr: 'urn:yagona:loa:high' },
+        { name: 'Seal CA', sha256: 'ab'.repeat(32), identifiers: [] },
+      ],
+    });
+  });
+
+  test('JSON is YAML too', () => {
+    const file = write('policy.json', JSON.stringify({ issuers: [{ name: 'CA', sha256: eimzoCa, eku: ['1.3.6.1.5.5.7.3.4'] }] }));
+    assert.deepEqual(loadConfig({ TRUST_POLICY_FILE: file }).trustPolicy?.issuers[0]?.eku, ['1.3.6.1.5.5.7.3.4']);
+  });
+
+  test('a typo stops the start, each problem on its own line naming where it is, beside the variables\' problems', () => {
+    const file = write('typo.yaml', `issuers:
+  - name: E-IMZO citizens CA
+    sha256: 0875144488
+    ekus: [clientAuth]
+  - name: Other
+    sha256: ${eimzoCa}
+    eku: [clientAuthentication]
+    identifiers: [pinfl, passport]
+    acr: urn:yagona:loa:low
+  - name: Again
+    sha256: ${eimzoCa}
+`);
+    assert.deepEqual(problems({ TRUST_POLICY_FILE: file, PORT: 'eighty' }), [
+      'bad configuration: PORT: Invalid input: expected number, received NaN',
+      `bad configuration: TRUST_POLICY_FILE: ${file}: issuers[0].sha256: "0875144488" is not a SHA-256 fingerprint (64 hexadecimal digits, colons allowed)`,
+      `bad configuration: TRUST_POLICY_FILE: ${file}: issuers[0]: unknown key "ekus"`,
+      `bad configuration: TRUST_POLICY_FILE: ${file}: issuers[1].eku[0]: unknown extended key usage "clientAuthentication" (known: serverAuth, clientAuth, codeSigning, emailProtection, timeStamping, ocspSigning, anyExtendedKeyUsage; or a dotted OID)`,
+      `bad configuration: TRUST_POLICY_FILE: ${file}: issuers[1].identifiers[1]: "passport" is not one of pinfl, tin`,
+      `bad configuration: TRUST_POLICY_FILE: ${file}: issuers[1].acr: "urn:yagona:loa:low" is not one of urn:yagona:loa:substantial, urn:yagona:loa:high`,
+      `bad configuration: TRUST_POLICY_FILE: ${file}: issuers[2].sha256: the same CA as issuers[1]`,
+    ]);
+  });
+
+  test('a file that is not YAML, missing, or names no CA', () => {
+    const broken = write('broken.yaml', 'issuers:\n  - name: a\n    name: b\n');
+    assert.deepEqual(problems({ TRUST_POLICY_FILE: broken }), [`bad configuration: TRUST_POLICY_FILE: ${broken}: not YAML: Map keys must be unique at line 3, column 5`]);
+    assert.deepEqual(problems({ TRUST_POLICY_FILE: join(dir, 'missing.yaml') }), [`bad configuration: TRUST_POLICY_FILE: ${join(dir, 'missing.yaml')}: cannot read it (ENOENT)`]);
+    assert.deepEqual(problems({ TRUST_POLICY_FILE: write('empty.yaml', 'issuers: []\n') }), [`bad configuration: TRUST_POLICY_FILE: ${join(dir, 'empty.yaml')}: issuers: names no issuing CA`]);
+  });
+
+  test('production refuses to start without one; elsewhere the development PKI has its own, and other anchors none', () => {
+    const production = { NODE_ENV: 'production', REDIS_URL: 'redis://r:6379', KEYS_SECRET: 'a-long-enough-secret', TRUST_ANCHORS_DIR: 't' };
+    assert.deepEqual(problems(production), ['bad configuration: TRUST_POLICY_FILE: required when NODE_ENV=production (which CAs may sign citizens in, and which identifiers each may assert)']);
+    const file = write('prod.yaml', `issuers:\n  - { name: CA, sha256: ${eimzoCa} }\n`);
+    assert.equal(loadConfig({ ...production, TRUST_POLICY_FILE: file }).trustPolicy?.issuers.length, 1);
+    assert.equal(loadConfig({}).trustPolicyFile, 'certs/dev/trust-policy.yaml');
+    assert.equal(loadConfig({}).trustPolicy, undefined, 'read once the development PKI exists (withTrustPolicy)');
+    assert.equal(loadConfig({ TRUST_ANCHORS_DIR: 't' }).trustPolicyFile, undefined);
+  });
 });

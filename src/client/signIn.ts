@@ -2,12 +2,14 @@
 // POST /v1/challenges, sign the challenge's UTF-8 bytes as CMS, POST /v1/sessions, then
 // GET /v1/sessions/current with the token. Used by `admin sign-in` and the benchmark.
 import type { KeyObject } from 'node:crypto';
+import type { ExternalSigner } from '../pki/issue/signer.ts';
 import { readFile } from 'node:fs/promises';
 import { signCms } from '../pki/issue/cmsSign.ts';
 import { readPkcs12 } from '../pki/pkcs12/pkcs12.ts';
 
 export interface Credential {
-  privateKey: KeyObject;
+  /** A node:crypto key, or an O'zDSt key's signer (readPkcs12). */
+  privateKey: KeyObject | ExternalSigner;
   certificate: Uint8Array;
   /** Intermediates sent along in the SignedData `certificates`. */
   chain: Uint8Array[];

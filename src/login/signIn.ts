@@ -1,12 +1,13 @@
 // The sign-in flow as one recipe (web-eid AuthTokenValidatorImpl order, docs/security-cases.md §0.1):
-// burn the challenge first, then prove the signature, the path and the revocation status, and
-// only then mint a session. Every failure leaves one audit event and no session.
+// burn the challenge first, then prove the signature, the path, the issuing CA's trust policy
+// and the revocation status, and only then mint a session. Every failure leaves one audit event and no session.
 import type { Clock } from '../clock.ts';
 import { ServiceError, isServiceError } from '../errors.ts';
 import type { Identity, ParsedCertificate } from '../pki/x509/model.ts';
 import type { AuditStore, RateLimiter } from '../stores/types.ts';
 import { addressKey } from './addressKey.ts';
 import { assuranceOf } from './assurance.ts';
+import type { TrustPolicyChecker } from './trustPolicy.ts';
 import type { Challenges } from './challenges.ts';
 import { readIdentity } from './identity.ts';
 import { parseSignInRequest, readChallengeId, type SignInRequest } from './request.ts';
@@ -45,6 +46,8 @@ export interface RevocationChecker {
 export interface SignInDeps {
   challenges: Challenges;
   verifier: CertificateVerifier;
+  /** The per-CA trust policy (TRUST_POLICY_FILE), or the rules kept without one. */
+  trustPolicy: TrustPolicyChecker;
   revocation: RevocationChecker;
   sessions: Sessions;
   audit: AuditStore;
@@ -82,18 +85,23 @@ export async function signIn(deps: SignInDeps, body: unknown, context: SignInCon
     // sending their (public) certificate with a bad signature; failed and successful sign-ins count.
     await assertWithinLimit(deps.limits.perCertificate, signer.sha256, 'with this certificate');
     const chain = deps.verifier.validatePath(evidence, at);
+    const verdict = deps.trustPolicy.check(chain);
     await deps.revocation.assertNotRevoked(chain, at);
-    const { path, policies } = chain;
+    const { path } = chain;
     const identity = readIdentity(signer);
     const sub = context.subjectFor?.(subjectOf(identity)) ?? subjectOf(identity);
     // The path goes into the session so a later revocation of any certificate on it ends it.
     const certificatePath = path.map((cert) => ({ issuer: cert.issuer.canonical, serialHex: cert.serialHex }));
-    const session = await deps.sessions.create({ sub, identity, ...assuranceOf(evidence, policies), certificatePath, ...(context.clientId ? { audience: context.clientId } : {}) });
+    const session = await deps.sessions.create({ sub, identity, ...assuranceOf(evidence, verdict.hardwareKey), certificatePath, ...(context.clientId ? { audience: context.clientId } : {}) });
     await deps.audit.append({
       at, type: 'sign_in', outcome: 'success', requestId: context.requestId,
       certificateSha256: signer.sha256, subject: session.record.sub,
       // acr tells key-file from hardware-token sign-ins in the audit trail (login/assurance.ts).
-      details: { sid: session.record.sid, format: request.format, acr: session.record.acr, ...requestDetails(context) },
+      // trustPolicy names the issuing CA's entry (login/trustPolicy.ts) that let this sign-in in.
+      details: {
+        sid: session.record.sid, format: request.format, acr: session.record.acr,
+        ...(verdict.issuer === undefined ? {} : { trustPolicy: verdict.issuer.name }), ...requestDetails(context),
+      },
     }).catch(async (error: unknown) => {
       // A sign-in nobody can account for must not stand: end the session, then fail.
       await deps.sessions.end(session.record.sid);

@@ -23,6 +23,8 @@ export interface VerifierOptions {
   origin?: string;
   /** The accepted signature families (SIGNATURE_ALGORITHMS); default: their default. */
   algorithms?: SignatureAlgorithms;
+  /** SHA-256 of the CA certificates the trust policy pins (they may lack authorityKeyIdentifier: path/profile.ts). */
+  pinned?: ReadonlySet<string>;
 }
 
 export function createCertificateVerifier(trust: TrustMaterial, options: VerifierOptions = {}): CertificateVerifier {
@@ -40,7 +42,10 @@ export function createCertificateVerifier(trust: TrustMaterial, options: Verifie
     validatePath(evidence, at) {
       const presented = evidence.certificates.filter((cert) => cert !== evidence.signer);
       // requiredEku / requiredKeyUsage default to the sign-in profile (docs/path-validation.md).
-      const path = store.validate({ leaf: evidence.signer, intermediates: presented, at, maxDepth, ...(algorithms === undefined ? {} : { algorithms }) });
+      const path = store.validate({
+        leaf: evidence.signer, intermediates: presented, at, maxDepth,
+        ...(algorithms === undefined ? {} : { algorithms }), ...(options.pinned === undefined ? {} : { profile: { pinned: options.pinned } }),
+      });
       return { path: [path.leaf, ...path.intermediates], anchor: path.anchor, policies: path.policies };
     },
   };

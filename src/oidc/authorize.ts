@@ -5,9 +5,10 @@ import { OAuthError, type OAuthErrorCode } from '../errors.ts';
 import type { ClientRecord, ClientStore, EphemeralStore } from '../stores/types.ts';
 import { redirectUriRegistered } from './clients.ts';
 import type { AuthorizationRequest } from './grants.ts';
+import { acrValues } from '../login/assurance.ts';
 
 export const supportedScopes = ['openid', 'profile', 'national_id', 'organization'] as const;
-export const supportedAcrValues = ['urn:yagona:loa:substantial', 'urn:yagona:loa:high'] as const;
+export const supportedAcrValues = acrValues;
 export const supportedUiLocales = ['uz', 'ru', 'en'] as const;
 
 /** Shown on an HTML page: nothing proves yet that a redirect would reach the client. */

@@ -30,8 +30,22 @@ test('first start creates the dev PKI and SQLite file and says it serves one ins
   assert.ok(existsSync(join(dir, 'certs/dev/trust/root-ca.pem')));
   assert.ok(existsSync(join(dir, 'certs/dev/intermediates/citizen-ca.pem')));
   assert.ok(existsSync(join(dir, 'data/yagona.sqlite')));
+  assert.ok(existsSync(join(dir, 'certs/dev/intermediates/ozdst-ca.pem')));
+  assert.ok(existsSync(join(dir, 'certs/dev/trust-policy.yaml')));
+  assert.match(output, /"msg":"trust policy"/);
   const keyFiles = [...output.matchAll(/(certs\/dev\/citizens\/\S+\.p12)\s+password: (\S+)/g)];
-  assert.equal(keyFiles.length, 3, output);
+  assert.equal(keyFiles.length, 4, output);
+});
+
+test("the O'zDSt demo citizen (parameter set A, as E-IMZO makes keys) signs in from the terminal with its PINFL", async () => {
+  const [, file, password] = /(certs\/dev\/citizens\/aziza-yusupova\.p12)\s+password: (\S+)/.exec(output) ?? [];
+  assert.ok(file && password);
+  const signedIn = await runAdminProcess(['sign-in', '--p12', file, '--password', password, '--url', `http://localhost:${port}`, '--json'], { HOME: dir }, { cwd: dir });
+  assert.equal(signedIn.code, 0, signedIn.stderr);
+  const result = JSON.parse(signedIn.stdout) as { current: { subject: { sub: string; givenName?: string; certificate: { issuer: string } } } };
+  assert.equal(result.current.subject.sub, 'pinfl:42905950120033');
+  assert.equal(result.current.subject.givenName, 'AZIZA');
+  assert.match(result.current.subject.certificate.issuer, /O'zDSt Citizen CA/);
 });
 
 test('a demo citizen signs in from the terminal with the printed password', async () => {

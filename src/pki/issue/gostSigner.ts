@@ -3,11 +3,13 @@
 // wraps X‖Y little-endian in an OCTET STRING (RFC 4491 §2.3.2), signatures are s‖r, and every
 // O'zDSt AlgorithmIdentifier carries NULL. The development PKI issues O'zDSt citizens with it.
 import { gostOid } from '../algorithms/families/gost.ts';
+import { bigIntToBytesLittleEndian, bytesToBigIntLittleEndian } from '../algorithms/gost/bytes.ts';
 import { cryptoProA, cryptoProC, type GostCurve } from '../algorithms/gost/curves.ts';
 import { gostR341194 } from '../algorithms/gost/gost94.ts';
-import { gostKeyPair, gostSign } from '../algorithms/gost/sign.ts';
+import { gostKeyPair, gostPublicKey, gostSign } from '../algorithms/gost/sign.ts';
 import { streebog } from '../algorithms/gost/streebog.ts';
-import { algorithmIdentifier, nullValue, octetString, oid, sequence, tlv } from '../asn1/derWrite.ts';
+import { type DerNode, bytesEqual, expectSequence, parseDer, readOctetString, readSmallInteger, TAG } from '../asn1/der.ts';
+import { algorithmIdentifier, integer, nullValue, octetString, oid, sequence, tlv } from '../asn1/derWrite.ts';
 import type { ExternalSigner } from './signer.ts';
 
 /** How a GOST public key is named in a certificate: its algorithm, parameter set and hash. */
@@ -61,9 +63,47 @@ export function gostSigner(profile: GostProfile, rawPublicKey: Uint8Array, signD
   };
 }
 
-/** A fresh key pair on `profile`'s curve, signing with the gost module. */
-export function generateGostSigner(profile: GostProfile): ExternalSigner & { privateKey: bigint } {
-  const pair = gostKeyPair(profile.curve);
-  const signer = gostSigner(profile, pair.publicKey, (digest) => gostSign({ curve: profile.curve, privateKey: pair.privateKey, digest }));
-  return { ...signer, privateKey: pair.privateKey };
+/** A GOST signer that holds its private key d: it can also be written out (gostPrivateKeyInfo). */
+export interface GostKeySigner extends ExternalSigner {
+  profile: GostProfile;
+  privateKey: bigint;
 }
+
+/** The signer of the private key d on `profile`'s curve, signing with the gost module. */
+export function gostKeySigner(profile: GostProfile, privateKey: bigint): GostKeySigner {
+  const signer = gostSigner(profile, gostPublicKey(profile.curve, privateKey), (digest) => gostSign({ curve: profile.curve, privateKey, digest }));
+  return { ...signer, profile, privateKey };
+}
+
+/** A fresh key pair on `profile`'s curve. */
+export function generateGostSigner(profile: GostProfile): GostKeySigner {
+  return gostKeySigner(profile, gostKeyPair(profile.curve).privateKey);
+}
+
+/**
+ * PKCS #8 PrivateKeyInfo (RFC 5958 §2) of a GOST key as OpenSSL's gost engine writes one: the
+ * key's own AlgorithmIdentifier, and d as `size` little-endian octets in the OCTET STRING.
+ */
+export function gostPrivateKeyInfo(signer: GostKeySigner): Uint8Array {
+  const { profile } = signer;
+  return sequence(integer(0), profile.keyAlgorithm, octetString(bigIntToBytesLittleEndian(signer.privateKey, profile.curve.size)));
+}
+
+/**
+ * The signer of a GOST PrivateKeyInfo `profiles` can name (matched on the AlgorithmIdentifier
+ * byte for byte); undefined for any other key. d is taken as gostPrivateKeyInfo writes it, or
+ * wrapped in one more OCTET STRING as some producers do.
+ */
+export function gostSignerFromPrivateKeyInfo(pkcs8: Uint8Array, profiles: readonly GostProfile[]): GostKeySigner | undefined {
+  const [version, algorithm, key] = expectSequence(parseDer(pkcs8), 3, 4, 'PrivateKeyInfo') as [DerNode, DerNode, DerNode];
+  if (readSmallInteger(version, 1, 'PrivateKeyInfo version') !== 0) return undefined;
+  const profile = profiles.find((candidate) => bytesEqual(candidate.keyAlgorithm, algorithm.bytes));
+  if (profile === undefined) return undefined;
+  let raw = readOctetString(key);
+  if (raw.length === profile.curve.size + 2 && raw[0] === TAG.OCTET_STRING) raw = readOctetString(parseDer(raw));
+  if (raw.length !== profile.curve.size) throw new TypeError(`a ${profile.curve.name} private key has ${profile.curve.size} octets, not ${raw.length}`);
+  return gostKeySigner(profile, bytesToBigIntLittleEndian(raw));
+}
+
+/** The profiles the development PKI and the tools open key files with. */
+export const knownGostProfiles: readonly GostProfile[] = [ozdstProfile('A'), ozdstProfile('C')];

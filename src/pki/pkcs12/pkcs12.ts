@@ -2,11 +2,14 @@
 // — PBES2 (PBKDF2-HMAC-SHA256, AES-256-CBC, RFC 8018) for both the shrouded key bag and the
 // encrypted certificate bag, and an HMAC-SHA256 MAC keyed by the RFC 7292 Appendix B KDF —
 // and read into node:crypto keys through the browser-safe openPkcs12.
-import { createHash, createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, KeyObject, X509Certificate } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { ServiceError } from '../../errors.ts';
 import { openPkcs12, orDamaged, PKCS12_OID as OID, toArrayBuffer } from './open.ts';
+import { type GostKeySigner, gostPrivateKeyInfo, gostSignerFromPrivateKeyInfo, knownGostProfiles } from '../issue/gostSigner.ts';
+import { parseCertificate } from '../x509/certificate.ts';
+import { bytesEqual } from '../asn1/der.ts';
 
 export { openPkcs12, type Pkcs12Contents } from './open.ts';
 
@@ -14,7 +17,8 @@ export { openPkcs12, type Pkcs12Contents } from './open.ts';
 const iterations = 2048;
 
 export interface WritePkcs12Options {
-  privateKey: KeyObject;
+  /** A node:crypto key, or a GOST key (O'zDSt), written as OpenSSL's gost engine writes its PKCS #8. */
+  privateKey: KeyObject | GostKeySigner;
   certDer: Uint8Array;
   /** Issuing CA certificates, nearest first; they go in the file without attributes. */
   chainDers?: Uint8Array[];
@@ -23,7 +27,8 @@ export interface WritePkcs12Options {
 }
 
 export interface Pkcs12 {
-  privateKey: KeyObject;
+  /** A node:crypto key, or the signer of an O'zDSt key (node:crypto has no GOST). */
+  privateKey: KeyObject | GostKeySigner;
   certificate: Uint8Array;
   chain: Uint8Array[];
 }
@@ -48,7 +53,9 @@ export async function writePkcs12(options: WritePkcs12Options): Promise<Uint8Arr
     new pkijs.Attribute({ type: OID.localKeyId, values: [localKeyId] }),
   ];
 
-  const pkcs8 = new Uint8Array(options.privateKey.export({ type: 'pkcs8', format: 'der' }));
+  const pkcs8 = options.privateKey instanceof KeyObject
+    ? new Uint8Array(options.privateKey.export({ type: 'pkcs8', format: 'der' }))
+    : gostPrivateKeyInfo(options.privateKey);
   const shrouded = new pkijs.PKCS8ShroudedKeyBag({ parsedValue: pkijs.PrivateKeyInfo.fromBER(toArrayBuffer(pkcs8)) });
   await shrouded.makeInternalValues(encryption);
 
@@ -80,16 +87,19 @@ export async function writePkcs12(options: WritePkcs12Options): Promise<Uint8Arr
   return new Uint8Array(pfx.toSchema().toBER());
 }
 
-/** Opens a key file into a node:crypto key, its certificate and the rest of the chain. */
+/** Opens a key file into a node:crypto key (or an O'zDSt key's signer), its certificate and the rest of the chain. */
 export async function readPkcs12(bytes: Uint8Array, password: string): Promise<Pkcs12> {
   const contents = await openPkcs12(bytes, password);
-  const privateKey = orDamaged(
+  const gost = orDamaged(() => gostSignerFromPrivateKeyInfo(contents.privateKeyPkcs8, knownGostProfiles), 'private key');
+  const privateKey = gost ?? orDamaged(
     () => createPrivateKey({ key: Buffer.from(contents.privateKeyPkcs8), format: 'der', type: 'pkcs8' }),
     'private key',
   );
   // Without a matching localKeyId, the certificate is the one whose public key pairs with the key.
-  const certificate = contents.certificate
-    ?? contents.others.find((der) => orDamaged(() => new X509Certificate(der), 'certificate').checkPrivateKey(privateKey));
+  const pairs = (der: Uint8Array): boolean => (privateKey instanceof KeyObject
+    ? orDamaged(() => new X509Certificate(der), 'certificate').checkPrivateKey(privateKey)
+    : bytesEqual(orDamaged(() => parseCertificate(der), 'certificate').spki, privateKey.spki));
+  const certificate = contents.certificate ?? contents.others.find(pairs);
   if (certificate === undefined) throw new ServiceError('invalid_request', 'key file holds no certificate for its private key');
   return { privateKey, certificate, chain: contents.others.filter((der) => der !== certificate) };
 }

@@ -3,7 +3,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
+import { createPrivateKey, createPublicKey, KeyObject, X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -59,6 +59,7 @@ describe('PKCS#12', () => {
       const back = await readPkcs12(p12, password);
       assert.deepEqual(back.certificate, leaf.der);
       assert.deepEqual(back.chain, [rootDer]);
+      assert.ok(back.privateKey instanceof KeyObject);
       assert.deepEqual(
         back.privateKey.export({ type: 'pkcs8', format: 'der' }),
         leaf.key.privateKey.export({ type: 'pkcs8', format: 'der' }),
@@ -93,6 +94,7 @@ describe('PKCS#12', () => {
     const back = await readPkcs12(readFileSync(p12File), 'pw');
     assert.deepEqual(back.certificate, leaf.der);
     assert.deepEqual(back.chain, [rootDer]);
+    assert.ok(back.privateKey instanceof KeyObject);
     assert.deepEqual(createPublicKey(back.privateKey).export({ type: 'spki', format: 'der' }), leaf.key.publicKey.export({ type: 'spki', format: 'der' }));
   });
 
