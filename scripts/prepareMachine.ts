@@ -27,7 +27,7 @@ export const debianPackages: readonly DebianPackage[] = [
   { name: 'softhsm2', why: 'the key token tests initialise SoftHSM2 tokens' },
   { name: 'opencryptoki', why: "the PIN-lock tests use openCryptoki's soft token, which locks its PIN" },
   { name: 'libengine-gost-openssl', why: "the O'zDSt / GOST tests check our arithmetic against OpenSSL's gost engine (C, independent of ours)" },
-  { name: 'nginx', why: 'asked for by issue 13 for the tests being added that put a proxy in front of the service' },
+  { name: 'nginx', why: 'test/deploy/nginx puts Debian\'s nginx in front of two instances, as deploy/nginx configures it' },
   { name: 'binutils', why: "`npm run agent:package` strips the agent's Node binary (strip) before it becomes the .deb's single executable" },
   { name: 'systemd', why: "the agent package test checks the .deb's user unit with systemd-analyze verify" },
   // The servers only when they are to run here and do not answer (another host or a running

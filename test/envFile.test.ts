@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { repoPath, tsx } from './helpers/freshService.ts';
 import { freePort } from './helpers/ports.ts';
+import { agentVersion } from '../src/token/agentRelease.ts';
 
 /** Runs `entry` in a folder holding `dotenv` (or none) with only `env` as its environment. */
 function run(entry: string, args: string[], dotenv: string | undefined, env: Record<string, string> = {}) {
@@ -70,6 +71,6 @@ test('the agent reads .env: its port from the file, its origins from the environ
     agent.stderr.on('data', (chunk: Buffer) => void (err += chunk.toString()));
     agent.once('exit', (code) => reject(new Error(`the agent exited (${code}): ${err}`)));
   });
-  assert.equal(line, `yagona-agent listening on http://127.0.0.1:${port} for https://id.example.uz; module (none: --module)`);
+  assert.equal(line, `yagona-agent ${agentVersion} listening on http://127.0.0.1:${port} for https://id.example.uz; module (none: --module)`);
 });
 

@@ -44,14 +44,14 @@ test('not root, nothing there: one line per missing thing, each with the command
     inPkcs11Group: false,
   };
   const lines = problems(bare);
-  for (const name of ['openssl', 'chromium', 'softhsm2', 'opencryptoki', 'libengine-gost-openssl', 'nginx', 'redis-server', 'postgresql']) {
+  for (const name of ['openssl', 'chromium', 'softhsm2', 'opencryptoki', 'libengine-gost-openssl', 'nginx', 'binutils', 'systemd', 'redis-server', 'postgresql']) {
     assert.ok(lines.some((line) => line.startsWith(`${name} is not installed (`) && line.endsWith(`— as root: apt-get install -y ${name}`)), name);
   }
   assert.ok(lines.some((line) => line.startsWith('Redis does not answer at redis://127.0.0.1:6379 — start it: redis-server --daemonize yes')));
   assert.ok(lines.some((line) => line.startsWith('PostgreSQL does not answer at postgres://postgres@127.0.0.1:1/test — as root: pg_createcluster')));
   assert.ok(lines.some((line) => line.startsWith("openCryptoki's slot daemon pkcsslotd is not running — as root: mkdir -p /run/opencryptoki")));
   assert.ok(lines.some((line) => /is not in group pkcs11, .* usermod -aG pkcs11 /.test(line)));
-  assert.equal(lines.length, 12);
+  assert.equal(lines.length, 14);
   assert.ok(lines.every((line) => !line.includes('\n')));
 });
 

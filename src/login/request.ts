@@ -52,6 +52,11 @@ export function unreadableBody(error: ServiceError, challengeId: string | undefi
 
 const isUnreadable = (input: unknown): input is UnreadableBody => typeof input === 'object' && input !== null && unreadable in input;
 
+/** What the transport found wrong with a body it could not read; undefined for a readable one. */
+export function transportError(input: unknown): ServiceError | undefined {
+  return isUnreadable(input) ? input[unreadable] : undefined;
+}
+
 /** The challenge id alone, read before anything else so that even a bad body consumes it. */
 export function readChallengeId(input: unknown): string {
   if (isUnreadable(input)) {

@@ -10,7 +10,7 @@ import { assuranceOf } from './assurance.ts';
 import type { TrustPolicyChecker } from './trustPolicy.ts';
 import type { Challenges } from './challenges.ts';
 import { readIdentity } from './identity.ts';
-import { parseSignInRequest, readChallengeId, type SignInRequest } from './request.ts';
+import { parseSignInRequest, readChallengeId, type SignInRequest, transportError } from './request.ts';
 import type { CreatedSession, Sessions } from '../sessions/sessions.ts';
 
 /** What a verified signature proves: who signed, and the certificates they presented. */
@@ -76,7 +76,10 @@ export async function signIn(deps: SignInDeps, body: unknown, context: SignInCon
   const at = deps.clock.now();
   let signer: ParsedCertificate | undefined;
   try {
-    const challenge = await deps.challenges.consume(readChallengeId(body));
+    const challenge = await deps.challenges.consume(readChallengeId(body)).catch((error: unknown) => {
+      // A body the transport could not read (too large, not JSON) is that, whatever its id named.
+      throw (error instanceof ServiceError && error.code === 'challenge_invalid' && transportError(body)) || error;
+    });
     await assertWithinLimit(deps.limits.perAddress, addressKey(context.clientAddress), 'from this address');
     const request = parseSignInRequest(body);
     const evidence = deps.verifier.verifySignature(request, challenge);

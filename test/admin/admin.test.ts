@@ -1,7 +1,9 @@
 // The operator command line: dev-pki and sign-in through the very program `npm run admin` runs
 // (in process, its own environment, no terminal), then what only the process shows — its exit
 // status and its one line on stderr. `sign-in` talks to a stand-in service that checks the CMS
-// with `openssl cms -verify` against the dev root.
+// with `openssl cms -verify` against the dev root — except the O'zDSt citizen's: OpenSSL knows
+// no O'zDSt OIDs, so that signature is checked by the verifier (proven on the gost engine's own
+// signatures in test/pki/algorithms/gost).
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -11,6 +13,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { assertOneLineFailure, runAdmin, runAdminProcess } from '../helpers/admin.ts';
+import { openCms } from '../../src/pki/signin/cms.ts';
 
 const admin = (...args: string[]) => runAdmin(args);
 
@@ -39,7 +42,7 @@ describe('admin CLI', () => {
       const result = JSON.parse(run.stdout) as { created: boolean; rootCaFile: string; citizens: Citizen[] };
       assert.equal(result.created, true);
       assert.equal(result.rootCaFile, join(pkiDir, 'trust', 'root-ca.pem'));
-      assert.equal(result.citizens.length, 3);
+      assert.equal(result.citizens.length, 4);
       for (const citizen of result.citizens) assert.match(citizen.password, /^\S{23}$/);
       citizens = result.citizens;
     });
@@ -107,8 +110,9 @@ describe('admin CLI', () => {
         const contentFile = join(dir, 'challenge.txt');
         writeFileSync(cmsFile, Buffer.from(cms, 'base64'));
         writeFileSync(contentFile, challenge);
+        const signed = openCms(Buffer.from(cms, 'base64'), Buffer.from(challenge));
         // Detached, over exactly the challenge's bytes, chaining to the dev root with the CMS's own certificates.
-        execFileSync('openssl', ['cms', '-verify', '-binary', '-inform', 'DER', '-in', cmsFile, '-content', contentFile,
+        if (!signed.signatureAlgorithm.startsWith('1.2.860.')) execFileSync('openssl', ['cms', '-verify', '-binary', '-inform', 'DER', '-in', cmsFile, '-content', contentFile,
           '-CAfile', join(pkiDir, 'trust', 'root-ca.pem'), '-purpose', 'any', '-out', '/dev/null'], { stdio: 'pipe' });
         assert.equal(challengeId, 'ch-1');
         assert.equal(format, 'cms');

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { startAgent, type Agent } from '../../agent/server.ts';
+import { localeCookie } from '../../src/http/loginPage/languageSwitch.ts';
 import { agentOrigin, defaultAgentPort, originOf } from '../../src/login/originBinding.ts';
 import { minimumAgentVersion } from '../../src/token/agentRelease.ts';
 import { openTokenModule } from '../../src/token/pkcs11.ts';
@@ -54,6 +55,8 @@ after(async () => {
 });
 
 async function tokenStep(): Promise<Page> {
+  // Each test starts in the default language: the switch remembers a choice in a cookie.
+  await chromium.context.clearCookies({ name: localeCookie });
   const page = await chromium.context.newPage();
   await page.goto(`${agency.url}/login`);
   await page.waitForURL(new RegExp(`^${app.url}/login/[A-Za-z0-9_-]{24}$`));

@@ -159,7 +159,7 @@ describe('nginx in front of two instances (deploy/)', () => {
   test('bodies: the service sees a sign-in body over 64 KiB itself; nginx stops one over 128 KiB', async () => {
     const big = (bytes: number) => JSON.stringify({ challengeId: 'x'.repeat(24), format: 'cms', cms: 'A'.repeat(bytes) });
     const overService = await send(`${https}/v1/sessions`, { from: '127.0.0.7', body: big(100_000), ca });
-    assert.equal(overService.status, 413);
+    assert.equal(overService.status, 413, overService.text);
     assert.equal((JSON.parse(overService.text) as { code: string }).code, 'payload_too_large');
     const overProxy = await send(`${https}/v1/sessions`, { from: '127.0.0.7', body: big(200_000), ca });
     assert.equal(overProxy.status, 413);
