@@ -9,8 +9,9 @@ import { registerKeys } from './keys.ts';
 import { registerRevocations } from './revocations.ts';
 import { registerRevoke, registerUnrevoke } from './revoke.ts';
 import { registerSignIn } from './signIn.ts';
+import { registerTrust } from './trustCheck.ts';
 
 export const adminCommands: readonly RegisterCommand[] = [
   registerDevPki, registerSignIn, registerClients,
-  registerRevoke, registerUnrevoke, registerRevocations, registerImportCrl, registerKeys, registerAudit,
+  registerRevoke, registerUnrevoke, registerRevocations, registerImportCrl, registerKeys, registerAudit, registerTrust,
 ];

@@ -114,6 +114,51 @@ export function openCms(cms: Uint8Array, challenge: Uint8Array | ContentRule, al
   };
 }
 
+/** What a SignedData says of itself before anything is verified (`admin trust check` explains from it). */
+export interface CmsOutline {
+  /** DER, or BER as RFC 5652 §2 allows (E-IMZO's indefinite lengths). */
+  encoding: 'DER' | 'BER';
+  /** The attached content; undefined when detached. */
+  content: Uint8Array | undefined;
+  /** Whether the SignerInfo signs attributes (messageDigest) rather than the content itself. */
+  signedAttributes: boolean;
+  certificates: ParsedCertificate[];
+  signer: ParsedCertificate;
+  digestAlgorithm: AlgorithmIdentifier;
+  signatureAlgorithm: AlgorithmIdentifier;
+}
+
+/**
+ * openCms's structural steps alone, no algorithm or signature: the same reading and the same
+ * refusals (malformed_signature), so an operator sees the parts of a CMS that is then refused.
+ */
+export function outlineCms(cms: Uint8Array): CmsOutline {
+  assertSize(cms);
+  const signedData = readSignedData(readContentInfo(parseBer(cms, DER_LIMITS)));
+  const signerInfo = readSignerInfo(assertOneSignerInfo(signedData.signerInfos));
+  assertDataContentType(signedData.eContentType);
+  assertVersions(signedData, signerInfo);
+  const certificates = readCertificates(signedData.certificates);
+  return {
+    encoding: isDer(cms) ? 'DER' : 'BER',
+    content: signedData.eContent,
+    signedAttributes: signerInfo.signedAttrs !== undefined,
+    certificates,
+    signer: findSigner(certificates, signerInfo.sid),
+    digestAlgorithm: signerInfo.digestAlgorithm,
+    signatureAlgorithm: signerInfo.signatureAlgorithm,
+  };
+}
+
+function isDer(cms: Uint8Array): boolean {
+  try {
+    parseDer(cms, DER_LIMITS);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function assertSize(cms: Uint8Array): void {
   if (cms.length === 0) throw malformed('empty CMS');
   if (cms.length > MAX_CMS_BYTES) throw malformed('CMS larger than any sign-in proof');
