@@ -31,12 +31,18 @@ try {
   if (roots.length === 0) process.exit(1);
   console.error('(running the named test files anyway)');
 }
-// spec for people, TAP to a file for the closing counts.
+// Files at once: most of the suite's time is waiting (browsers, processes, servers), so more
+// files than cores run side by side; TEST_CONCURRENCY=1 runs one file at a time.
+const concurrency = Number(process.env.TEST_CONCURRENCY || 4);
+if (!Number.isInteger(concurrency) || concurrency < 1) throw new Error(`TEST_CONCURRENCY must be a whole number of files, at least 1`);
+const fileTimesReporter = new URL('./testFileTimes.mjs', import.meta.url).href;
+// spec for people, TAP to a file for the closing counts, the slowest files on stderr.
 const tapDir = mkdtempSync(join(tmpdir(), 'yagona-tap-'));
 const tapFile = join(tapDir, 'report.tap');
 const result = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-reporter-destination=stdout', '--test-reporter=tap', `--test-reporter-destination=${tapFile}`, ...files],
+  ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', '--test-reporter-destination=stdout',
+    '--test-reporter=tap', `--test-reporter-destination=${tapFile}`, `--test-reporter=${fileTimesReporter}`, '--test-reporter-destination=stderr', ...files],
   // ENV_FILE empty: a developer's .env in the checkout must not configure the processes tests start.
   { stdio: 'inherit', env: { ...process.env, NODE_ENV: 'test', ENV_FILE: '' } },
 );
