@@ -175,6 +175,16 @@ export function agentOrigins(csp: string): string[] {
   return [...csp.matchAll(/http:\/\/127\.0\.0\.1:\d+/g)].map((match) => match[0]);
 }
 
+/** The PINFL of the session the last sign-in made (its audit row names the session; the store holds its identity). */
+export async function lastSessionPinfl(app: TestApp): Promise<string | undefined> {
+  const [event] = await app.db.audit.tail(1);
+  assert.equal(event?.type, 'sign_in');
+  assert.equal(event.outcome, 'success', `the last sign-in failed: ${event.code ?? ''}`);
+  const session = await app.ephemeral.get(`session:${String(event.details?.sid)}`) as { identity?: { pinfl?: string } } | undefined;
+  assert.ok(session, 'the session is in the store');
+  return session.identity?.pinfl;
+}
+
 export function screenshotPath(name: string): string {
   mkdirSync(artifactsDir, { recursive: true });
   return join(artifactsDir, `${name}.png`);

@@ -17,7 +17,10 @@ import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { openTestDatabase, type TestDatabase } from '../helpers/services.ts';
 import { createTestPki, type Citizen, type TestPki } from '../helpers/testPki.ts';
 import { opensslKeyFile } from './helpers.ts';
-import { pem } from '../helpers/pem.ts';
+import { pem, pemToDer } from '../helpers/pem.ts';
+import { createDevPki } from '../../src/devPki.ts';
+import { gostOid } from '../../src/pki/algorithms/families/gost.ts';
+import { algorithmIdentifier, nullValue } from '../../src/pki/asn1/derWrite.ts';
 
 let pki: TestPki;
 let database: TestDatabase;
@@ -168,5 +171,48 @@ describe('openKeyFile (the sign-in page in node WebCrypto)', () => {
       assert.deepEqual(ecdsaDerToRaw(der, 32), new Uint8Array(raw));
     }
     assert.deepEqual(ecdsaRawToDer(Uint8Array.of(0, 0x80, 0, 1)), Uint8Array.of(0x30, 0x07, 0x02, 0x02, 0x00, 0x80, 0x02, 0x01, 0x01));
+  });
+});
+
+describe("openKeyFile with an O'zDSt key (the gost module's arithmetic in the page)", () => {
+  let devDir: string;
+  let devApp: TestApp;
+  let devDatabase: TestDatabase;
+  let ozdst: { file: string; password: string; subject: string };
+
+  before(async () => {
+    devDir = mkdtempSync(join(tmpdir(), 'yagona-ozdst-keyfile-'));
+    const devPki = await createDevPki(devDir, { issuerUrl: 'http://127.0.0.1:0' });
+    assert.ok(devPki.created);
+    const citizen = devPki.citizens.find((entry) => entry.keyType === 'ozdst-a');
+    assert.ok(citizen, "the development PKI has an O'zDSt citizen");
+    ozdst = citizen;
+    devDatabase = await openTestDatabase('sqlite');
+    devApp = await startTestApp({ store: 'memory', database: devDatabase, pki: { anchors: [pemToDer(readFileSync(devPki.rootCaFile, 'utf8'))], intermediates: [] } });
+  });
+  after(async () => {
+    await devApp.close();
+    await devDatabase.cleanup();
+    rmSync(devDir, { recursive: true, force: true });
+  });
+
+  it("opens the development PKI's O'zDSt citizen, shows the PINFL and signs a CMS as E-IMZO encodes it that the service accepts", async () => {
+    const [identity, ...more] = await openKeyFile(readFileSync(ozdst.file), ozdst.password);
+    assert.ok(identity);
+    assert.equal(more.length, 0);
+    assert.equal(identity.summary.pinfl, '42905950120033');
+    assert.equal(identity.summary.commonName, 'YUSUPOVA AZIZA KARIMOVNA');
+    assert.equal(identity.summary.issuer, "Yagona Dev O'zDSt Citizen CA");
+    const challenge = (await (await devApp.post('/v1/challenges', {})).json()) as { id: string; challenge: string };
+    const cms = await identity.signChallenge(challenge.challenge);
+    // E-IMZO writes each O'zDSt AlgorithmIdentifier with NULL parameters (test/data/vectors/ozdst/README.md).
+    for (const algorithm of [gostOid.ozdstHash, gostOid.ozdstSignature]) {
+      assert.ok(Buffer.from(cms).includes(Buffer.from(algorithmIdentifier(algorithm, nullValue()))), `the CMS names ${algorithm} with NULL`);
+    }
+    const res = await devApp.post('/v1/sessions', { challengeId: challenge.id, format: 'cms', cms: Buffer.from(cms).toString('base64') });
+    const body = await res.text();
+    assert.equal(res.status, 201, body);
+    assert.equal((JSON.parse(body) as { subject: { pinfl?: string } }).subject.pinfl, '42905950120033');
+    await failsWith(openKeyFile(readFileSync(ozdst.file), 'not-the-password'), 'wrong_password');
   });
 });

@@ -1,12 +1,15 @@
 // A citizen's key file opened inside the sign-in page: every private key of the PKCS #12
 // file paired with its certificate, a summary of whose certificate it is, and a signer that
-// turns a challenge into CMS with a non-extractable WebCrypto key. Browser-safe (pkijs and
-// WebCrypto only); nothing here sends anything anywhere.
+// turns a challenge into CMS with a non-extractable WebCrypto key — or, for an O'zDSt key,
+// which WebCrypto does not know, with the gost module's verified arithmetic (pure TS).
+// Browser-safe (pkijs, WebCrypto and the gost module only); nothing here sends anything anywhere.
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { isServiceError } from '../../errors.ts';
 import { ecdsaRawToDer } from '../algorithms/encodings.ts';
 import { signCmsAsync, type AsyncCmsDigest } from '../issue/cmsSignAsync.ts';
+import { type GostKeySigner, gostSignerFromPrivateKeyInfo, knownGostProfiles } from '../issue/gostSigner.ts';
+import { bytesEqual, childAt, parseDer } from '../asn1/der.ts';
 import { algorithmIdentifier, nullValue } from '../asn1/derWrite.ts';
 import { OID } from '../asn1/oids.ts';
 import { readPkcs12Bags, toArrayBuffer } from '../pkcs12/open.ts';
@@ -69,9 +72,9 @@ export async function openKeyFile(bytes: Uint8Array, password: string): Promise<
   }
   if (bags.keys.length === 0) throw new KeyFileError('no_private_key', 'the key file holds no private key');
   const certificates = bags.certs.map((cert) => ({ ...cert, parsed: parseOrUndefined(cert.der) }));
-  const identities: KeyFileIdentity[] = [];
   const leaves = new Set<Uint8Array>();
-  const paired: Array<{ pkcs8: Uint8Array<ArrayBuffer>; der: Uint8Array; parsed: pkijs.Certificate; algorithm: KeyAlgorithm }> = [];
+  const paired: Array<{ der: Uint8Array; parsed: pkijs.Certificate; sign: (challenge: Uint8Array) => Promise<Uint8Array> }> = [];
+  const chainOf = () => certificates.filter((cert) => !leaves.has(cert.der) && cert.parsed !== undefined && !selfIssued(cert.parsed)).map((cert) => cert.der);
   let unsupported: string | undefined;
   for (const key of bags.keys) {
     // The certificate named by localKeyId first, then any whose public key is this key's.
@@ -79,6 +82,21 @@ export async function openKeyFile(bytes: Uint8Array, password: string): Promise<
       ...certificates.filter((cert) => key.localKeyId !== undefined && cert.localKeyId === key.localKeyId),
       ...certificates.filter((cert) => key.localKeyId === undefined || cert.localKeyId !== key.localKeyId),
     ];
+    const gost = gostKey(key.pkcs8);
+    if (gost !== undefined) {
+      const cert = candidates.find((candidate) => candidate.parsed !== undefined && !leaves.has(candidate.der) && bytesEqual(spkiOf(candidate.der), gost.spki));
+      if (cert?.parsed === undefined) continue;
+      leaves.add(cert.der);
+      // As E-IMZO signs: O'zDSt 1106 digest and O'zDSt 1092 signature, each AlgorithmIdentifier with NULL (gostSigner.ts).
+      paired.push({
+        der: cert.der, parsed: cert.parsed,
+        sign: (content) => signCmsAsync({
+          content, signerCertDer: cert.der, extraCertDers: chainOf(), digest: { algorithm: gost.digestAlgorithm, hash: gost.digest },
+          signatureAlgorithm: gost.signatureAlgorithm, sign: async (data) => gost.sign(data),
+        }),
+      });
+      continue;
+    }
     for (const cert of candidates) {
       if (cert.parsed === undefined || leaves.has(cert.der)) continue;
       const algorithm = keyAlgorithm(cert.parsed);
@@ -88,35 +106,51 @@ export async function openKeyFile(bytes: Uint8Array, password: string): Promise<
       }
       if (await sameKey(key.pkcs8, cert.parsed, algorithm)) {
         leaves.add(cert.der);
-        paired.push({ pkcs8: key.pkcs8, der: cert.der, parsed: cert.parsed, algorithm });
+        const privateKey = await crypto.subtle.importKey('pkcs8', key.pkcs8, algorithm.importParams, false, ['sign']);
+        paired.push({
+          der: cert.der, parsed: cert.parsed,
+          sign: (content) => signCmsAsync({
+            content, signerCertDer: cert.der, extraCertDers: chainOf(), digest: algorithm.digest, signatureAlgorithm: algorithm.signatureAlgorithm,
+            sign: async (data) => {
+              const signature = new Uint8Array(await crypto.subtle.sign(algorithm.signParams, privateKey, data));
+              return algorithm.ecdsa ? ecdsaRawToDer(signature) : signature;
+            },
+          }),
+        });
         break;
       }
     }
   }
-  for (const { pkcs8, der, parsed, algorithm } of paired) {
-    const chain = certificates.filter((cert) => !leaves.has(cert.der) && cert.parsed !== undefined && !selfIssued(cert.parsed)).map((cert) => cert.der);
-    const privateKey = await crypto.subtle.importKey('pkcs8', pkcs8, algorithm.importParams, false, ['sign']);
-    identities.push({
-      certificate: der,
-      summary: summarize(parsed),
-      signChallenge: (challenge) => signCmsAsync({
-        content: new TextEncoder().encode(challenge),
-        signerCertDer: der,
-        extraCertDers: chain,
-        digest: algorithm.digest,
-        signatureAlgorithm: algorithm.signatureAlgorithm,
-        sign: async (data) => {
-          const signature = new Uint8Array(await crypto.subtle.sign(algorithm.signParams, privateKey, data));
-          return algorithm.ecdsa ? ecdsaRawToDer(signature) : signature;
-        },
-      }),
-    });
-  }
+  const identities: KeyFileIdentity[] = paired.map(({ der, parsed, sign }) => ({
+    certificate: der,
+    summary: summarize(parsed),
+    signChallenge: (challenge) => sign(new TextEncoder().encode(challenge)),
+  }));
   if (identities.length === 0) {
     if (unsupported !== undefined) throw new KeyFileError('unsupported_key', `the key type is not supported here: ${unsupported}`);
     throw new KeyFileError('no_certificate', 'the key file holds no certificate for its private key');
   }
   return identities;
+}
+
+/**
+ * The O'zDSt signer of a GOST PrivateKeyInfo (as OpenSSL's gost engine and the development PKI
+ * write them); undefined for any other key. The scalar lives in this page's memory, which
+ * WebCrypto's non-extractable keys avoid and no browser API offers for GOST.
+ */
+function gostKey(pkcs8: Uint8Array): GostKeySigner | undefined {
+  try {
+    return gostSignerFromPrivateKeyInfo(pkcs8, knownGostProfiles);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The certificate's SubjectPublicKeyInfo exactly as encoded (RFC 5280 §4.1). */
+function spkiOf(certDer: Uint8Array): Uint8Array {
+  const tbs = childAt(parseDer(certDer), 0, 'tbsCertificate');
+  const first = tbs.children[0]?.tag === 0xa0 ? 1 : 0; // [0] EXPLICIT version is optional
+  return childAt(tbs, first + 5, 'subjectPublicKeyInfo').bytes;
 }
 
 /** The reason of a pkcs12Open failure, read from its fixed sentences. */

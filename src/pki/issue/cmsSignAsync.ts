@@ -8,11 +8,17 @@ import { OID } from '../asn1/oids.ts';
 
 export type AsyncCmsDigest = 'sha256' | 'sha384' | 'sha512';
 
+/** A hash WebCrypto lacks (O'zDSt 1106), computed by the caller: its AlgorithmIdentifier and the function. */
+export interface CmsHash {
+  algorithm: Uint8Array;
+  hash(data: Uint8Array): Uint8Array;
+}
+
 export interface SignCmsAsyncOptions {
   content: Uint8Array;
   signerCertDer: Uint8Array;
   extraCertDers?: Uint8Array[];
-  digest: AsyncCmsDigest;
+  digest: AsyncCmsDigest | CmsHash;
   /** Encoded AlgorithmIdentifier of the signature (RFC 5754 §3 for RSA and ECDSA, RFC 8419 §2.3 for Ed25519). */
   signatureAlgorithm: Uint8Array;
   /** Signs the DER of the signed attributes; ECDSA results as a DER Ecdsa-Sig-Value. */
@@ -33,8 +39,11 @@ const webDigest: Record<AsyncCmsDigest, string> = { sha256: 'SHA-256', sha384: '
 
 /** Encoded SignedData ContentInfo over `content`, with contentType and messageDigest signed attributes. */
 export async function signCmsAsync(options: SignCmsAsyncOptions): Promise<Uint8Array> {
-  const digestAlgorithm = algorithmIdentifier(OID[options.digest]);
-  const contentDigest = new Uint8Array(await crypto.subtle.digest(webDigest[options.digest], copy(options.content)));
+  const { digest } = options;
+  const digestAlgorithm = typeof digest === 'string' ? algorithmIdentifier(OID[digest]) : digest.algorithm;
+  const contentDigest = typeof digest === 'string'
+    ? new Uint8Array(await crypto.subtle.digest(webDigest[digest], copy(options.content)))
+    : digest.hash(options.content);
   const signedAttrs = setOf(
     sequence(oid(cmsOid.contentType), setOf(oid(cmsOid.data))),
     sequence(oid(cmsOid.messageDigest), setOf(octetString(contentDigest))),

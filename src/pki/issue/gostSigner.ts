@@ -2,7 +2,7 @@
 // written with E-IMZO's encodings (test/data/vectors/ozdst/README.md): the SubjectPublicKeyInfo
 // wraps X‖Y little-endian in an OCTET STRING (RFC 4491 §2.3.2), signatures are s‖r, and every
 // O'zDSt AlgorithmIdentifier carries NULL. The development PKI issues O'zDSt citizens with it.
-import { gostOid } from '../algorithms/families/gost.ts';
+import { gostOid } from '../algorithms/gost/oids.ts';
 import { bigIntToBytesLittleEndian, bytesToBigIntLittleEndian } from '../algorithms/gost/bytes.ts';
 import { cryptoProA, cryptoProC, type GostCurve } from '../algorithms/gost/curves.ts';
 import { gostR341194 } from '../algorithms/gost/gost94.ts';

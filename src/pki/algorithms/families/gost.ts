@@ -10,6 +10,7 @@
 import { expectSequence, parseDer, readOctetString, readOid, type DerNode } from '../../asn1/der.ts';
 import { cryptoProA, cryptoProB, cryptoProC, type GostCurve, tc26Gost256A, tc26Gost512A, tc26Gost512B, tc26Gost512C } from '../gost/curves.ts';
 import { decodePublicKey } from '../gost/encoding.ts';
+import { gostOid } from '../gost/oids.ts';
 import { gostR341194 } from '../gost/gost94.ts';
 import { gostVerify } from '../gost/fast/verify.ts';
 import { streebog } from '../gost/streebog.ts';
@@ -18,20 +19,7 @@ import {
 } from '../registry.ts';
 import { brokenHashes } from './sha2.ts';
 
-export const gostOid = {
-  ozdstKey: '1.2.860.3.15.1.1.2.1',
-  ozdstParamSetA: '1.2.860.3.15.1.1.2.1.1',
-  ozdstParamSetC: '1.2.860.3.15.1.1.2.1.2',
-  ozdstSignature: '1.2.860.3.15.1.1.2.2.2.2',
-  ozdstHash: '1.2.860.3.15.1.3.2.1.1',
-  // RFC 9215 §3.1, §3.2; RFC 6986 / RFC 7836 for the digests and parameter sets.
-  gost2012Key256: '1.2.643.7.1.1.1.1',
-  gost2012Key512: '1.2.643.7.1.1.1.2',
-  streebog256: '1.2.643.7.1.1.2.2',
-  streebog512: '1.2.643.7.1.1.2.3',
-  gost2012Signature256: '1.2.643.7.1.1.3.2',
-  gost2012Signature512: '1.2.643.7.1.1.3.3',
-} as const;
+export { gostOid };
 
 interface GostKey {
   curve: GostCurve;
