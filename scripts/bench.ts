@@ -1,6 +1,9 @@
 // `npm run bench`: full sign-ins over HTTP (challenge → CMS signature → session) against a
 // service instance with Redis, N concurrent, and the crypto ceiling: the same signature and
-// chain checks and JWT signing done directly with node:crypto in one process.
+// chain checks and JWT signing done directly with node:crypto in one process. Then the same
+// sign-ins by O'zDSt citizens (parameter set A, keys as E-IMZO makes them, under an all-O'zDSt
+// root and CA, CMS in E-IMZO's BER) and the O'zDSt verification rate beside ECDSA P-256's
+// (scripts/bench/gost.ts, one core each).
 // Options: --seconds S (default 10), --concurrency N (default 32), --citizens K (default 20),
 // --redis URL (default TEST_REDIS_URL or redis://127.0.0.1:6379).
 // --revoked N: instead, compare sign-in throughput with 10 and with N certificates in the local
@@ -15,10 +18,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { signCms } from '../src/pki/issue/cmsSign.ts';
+import { generateGostSigner, ozdstProfile } from '../src/pki/issue/gostSigner.ts';
 import { createKeyPair, issueCertificate, toPem } from '../src/pki/issue/issue.ts';
+import type { ExternalSigner } from '../src/pki/issue/signer.ts';
 import { parseCertificate } from '../src/pki/x509/certificate.ts';
 import { openDatabase } from '../src/stores/sql/database.ts';
 import type { RevocationRecord } from '../src/stores/types.ts';
+import { gostVerificationRates } from './bench/gost.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -34,7 +40,7 @@ const seconds = Number(args.seconds);
 const concurrency = Number(args.concurrency);
 const day = 86_400_000;
 
-interface Signer { certDer: Uint8Array; privateKey: KeyObject; chain: Uint8Array[] }
+interface Signer { certDer: Uint8Array; privateKey: KeyObject | ExternalSigner; chain: Uint8Array[]; encoding?: 'ber' }
 
 async function makePki(count: number) {
   const now = Date.now();
@@ -42,7 +48,7 @@ async function makePki(count: number) {
   const root = await issueCertificate({ subject: 'CN=Bench Root CA,C=UZ', publicKey: rootKeys.publicKey, privateKey: rootKeys.privateKey, ca: true, notBefore: new Date(now - day), notAfter: new Date(now + 365 * day) });
   const caKeys = await createKeyPair('ec-p256');
   const ca = await issueCertificate({ subject: 'CN=Bench Citizen CA,C=UZ', publicKey: caKeys.publicKey, issuer: { certDer: root.der, privateKey: rootKeys.privateKey }, ca: true, pathLen: 0, notBefore: new Date(now - day), notAfter: new Date(now + 365 * day) });
-  const citizens: Signer[] = [];
+  const citizens: Array<Signer & { privateKey: KeyObject }> = [];
   for (let i = 0; i < count; i++) {
     const keys = await createKeyPair('ec-p256');
     const leaf = await issueCertificate({
@@ -53,6 +59,26 @@ async function makePki(count: number) {
     citizens.push({ certDer: leaf.der, privateKey: keys.privateKey, chain: [ca.der] });
   }
   return { root, ca, rootKeys, caKeys, citizens };
+}
+
+/** O'zDSt root → O'zDSt CA → O'zDSt citizens, as the national PKI; each posts E-IMZO's BER CMS with the chain inside. */
+async function makeOzdstPki(count: number) {
+  const now = Date.now();
+  const validity = { notBefore: new Date(now - day), notAfter: new Date(now + 365 * day) };
+  const rootKey = generateGostSigner(ozdstProfile('A'));
+  const root = await issueCertificate({ subject: "CN=Bench O'zDSt Root,C=UZ", publicKey: rootKey.spki, privateKey: rootKey, ca: true, ...validity });
+  const caKey = generateGostSigner(ozdstProfile('A'));
+  const ca = await issueCertificate({ subject: "CN=Bench O'zDSt Citizen CA,C=UZ", publicKey: caKey.spki, issuer: { certDer: root.der, privateKey: rootKey }, ca: true, pathLen: 0, ...validity });
+  const citizens: Signer[] = [];
+  for (let i = 0; i < count; i++) {
+    const key = generateGostSigner(ozdstProfile('A'));
+    const leaf = await issueCertificate({
+      subject: `CN=Bench O'zDSt Citizen ${i},1.2.860.3.16.1.2=${String(40000000000000 + i)},C=UZ`, publicKey: key.spki,
+      issuer: { certDer: ca.der, privateKey: caKey }, keyUsage: ['digitalSignature', 'nonRepudiation'], extKeyUsage: ['clientAuth'], ...validity,
+    });
+    citizens.push({ certDer: leaf.der, privateKey: key, chain: [ca.der, root.der], encoding: 'ber' });
+  }
+  return { root, citizens };
 }
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
@@ -73,7 +99,10 @@ async function login(port: number, citizen: Signer): Promise<void> {
   const c = await request(port, 'POST', '/v1/challenges', '{}');
   if (c.status !== 201) throw new Error(`challenge: ${c.status} ${c.text}`);
   const { id, challenge } = JSON.parse(c.text) as { id: string; challenge: string };
-  const cms = signCms({ content: Buffer.from(challenge, 'utf8'), signerCertDer: citizen.certDer, extraCertDers: citizen.chain, privateKey: citizen.privateKey });
+  const cms = signCms({
+    content: Buffer.from(challenge, 'utf8'), signerCertDer: citizen.certDer, extraCertDers: citizen.chain, privateKey: citizen.privateKey,
+    ...(citizen.encoding === undefined ? {} : { encoding: citizen.encoding, signingTime: new Date() }),
+  });
   const s = await request(port, 'POST', '/v1/sessions', JSON.stringify({ challengeId: id, format: 'cms', cms: Buffer.from(cms).toString('base64') }));
   if (s.status !== 201) throw new Error(`session: ${s.status} ${s.text}`);
 }
@@ -162,13 +191,20 @@ async function main() {
   spawnSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
   const dir = await mkdtemp(join(tmpdir(), 'yagona-bench-'));
   const pki = await makePki(Number(args.citizens));
+  const ozdst = await makeOzdstPki(Number(args.citizens));
   const port = 18_000 + Math.floor(Math.random() * 2000);
-  const service = await startService(dir, port, toPem(pki.root.der, 'CERTIFICATE'));
+  const service = await startService(dir, port, toPem(pki.root.der, 'CERTIFICATE') + toPem(ozdst.root.der, 'CERTIFICATE'));
   try {
     // Warm up: JIT, caches of parsed and verified CA certificates, connection pools.
     await driveLoginsFor(port, pki.citizens, 2);
     const result = await driveLogins(port, pki.citizens);
     const ceiling = cryptoCeiling(pki, (await createKeyPair('ec-p256')).privateKey);
+    await driveLoginsFor(port, ozdst.citizens, 2);
+    const national = await driveLogins(port, ozdst.citizens);
+    // The service is idle now: this process's core measures the verifiers alone.
+    const rates = gostVerificationRates(Math.min(seconds, 2) / 2);
+    console.log(`verifications/s on one core: ozdst ${rates.ozdst_cryptopro_a_fresh_key}  ecdsa_p256 ${rates.node_crypto_ecdsa_p256}  (gost2012_512 ${rates.gost2012_512_tc26_a_fresh_key})`);
+    console.log(`ozdst logins/s: ${national.rate.toFixed(0)}  p50_ms: ${national.p50.toFixed(2)}  p99_ms: ${national.p99.toFixed(2)}  failures ${national.failures}  (O'zDSt citizens, BER CMS, O'zDSt chain)`);
     console.log(`logins: ${Math.round(result.rate * seconds)} in ${seconds}s, concurrency ${concurrency}, failures ${result.failures}`);
     console.log(`logins/s: ${result.rate.toFixed(0)}  ceiling/s: ${ceiling.toFixed(0)}  ratio: ${(result.rate / ceiling).toFixed(3)}  p50_ms: ${result.p50.toFixed(2)}  p99_ms: ${result.p99.toFixed(2)}`);
   } finally {
