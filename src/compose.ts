@@ -73,6 +73,7 @@ export async function composeService(parts: ServiceParts): Promise<ComposedServi
   const oidc = createOidc({
     issuer: config.issuerUrl, store: ephemeral, keys, clock, sessions, clients: db.clients, revocations: db.revocations, signIn, log: logger,
     tokenFailures: perMinute('token-failures', config.rateLimits.tokenFailuresPerClient),
+    ssoIdleSeconds: config.ssoIdleSeconds, ssoMaxSeconds: config.ssoMaxSeconds,
   });
   onRevoked = (certificate) => oidc.backChannel.certificateRevoked(certificate);
   return {

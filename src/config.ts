@@ -64,6 +64,10 @@ const schema = z
     CHALLENGE_TTL_SECONDS: z.coerce.number().int().min(10).max(3600).default(120),
     // Short sessions: revocation also cuts them, but a short life bounds what a leak is worth.
     SESSION_TTL_SECONDS: z.coerce.number().int().min(30).max(86400).default(600),
+    // Single sign-on (GovSSO v2's figures): a browser idle for 15 minutes signs again (NIST SP
+    // 800-63B §4.2.3 AAL2 inactivity is 30 minutes), and nobody stays signed in past 12 hours (§4.3.3).
+    SSO_IDLE_SECONDS: z.coerce.number().int().min(60).max(86400).default(900),
+    SSO_MAX_SECONDS: z.coerce.number().int().min(60).max(86400).default(43200),
     REVOCATION_CHECKS: z
       .string()
       .default('local')
@@ -156,6 +160,9 @@ const schema = z
         ctx.addIssue({ code: 'custom', path: ['SIGNATURE_ALGORITHMS'], message: `unknown family "${name}" (built in: ${builtInFamilyNames.join(', ')}; others come from SIGNATURE_PLUGINS)` });
       }
     }
+    if (env.SSO_IDLE_SECONDS > env.SSO_MAX_SECONDS) {
+      ctx.addIssue({ code: 'custom', path: ['SSO_IDLE_SECONDS'], message: 'longer than SSO_MAX_SECONDS, the absolute limit it can never pass' });
+    }
     if (env.NODE_ENV === 'production' && env.TRUST_POLICY_FILE === undefined) {
       ctx.addIssue({ code: 'custom', path: ['TRUST_POLICY_FILE'], message: 'required when NODE_ENV=production (which CAs may sign citizens in, and which identifiers each may assert)' });
     }
@@ -180,6 +187,10 @@ export interface Config {
   readonly intermediatesDir: string;
   readonly challengeTtlSeconds: number;
   readonly sessionTtlSeconds: number;
+  /** Single sign-on: a browser's OP session ends after this long without an authorize or refresh… */
+  readonly ssoIdleSeconds: number;
+  /** …and this long after its signature, whatever happens. */
+  readonly ssoMaxSeconds: number;
   readonly revocationChecks: readonly ('local' | 'crl' | 'ocsp')[];
   readonly revocationFailMode: 'closed' | 'open';
   readonly ocspTimeoutMs: number;
@@ -272,6 +283,8 @@ export function loadConfig(env: Environment = readEnvironment()): Config {
     intermediatesDir: e.INTERMEDIATES_DIR ?? (devPki ? `${devPkiDir}/intermediates` : 'certs/intermediates'),
     challengeTtlSeconds: e.CHALLENGE_TTL_SECONDS,
     sessionTtlSeconds: e.SESSION_TTL_SECONDS,
+    ssoIdleSeconds: e.SSO_IDLE_SECONDS,
+    ssoMaxSeconds: e.SSO_MAX_SECONDS,
     revocationChecks: Object.freeze([...new Set(e.REVOCATION_CHECKS)]),
     revocationFailMode: e.REVOCATION_FAIL_MODE,
     ocspTimeoutMs: e.OCSP_TIMEOUT_MS,

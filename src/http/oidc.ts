@@ -8,7 +8,11 @@ import express, { Router, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import { isServiceError } from '../errors.ts';
 import { authorizationRequest } from '../oidc/authorizationRequest.ts';
-import { finishInteraction, openInteraction, startInteraction, takeFormPostResponse } from '../oidc/interaction.ts';
+import { continueInteraction, finishInteraction, openInteraction, signInstead, startInteraction } from '../oidc/interaction.ts';
+import { takeFormPostResponse } from '../oidc/response.ts';
+import { decideReuse, issueInSession, liveSession } from '../oidc/sso.ts';
+import { sha256, type Interaction } from '../oidc/grants.ts';
+import type { SsoSession } from '../oidc/ssoSessions.ts';
 import { endSession } from '../oidc/logout.ts';
 import { pushAuthorizationRequest } from '../oidc/par.ts';
 import type { OidcDeps } from '../oidc/provider.ts';
@@ -20,7 +24,7 @@ import { sendFormPost } from './formPost.ts';
 import type { Metrics } from './metrics.ts';
 import { jsonBody } from './jsonBody.ts';
 import { sendOAuthError, toOAuthError, type Channel } from './oauthError.ts';
-import { chooseLocale, cookieValue, logoutPage, sendLoginPage, sendPage, type Locale } from './pages.ts';
+import { chooseLocale, continuePage, cookieValue, logoutPage, sendLoginPage, sendPage, type Locale } from './pages.ts';
 import { countPerAddress } from './rateLimit.ts';
 
 export interface OidcRouterDeps {
@@ -40,6 +44,10 @@ export function oidcRouter(deps: OidcRouterDeps): Router {
   const router = Router();
   const { oidc } = deps;
   const cookieName = oidc.secureCookies ? '__Host-yagona-browser' : 'yagona-browser';
+  // The OP session's cookie (oidc/ssoSessions.ts): httpOnly, so no script of any page reads it;
+  // Lax, so it goes along when an agency sends the citizen here, never on a cross-site POST.
+  const ssoCookieName = oidc.secureCookies ? '__Host-yagona-sso' : 'yagona-sso';
+  const cookieOptions = { httpOnly: true, sameSite: 'lax', secure: oidc.secureCookies, path: '/' } as const;
 
   router.use(['/authorize', '/par', '/login', '/token', '/userinfo', '/introspect', '/revoke', '/logout'], (_req, res, next) => {
     // Codes, tokens and claims must never be cached (RFC 6749 §5.1, OIDC Core §3.1.3.3).
@@ -70,10 +78,17 @@ export function oidcRouter(deps: OidcRouterDeps): Router {
     const query = req.method === 'POST' ? (req.body as Record<string, unknown> | undefined) ?? {} : req.query as Record<string, unknown>;
     const read = await authorizationRequest(oidc, query);
     const browser = browserCookie(req) ?? randomBytes(32).toString('base64url');
-    const interaction = await startInteraction(oidc, read.request, browser);
-    res.cookie(cookieName, browser, {
-      httpOnly: true, sameSite: 'lax', secure: oidc.secureCookies, path: '/',
-    });
+    res.cookie(cookieName, browser, cookieOptions);
+    const session = await liveSession(oidc, ssoCookie(req));
+    const reuse = decideReuse(read.request, read.client, session, Math.floor(oidc.clock.now().getTime() / 1000));
+    if (reuse.kind === 'silent') {
+      const location = await issueInSession(oidc, read.request, reuse.session, { browser: sha256(browser), silent: true, requestId: req.id, ...clientAddress(req) });
+      if (location !== undefined) {
+        res.redirect(303, location);
+        return;
+      }
+    }
+    const interaction = await startInteraction(oidc, read.request, browser, reuse.kind === 'continue' ? reuse.session.sid : undefined);
     // Relative (RFC 9110 §10.2.2): the browser stays on the host it used, so its cookie goes
     // along even when it reached us by another name than ISSUER_URL (127.0.0.1 vs localhost).
     res.redirect(303, `login/${interaction.id}`);
@@ -91,12 +106,26 @@ export function oidcRouter(deps: OidcRouterDeps): Router {
 
   router.get('/login/:interactionId', endpoint('page', async (req, res) => {
     const interaction = await openInteraction(oidc, String(req.params.interactionId), browserCookie(req));
-    const client = await oidc.clients.find(interaction.request.clientId);
-    sendLoginPage(res, {
-      interactionId: interaction.id,
-      clientName: client?.name ?? interaction.request.clientId,
-      locale: chooseLocale(interaction.request.uiLocales, req.get('cookie')),
-    });
+    const session = interaction.sso === undefined ? undefined : await liveSession(oidc, ssoCookie(req));
+    await sendInteractionPage(req, res, interaction, session?.sid === interaction.sso ? session : undefined);
+  }));
+
+  // The continue page's two buttons (plain forms, same origin): a code from the OP session, or
+  // the sign-in page (its script posts to /login/{id} by absolute path, so it works from here).
+  router.post('/login/:interactionId/continue', endpoint('page', async (req, res) => {
+    const interaction = await openInteraction(oidc, String(req.params.interactionId), browserCookie(req));
+    const location = await continueInteraction(oidc, interaction, { ssoCookie: ssoCookie(req), requestId: req.id, ...clientAddress(req) });
+    if (location !== undefined) {
+      res.redirect(303, location);
+      return;
+    }
+    await signInstead(oidc, interaction);
+    await sendInteractionPage(req, res, interaction, undefined);
+  }));
+  router.post('/login/:interactionId/another', endpoint('page', async (req, res) => {
+    const interaction = await openInteraction(oidc, String(req.params.interactionId), browserCookie(req));
+    await signInstead(oidc, interaction);
+    await sendInteractionPage(req, res, interaction, undefined);
   }));
 
   // response_mode=form_post: the page that POSTs the finished sign-in's answer to the agency.
@@ -108,7 +137,7 @@ export function oidcRouter(deps: OidcRouterDeps): Router {
   // Errors here go to the app's problem+json handler, exactly as POST /v1/sessions.
   router.post('/login/:interactionId', jsonBody('sign-in'), async (req, res) => {
     const interaction = await openInteraction(oidc, String(req.params.interactionId), browserCookie(req));
-    const redirectTo = await finishInteraction(oidc, interaction, req.body, { id: req.id, ...clientAddress(req) }, async (run) => {
+    const finished = await finishInteraction(oidc, interaction, req.body, { id: req.id, ssoCookie: ssoCookie(req), ...clientAddress(req) }, async (run) => {
       const started = process.hrtime.bigint();
       const elapsed = () => Number(process.hrtime.bigint() - started) / 1e9;
       try {
@@ -120,7 +149,8 @@ export function oidcRouter(deps: OidcRouterDeps): Router {
         throw error;
       }
     });
-    res.json({ redirectTo });
+    res.cookie(ssoCookieName, finished.ssoCookie, cookieOptions);
+    res.json({ redirectTo: finished.redirectTo });
   });
 
   router.post('/token', endpoint('json', async (req, res) => {
@@ -163,6 +193,19 @@ export function oidcRouter(deps: OidcRouterDeps): Router {
   /** RFC 9449 §8.2: a DPoP client's next proof can carry the current nonce without being asked for it. */
   async function offerDpopNonce(req: Request, res: Response): Promise<void> {
     if (req.get('dpop') !== undefined) res.set('DPoP-Nonce', await oidc.dpopNonces.current());
+  }
+
+  /** The continue page for the offered session, else the sign-in page. */
+  async function sendInteractionPage(req: Request, res: Response, interaction: Interaction, offered: SsoSession | undefined): Promise<void> {
+    const client = await oidc.clients.find(interaction.request.clientId);
+    const clientName = client?.name ?? interaction.request.clientId;
+    const locale = chooseLocale(interaction.request.uiLocales, req.get('cookie'));
+    if (offered === undefined) sendLoginPage(res, { interactionId: interaction.id, clientName, locale });
+    else sendPage(res, continuePage({ locale, interactionId: interaction.id, clientName, name: offered.identity.commonName ?? '', scope: interaction.request.scope }));
+  }
+
+  function ssoCookie(req: Request): string | undefined {
+    return cookieValue(req.get('cookie'), ssoCookieName);
   }
 
   function browserCookie(req: Request): string | undefined {

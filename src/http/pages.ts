@@ -72,3 +72,44 @@ export function logoutPage(view: { locale: Locale; signedOut: boolean }): string
   const [title, text]: [SentenceKey, SentenceKey] = view.signedOut ? ['logoutDoneTitle', 'logoutDone'] : ['logoutNothingTitle', 'logoutNothing'];
   return renderPage({ locale: view.locale, title, body: `<p class="intro" ${t(view.locale, text)}</p>` });
 }
+
+export interface ContinuePageView {
+  locale: Locale;
+  interactionId: string;
+  clientName: string;
+  /** The citizen's name as the certificate gives it. */
+  name: string;
+  /** The request's scopes: the page names what the agency will receive. */
+  scope: readonly string[];
+}
+
+/** What each scope hands the agency (oidc/resources.ts claimsFor), in the order the page lists it. */
+const scopeSentences: ReadonlyArray<[string, SentenceKey]> = [
+  ['openid', 'claimSub'], ['profile', 'claimProfile'], ['national_id', 'claimNationalId'], ['organization', 'claimOrganization'],
+];
+
+/**
+ * Single sign-on's one click (GovSSO v2): "continue as NAME to AGENCY" without the key, or
+ * another key. Plain same-origin forms: the page needs no script beyond the language switch.
+ */
+export function continuePage(view: ContinuePageView): string {
+  const vars = { client: view.clientName, name: view.name };
+  const x = (key: SentenceKey) => t(view.locale, key, vars);
+  const receives = scopeSentences.filter(([scope]) => view.scope.includes(scope)).map(([, key]) => `<li ${x(key)}</li>`).join('');
+  const id = escapeHtml(view.interactionId);
+  return renderPage({
+    locale: view.locale,
+    title: 'continueTitle',
+    vars,
+    body: `<p class="intro" ${x('continueIntro')}</p>
+<div class="card">
+<p ${x('continueReceives')}</p>
+<ul id="receives">${receives}</ul>
+<p class="hint" ${x('continueNoSignature')}</p>
+<div class="actions">
+<form method="post" action="${id}/continue"><button id="continue" type="submit" class="primary" ${x('continueButton')}</button></form>
+<form method="post" action="${id}/another"><button id="another-key" type="submit" class="secondary" ${x('anotherKey')}</button></form>
+</div>
+</div>`,
+  });
+}

@@ -65,6 +65,8 @@ export interface SignInContext {
   subjectFor?: (directSubject: string) => string;
   /** The client's address (TRUST_PROXY decides whose X-Forwarded-For counts), for the audit row. */
   clientAddress?: string;
+  /** The OIDC single sign-on session this sign-in starts: the sid the agency's token shows. */
+  opSid?: string;
 }
 
 export interface SignInResult {
@@ -95,7 +97,7 @@ export async function signIn(deps: SignInDeps, body: unknown, context: SignInCon
     const sub = context.subjectFor?.(subjectOf(identity)) ?? subjectOf(identity);
     // The path goes into the session so a later revocation of any certificate on it ends it.
     const certificatePath = path.map((cert) => ({ issuer: cert.issuer.canonical, serialHex: cert.serialHex }));
-    const session = await deps.sessions.create({ sub, identity, ...assuranceOf(evidence, verdict.hardwareKey), certificatePath, ...(context.clientId ? { audience: context.clientId } : {}) });
+    const session = await deps.sessions.create({ sub, identity, ...assuranceOf(evidence, verdict.hardwareKey), certificatePath, ...(context.clientId ? { audience: context.clientId } : {}), ...(context.opSid ? { opSid: context.opSid } : {}) });
     await deps.audit.append({
       at, type: 'sign_in', outcome: 'success', requestId: context.requestId,
       certificateSha256: signer.sha256, subject: session.record.sub,

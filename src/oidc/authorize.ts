@@ -1,11 +1,14 @@
 // The authorization endpoint (OIDC Core §3.1.2, RFC 6749 §4.1.1): code flow only, PKCE S256
 // required (RFC 9700 §2.1.1), exact redirect_uri. Until client_id and redirect_uri are both
 // proven, errors go to an error page and never to a redirect (RFC 6749 §4.1.2.1).
+import type { Clock } from '../clock.ts';
 import { OAuthError, type OAuthErrorCode } from '../errors.ts';
+import type { KeyRing } from '../keys/keyRing.ts';
 import type { ClientRecord, ClientStore, EphemeralStore } from '../stores/types.ts';
 import { redirectUriRegistered } from './clients.ts';
 import type { AuthorizationRequest } from './grants.ts';
 import { acrValues } from '../login/assurance.ts';
+import { verifyIdTokenHint } from './tokens.ts';
 
 export const supportedScopes = ['openid', 'profile', 'national_id', 'organization'] as const;
 export const supportedAcrValues = acrValues;
@@ -15,6 +18,9 @@ export const supportedUiLocales = ['uz', 'ru', 'en'] as const;
 const unverified = (description: string) => new OAuthError('invalid_request', description, { delivery: { via: 'page' } });
 
 export interface AuthorizeDeps {
+  issuer: string;
+  keys: KeyRing;
+  clock: Clock;
   clients: ClientStore;
   store: EphemeralStore;
 }
@@ -80,15 +86,17 @@ export async function readAuthorizationRequest(deps: AuthorizeDeps, query: Recor
   const prompt = (single('prompt') ?? '').split(' ').filter(Boolean);
   if (prompt.some((p) => !['none', 'login', 'consent', 'select_account'].includes(p))) throw invalid('unknown prompt value');
   if (prompt.includes('none') && prompt.length > 1) throw invalid('prompt=none cannot be combined with other values');
-  // There is no single sign-on session to reuse: every sign-in is a fresh signature, so a
-  // request that forbids interaction can never succeed (OIDC Core §3.1.2.6).
-  if (prompt.includes('none')) throw fail('login_required', 'the citizen must sign in');
 
-  // Every sign-in here is a fresh signature, so any max_age is met (auth_time is always in
-  // the ID token), and acr_values are voluntary (OIDC Core §3.1.2.1): the ID token's `acr`
-  // says what the sign-in achieved. Both only need to be well formed.
+  // max_age and acr_values decide whether a single sign-on session may be reused (oidc/sso.ts);
+  // the ID token's auth_time and acr say what the agency got.
   const maxAge = single('max_age');
   if (maxAge !== undefined && !/^\d{1,9}$/.test(maxAge)) throw invalid('max_age must be a non-negative integer');
+  // OIDC Core §3.1.2.1: voluntary values in order of preference; those we do not know are ignored.
+  const acr = single('acr_values')?.split(' ').filter((value) => (supportedAcrValues as readonly string[]).includes(value));
+  // §3.1.2.1: the hint names who the agency believes is signed in; an expired one still does.
+  const hint = single('id_token_hint');
+  const hinted = hint === undefined ? undefined : await verifyIdTokenHint(deps, hint);
+  if (hint !== undefined && hinted?.aud !== client.clientId) throw invalid('the id_token_hint is not an ID token Yagona ID issued to this application');
   // Only the locales the page speaks are kept: the stored interaction stays small (RFC 5646 tags are unbounded).
   const uiLocales = single('ui_locales')?.split(' ').filter((tag) => (supportedUiLocales as readonly string[]).includes(tag));
 
@@ -113,6 +121,10 @@ export async function readAuthorizationRequest(deps: AuthorizeDeps, query: Recor
       ...(uiLocales === undefined ? {} : { uiLocales }),
       ...(formPost ? { responseMode: 'form_post' as const } : {}),
       ...(dpopJkt === undefined ? {} : { dpopJkt }),
+      ...(prompt.length === 0 ? {} : { prompt }),
+      ...(maxAge === undefined ? {} : { maxAge: Number(maxAge) }),
+      ...(acr === undefined || acr.length === 0 ? {} : { acrValues: acr }),
+      ...(hinted === undefined ? {} : { hintSub: hinted.sub }),
     },
   };
 }

@@ -6,6 +6,7 @@ import type { Clock } from '../clock.ts';
 import type { CertificateKey, ClientStore } from '../stores/types.ts';
 import type { Grant, Grants } from './grants.ts';
 import type { KeyRing } from '../keys/keyRing.ts';
+import type { SsoSessions } from './ssoSessions.ts';
 import { signLogoutToken } from './tokens.ts';
 
 export interface BackChannelDeps {
@@ -13,6 +14,7 @@ export interface BackChannelDeps {
   keys: KeyRing;
   clients: ClientStore;
   grants: Grants;
+  sso: SsoSessions;
   clock: Clock;
   log: { info(object: object, message: string): void; warn(object: object, message: string): void };
   timeoutMs?: number;
@@ -22,8 +24,8 @@ export interface BackChannel {
   /** Sends a logout token for each ended grant whose client listens; resolves when all are settled, never rejects. */
   notify(ended: Grant[]): Promise<void>;
   /**
-   * For the revocation watcher: ends every OIDC grant of a revoked certificate (a leaf, or a
-   * CA on the path; their refresh tokens too) and notifies the agency apps.
+   * For the revocation watcher: ends every OIDC grant and single sign-on session of a revoked
+   * certificate (a leaf, or a CA on the path; their refresh tokens too) and notifies the agency apps.
    */
   certificateRevoked(certificate: CertificateKey & { sha256?: string }): Promise<void>;
 }
@@ -35,7 +37,7 @@ export function createBackChannel(deps: BackChannelDeps): BackChannel {
     const client = await deps.clients.find(grant.clientId);
     if (client?.backchannelLogoutUri == null) return;
     const logoutToken = signLogoutToken(deps.keys, {
-      issuer: deps.issuer, clientId: client.clientId, sub: grant.sub, sid: grant.grantId, now: Math.floor(deps.clock.now().getTime() / 1000),
+      issuer: deps.issuer, clientId: client.clientId, sub: grant.sub, sid: grant.ssoSid, now: Math.floor(deps.clock.now().getTime() / 1000),
     });
     try {
       // §2.5: form-encoded POST; redirects are not followed (the registered URI is the target).
@@ -62,6 +64,7 @@ export function createBackChannel(deps: BackChannelDeps): BackChannel {
       }
     },
     async certificateRevoked(certificate) {
+      await deps.sso.endAllOfCertificate(certificate);
       await channel.notify(await deps.grants.endAllOfCertificate(certificate));
     },
   };

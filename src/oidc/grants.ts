@@ -22,6 +22,14 @@ export interface AuthorizationRequest {
   dpopJkt?: string;
   /** OAuth 2.0 Form Post Response Mode: the response is POSTed to the redirect_uri; absent: the query. */
   responseMode?: 'form_post';
+  /** OIDC Core §3.1.2.1 prompt values (none alone, or any of login, consent, select_account). */
+  prompt?: string[];
+  /** Seconds: a single sign-on session signed longer ago is not reused. */
+  maxAge?: number;
+  /** The levels asked for that this service knows, in the agency's order. */
+  acrValues?: string[];
+  /** The `sub` of the id_token_hint (as this client sees it): a session of anyone else is not reused. */
+  hintSub?: string;
 }
 
 export interface Interaction {
@@ -31,6 +39,8 @@ export interface Interaction {
   browser: string;
   /** Milliseconds since the epoch. */
   expiresAt: number;
+  /** The single sign-on session offered on the continue page; absent: the citizen signs. */
+  sso?: string;
 }
 
 export interface CodeRecord {
@@ -62,7 +72,8 @@ export interface Grant {
   /** The live session (access token) of this grant. */
   sid: string;
   refreshHash: string | null;
-  browser: string;
+  /** The single sign-on session it was made in: the `sid` of its ID, access and logout tokens. */
+  ssoSid: string;
   /** Seconds since the epoch: the absolute end of the grant, refreshes included. */
   expiresAt: number;
 }
@@ -110,7 +121,7 @@ const keys = {
   sessionGrant: (sid: string) => `oidc:session-grant:${sid}`,
   certificateGrants: (sha256: string) => `oidc:cert-grants:${sha256}`,
   serialGrants: (key: CertificateKey) => `oidc:serial-grants:${sha256(key.issuer)}:${key.serialHex}`,
-  browserGrants: (browser: string) => `oidc:browser-grants:${browser}`,
+  ssoGrants: (ssoSid: string) => `oidc:sso-grants:${ssoSid}`,
 };
 
 export const randomToken = (bytes = 32) => randomBytes(bytes).toString('base64url');
@@ -122,8 +133,8 @@ export interface Grants {
   putInteraction(interaction: Interaction): Promise<void>;
   getInteraction(id: string): Promise<Interaction | undefined>;
   takeInteraction(id: string): Promise<Interaction | undefined>;
-  /** Records the grant of a finished sign-in and returns its authorization code. */
-  start(request: AuthorizationRequest, session: CreatedSession, browser: string): Promise<string>;
+  /** Records the grant of a sign-in (or a continue) in an SSO session and returns its authorization code. */
+  start(request: AuthorizationRequest, session: CreatedSession, ssoSid: string): Promise<string>;
   /** Atomically takes a code; an attempt after a completed redemption learns which grant it opened. */
   takeCode(code: string): Promise<Taken<CodeRecord>>;
   /**
@@ -148,7 +159,8 @@ export interface Grants {
   /** Ends the grant: its session, its refresh token; returns it when it was still live. */
   end(grantId: string): Promise<Grant | undefined>;
   endSession(sid: string): Promise<void>;
-  endAllOfBrowser(browser: string): Promise<Grant[]>;
+  /** Ends the grants of an SSO session: all of them, or only those of `clientId`. */
+  endInSso(ssoSid: string, clientId?: string): Promise<Grant[]>;
   /** Every grant of a certificate, by fingerprint or by issuer and serial (also as a CA on the path). */
   endAllOfCertificate(certificate: Partial<CertificateKey> & { sha256?: string }): Promise<Grant[]>;
 }
@@ -176,7 +188,7 @@ export function createGrants({ store, clock, sessions }: { store: EphemeralStore
     getInteraction: (id) => store.get<Interaction>(keys.interaction(id)),
     takeInteraction: (id) => store.take<Interaction>(keys.interaction(id)),
 
-    async start(request, session, browser) {
+    async start(request, session, ssoSid) {
       const { record } = session;
       const grant: Grant = {
         grantId: randomToken(18),
@@ -192,15 +204,15 @@ export function createGrants({ store, clock, sessions }: { store: EphemeralStore
         certificatePath: record.certificatePath ?? [],
         sid: record.sid,
         refreshHash: null,
-        browser,
+        ssoSid,
         expiresAt: record.authTime + grantTtlSeconds,
       };
       await save(grant);
       await store.put(keys.sessionGrant(record.sid), grant.grantId, session.expiresIn);
-      // Indexes for logout: every grant of this browser, every grant of this certificate.
+      // Indexes for logout: every grant of this SSO session, every grant of this certificate.
       await store.addToSet(keys.certificateGrants(grant.certificateSha256), grant.grantId, grantTtlSeconds);
       for (const key of grant.certificatePath) await store.addToSet(keys.serialGrants(key), grant.grantId, grantTtlSeconds);
-      await store.addToSet(keys.browserGrants(browser), grant.grantId, grantTtlSeconds);
+      await store.addToSet(keys.ssoGrants(ssoSid), grant.grantId, grantTtlSeconds);
       const code = randomToken();
       const codeRecord: CodeRecord = {
         grantId: grant.grantId,
@@ -271,8 +283,14 @@ export function createGrants({ store, clock, sessions }: { store: EphemeralStore
       await store.delete(keys.sessionGrant(sid));
     },
 
-    async endAllOfBrowser(browser) {
-      return endAll(await store.takeSet(keys.browserGrants(browser)));
+    async endInSso(ssoSid, clientId) {
+      const ids = await store.takeSet(keys.ssoGrants(ssoSid));
+      if (clientId === undefined) return endAll(ids);
+      const found = await Promise.all(ids.map((id) => grants.get(id)));
+      const mine = found.filter((grant): grant is Grant => grant?.clientId === clientId).map((grant) => grant.grantId);
+      // The other agencies' grants stay in the session.
+      for (const id of ids) if (!mine.includes(id)) await store.addToSet(keys.ssoGrants(ssoSid), id, grantTtlSeconds);
+      return endAll(mine);
     },
 
     async endAllOfCertificate(certificate) {

@@ -3,19 +3,25 @@
 // /v1/sessions to /login/{interactionId}. The same sign-in recipe runs, for this client.
 import { randomBytes } from 'node:crypto';
 import { ServiceError } from '../errors.ts';
-import { signIn, type SignInResult } from '../login/signIn.ts';
-import { authorizationResponseUrl } from './authorize.ts';
+import { signIn, subjectOf, type SignInResult } from '../login/signIn.ts';
 import { interactionTtlSeconds, sha256, type AuthorizationRequest, type Interaction } from './grants.ts';
 import type { OidcDeps } from './provider.ts';
+import { authorizationResponse } from './response.ts';
+import { decideReuse, endSsoSession, issueInSession, liveSession } from './sso.ts';
+import { newSsoSid } from './ssoSessions.ts';
 import { clientSubject } from './tokens.ts';
 
-/** Stores the interaction for a validated request; only the browser holding `browserCookie` may finish it. */
-export async function startInteraction(deps: OidcDeps, request: AuthorizationRequest, browserCookie: string): Promise<Interaction> {
+/**
+ * Stores the interaction for a validated request; only the browser holding `browserCookie` may
+ * finish it. `sso` names the OP session the continue page offers instead of a signature.
+ */
+export async function startInteraction(deps: OidcDeps, request: AuthorizationRequest, browserCookie: string, sso?: string): Promise<Interaction> {
   const interaction: Interaction = {
     id: randomBytes(18).toString('base64url'),
     request,
     browser: sha256(browserCookie),
     expiresAt: deps.clock.now().getTime() + interactionTtlSeconds * 1000,
+    ...(sso === undefined ? {} : { sso }),
   };
   await deps.grants.putInteraction(interaction);
   return interaction;
@@ -37,16 +43,21 @@ export interface Observe {
 
 /**
  * Runs the sign-in for the interaction's client. A rejection leaves the interaction open so
- * the citizen may retry with a new challenge until it expires; success consumes it and
- * yields the URL that carries the code back to the agency app.
+ * the citizen may retry with a new challenge until it expires; success consumes it and yields
+ * the URL that carries the code back to the agency app, and the OP session's new cookie (never
+ * one the browser brought: session fixation). The browser's session of the same citizen takes
+ * the new signature (one sid for the whole visit); a session of another citizen ends, the
+ * browser is now someone else's.
  */
 export async function finishInteraction(
-  deps: OidcDeps, interaction: Interaction, body: unknown, request: { id: string; clientAddress?: string }, observe: Observe,
-): Promise<string> {
+  deps: OidcDeps, interaction: Interaction, body: unknown, request: { id: string; clientAddress?: string; ssoCookie: string | undefined }, observe: Observe,
+): Promise<{ redirectTo: string; ssoCookie: string }> {
   const client = await deps.clients.find(interaction.request.clientId);
   if (client === undefined) throw new ServiceError('not_found', 'this application is no longer registered with Yagona ID');
+  const previous = await liveSession(deps, request.ssoCookie);
+  const sid = previous?.sid ?? newSsoSid();
   const result = await observe(() => signIn(deps.signIn, body, {
-    requestId: request.id, clientId: client.clientId, subjectFor: (directSubject) => clientSubject(client, directSubject),
+    requestId: request.id, clientId: client.clientId, subjectFor: (directSubject) => clientSubject(client, directSubject), opSid: sid,
     ...(request.clientAddress === undefined ? {} : { clientAddress: request.clientAddress }),
   }));
   // Atomic: of two concurrent successful sign-ins for one interaction, one gets a code.
@@ -54,41 +65,50 @@ export async function finishInteraction(
     await deps.grants.endSession(result.session.record.sid);
     throw new ServiceError('not_found', 'this sign-in has expired; go back to the application and start again');
   }
-  const code = await deps.grants.start(interaction.request, result.session, interaction.browser);
-  return authorizationResponse(deps, interaction, { code, state: interaction.request.state });
+  const { record } = result.session;
+  const signed = {
+    subject: subjectOf(result.identity), identity: result.identity, authTime: record.authTime, acr: record.acr, amr: record.amr,
+    certificateSha256: record.certificateSha256, certificatePath: record.certificatePath ?? [],
+  };
+  const kept = previous?.subject === signed.subject ? await deps.sso.reauthenticate(sid, { ...signed, sid }, client.clientId) : undefined;
+  let session = result.session;
+  if (kept === undefined && previous !== undefined) {
+    // Another citizen's session, or one that ended meanwhile: its sid must not reach this sign-in's tokens.
+    await endSsoSession(deps, previous.sid);
+    await deps.grants.endSession(record.sid);
+    session = await deps.sessions.create({
+      sub: record.sub, identity: record.identity, amr: record.amr, acr: record.acr, audience: client.clientId, authTime: record.authTime,
+      certificatePath: signed.certificatePath, opSid: newSsoSid(),
+    });
+  }
+  const opened = kept ?? await deps.sso.start({ ...signed, sid: session.record.opSid ?? sid }, client.clientId);
+  const code = await deps.grants.start(interaction.request, session, opened.session.sid);
+  return { redirectTo: await authorizationResponse(deps, interaction, { code, state: interaction.request.state }), ssoCookie: opened.cookie };
 }
-
-/** What a form_post response holds until the browser fetches its page (once, within a minute). */
-export interface FormPostResponse {
-  redirectUri: string;
-  params: Record<string, string>;
-}
-
-const formPostKey = (interactionId: string) => `oidc:form-post:${interactionId}`;
-const formPostTtlSeconds = 60;
 
 /**
- * Where the browser goes with the response (RFC 6749 §4.1.2 with RFC 9207 `iss`): the
- * redirect_uri with it in the query; or, for response_mode=form_post (OAuth 2.0 Form Post
- * Response Mode §2), this service's page that POSTs it there, so the code never sits in a URL.
+ * The continue page's button: a code from the OP session the page offered, without a
+ * signature, when that session still lives in this browser and still meets the request
+ * (time passed since the page was shown). Undefined otherwise: the citizen signs instead.
  */
-async function authorizationResponse(deps: OidcDeps, interaction: Interaction, params: { code: string; state: string | undefined }): Promise<string> {
-  const { request } = interaction;
-  if (request.responseMode !== 'form_post') return authorizationResponseUrl(request.redirectUri, deps.issuer, params);
-  const response: FormPostResponse & { browser: string } = {
-    redirectUri: request.redirectUri,
-    params: { code: params.code, ...(params.state === undefined ? {} : { state: params.state }), iss: deps.issuer },
-    browser: interaction.browser,
-  };
-  await deps.store.put(formPostKey(interaction.id), response, formPostTtlSeconds);
-  return `${deps.issuer}/login/${interaction.id}/response`;
+export async function continueInteraction(
+  deps: OidcDeps, interaction: Interaction, context: { ssoCookie: string | undefined; requestId: string; clientAddress?: string },
+): Promise<string | undefined> {
+  const session = await liveSession(deps, context.ssoCookie);
+  const client = await deps.clients.find(interaction.request.clientId);
+  if (session === undefined || session.sid !== interaction.sso || client === undefined) return undefined;
+  if (decideReuse(interaction.request, client, session, Math.floor(deps.clock.now().getTime() / 1000)).kind !== 'continue') return undefined;
+  // Atomic, as a sign-in: of two clicks (or tabs), one gets a code.
+  if (await deps.grants.takeInteraction(interaction.id) === undefined) {
+    throw new ServiceError('not_found', 'this sign-in has expired; go back to the application and start again');
+  }
+  return issueInSession(deps, interaction.request, session, {
+    browser: interaction.browser, silent: false, requestId: context.requestId, ...(context.clientAddress === undefined ? {} : { clientAddress: context.clientAddress }),
+  });
 }
 
-/** The form_post response of a finished interaction, for the browser that finished it; taken, so it is shown once. */
-export async function takeFormPostResponse(deps: OidcDeps, id: string, browserCookie: string | undefined): Promise<FormPostResponse> {
-  const response = /^[A-Za-z0-9_-]{24}$/.test(id) ? await deps.store.take<FormPostResponse & { browser: string }>(formPostKey(id)) : undefined;
-  if (response === undefined || browserCookie === undefined || response.browser !== sha256(browserCookie)) {
-    throw new ServiceError('not_found', 'this sign-in\'s answer was already delivered, has expired, or belongs to another browser; go back to the application and start again');
-  }
-  return { redirectUri: response.redirectUri, params: response.params };
+/** "Use another key", or a session that ended while its continue page was open: the interaction goes on as a sign-in. */
+export async function signInstead(deps: OidcDeps, interaction: Interaction): Promise<void> {
+  const { sso: _offered, ...signing } = interaction;
+  await deps.grants.putInteraction(signing);
 }

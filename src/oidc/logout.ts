@@ -2,20 +2,22 @@
 // the citizen here with its ID token as `id_token_hint`. That sign-in ends, with every
 // other sign-in made in the same browser, and each agency app concerned hears of it over
 // the back channel. Redirects go only to a registered post_logout_redirect_uri.
-import { jwtVerify } from 'jose';
 import type { Clock } from '../clock.ts';
 import { OAuthError } from '../errors.ts';
 import type { AuditStore, ClientRecord, ClientStore } from '../stores/types.ts';
 import { authorizationResponseUrl } from './authorize.ts';
 import type { BackChannel } from './backChannel.ts';
-import { grantTtlSeconds, type Grants } from './grants.ts';
-import { signingAlgorithms, type KeyRing } from '../keys/keyRing.ts';
+import type { Grants } from './grants.ts';
+import type { KeyRing } from '../keys/keyRing.ts';
+import type { SsoSessions } from './ssoSessions.ts';
+import { verifyIdTokenHint } from './tokens.ts';
 
 export interface LogoutDeps {
   issuer: string;
   keys: KeyRing;
   clients: ClientStore;
   grants: Grants;
+  sso: SsoSessions;
   backChannel: BackChannel;
   clock: Clock;
   audit: AuditStore;
@@ -34,7 +36,7 @@ export async function endSession(deps: LogoutDeps, params: Record<string, string
     if (redirect !== undefined) throw refused('post_logout_redirect_uri needs id_token_hint');
     return { kind: 'page', signedOut: false };
   }
-  const claims = await verifyHint(deps, hint);
+  const claims = await verifyIdTokenHint(deps, hint);
   if (claims === undefined) throw refused('the id_token_hint was not issued by Yagona ID');
   if (params.client_id !== undefined && params.client_id !== claims.aud) throw refused('client_id does not match the id_token_hint');
   const client = await deps.clients.find(claims.aud);
@@ -44,8 +46,8 @@ export async function endSession(deps: LogoutDeps, params: Record<string, string
     throw refused('the post_logout_redirect_uri is not registered for this application');
   }
 
-  await endSignIns(deps, client, claims.sid);
-  if (redirect === undefined) return { kind: 'page', signedOut: true };
+  const signedOut = await endSignIns(deps, client, claims.sid);
+  if (redirect === undefined) return { kind: 'page', signedOut };
   const url = new URL(authorizationResponseUrl(redirect, deps.issuer, { state: params.state }));
   // RP-Initiated Logout carries only `state` back; `iss` belongs to authorization responses.
   url.searchParams.delete('iss');
@@ -55,38 +57,16 @@ export async function endSession(deps: LogoutDeps, params: Record<string, string
 /** No redirect was proven: the citizen sees the reason on a page (§3, RFC 9700 §4.11). */
 const refused = (description: string) => new OAuthError('invalid_request', description, { delivery: { via: 'page' } });
 
-async function endSignIns(deps: LogoutDeps, client: ClientRecord, sid: string): Promise<void> {
-  const grant = await deps.grants.get(sid);
-  if (grant === undefined || grant.clientId !== client.clientId) return;
-  const ended = [await deps.grants.end(grant.grantId), ...(await deps.grants.endAllOfBrowser(grant.browser))];
-  const unique = new Map(ended.filter((g) => g !== undefined).map((g) => [g.grantId, g]));
-  for (const g of unique.values()) {
+async function endSignIns(deps: LogoutDeps, client: ClientRecord, sid: string): Promise<boolean> {
+  const session = await deps.sso.end(sid);
+  const ended = await deps.grants.endInSso(sid);
+  for (const g of ended) {
     await deps.audit.append({
       at: deps.clock.now(), type: 'logout', outcome: 'success', subject: g.sub, certificateSha256: g.certificateSha256,
-      details: { sid: g.grantId, clientId: g.clientId, initiatedBy: client.clientId },
+      details: { sid, clientId: g.clientId, initiatedBy: client.clientId },
     });
   }
   // Not awaited: a slow or dead agency endpoint must not hold up the citizen's logout.
-  void deps.backChannel.notify([...unique.values()]);
-}
-
-/** Our own ID token, signature and issuer checked; expired ones are fine as hints (§2). */
-async function verifyHint(deps: LogoutDeps, hint: string): Promise<{ aud: string; sid: string } | undefined> {
-  try {
-    const { payload } = await jwtVerify(
-      hint,
-      async (header) => {
-        const key = header.kid === undefined ? undefined : await deps.keys.publicKey(header.kid);
-        if (key === undefined) throw new Error('unknown kid');
-        return key;
-      },
-      // typ JWT: an access token (at+jwt) or logout token is no ID token (RFC 8725 §3.11).
-      // Any algorithm the key ring signs ID tokens with; each kid is bound to its own.
-      { algorithms: [...signingAlgorithms], issuer: deps.issuer, typ: 'JWT', currentDate: deps.clock.now(), clockTolerance: grantTtlSeconds, requiredClaims: ['aud', 'sid', 'auth_time'] },
-    );
-    if (typeof payload.aud !== 'string' || typeof payload.sid !== 'string') return undefined;
-    return { aud: payload.aud, sid: payload.sid };
-  } catch {
-    return undefined;
-  }
+  void deps.backChannel.notify(ended);
+  return session !== undefined || ended.length > 0;
 }

@@ -7,6 +7,7 @@ import { createBackChannel, type BackChannel } from './backChannel.ts';
 import { createClientKeys, type ClientKeys } from './clientKeys.ts';
 import { createDpopNonces, type DpopNonces } from './dpop.ts';
 import { createGrants, type Grants } from './grants.ts';
+import { createSsoSessions, type SsoSessions } from './ssoSessions.ts';
 import type { KeyRing } from '../keys/keyRing.ts';
 
 export interface OidcDeps {
@@ -22,6 +23,8 @@ export interface OidcDeps {
   dpopNonces: DpopNonces;
   revocations: RevocationStore;
   grants: Grants;
+  /** The browsers' single sign-on sessions (SSO_IDLE_SECONDS, SSO_MAX_SECONDS). */
+  sso: SsoSessions;
   backChannel: BackChannel;
   signIn: SignInDeps;
   /** The sign-in's audit log: logouts and detected token reuse are recorded there too. */
@@ -33,13 +36,15 @@ export interface OidcDeps {
 }
 
 /** What compose.ts hands over; the rest of OidcDeps is built from it here. */
-export type OidcParts = Omit<OidcDeps, 'grants' | 'backChannel' | 'audit' | 'secureCookies' | 'clientKeys' | 'dpopNonces'> & { log: BackChannelLog };
+export type OidcParts = Omit<OidcDeps, 'grants' | 'sso' | 'backChannel' | 'audit' | 'secureCookies' | 'clientKeys' | 'dpopNonces'>
+  & { log: BackChannelLog; ssoIdleSeconds: number; ssoMaxSeconds: number };
 
 type BackChannelLog = Parameters<typeof createBackChannel>[0]['log'];
 
 export function createOidc(parts: OidcParts): OidcDeps {
   const grants = createGrants({ store: parts.store, clock: parts.clock, sessions: parts.sessions });
-  const backChannel = createBackChannel({ issuer: parts.issuer, keys: parts.keys, clients: parts.clients, grants, clock: parts.clock, log: parts.log });
+  const sso = createSsoSessions({ store: parts.store, clock: parts.clock, idleSeconds: parts.ssoIdleSeconds, maxSeconds: parts.ssoMaxSeconds });
+  const backChannel = createBackChannel({ issuer: parts.issuer, keys: parts.keys, clients: parts.clients, grants, sso, clock: parts.clock, log: parts.log });
   return {
     issuer: parts.issuer,
     store: parts.store,
@@ -51,6 +56,7 @@ export function createOidc(parts: OidcParts): OidcDeps {
     dpopNonces: createDpopNonces({ store: parts.store, clock: parts.clock }),
     revocations: parts.revocations,
     grants,
+    sso,
     backChannel,
     signIn: parts.signIn,
     audit: parts.signIn.audit,

@@ -132,7 +132,7 @@ export async function introspect(deps: ResourceDeps, authorization: string | und
     if (session === undefined || grant === undefined || grant.clientId !== client.clientId) return { active: false };
     return {
       active: true, client_id: client.clientId, scope: grant.scope.join(' '), iss: deps.issuer,
-      sub: session.sub, aud: session.aud, exp: session.expiresAt, auth_time: session.authTime, sid: grant.grantId, acr: session.acr, amr: session.amr,
+      sub: session.sub, aud: session.aud, exp: session.expiresAt, auth_time: session.authTime, sid: grant.ssoSid, acr: session.acr, amr: session.amr,
       // RFC 9449 §6.2: a DPoP-bound token says so and names its key, which the caller must check a proof against.
       ...(session.jkt === undefined ? { token_type: 'Bearer' } : { token_type: 'DPoP', cnf: { jkt: session.jkt } }),
     };
@@ -141,7 +141,7 @@ export async function introspect(deps: ResourceDeps, authorization: string | und
   const grant = refresh === undefined ? undefined : await deps.grants.get(refresh.grantId);
   if (grant === undefined || grant.clientId !== client.clientId) return { active: false };
   return {
-    active: true, token_type: 'refresh_token', client_id: client.clientId, scope: grant.scope.join(' '), iss: deps.issuer, sub: grant.sub, exp: grant.expiresAt, sid: grant.grantId,
+    active: true, token_type: 'refresh_token', client_id: client.clientId, scope: grant.scope.join(' '), iss: deps.issuer, sub: grant.sub, exp: grant.expiresAt, sid: grant.ssoSid,
     ...(refresh?.jkt === undefined ? {} : { cnf: { jkt: refresh.jkt } }),
   };
 }

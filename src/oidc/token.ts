@@ -12,10 +12,12 @@ import { verifyDpopProof, type DpopDeps, type DpopKey } from './dpop.ts';
 import { sha256, type Grant, type Grants, type RefreshRecord } from './grants.ts';
 import type { KeyRing } from '../keys/keyRing.ts';
 import { claimsFor } from './resources.ts';
+import type { SsoSessions } from './ssoSessions.ts';
 import { signIdToken } from './tokens.ts';
 
 export interface TokenDeps extends ClientAuthDeps, DpopDeps {
   grants: Grants;
+  sso: SsoSessions;
   sessions: Sessions;
   keys: KeyRing;
   revocations: RevocationStore;
@@ -205,6 +207,13 @@ async function refresh(deps: TokenDeps, client: ClientRecord, params: Record<str
     if (ended !== undefined) void deps.backChannel.notify([ended]);
     throw invalidGrant(revoked === undefined ? 'the sign-in is too old; sign in again' : 'the certificate was revoked');
   }
+  // GovSSO v2: a refresh is the agency's session update. It needs the single sign-on session
+  // alive (not logged out, idle or past its end) and keeps it from idling out.
+  if (await deps.sso.touch(grant.ssoSid) === undefined) {
+    const ended = await deps.grants.end(grant.grantId);
+    if (ended !== undefined) void deps.backChannel.notify([ended]);
+    throw invalidGrant('the single sign-on session has ended; sign in again');
+  }
   const session = await newSession(deps, client, grant, key);
   const refreshToken = await deps.grants.renew(grant, session, { ...(keep ? { keep: token } : {}), ...(taken.found.jkt === undefined ? {} : { jkt: taken.found.jkt }) });
   if (refreshToken === undefined) throw invalidGrant('the sign-in has ended');
@@ -217,7 +226,7 @@ async function refresh(deps: TokenDeps, client: ClientRecord, params: Record<str
 async function newSession(deps: TokenDeps, client: ClientRecord, grant: Grant, key: DpopKey | undefined) {
   return deps.sessions.create({
     sub: grant.sub, identity: grant.identity, amr: grant.amr, acr: grant.acr, audience: client.clientId, authTime: grant.authTime,
-    certificatePath: grant.certificatePath, ...(key === undefined ? {} : { jkt: key.jkt }),
+    certificatePath: grant.certificatePath, opSid: grant.ssoSid, ...(key === undefined ? {} : { jkt: key.jkt }),
   }).catch(async (error: unknown) => {
     // This instance learnt of the revocation from the watcher before the registry read.
     if (!isServiceError(error) || error.code !== 'certificate_revoked') throw error;
@@ -251,7 +260,7 @@ function tokenResponse(deps: TokenDeps, client: ClientRecord, grant: Grant, acce
     expires_in: Math.max(0, access.expiresAt - now),
     refresh_token: refreshToken,
     id_token: signIdToken(deps.keys, {
-      issuer: deps.issuer, clientId: grant.clientId, sub: grant.sub, sid: grant.grantId,
+      issuer: deps.issuer, clientId: grant.clientId, sub: grant.sub, sid: grant.ssoSid,
       authTime: grant.authTime, acr: grant.acr, amr: grant.amr, now, ...(nonce === undefined ? {} : { nonce }),
       alg: client.idTokenSignedResponseAlg, accessToken,
       claims: claimsFor(grant, grant.identity),

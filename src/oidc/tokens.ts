@@ -1,8 +1,11 @@
 // The JWTs the OP issues to agency apps besides access tokens: ID tokens (OIDC Core §2) and
 // logout tokens (OIDC Back-Channel Logout 1.0 §2.4), and the pairwise subject (OIDC Core §8.1).
 import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { jwtVerify } from 'jose';
+import type { Clock } from '../clock.ts';
 import type { ClientRecord } from '../stores/types.ts';
-import type { KeyRing, SigningAlgorithm } from '../keys/keyRing.ts';
+import { signingAlgorithms, type KeyRing, type SigningAlgorithm } from '../keys/keyRing.ts';
+import { grantTtlSeconds } from './grants.ts';
 
 /** Short: the ID token only carries the authentication event to the client once. */
 export const idTokenTtlSeconds = 300;
@@ -79,4 +82,36 @@ export function signLogoutToken(keys: KeyRing, input: { issuer: string; clientId
     sid: input.sid,
     events: { 'http://schemas.openid.net/event/backchannel-logout': {} },
   }, 'logout+jwt');
+}
+
+/** What an id_token_hint says (OIDC Core §3.1.2.1, RP-Initiated Logout §2): for whom, which session, whose sign-in. */
+export interface IdTokenHint {
+  aud: string;
+  sid: string;
+  sub: string;
+}
+
+/**
+ * Our own ID token, signature and issuer checked; expired ones are fine as hints (RP-Initiated
+ * Logout §2: the agency may hold only an old one) for as long as its sign-in could last.
+ * Undefined for anything else.
+ */
+export async function verifyIdTokenHint(deps: { issuer: string; keys: KeyRing; clock: Clock }, hint: string): Promise<IdTokenHint | undefined> {
+  try {
+    const { payload } = await jwtVerify(
+      hint,
+      async (header) => {
+        const key = header.kid === undefined ? undefined : await deps.keys.publicKey(header.kid);
+        if (key === undefined) throw new Error('unknown kid');
+        return key;
+      },
+      // typ JWT: an access token (at+jwt) or logout token is no ID token (RFC 8725 §3.11).
+      // Any algorithm the key ring signs ID tokens with; each kid is bound to its own.
+      { algorithms: [...signingAlgorithms], issuer: deps.issuer, typ: 'JWT', currentDate: deps.clock.now(), clockTolerance: grantTtlSeconds, requiredClaims: ['aud', 'sid', 'sub', 'auth_time'] },
+    );
+    if (typeof payload.aud !== 'string' || typeof payload.sid !== 'string' || typeof payload.sub !== 'string') return undefined;
+    return { aud: payload.aud, sid: payload.sid, sub: payload.sub };
+  } catch {
+    return undefined;
+  }
 }

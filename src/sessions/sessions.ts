@@ -24,6 +24,8 @@ export interface SessionRecord {
   identity: Identity;
   /** RFC 9449 §6: the thumbprint of the DPoP key the access token is bound to; absent for a bearer token. */
   jkt?: string;
+  /** The single sign-on session an agency's session belongs to: the `sid` its token shows. */
+  opSid?: string;
 }
 
 export interface CreatedSession {
@@ -45,6 +47,8 @@ export interface NewSession {
   certificatePath?: CertificateKey[];
   /** Binds the access token to a DPoP key (RFC 9449 §6): only a proof signed with it opens the session. */
   jkt?: string;
+  /** An agency's session: the single sign-on session it belongs to, whose sid its token carries. */
+  opSid?: string;
 }
 
 export interface Sessions {
@@ -105,9 +109,11 @@ export function createSessions({ store, keys, clock, issuer, ttlSeconds, revoked
     ...ending,
     async create(input) {
       const now = Math.floor(clock.now().getTime() / 1000);
+      // The token's jti names the record, so an agency's token can show its OP session's sid.
+      const id = randomId();
       const record: SessionRecord = {
-        sid: randomId(),
-        jti: randomId(),
+        sid: id,
+        jti: id,
         sub: input.sub,
         aud: input.audience ?? issuer,
         authTime: input.authTime ?? now,
@@ -118,10 +124,15 @@ export function createSessions({ store, keys, clock, issuer, ttlSeconds, revoked
         ...(input.certificatePath === undefined ? {} : { certificatePath: input.certificatePath }),
         identity: input.identity,
         ...(input.jkt === undefined ? {} : { jkt: input.jkt }),
+        ...(input.opSid === undefined ? {} : { opSid: input.opSid }),
       };
       // RFC 9068 access token claims, plus `cnf` (RFC 7800 §3.1: one key it is bound to): the
-      // DPoP key's thumbprint (RFC 9449 §6.1) when it is DPoP-bound, otherwise the thumbprint
-      // of the certificate that signed in (RFC 8705 §3.1).
+      // DPoP key's thumbprint (RFC 9449 §6.1) when it is DPoP-bound; on the direct API's own
+      // tokens, whose caller is the citizen, else the thumbprint of the certificate that signed
+      // in (RFC 8705 §3.1). An agency's bearer token carries none: the certificate's thumbprint
+      // would be one value linking the citizen across agencies, which pairwise subjects avoid.
+      const cnf = record.jkt !== undefined ? { jkt: record.jkt }
+        : record.aud === issuer ? { 'x5t#S256': Buffer.from(record.certificateSha256, 'hex').toString('base64url') } : undefined;
       const accessToken = keys.signJwt({
         iss: issuer,
         sub: record.sub,
@@ -129,11 +140,11 @@ export function createSessions({ store, keys, clock, issuer, ttlSeconds, revoked
         iat: now,
         exp: record.expiresAt,
         jti: record.jti,
-        sid: record.sid,
+        sid: record.opSid ?? record.sid,
         auth_time: record.authTime,
         amr: record.amr,
         acr: record.acr,
-        cnf: record.jkt === undefined ? { 'x5t#S256': Buffer.from(record.certificateSha256, 'hex').toString('base64url') } : { jkt: record.jkt },
+        ...(cnf === undefined ? {} : { cnf }),
       }, 'at+jwt');
       await store.put(sessionKey(record.sid), record, ttlSeconds);
       // Indexed by certificate so a revocation can end every session it opened.
@@ -154,7 +165,7 @@ export function createSessions({ store, keys, clock, issuer, ttlSeconds, revoked
 
     async authenticate(token, audience = issuer) {
       const claims = await verifyToken(token, audience);
-      const record = await store.get<SessionRecord>(sessionKey(claims.sid));
+      const record = await store.get<SessionRecord>(sessionKey(claims.jti));
       if (record === undefined || record.jti !== claims.jti) {
         throw new ServiceError('session_invalid', 'the session has ended');
       }
@@ -167,7 +178,7 @@ export function createSessions({ store, keys, clock, issuer, ttlSeconds, revoked
     },
   };
 
-  async function verifyToken(token: string, audience: string): Promise<{ sid: string; jti: string }> {
+  async function verifyToken(token: string, audience: string): Promise<{ jti: string }> {
     try {
       const { payload } = await jwtVerify(
         token,
@@ -185,8 +196,8 @@ export function createSessions({ store, keys, clock, issuer, ttlSeconds, revoked
           requiredClaims: ['exp', 'iat', 'jti', 'sid', 'sub', 'aud'],
         },
       );
-      if (typeof payload.sid !== 'string' || typeof payload.jti !== 'string') throw new Error('claims');
-      return { sid: payload.sid, jti: payload.jti };
+      if (typeof payload.jti !== 'string') throw new Error('claims');
+      return { jti: payload.jti };
     } catch (cause) {
       if (cause instanceof ServiceError) throw cause;
       throw new ServiceError('session_invalid', 'the access token is not valid', { cause });

@@ -142,7 +142,7 @@ for (const combo of combos) {
       }
     });
 
-    test('client_secret_post works; max_age, prompt=login, acr_values and ui_locales are accepted (every sign-in is fresh)', async () => {
+    test('client_secret_post works; max_age, prompt=login, acr_values and ui_locales are accepted on a fresh sign-in', async () => {
       const registered = await addClient(app, { authMethod: 'client_secret_post' });
       const config = await relyingParty(app, registered);
       // openid-client checks auth_time against max_age itself.

@@ -45,6 +45,15 @@ export async function relyingParty(app: TestApp, { client, secret }: TestClient,
 export class Browser {
   private readonly cookies = new Map<string, string>();
 
+  cookie(name: string): string | undefined {
+    return this.cookies.get(name);
+  }
+
+  /** A cookie put there by someone else (another site, an attacker on the network). */
+  setCookie(name: string, value: string): void {
+    this.cookies.set(name, value);
+  }
+
   async fetch(url: string, init: RequestInit = {}): Promise<Response> {
     const headers = new Headers(init.headers);
     if (this.cookies.size > 0) headers.set('cookie', [...this.cookies].map(([n, v]) => `${n}=${v}`).join('; '));

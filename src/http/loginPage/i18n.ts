@@ -51,6 +51,17 @@ export interface Dictionary {
   logoutDone: string;
   logoutNothingTitle: string;
   logoutNothing: string;
+  // The continue page of single sign-on: `{name}` is the citizen's name from the certificate.
+  continueTitle: string;
+  continueIntro: string;
+  continueReceives: string;
+  claimSub: string;
+  claimProfile: string;
+  claimNationalId: string;
+  claimOrganization: string;
+  continueButton: string;
+  anotherKey: string;
+  continueNoSignature: string;
   /** `{d}`, `{m}` (a name from `months`) and `{y}`: dates are spelled here, not by the browser's ICU data. */
   datePattern: string;
   months: readonly string[];
@@ -92,6 +103,16 @@ const uz: Dictionary = {
   logoutDone: 'Yagona ID orqali kirishingiz yakunlandi. Bu oynani yopishingiz mumkin.',
   logoutNothingTitle: 'Hech narsa yakunlanmadi',
   logoutNothing: 'Hech qanday kirish yakunlanmadi: foydalangan ilovangizdan chiqing, u Yagona IDdan seansingizni yakunlashni soʻraydi.',
+  continueTitle: '«{client}»ga davom etish',
+  continueIntro: 'Siz Yagona IDga {name} sifatida kirgansiz. Kalitni qayta ochmasdan «{client}»ga davom etasizmi?',
+  continueReceives: '«{client}» quyidagilarni oladi:',
+  claimSub: 'faqat shu ilova uchun sizning identifikatoringiz',
+  claimProfile: 'ismingiz va familiyangiz',
+  claimNationalId: 'JShShIR va STIR raqamingiz',
+  claimOrganization: 'tashkilotingiz va lavozimingiz',
+  continueButton: 'Davom etish',
+  anotherKey: 'Boshqa kalit bilan kirish',
+  continueNoSignature: 'Davom etish yangi imzo talab qilmaydi: ilova avvalgi kirishingiz vaqtini va darajasini oladi.',
   datePattern: '{y}-yil {d}-{m}',
   months: ['yanvar', 'fevral', 'mart', 'aprel', 'may', 'iyun', 'iyul', 'avgust', 'sentabr', 'oktabr', 'noyabr', 'dekabr'],
   errors: {
@@ -163,6 +184,16 @@ const ru: Dictionary = {
   logoutDone: 'Ваш вход через Yagona ID завершён. Это окно можно закрыть.',
   logoutNothingTitle: 'Ничего не завершено',
   logoutNothing: 'Ни один вход не завершён: выйдите из приложения, которым пользовались, — оно попросит Yagona ID завершить ваш сеанс.',
+  continueTitle: 'Продолжить в «{client}»',
+  continueIntro: 'Вы вошли в Yagona ID как {name}. Продолжить в «{client}», не открывая ключ ещё раз?',
+  continueReceives: '«{client}» получит:',
+  claimSub: 'ваш идентификатор только для этого приложения',
+  claimProfile: 'ваши имя и фамилию',
+  claimNationalId: 'ваши ПИНФЛ и ИНН',
+  claimOrganization: 'вашу организацию и должность',
+  continueButton: 'Продолжить',
+  anotherKey: 'Войти с другим ключом',
+  continueNoSignature: 'Для продолжения новая подпись не нужна: приложение получит время и уровень вашего прежнего входа.',
   datePattern: '{d} {m} {y} г.',
   months: ['января', 'февраля', 'марта', 'апреля', 'мая', 'июня', 'июля', 'августа', 'сентября', 'октября', 'ноября', 'декабря'],
   errors: {
@@ -234,6 +265,16 @@ const en: Dictionary = {
   logoutDone: 'Your Yagona ID sign-in has ended. You can close this window.',
   logoutNothingTitle: 'Nothing was signed out',
   logoutNothing: 'No sign-in was ended: sign out from the application you used, which asks Yagona ID to end your session.',
+  continueTitle: 'Continue to «{client}»',
+  continueIntro: 'You are signed in to Yagona ID as {name}. Continue to «{client}» without opening your key again?',
+  continueReceives: '«{client}» will receive:',
+  claimSub: 'an identifier of you for this application only',
+  claimProfile: 'your name',
+  claimNationalId: 'your PINFL and TIN',
+  claimOrganization: 'your organisation and position',
+  continueButton: 'Continue',
+  anotherKey: 'Use another key',
+  continueNoSignature: 'Continuing needs no new signature: the application receives the time and level of your earlier sign-in.',
   datePattern: '{d} {m} {y}',
   months: ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'],
   errors: {

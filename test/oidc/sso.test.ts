@@ -1,0 +1,267 @@
+// Single sign-on (issue 10): two agency apps driven by openid-client, one browser (a cookie
+// jar), the real app. A sign-in at A; B with one click on the continue page; prompt=none;
+// what asks for a new signature; idle and absolute ends on an injected clock; revocation;
+// and two instances on Redis + PostgreSQL sharing the session.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { decodeJwt } from 'jose';
+import { fixedClock } from '../../src/clock.ts';
+import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { openTestDatabase, uniqueKeyPrefix, type TestDatabase } from '../helpers/services.ts';
+import { cmsBody, createTestPki, type Citizen, type TestPki } from '../helpers/testPki.ts';
+import {
+  addClient, authorizationUrl, Browser, oidc, relyingParty, signInWithCode, startOidcApp, type AuthorizationStart, type TestClient,
+} from './helpers.ts';
+
+let pki: TestPki;
+let sqlite: TestDatabase;
+let postgres: TestDatabase;
+
+before(async () => {
+  pki = await createTestPki();
+  sqlite = await openTestDatabase('sqlite');
+  postgres = await openTestDatabase('postgres');
+});
+after(async () => {
+  await sqlite.cleanup();
+  await postgres.cleanup();
+});
+
+interface Agency {
+  registered: TestClient;
+  config: oidc.Configuration;
+}
+
+async function agency(app: TestApp, input: Parameters<typeof addClient>[1] = {}): Promise<Agency> {
+  const registered = await addClient(app, input);
+  return { registered, config: await relyingParty(app, registered) };
+}
+
+/** GET /authorize in the browser; where it sent the browser (the login page, or the agency with a code or error). */
+async function authorize(browser: Browser, url: URL, base = url): Promise<URL> {
+  const res = await browser.fetch(url.href);
+  assert.equal(res.status, 303, `authorize answered ${res.status}: ${await res.text()}`);
+  return new URL(res.headers.get('location') ?? '', base);
+}
+
+/** What the login page shows: the continue page (one click) or the key form (a signature). */
+async function pageKind(browser: Browser, loginUrl: URL): Promise<'continue' | 'sign-in'> {
+  const res = await browser.fetch(loginUrl.href);
+  assert.equal(res.status, 200);
+  const html = await res.text();
+  if (html.includes('id="continue"')) return 'continue';
+  assert.match(html, /id="key-form"/);
+  return 'sign-in';
+}
+
+/** The continue page's one click; the agency's tokens through openid-client. */
+async function continueTo(app: TestApp, browser: Browser, target: Agency, extra: Record<string, string> = {}, entry = app.url) {
+  const start = await authorizationUrl(target.config, extra);
+  const loginUrl = await authorize(browser, new URL(`${entry}${start.url.pathname}${start.url.search}`));
+  assert.equal(await pageKind(browser, loginUrl), 'continue');
+  const res = await browser.fetch(`${loginUrl.href}/continue`, { method: 'POST' });
+  assert.equal(res.status, 303, await res.text());
+  const callback = new URL(res.headers.get('location') ?? '');
+  return redeem(target, start, callback);
+}
+
+function redeem(target: Agency, start: AuthorizationStart, callback: URL) {
+  return oidc.authorizationCodeGrant(target.config, callback, { pkceCodeVerifier: start.verifier, expectedState: start.state, expectedNonce: start.nonce, idTokenExpected: true });
+}
+
+const ssoReuses = async (app: TestApp) => (await app.db.audit.tail(50)).filter((event) => event.type === 'sso_reuse');
+
+describe('single sign-on (memory + SQLite)', () => {
+  const clock = fixedClock(new Date());
+  let app: TestApp;
+  let citizen: Citizen;
+  let a: Agency;
+  let b: Agency;
+
+  before(async () => {
+    app = await startOidcApp({ store: 'memory', database: sqlite, pki, clock, env: { SSO_IDLE_SECONDS: '900', SSO_MAX_SECONDS: '2000' } });
+    citizen = await pki.citizen();
+    a = await agency(app);
+    b = await agency(app, { name: 'Agency B' });
+  });
+  after(() => app.close());
+
+  test('a signature at A, then B with one click: the same sid, another sub, an audit event saying no signature was made', async () => {
+    const browser = new Browser();
+    const atA = await signInWithCode(app, a.config, citizen, { scope: 'openid profile' }, browser);
+    const before = (await ssoReuses(app)).length;
+    const atB = await continueTo(app, browser, b);
+    const idA = atA.tokens.claims();
+    const idB = atB.claims();
+    assert.ok(idA && idB);
+    assert.equal(idB.sid, idA.sid, 'one OP session, one sid');
+    assert.notEqual(idB.sub, idA.sub, 'pairwise: B cannot link the citizen to A');
+    assert.equal(idB.auth_time, idA.auth_time, 'the signature\'s time, not the click\'s');
+    assert.equal(idB.acr, idA.acr);
+    // The access tokens and introspection carry the same sid, and no certificate-derived value.
+    for (const [tokens, config] of [[atA.tokens, a.config], [atB, b.config]] as const) {
+      const access = decodeJwt(tokens.access_token);
+      assert.equal(access.sid, idA.sid);
+      assert.equal(access.cnf, undefined);
+      assert.equal((await oidc.tokenIntrospection(config, tokens.access_token)).sid, idA.sid);
+    }
+    const events = (await ssoReuses(app)).slice(before);
+    assert.equal(events.length, 1);
+    assert.equal(events[0]?.details?.signature, false);
+    assert.equal(events[0]?.details?.clientId, b.registered.client.clientId);
+    assert.equal(events[0]?.details?.sid, idA.sid);
+  });
+
+  test('prompt=none: a code where the citizen went on before; consent_required at an agency never visited; login_required without a session', async () => {
+    const browser = new Browser();
+    await signInWithCode(app, a.config, citizen, {}, browser);
+    const start = await authorizationUrl(a.config, { prompt: 'none' });
+    const silent = await authorize(browser, start.url);
+    assert.ok(silent.href.startsWith('https://agency.example/callback'));
+    const tokens = await redeem(a, start, silent);
+    assert.ok(tokens.id_token);
+
+    const never = await authorize(browser, (await authorizationUrl(b.config, { prompt: 'none' })).url);
+    assert.equal(never.searchParams.get('error'), 'consent_required');
+    const nobody = await authorize(new Browser(), (await authorizationUrl(a.config, { prompt: 'none' })).url);
+    assert.equal(nobody.searchParams.get('error'), 'login_required');
+  });
+
+  test('prompt=login, max_age=0 and acr_values above the session\'s level ask for the key again', async () => {
+    const browser = new Browser();
+    await signInWithCode(app, a.config, citizen, {}, browser);
+    const cases: Array<Record<string, string>> = [{ prompt: 'login' }, { max_age: '0' }, { acr_values: 'urn:yagona:loa:high' }];
+    for (const extra of cases) {
+      assert.equal(await pageKind(browser, await authorize(browser, (await authorizationUrl(b.config, extra)).url)), 'sign-in', JSON.stringify(extra));
+      // prompt=none cannot go with login (invalid_request); with the others it cannot be met.
+      if (extra.prompt !== undefined) continue;
+      const none = await authorize(browser, (await authorizationUrl(a.config, { ...extra, prompt: 'none' })).url);
+      assert.equal(none.searchParams.get('error'), 'login_required', JSON.stringify(extra));
+    }
+    // Within the levels and ages it has, the session is offered.
+    assert.equal(await pageKind(browser, await authorize(browser, (await authorizationUrl(b.config, { max_age: '600', acr_values: 'urn:yagona:loa:substantial' })).url)), 'continue');
+  });
+
+  test('a fresh signature by the same citizen keeps the sid and rotates the cookie; another citizen\'s ends the session', async () => {
+    const browser = new Browser();
+    const first = await signInWithCode(app, a.config, citizen, {}, browser);
+    const cookieBefore = ssoCookieOf(browser);
+    const again = await signInWithCode(app, b.config, citizen, { prompt: 'login' }, browser);
+    assert.equal(again.tokens.claims()?.sid, first.tokens.claims()?.sid);
+    assert.notEqual(ssoCookieOf(browser), cookieBefore, 'a new signature, a new cookie value');
+
+    const other = await pki.citizen();
+    const third = await signInWithCode(app, b.config, other, { prompt: 'login' }, browser);
+    assert.notEqual(third.tokens.claims()?.sid, first.tokens.claims()?.sid);
+    await assert.rejects(oidc.refreshTokenGrant(a.config, first.tokens.refresh_token as string), (error: oidc.ResponseBodyError) => error.error === 'invalid_grant');
+  });
+
+  test('a cookie the browser brought is never adopted, and the session is never readable from a page', async () => {
+    const browser = new Browser();
+    const planted = `${'a'.repeat(24)}.${'b'.repeat(43)}`;
+    browser.setCookie('yagona-sso', planted);
+    const start = await authorizationUrl(a.config);
+    const loginUrl = await authorize(browser, start.url);
+    assert.equal(await pageKind(browser, loginUrl), 'sign-in');
+    const challenge = (await (await app.post('/v1/challenges', {})).json()) as { id: string; challenge: string };
+    const res = await browser.fetch(loginUrl.href, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(cmsBody(citizen, challenge.id, challenge.challenge)) });
+    assert.equal(res.status, 200);
+    const line = res.headers.getSetCookie().find((cookie) => cookie.startsWith('yagona-sso='));
+    assert.ok(line);
+    assert.match(line, /HttpOnly/i);
+    assert.match(line, /SameSite=Lax/i);
+    assert.notEqual(ssoCookieOf(browser), planted);
+  });
+
+  test('idle: 900 s without an authorize or refresh ends the session; each reuse extends it up to the absolute end', async () => {
+    const browser = new Browser();
+    await signInWithCode(app, a.config, citizen, {}, browser);
+    const silently = async () => authorize(browser, (await authorizationUrl(a.config, { prompt: 'none' })).url);
+    // Each reuse within 900 s extends it: 800 + 800 s live, past the first 900.
+    clock.advanceSeconds(800);
+    assert.ok((await silently()).searchParams.get('code'));
+    clock.advanceSeconds(800);
+    assert.ok((await silently()).searchParams.get('code'));
+    // The absolute end (SSO_MAX_SECONDS=2000 here) wins over a fresh idle time.
+    clock.advanceSeconds(500);
+    assert.equal((await silently()).searchParams.get('error'), 'login_required');
+    assert.equal(await pageKind(browser, await authorize(browser, (await authorizationUrl(b.config)).url)), 'sign-in');
+
+    const idle = new Browser();
+    await signInWithCode(app, a.config, citizen, {}, idle);
+    clock.advanceSeconds(901);
+    assert.equal((await authorize(idle, (await authorizationUrl(a.config, { prompt: 'none' })).url)).searchParams.get('error'), 'login_required');
+  });
+
+  test('a revoked certificate ends the session: the next authorize asks for a signature', async () => {
+    const victim = await pki.citizen();
+    const browser = new Browser();
+    const { tokens } = await signInWithCode(app, a.config, victim, {}, browser);
+    const leaf = (await app.deps.sessions.authenticate(tokens.access_token, a.registered.client.clientId)).certificatePath?.[0];
+    assert.ok(leaf);
+    // Only the registry knows yet (no watcher poll): the reuse reads it.
+    await app.db.revocations.add({ issuer: leaf.issuer, serialHex: leaf.serialHex, reason: 'keyCompromise', revokedAt: new Date(), source: 'test' });
+    assert.equal(await pageKind(browser, await authorize(browser, (await authorizationUrl(b.config)).url)), 'sign-in');
+    assert.equal((await authorize(browser, (await authorizationUrl(a.config, { prompt: 'none' })).url)).searchParams.get('error'), 'login_required');
+    assert.equal(await app.deps.oidc.sso.find(decodeJwt(tokens.id_token as string).sid as string), undefined);
+  });
+
+  test('"use another key" and a session ended while the continue page was open lead to the sign-in page, no code', async () => {
+    const browser = new Browser();
+    const { tokens } = await signInWithCode(app, a.config, citizen, {}, browser);
+    const another = await authorize(browser, (await authorizationUrl(b.config)).url);
+    assert.equal(await pageKind(browser, another), 'continue');
+    const res = await browser.fetch(`${another.href}/another`, { method: 'POST' });
+    assert.equal(res.status, 200);
+    assert.match(await res.text(), /id="key-form"/);
+    assert.equal(await pageKind(browser, another), 'sign-in', 'the interaction stays a sign-in');
+
+    const ended = await authorize(browser, (await authorizationUrl(b.config)).url);
+    assert.equal(await pageKind(browser, ended), 'continue');
+    await app.deps.oidc.sso.end(decodeJwt(tokens.id_token as string).sid as string);
+    const late = await browser.fetch(`${ended.href}/continue`, { method: 'POST' });
+    assert.equal(late.status, 200);
+    assert.match(await late.text(), /id="key-form"/);
+  });
+
+  test('an id_token_hint for another citizen: login_required', async () => {
+    const browser = new Browser();
+    await signInWithCode(app, a.config, citizen, {}, browser);
+    const someoneElse = await signInWithCode(app, a.config, await pki.citizen());
+    const res = await authorize(browser, (await authorizationUrl(a.config, { id_token_hint: someoneElse.tokens.id_token as string })).url);
+    assert.equal(res.searchParams.get('error'), 'login_required');
+  });
+});
+
+describe('single sign-on across two instances (Redis + PostgreSQL)', () => {
+  let one: TestApp;
+  let two: TestApp;
+
+  before(async () => {
+    const keyPrefix = uniqueKeyPrefix('sso');
+    one = await startOidcApp({ store: 'redis', database: postgres, pki, keyPrefix });
+    // The second instance of the same service: its issuer, its Redis and its database.
+    two = await startTestAppAs(one, keyPrefix);
+  });
+  after(async () => {
+    await two.close();
+    await one.close();
+  });
+
+  test('signed in through instance 1, continued through instance 2', async () => {
+    const citizen = await pki.citizen();
+    const a = await agency(one);
+    const b = await agency(one, { name: 'Agency B' });
+    const browser = new Browser();
+    const atA = await signInWithCode(one, a.config, citizen, {}, browser);
+    const atB = await continueTo(one, browser, b, {}, two.url);
+    assert.equal(atB.claims()?.sid, atA.tokens.claims()?.sid);
+    assert.notEqual(atB.claims()?.sub, atA.tokens.claims()?.sub);
+  });
+});
+
+function startTestAppAs(first: TestApp, keyPrefix: string): Promise<TestApp> {
+  return startTestApp({ store: 'redis', database: postgres, pki, keyPrefix, env: { ISSUER_URL: first.url } });
+}
+
+const ssoCookieOf = (browser: Browser) => browser.cookie('yagona-sso');
