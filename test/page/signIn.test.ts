@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { errorCodes, type ErrorCode } from '../../src/errors.ts';
-import { dictionaries, fill, locales, type Problem } from '../../src/http/loginPage/i18n.ts';
+import { dictionaries, fill, locales, type Problem, problemWords } from '../../src/http/loginPage/i18n.ts';
 import { agentOrigin } from '../../src/login/originBinding.ts';
 import { interactionTtlSeconds } from '../../src/oidc/grants.ts';
 import { certificateKey } from '../../src/revocation/certificateKey.ts';
@@ -262,7 +262,7 @@ describe('the sign-in page in Chromium', () => {
       answer = next;
       await page.locator('#sign').click();
       const problem: Problem = next === 'abort' ? 'network' : next.code;
-      assert.equal(await alertText(page), fill(dictionaries[lang].errors[problem], client), `${problem} in ${lang}`);
+      assert.equal(await alertText(page), fill(dictionaries[lang].errors[problem], client, problemWords(problem, 'x')), `${problem} in ${lang}`);
       assert.equal(await page.getAttribute('html', 'lang'), lang);
     }
     assert.equal(await page.locator('#sign-form').isVisible(), false, 'nothing to retry once the interaction is gone');

@@ -3,7 +3,7 @@
 // to /login/{interactionId}, and follow `redirectTo`. The file, the password and the private
 // key stay in this page: the only requests are POST /v1/challenges ({}) and the signed body.
 import { KeyFileError, openKeyFile, type CertificateSummary, type KeyFileIdentity } from '../../pki/browser/keyFile.ts';
-import { defaultLocale, dictionaries, fill, formatDate, isLocale, type Locale, type Problem, type TextKey } from './i18n.ts';
+import { defaultLocale, dictionaries, fill, formatDate, isLocale, type Locale, type Problem, problemWords, type TextKey } from './i18n.ts';
 import { startLanguageSwitch } from './languageSwitch.ts';
 // The "key token" way beside the key file (signing through the local agent); it adds its own part of the page.
 import './keyToken.ts';
@@ -44,6 +44,8 @@ const client = main.dataset.client ?? '';
 const state: {
   locale: Locale;
   problem: Problem | undefined;
+  /** What the problem's sentence names (problemWords), kept for a change of language. */
+  words: Record<string, string>;
   status: TextKey | undefined;
   identities: KeyFileIdentity[];
   selected: number;
@@ -52,6 +54,7 @@ const state: {
 } = {
   locale: isLocale(document.documentElement.lang) ? document.documentElement.lang : defaultLocale,
   problem: undefined,
+  words: {},
   status: undefined,
   identities: [],
   selected: 0,
@@ -65,7 +68,7 @@ const text = (key: TextKey) => fill(dictionaries[state.locale][key], client);
 
 startLanguageSwitch(state.locale, (locale) => {
   state.locale = locale;
-  if (state.problem !== undefined) alertBox.textContent = fill(dictionaries[locale].errors[state.problem], client);
+  if (state.problem !== undefined) alertBox.textContent = fill(dictionaries[locale].errors[state.problem], client, state.words);
   statusLine.textContent = state.status === undefined ? '' : text(state.status);
   showFileName();
   renderIdentities();
@@ -83,10 +86,11 @@ fileInput.addEventListener('change', showFileName);
 // ---- messages -------------------------------------------------------------------------
 
 /** The reason in the alert element, read out and focused (WCAG 3.3.1, 4.1.3). */
-function showProblem(problem: Problem, field?: HTMLInputElement): void {
+function showProblem(problem: Problem, field?: HTMLInputElement, words: Record<string, string> = {}): void {
   state.problem = problem;
+  state.words = words;
   setStatus(undefined);
-  alertBox.textContent = fill(dictionaries[state.locale].errors[problem], client);
+  alertBox.textContent = fill(dictionaries[state.locale].errors[problem], client, words);
   alertBox.hidden = false;
   for (const input of [fileInput, passwordInput]) {
     if (input === field) {
@@ -261,18 +265,18 @@ async function signIn(): Promise<void> {
   } else if (chooseAnotherFile.has(outcome.problem)) {
     backToFile();
   }
-  showProblem(outcome.problem, chooseAnotherFile.has(outcome.problem) ? fileInput : undefined);
+  showProblem(outcome.problem, chooseAnotherFile.has(outcome.problem) ? fileInput : undefined, outcome.words);
 }
 
-async function postSignature(identity: KeyFileIdentity): Promise<{ redirectTo: string } | { problem: Problem }> {
+async function postSignature(identity: KeyFileIdentity): Promise<{ redirectTo: string } | ServiceProblem> {
   try {
     const challengeResponse = await postJson('/v1/challenges', {});
-    if (challengeResponse.status !== 201) return { problem: await problemOf(challengeResponse) };
+    if (challengeResponse.status !== 201) return problemOf(challengeResponse);
     const challenge = (await challengeResponse.json()) as { id?: unknown; challenge?: unknown };
     if (typeof challenge.id !== 'string' || typeof challenge.challenge !== 'string') return { problem: 'internal_error' };
     const cms = await identity.signChallenge(challenge.challenge);
     const response = await postJson(`/login/${encodeURIComponent(interactionId)}`, { challengeId: challenge.id, format: 'cms', cms: base64(cms) });
-    if (response.status !== 200) return { problem: await problemOf(response) };
+    if (response.status !== 200) return problemOf(response);
     const { redirectTo } = (await response.json()) as { redirectTo?: unknown };
     if (typeof redirectTo !== 'string' || !/^https?:\/\//i.test(redirectTo)) return { problem: 'internal_error' };
     return { redirectTo };
@@ -295,17 +299,22 @@ async function postJson(path: string, body: unknown): Promise<Response> {
   }
 }
 
-/** The problem+json `code` when it is one the page has a sentence for; else by status. */
-async function problemOf(response: Response): Promise<Problem> {
+interface ServiceProblem {
+  problem: Problem;
+  words?: Record<string, string>;
+}
+
+/** The problem+json `code` when it is one the page has a sentence for, with what it names; else by status. */
+async function problemOf(response: Response): Promise<ServiceProblem> {
   try {
-    const { code } = (await response.json()) as { code?: unknown };
-    if (typeof code === 'string' && code in dictionaries[state.locale].errors) return code as Problem;
+    const { code, detail } = (await response.json()) as { code?: unknown; detail?: unknown };
+    if (typeof code === 'string' && code in dictionaries[state.locale].errors) return { problem: code as Problem, words: problemWords(code as Problem, detail) };
   } catch {
     // Not JSON: a proxy's page, say; the status still tells what kind of failure it was.
   }
-  if (response.status === 429) return 'rate_limited';
-  if (response.status === 404) return 'not_found';
-  return response.status >= 500 ? 'unavailable' : 'invalid_request';
+  if (response.status === 429) return { problem: 'rate_limited' };
+  if (response.status === 404) return { problem: 'not_found' };
+  return { problem: response.status >= 500 ? 'unavailable' : 'invalid_request' };
 }
 
 function base64(bytes: Uint8Array): string {

@@ -118,7 +118,7 @@ const uz: Dictionary = {
   errors: {
     invalid_request: 'Kirish soʻrovi qabul qilinmadi. Qaytadan urinib koʻring.',
     malformed_signature: 'Imzoni oʻqib boʻlmadi. Qaytadan urinib koʻring; takrorlansa, kalit faylingiz shikastlangan boʻlishi mumkin.',
-    unsupported_algorithm: 'Sertifikatingiz bu xizmat qabul qilmaydigan algoritmdan foydalanadi. Sertifikatlash markazidan yangi kalit oling.',
+    unsupported_algorithm: 'Sertifikatingiz bu xizmat qabul qilmaydigan algoritmdan foydalanadi ({algorithm}). Sertifikatlash markazidan yangi kalit oling.',
     weak_algorithm: 'Sertifikatingiz eskirgan, endi xavfsiz hisoblanmaydigan algoritm yoki kalitdan foydalanadi. Sertifikatlash markazidan yangi kalit oling.',
     challenge_invalid: 'Kirish uchun bir martalik kodning vaqti tugadi. Tugmani yana bir bor bosing.',
     signature_invalid: 'Imzo sertifikatga mos kelmadi. Qaytadan urinib koʻring yoki boshqa kalit faylini tanlang.',
@@ -199,7 +199,7 @@ const ru: Dictionary = {
   errors: {
     invalid_request: 'Запрос на вход не принят. Попробуйте ещё раз.',
     malformed_signature: 'Не удалось прочитать подпись. Попробуйте ещё раз; если ошибка повторится, файл ключа может быть повреждён.',
-    unsupported_algorithm: 'Ваш сертификат использует алгоритм, который этот сервис не принимает. Получите новый ключ в удостоверяющем центре.',
+    unsupported_algorithm: 'Ваш сертификат использует алгоритм, который этот сервис не принимает ({algorithm}). Получите новый ключ в удостоверяющем центре.',
     weak_algorithm: 'Ваш сертификат использует устаревший, небезопасный алгоритм или ключ. Получите новый ключ в удостоверяющем центре.',
     challenge_invalid: 'Истёк срок одноразового кода для входа. Нажмите кнопку ещё раз.',
     signature_invalid: 'Подпись не соответствует сертификату. Попробуйте ещё раз или выберите другой файл ключа.',
@@ -280,7 +280,7 @@ const en: Dictionary = {
   errors: {
     invalid_request: 'The sign-in request was not accepted. Please try again.',
     malformed_signature: 'The signature could not be read. Please try again; if it happens again, your key file may be damaged.',
-    unsupported_algorithm: 'Your certificate uses an algorithm this service does not accept. Get a new key from your certification centre.',
+    unsupported_algorithm: 'Your certificate uses an algorithm this service does not accept ({algorithm}). Get a new key from your certification centre.',
     weak_algorithm: 'Your certificate uses an outdated algorithm or key that is no longer considered safe. Get a new key from your certification centre.',
     challenge_invalid: 'The one-time sign-in code has expired. Press the button again.',
     signature_invalid: 'The signature does not match the certificate. Try again, or choose another key file.',
@@ -336,6 +336,18 @@ export function sentenceOf(dictionary: Dictionary, key: SentenceKey): string {
 }
 
 /** A sentence with `{client}` (the agency app's name) and any other `{name}` of `vars` filled in. */
+/**
+ * The words a problem's sentence names besides the client: for unsupported_algorithm, the
+ * algorithm as the service's detail names it, in words and by OID ("O'zDSt 1092:2009-II
+ * parameter set 1.2.860.3.15.1.1.2.1.3 is not supported" → its subject), the whole detail when
+ * it has another shape, "?" without one.
+ */
+export function problemWords(problem: Problem, detail: unknown): Record<string, string> {
+  if (problem !== 'unsupported_algorithm') return {};
+  if (typeof detail !== 'string' || detail === '') return { algorithm: '?' };
+  return { algorithm: /^(.+?) is not supported\b/.exec(detail)?.[1] ?? detail };
+}
+
 export function fill(sentence: string, client: string, vars: Readonly<Record<string, string>> = {}): string {
   return sentence.replace(/\{([a-z]+)\}/g, (placeholder, name: string) => (name === 'client' ? client : vars[name] ?? placeholder));
 }

@@ -11,7 +11,7 @@
 // service's error sentences are the dictionary's.
 import { agentOrigin } from '../../login/originBinding.ts';
 import { isRecentEnough, minimumAgentVersion } from '../../token/agentRelease.ts';
-import { dictionaries, fill, formatDate, isLocale, type Locale, type Problem } from './i18n.ts';
+import { dictionaries, fill, formatDate, isLocale, type Locale, type Problem, problemWords } from './i18n.ts';
 
 type TokenProblem =
   | 'agent_missing' | 'agent_too_old' | 'no_certificates' | 'choose_certificate' | 'pin_missing'
@@ -187,7 +187,7 @@ let downloads: Download[] | undefined;
 /** The version a too-old agent answered with, for its sentence. */
 let foundVersion = '';
 let locked = new Set<string>();
-let shown: { kind: 'token'; problem: TokenProblem } | { kind: 'service'; problem: Problem } | undefined;
+let shown: { kind: 'token'; problem: TokenProblem } | { kind: 'service'; problem: Problem; words?: Record<string, string> } | undefined;
 let status: 'finding' | 'signing' | undefined;
 let busy = false;
 
@@ -292,7 +292,7 @@ function commonName(subject: string): string {
 }
 
 function sentence(current: NonNullable<typeof shown>): string {
-  if (current.kind === 'service') return fill(dictionaries[locale()].errors[current.problem], client);
+  if (current.kind === 'service') return fill(dictionaries[locale()].errors[current.problem], client, current.words);
   return t().problems[current.problem].replace('{version}', foundVersion).replace('{minimum}', minimumAgentVersion);
 }
 
@@ -405,7 +405,7 @@ async function sign(): Promise<void> {
   setStatus('signing');
   try {
     const challengeResponse = await postJson('/v1/challenges', {});
-    if (challengeResponse.status !== 201) return showProblem({ kind: 'service', problem: await serviceProblem(challengeResponse) });
+    if (challengeResponse.status !== 201) return showProblem(await serviceProblem(challengeResponse));
     const { id, challenge } = (await challengeResponse.json()) as { id: string; challenge: string };
     const signed = await agent('/v1/sign', {
       method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ certificate: chosen, pin: pinInput.value, challenge }),
@@ -418,7 +418,7 @@ async function sign(): Promise<void> {
     pinInput.value = '';
     const { format, cms } = (await signed.json()) as { format: string; cms: string };
     const response = await postJson(`/login/${encodeURIComponent(interactionId)}`, { challengeId: id, format, cms });
-    if (response.status !== 200) return showProblem({ kind: 'service', problem: await serviceProblem(response) });
+    if (response.status !== 200) return showProblem(await serviceProblem(response));
     const { redirectTo } = (await response.json()) as { redirectTo?: unknown };
     if (typeof redirectTo !== 'string' || !/^https?:\/\//i.test(redirectTo)) return showProblem({ kind: 'service', problem: 'internal_error' });
     window.location.assign(redirectTo);
@@ -440,11 +440,10 @@ function postJson(path: string, body: unknown): Promise<Response> {
   });
 }
 
-async function serviceProblem(response: Response): Promise<Problem> {
-  const { code } = (await response.json().catch(() => ({}))) as { code?: unknown };
-  if (typeof code === 'string' && code in dictionaries[locale()].errors) return code as Problem;
-  if (response.status === 404) return 'not_found';
-  return response.status >= 500 ? 'unavailable' : 'invalid_request';
+async function serviceProblem(response: Response): Promise<NonNullable<typeof shown>> {
+  const { code, detail } = (await response.json().catch(() => ({}))) as { code?: unknown; detail?: unknown };
+  if (typeof code === 'string' && code in dictionaries[locale()].errors) return { kind: 'service', problem: code as Problem, words: problemWords(code as Problem, detail) };
+  return { kind: 'service', problem: response.status === 404 ? 'not_found' : response.status >= 500 ? 'unavailable' : 'invalid_request' };
 }
 
 if (main !== null && keyForm !== null) {
