@@ -3,9 +3,10 @@
 // every key, certificate and signature of the chain the engine's (test/helpers/gostPki.ts), the
 // CMS in DER and in E-IMZO's BER, attached and detached, with signing time and the chain to the
 // root inside, under a trust policy naming each CA. The subject is the citizen's PINFL. A
-// flipped bit in each byte of an O'zDSt signature is refused (each GOST family at its first and last bits),
-// as is one in the CA's signature on the citizen; an unknown parameter set and a family not in
-// SIGNATURE_ALGORITHMS are refused by name. Every refusal is checked whole (signInChecks.ts).
+// flipped bit in each byte of an O'zDSt signature is refused (each other GOST case at the first
+// and last bits of s and r), as is one in the CA's signature on the citizen; unknown O'zDSt and
+// GOST 2012 parameter sets and a family not in SIGNATURE_ALGORITHMS are refused by name. Every
+// refusal is checked whole (signInChecks.ts).
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,7 +14,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { gostOid } from '../../src/pki/algorithms/families/gost.ts';
 import { algorithmIdentifier, oid, sequence } from '../../src/pki/asn1/derWrite.ts';
-import { gostSpki, ozdstProfile } from '../../src/pki/issue/gostSigner.ts';
+import { gostSpki } from '../../src/pki/issue/gostSigner.ts';
 import { issueCertificate } from '../../src/pki/issue/issue.ts';
 import type { ExternalSigner } from '../../src/pki/issue/signer.ts';
 import { parseCertificate } from '../../src/pki/x509/certificate.ts';
@@ -109,20 +110,27 @@ describe('keys made by the gost engine sign in over HTTP (Redis, PostgreSQL)', (
     await expectRejected(app, { ...citizen, certDer }, 403, 'certificate_untrusted');
   });
 
-  test("an O'zDSt parameter set other than A and C is refused by name: 400 unsupported_algorithm", async () => {
-    const chain = chains.get(ozdstA)!;
-    const signer = engineSigner(engine, ozdstA);
-    // The ID-card parameter set seen in E-IMZO code, not established by any real vector.
-    const idCard = { ...ozdstProfile('A'), keyAlgorithm: algorithmIdentifier(gostOid.ozdstKey, sequence(oid('1.2.860.3.15.1.1.2.1.3'))) };
-    const spki = gostSpki(idCard, signer.spki.subarray(-64));
-    const now = Date.now();
-    const leaf = await issueCertificate({
-      subject: `CN=ID CARD,1.2.860.3.16.1.2=${pinfl},C=UZ`, issuer: { certDer: chain.ca.der, privateKey: chain.ca.signer }, publicKey: spki,
-      notBefore: new Date(now - 86_400_000), notAfter: new Date(now + 86_400_000), keyUsage: ['digitalSignature'], extKeyUsage: ['clientAuth'],
+  // The ID-card set seen in E-IMZO code, not established by any real vector; and RFC 7091's test
+  // curve, which GOST R 34.10-2012 keys must never name.
+  const unknownSets: Array<[GostCase, Uint8Array, string]> = [
+    [ozdstA, algorithmIdentifier(gostOid.ozdstKey, sequence(oid('1.2.860.3.15.1.1.2.1.3'))), "O'zDSt 1092:2009-II parameter set 1.2.860.3.15.1.1.2.1.3 is not supported"],
+    [gostCases.find((c) => c.kind === 'gost2012_256')!, algorithmIdentifier(gostOid.gost2012Key256, sequence(oid('1.2.643.2.2.35.0'))),
+      'GOST R 34.10-2012 256-bit parameter set 1.2.643.2.2.35.0 is not supported'],
+  ];
+  for (const [c, keyAlgorithm, expected] of unknownSets) {
+    test(`an unknown parameter set is refused by name, 400 unsupported_algorithm: ${expected}`, async () => {
+      const chain = chains.get(c)!;
+      const signer = engineSigner(engine, c);
+      const spki = gostSpki({ ...c.profile, keyAlgorithm }, signer.spki.subarray(-2 * c.profile.curve.size));
+      const now = Date.now();
+      const leaf = await issueCertificate({
+        subject: `CN=UNKNOWN SET,1.2.860.3.16.1.2=${pinfl},C=UZ`, issuer: { certDer: chain.ca.der, privateKey: chain.ca.signer }, publicKey: spki,
+        notBefore: new Date(now - 86_400_000), notAfter: new Date(now + 86_400_000), keyUsage: ['digitalSignature'], extKeyUsage: ['clientAuth'],
+      });
+      const detail = await expectRejected(app, { certDer: leaf.der, privateKey: { ...signer, spki }, chain: chain.citizen.chain }, 400, 'unsupported_algorithm');
+      assert.equal(detail, expected);
     });
-    const detail = await expectRejected(app, { certDer: leaf.der, privateKey: { ...signer, spki }, chain: chain.citizen.chain }, 400, 'unsupported_algorithm');
-    assert.equal(detail, "O'zDSt 1092:2009-II parameter set 1.2.860.3.15.1.1.2.1.3 is not supported");
-  });
+  }
 });
 
 describe('the default SIGNATURE_ALGORITHMS (in-process store, SQLite)', () => {
