@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { OperatorInputError } from '../errors.ts';
 import {
-  applicationTypes, authMethods, clientProfiles, idTokenAlgorithms, maxSecretOverlapSeconds, registerClient, rotateClientSecret, updateClient,
+  applicationTypes, authMethods, clientProfiles, defaultScopes, idTokenAlgorithms, maxSecretOverlapSeconds, registerClient, rotateClientSecret, supportedScopes, updateClient,
   type ClientRecord, type ClientSettings,
 } from '../oidc/clients.ts';
 import { confirm, defineCommand, onRun, stateChanging, type RegisterCommand } from './command.ts';
@@ -21,6 +21,7 @@ interface KindOptions {
   requirePar?: boolean;
   backchannelLogoutUri?: string;
   postLogoutRedirectUri?: string[];
+  scope?: string[];
   yes?: boolean;
   operator: string;
 }
@@ -60,6 +61,7 @@ function kindOptions(command: Command): Command {
     .option('--jwks-uri <url>', 'or where the client publishes that JWK Set (https)')
     .option('--profile <profile>', `${clientProfiles.join(' | ')}: fapi2 applies the FAPI 2.0 Security Profile (PAR, private_key_jwt, ES256/PS256, DPoP)`)
     .option('--id-token-alg <alg>', `id_token_signed_response_alg: ${idTokenAlgorithms.join(' | ')} (default ES256)`)
+    .option('--scope <scope...>', `the scopes it may ask for, openid among them: ${supportedScopes.join(' ')} (default ${defaultScopes.join(' ')}; update: replaces the list)`)
     .option('--require-par', 'accept authorization requests only through PAR (always for fapi2)')
     .option('--no-require-par', 'accept plain authorization requests too (not for fapi2)');
 }
@@ -189,6 +191,7 @@ async function readKindOptions(options: KindOptions): Promise<Partial<ClientSett
     ...(options.jwksUri === undefined ? {} : { jwksUri: options.jwksUri, jwks: undefined }),
     ...(options.backchannelLogoutUri === undefined ? {} : { backchannelLogoutUri: none(options.backchannelLogoutUri) ? null : options.backchannelLogoutUri }),
     ...(options.postLogoutRedirectUri === undefined ? {} : { postLogoutRedirectUris: options.postLogoutRedirectUri.filter((uri) => !none(uri)) }),
+    ...(options.scope === undefined ? {} : { scopes: options.scope.flatMap((scope) => scope.split(' ')).filter(Boolean) }),
   };
 }
 
@@ -210,6 +213,7 @@ function describe(client: ClientRecord, clientSecret: string | undefined): strin
     `  type:          ${client.applicationType}${client.profile === 'fapi2' ? ', FAPI 2.0' : ''}`,
     `  auth method:   ${client.authMethod}`,
     ...client.redirectUris.map((uri) => `  redirect_uri:  ${uri}`),
+    `  scope:         ${client.scopes.join(' ')}`,
   ];
 }
 
@@ -230,6 +234,7 @@ function view(client: ClientRecord) {
     require_pushed_authorization_requests: client.requirePushedAuthorizationRequests,
     dpop_bound_access_tokens: client.dpopBoundAccessTokens,
     subject_type: client.subjectType,
+    scope: client.scopes.join(' '),
     ...(client.previousSecretExpiresAt === null ? {} : { previous_secret_valid_until: client.previousSecretExpiresAt.toISOString() }),
     created_at: client.createdAt.toISOString(),
     ...(client.updatedAt === null ? {} : { updated_at: client.updatedAt.toISOString() }),

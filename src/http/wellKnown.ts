@@ -1,7 +1,7 @@
 // Discovery (OIDC Discovery 1.0 §3, RFC 8414) and keys: every endpoint and what it supports.
 import { Router, type Request, type Response } from 'express';
-import { supportedAcrValues, supportedScopes, supportedUiLocales } from '../oidc/authorize.ts';
-import { authMethods, clientAlgorithms, confidentialAuthMethods, idTokenAlgorithms } from '../oidc/clients.ts';
+import { supportedAcrValues, supportedUiLocales } from '../oidc/authorize.ts';
+import { authMethods, clientAlgorithms, confidentialAuthMethods, idTokenAlgorithms, supportedScopes } from '../oidc/clients.ts';
 import type { KeyRing } from '../keys/keyRing.ts';
 import { dpopAlgorithms } from '../oidc/dpop.ts';
 

@@ -5,12 +5,11 @@ import type { Clock } from '../clock.ts';
 import { OAuthError, type OAuthErrorCode } from '../errors.ts';
 import type { KeyRing } from '../keys/keyRing.ts';
 import type { ClientRecord, ClientStore, EphemeralStore } from '../stores/types.ts';
-import { redirectUriRegistered } from './clients.ts';
+import { redirectUriRegistered, supportedScopes } from './clients.ts';
 import type { AuthorizationRequest } from './grants.ts';
 import { acrValues } from '../login/assurance.ts';
 import { verifyIdTokenHint } from './tokens.ts';
 
-export const supportedScopes = ['openid', 'profile', 'national_id', 'organization'] as const;
 export const supportedAcrValues = acrValues;
 export const supportedUiLocales = ['uz', 'ru', 'en'] as const;
 
@@ -73,6 +72,10 @@ export async function readAuthorizationRequest(deps: AuthorizeDeps, query: Recor
   // OIDC Core §3.1.2.1: scopes not understood are ignored (libraries add `email` by default);
   // the token response names what was granted (RFC 6749 §3.3).
   const scope = requested.filter((s) => (supportedScopes as readonly string[]).includes(s));
+  // RFC 6749 §3.3: a scope the client is not registered for is refused, not quietly dropped,
+  // so an agency learns at once that it asked for more than it was allowed.
+  const beyond = scope.filter((s) => !client.scopes.includes(s));
+  if (beyond.length > 0) throw fail('invalid_scope', `this application is not registered for the scope ${beyond.join(' ')}`);
 
   const codeChallenge = single('code_challenge');
   if (codeChallenge === undefined) throw invalid('code_challenge is required (PKCE, RFC 7636)');

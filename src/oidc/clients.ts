@@ -21,6 +21,10 @@ export const confidentialAuthMethods: readonly TokenEndpointAuthMethod[] = ['cli
 export const applicationTypes: readonly ClientRecord['applicationType'][] = ['web', 'native'];
 export const clientProfiles: readonly ClientRecord['profile'][] = ['oidc', 'fapi2'];
 export const idTokenAlgorithms: readonly ClientRecord['idTokenSignedResponseAlg'][] = ['ES256', 'RS256', 'PS256'];
+/** Every scope this service understands (OIDC Core §5.4 and ours); each client may ask for its own allow-list of them. */
+export const supportedScopes = ['openid', 'profile', 'national_id', 'organization'] as const;
+/** A client's allow-list unless the operator says otherwise: the national identifiers are asked for explicitly. */
+export const defaultScopes: readonly string[] = ['openid', 'profile'];
 
 /**
  * Algorithms accepted from clients — private_key_jwt assertions (RFC 7523 §3), request objects
@@ -49,6 +53,8 @@ export interface ClientSettings {
   requirePushedAuthorizationRequests: boolean;
   dpopBoundAccessTokens: boolean;
   subjectType: ClientRecord['subjectType'];
+  /** The scopes it may ask for (default openid profile). */
+  scopes: string[];
 }
 
 export interface NewClient extends Partial<Omit<ClientSettings, 'name' | 'redirectUris'>> {
@@ -85,6 +91,7 @@ export async function registerClient(store: ClientStore, input: NewClient, at: D
     jwksUri: input.jwksUri ?? null,
     idTokenSignedResponseAlg: input.idTokenSignedResponseAlg ?? 'ES256',
     subjectType: input.subjectType ?? 'pairwise',
+    scopes: input.scopes ?? [...defaultScopes],
   }, input);
   const clientSecret = usesSecret(settings.authMethod) ? input.clientSecret ?? newSecret() : undefined;
   if (clientSecret !== undefined && clientSecret.length < 32) throw new OperatorInputError('a client secret must be at least 32 characters');
@@ -96,8 +103,9 @@ export async function registerClient(store: ClientStore, input: NewClient, at: D
     previousSecretHash: null,
     previousSecretExpiresAt: null,
     // The pairwise salt: sub = HMAC(salt, citizen) makes subjects unlinkable across agencies.
-    // It never changes after this: an update or a new secret keeps every citizen's sub.
-    subjectSalt: randomBytes(32).toString('base64url'),
+    // It never changes after this: an update or a new secret keeps every citizen's sub. A
+    // public client shares the service's one salt: the same opaque sub everywhere public.
+    subjectSalt: settings.subjectType === 'public' ? await store.publicSubjectSalt() : randomBytes(32).toString('base64url'),
     createdAt: at,
     updatedAt: null,
   };
@@ -122,6 +130,9 @@ export interface UpdatedClient extends RegisteredClient {
 export async function updateClient(store: ClientStore, clientId: string, changes: Partial<ClientSettings>, at: Date): Promise<UpdatedClient> {
   const current = await store.find(clientId);
   if (current === undefined) throw new OperatorInputError(`no client ${clientId}`);
+  if (changes.subjectType !== undefined && changes.subjectType !== current.subjectType) {
+    throw new OperatorInputError('the subject type is fixed at registration: changing it would change every citizen\'s sub');
+  }
   const before = settingsOf(current);
   const applicationType = changes.applicationType ?? before.applicationType;
   const profile = changes.profile ?? before.profile;
@@ -199,6 +210,7 @@ function completeSettings(draft: SettingsDraft, explicit: Partial<ClientSettings
     ...draft,
     name: draft.name.trim(),
     redirectUris: [...new Set(draft.redirectUris)],
+    scopes: [...new Set(draft.scopes)],
     postLogoutRedirectUris: [...new Set(draft.postLogoutRedirectUris)],
     requirePushedAuthorizationRequests: explicit.requirePushedAuthorizationRequests ?? (fapi || (draft.requirePushedAuthorizationRequests ?? false)),
     dpopBoundAccessTokens: explicit.dpopBoundAccessTokens ?? (fapi || native || (draft.dpopBoundAccessTokens ?? false)),
@@ -217,6 +229,9 @@ function assertSettings(settings: ClientSettings): void {
   }
   if (settings.subjectType !== 'pairwise' && settings.subjectType !== 'public') throw new OperatorInputError('the subject type is pairwise or public');
   if (settings.name === '' || settings.name.length > 200) throw new OperatorInputError('the name must be 1 to 200 characters');
+  const unknownScope = settings.scopes.find((scope) => !(supportedScopes as readonly string[]).includes(scope));
+  if (unknownScope !== undefined) throw new OperatorInputError(`unknown scope: ${unknownScope} (${supportedScopes.join(', ')})`);
+  if (!settings.scopes.includes('openid')) throw new OperatorInputError('the scopes must include openid');
 
   if (settings.redirectUris.length === 0) throw new OperatorInputError('at least one redirect URI is required');
   for (const uri of settings.redirectUris) assertClientRedirectUri(uri, 'redirect URI', applicationType);
@@ -261,6 +276,7 @@ function toRecordFields(settings: ClientSettings) {
     requirePushedAuthorizationRequests: settings.requirePushedAuthorizationRequests,
     dpopBoundAccessTokens: settings.dpopBoundAccessTokens,
     subjectType: settings.subjectType,
+    scopes: settings.scopes,
   } satisfies Partial<ClientRecord>;
 }
 
@@ -279,6 +295,7 @@ function settingsOf(client: ClientRecord): ClientSettings {
     requirePushedAuthorizationRequests: client.requirePushedAuthorizationRequests,
     dpopBoundAccessTokens: client.dpopBoundAccessTokens,
     subjectType: client.subjectType,
+    scopes: client.scopes,
   };
 }
 

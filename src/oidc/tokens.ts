@@ -15,10 +15,10 @@ const logoutTokenTtlSeconds = 120;
  * OIDC Core §8.1 pairwise identifier: HMAC-SHA256 keyed with the client's own random salt
  * over the citizen's direct-API subject (national identifier or certificate). Stable for
  * the client, unlinkable across clients; a client removed and registered again gets new
- * subjects. `public` clients see the direct-API subject itself.
+ * subjects. `public` clients share the service's one salt (§8: the same sub at each), so
+ * their sub is opaque too: the PINFL and TIN only ever travel with the national_id scope.
  */
-export function clientSubject(client: Pick<ClientRecord, 'subjectType' | 'subjectSalt'>, directSubject: string): string {
-  if (client.subjectType === 'public') return directSubject;
+export function clientSubject(client: Pick<ClientRecord, 'subjectSalt'>, directSubject: string): string {
   return createHmac('sha256', client.subjectSalt).update(directSubject, 'utf8').digest('base64url');
 }
 

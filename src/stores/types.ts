@@ -228,7 +228,10 @@ export interface ClientRecord {
   /** RFC 9449 §5.2: every token request carries a DPoP proof, every token is bound to its key. */
   dpopBoundAccessTokens: boolean;
   subjectType: 'pairwise' | 'public';
+  /** HMAC key of its subjects: its own (pairwise), or the one every public client shares. */
   subjectSalt: string;
+  /** The scopes it may ask for (openid among them); a request beyond them is invalid_scope. */
+  scopes: string[];
   createdAt: Date;
   updatedAt: Date | null;
 }
@@ -240,6 +243,8 @@ export interface ClientStore {
   /** Replaces the stored record of `record.clientId`; false when there is none. */
   update(record: ClientRecord): Promise<boolean>;
   remove(clientId: string): Promise<boolean>;
+  /** The salt every `public` client's subjects are made with (one per service, never changing). */
+  publicSubjectSalt(): Promise<string>;
 }
 
 /** The durable side: one SQL database behind knex. */

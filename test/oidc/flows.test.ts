@@ -89,10 +89,16 @@ for (const combo of combos) {
       assert.equal(access.sub, claims.sub);
     });
 
-    test('a public-subject client sees the direct-API subject; the same citizen keeps the same pairwise sub', async () => {
+    test('a public-subject client sees an opaque sub, the same at every public client, and no PINFL without national_id; pairwise subs are stable', async () => {
       const pub = await addClient(app, { subjectType: 'public' });
       const { tokens } = await signInWithCode(app, await relyingParty(app, pub), citizen);
-      assert.match(tokens.claims()?.sub ?? '', /^pinfl:\d{14}$/);
+      const sub = tokens.claims()?.sub ?? '';
+      assert.match(sub, /^[A-Za-z0-9_-]{43}$/);
+      assert.equal(tokens.claims()?.pinfl, undefined);
+      const claims = await oidc.fetchUserInfo(await relyingParty(app, pub), tokens.access_token, sub);
+      assert.equal(claims.pinfl, undefined);
+      const otherPublic = await signInWithCode(app, await relyingParty(app, await addClient(app, { subjectType: 'public' })), citizen);
+      assert.equal(otherPublic.tokens.claims()?.sub, sub, 'public: one sub for every public client');
       const pairwise = await addClient(app);
       const config = await relyingParty(app, pairwise);
       const a = await signInWithCode(app, config, citizen);
@@ -101,7 +107,7 @@ for (const combo of combos) {
     });
 
     test('userinfo releases names with profile and national identifiers only with national_id', async () => {
-      const registered = await addClient(app);
+      const registered = await addClient(app, { scopes: ['openid', 'profile', 'national_id'] });
       const config = await relyingParty(app, registered);
       const plain = await signInWithCode(app, config, citizen);
       const sub = plain.tokens.claims()?.sub as string;
@@ -123,7 +129,7 @@ for (const combo of combos) {
         subject: 'CN=VALIYEV ALI,SN=VALIYEV,2.5.4.41=ALI,1.2.860.3.16.1.2=31201990000123,UID=512345678,' +
           'O=DUK YANGI TEXNOLOGIYALAR,1.2.860.3.16.1.1=305123456,TITLE=Dasturchi,C=UZ',
       });
-      const registered = await addClient(app);
+      const registered = await addClient(app, { scopes: ['openid', 'profile', 'national_id', 'organization'] });
       const config = await relyingParty(app, registered);
       const all = await signInWithCode(app, config, employee, { scope: 'openid profile national_id organization' });
       const sub = all.tokens.claims()?.sub as string;

@@ -233,6 +233,61 @@ describe('single sign-on (memory + SQLite)', () => {
   });
 });
 
+describe('privacy at agencies (memory + SQLite)', () => {
+  let app: TestApp;
+
+  before(async () => {
+    app = await startOidcApp({ store: 'memory', database: sqlite, pki });
+  });
+  after(() => app.close());
+
+  test('the tokens of A and B share no value derived from the certificate or the PINFL', async () => {
+    const citizen = await pki.citizen();
+    const a = await agency(app);
+    const b = await agency(app, { name: 'Agency B', subjectType: 'public' });
+    const identified = await agency(app, { name: 'Tax office', scopes: ['openid', 'national_id'] });
+    const browser = new Browser();
+    const atA = await signInWithCode(app, a.config, citizen, {}, browser);
+    const atB = await continueTo(app, browser, b);
+    const national = await continueTo(app, browser, identified, { scope: 'openid national_id' });
+    const pinfl = String(national.claims()?.pinfl);
+    assert.match(pinfl, /^\d{14}$/);
+    const session = await app.deps.sessions.authenticate(atA.tokens.access_token, a.registered.client.clientId);
+    const certificateValues = [pinfl, session.certificateSha256, Buffer.from(session.certificateSha256, 'hex').toString('base64url'), session.certificatePath?.[0]?.serialHex ?? ''];
+    const seen = (tokens: { id_token?: string; access_token: string }) => JSON.stringify([decodeJwt(tokens.id_token as string), decodeJwt(tokens.access_token)]);
+    for (const text of [seen(atA.tokens), seen(atB)]) {
+      for (const value of certificateValues) assert.ok(!text.includes(value), `a token carries ${value}`);
+    }
+    const [subA, subB] = [atA.tokens.claims()?.sub, atB.claims()?.sub];
+    assert.notEqual(subA, subB);
+  });
+
+  test('a client asks only for the scopes it is registered for: invalid_scope beyond them, default openid profile', async () => {
+    const plain = await agency(app);
+    assert.deepEqual(plain.registered.client.scopes, ['openid', 'profile']);
+    const refused = await authorize(new Browser(), (await authorizationUrl(plain.config, { scope: 'openid national_id' })).url);
+    assert.equal(refused.searchParams.get('error'), 'invalid_scope');
+    // Scopes nobody knows are still ignored (OIDC Core §3.1.2.1).
+    const unknown = await authorize(new Browser(), (await authorizationUrl(plain.config, { scope: 'openid profile email' })).url);
+    assert.match(unknown.pathname, /^\/login\//);
+  });
+
+  test('the continue page names what the agency will receive, in the citizen\'s language', async () => {
+    const citizen = await pki.citizen();
+    const a = await agency(app);
+    const tax = await agency(app, { name: 'Soliq', scopes: ['openid', 'profile', 'national_id'] });
+    const browser = new Browser();
+    await signInWithCode(app, a.config, citizen, {}, browser);
+    for (const [locale, words] of [['uz', /JShShIR va STIR/], ['ru', /ПИНФЛ и ИНН/], ['en', /PINFL and TIN/]] as const) {
+      const page = await authorize(browser, (await authorizationUrl(tax.config, { scope: 'openid profile national_id', ui_locales: locale })).url);
+      const html = await (await browser.fetch(page.href)).text();
+      assert.match(html, new RegExp(`<html lang="${locale}">`));
+      assert.match(html, words);
+      assert.match(html, /Soliq/);
+    }
+  });
+});
+
 describe('single sign-on across two instances (Redis + PostgreSQL)', () => {
   let one: TestApp;
   let two: TestApp;

@@ -1,4 +1,4 @@
-// OIDC clients over knex (the table of migrations 002 and 004).
+// OIDC clients over knex (the table of migrations 002, 004 and 005) and the public subjects' salt.
 import type { Knex } from 'knex';
 import type { ClientRecord, ClientStore } from '../types.ts';
 import { fromSql, guard, toSql } from './dialect.ts';
@@ -22,6 +22,7 @@ interface ClientRow {
   dpop_bound_access_tokens: boolean | number;
   subject_type: string;
   subject_salt: string;
+  scopes: string;
   created_at: string | Date;
   updated_at: string | Date | null;
 }
@@ -46,6 +47,7 @@ const toRecord = (row: ClientRow): ClientRecord => ({
   dpopBoundAccessTokens: Boolean(row.dpop_bound_access_tokens),
   subjectType: row.subject_type as ClientRecord['subjectType'],
   subjectSalt: row.subject_salt,
+  scopes: JSON.parse(row.scopes) as string[],
   createdAt: fromSql(row.created_at),
   updatedAt: row.updated_at === null ? null : fromSql(row.updated_at),
 });
@@ -68,6 +70,7 @@ const toRow = (record: ClientRecord) => ({
   require_pushed_authorization_requests: record.requirePushedAuthorizationRequests,
   dpop_bound_access_tokens: record.dpopBoundAccessTokens,
   subject_type: record.subjectType,
+  scopes: JSON.stringify(record.scopes),
   updated_at: record.updatedAt === null ? null : toSql(record.updatedAt),
 });
 
@@ -85,5 +88,11 @@ export function clientStore(db: Knex): ClientStore {
     }),
     update: (record) => guard(async () => (await db('oidc_clients').where({ client_id: record.clientId }).update(toRow(record))) > 0),
     remove: (clientId) => guard(async () => (await db('oidc_clients').where({ client_id: clientId }).delete()) > 0),
+    publicSubjectSalt: () => guard(async () => {
+      const row = await db<{ name: string; value: string }>('oidc_settings').where({ name: 'public_subject_salt' }).first();
+      // Written by migration 005; a database without it is not one this service migrated.
+      if (row === undefined) throw new TypeError('oidc_settings has no public_subject_salt');
+      return row.value;
+    }),
   };
 }

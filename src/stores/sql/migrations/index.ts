@@ -6,6 +6,7 @@ import * as initial from './001_initial.ts';
 import * as oidcClients from './002_oidc_clients.ts';
 import * as revocationEpoch from './003_revocation_epoch.ts';
 import * as clientLifecycle from './004_client_lifecycle.ts';
+import * as clientPrivacy from './005_client_privacy.ts';
 
 interface Migration {
   name: string;
@@ -18,6 +19,7 @@ const migrations: readonly Migration[] = [
   { name: '002_oidc_clients', ...oidcClients },
   { name: '003_revocation_epoch', ...revocationEpoch },
   { name: '004_client_lifecycle', ...clientLifecycle },
+  { name: '005_client_privacy', ...clientPrivacy },
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {
