@@ -5,7 +5,9 @@
 // -engine gost -sign`. For GOST 2012 the SubjectPublicKeyInfo is the engine's own.
 import { execFileSync } from 'node:child_process';
 import { cryptoProA, type GostCurve, tc26Gost256A, tc26Gost512A, tc26Gost512B, tc26Gost512C } from '../../src/pki/algorithms/gost/curves.ts';
-import { issueCertificate } from '../../src/pki/issue/issue.ts';
+import { integer, octetString, oid, sequence, tlv } from '../../src/pki/asn1/derWrite.ts';
+import { encodeTime, issueCertificate } from '../../src/pki/issue/issue.ts';
+import { parseCertificate } from '../../src/pki/x509/certificate.ts';
 import { gost2012Profile, type GostProfile, gostSigner, ozdstProfile } from '../../src/pki/issue/gostSigner.ts';
 import type { ExternalSigner } from '../../src/pki/issue/signer.ts';
 import type { EngineDigest, EngineKeyKind, GostEngine } from '../pki/algorithms/gost/gostEngine.ts';
@@ -78,4 +80,21 @@ export async function engineChain(engine: GostEngine, c: GostCase, pinfl: string
     anchors: [root.der],
     intermediates: [ca.der],
   };
+}
+
+/**
+ * A CRL (RFC 5280 §5.1, v2 with the cRLNumber §5.2.3 requires) by the CA `caDer` whose key
+ * `signer` signs it — through the engine for engine keys — listing `revokedSerialsHex`, valid a
+ * day around `now`.
+ */
+export function signedCrl(caDer: Uint8Array, signer: ExternalSigner, revokedSerialsHex: string[], now = new Date()): Uint8Array {
+  const entries = revokedSerialsHex.map((serialHex) => sequence(integer(BigInt(`0x${serialHex}`)), encodeTime(new Date(now.getTime() - day))));
+  const crlNumber = sequence(oid('2.5.29.20'), octetString(integer(1)));
+  const tbs = sequence(
+    integer(1), signer.signatureAlgorithm, parseCertificate(caDer).subject.der,
+    encodeTime(new Date(now.getTime() - day)), encodeTime(new Date(now.getTime() + day)),
+    ...(entries.length === 0 ? [] : [sequence(...entries)]),
+    tlv(0xa0, sequence(crlNumber)),
+  );
+  return sequence(tbs, signer.signatureAlgorithm, tlv(0x03, Uint8Array.of(0), signer.sign(tbs)));
 }

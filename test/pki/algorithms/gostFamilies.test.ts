@@ -2,7 +2,7 @@
 // CMS use them: the real national PKI (the root's own signature, root → E-IMZO CA inside its
 // validity), chains and CMS made by OpenSSL's gost engine (test/helpers/gostPki.ts) for
 // O'zDSt parameter sets A and C and GOST R 34.10-2012 256/512, DER and BER, attached and
-// detached; every bit flip refused; unknown parameter sets refused by name.
+// detached, and CRLs their CAs signed; every bit flip refused; unknown parameter sets refused by name.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { isServiceError } from '../../../src/errors.ts';
@@ -14,8 +14,9 @@ import { signCms } from '../../../src/pki/issue/cmsSign.ts';
 import { openCms } from '../../../src/pki/signin/cms.ts';
 import { validate } from '../../../src/pki/path/validate.ts';
 import { parseCertificate } from '../../../src/pki/x509/certificate.ts';
+import type { ParsedCertificate } from '../../../src/pki/x509/model.ts';
 import { assertCode } from '../../helpers/assertions.ts';
-import { engineChain, gostCases, type GostChain } from '../../helpers/gostPki.ts';
+import { engineChain, gostCases, type GostChain, signedCrl } from '../../helpers/gostPki.ts';
 import { openGostEngine, readVector } from './gost/gostEngine.ts';
 
 const algorithms = createSignatureAlgorithms({ families: builtInFamilies, enabled: ['ecdsa', 'ozdst', 'gost2012'] });
@@ -111,6 +112,18 @@ describe("chains and CMS made by OpenSSL's gost engine", () => {
             assert.equal(evidence.certificates.length, 3);
           }
         }
+      });
+
+      it("CRLs the engine keys signed decide revocation through the registry; one with a flipped bit decides nothing", () => {
+        const chain = chains.get(c.label)!;
+        const [leaf, ca, root] = [chain.citizen.certDer, chain.ca.der, chain.root.der].map(parseCertificate) as [ParsedCertificate, ParsedCertificate, ParsedCertificate];
+        const rootCrl = signedCrl(chain.root.der, chain.root.signer, []);
+        const check = (caCrl: Uint8Array) => () => validate({ leaf, anchors: [root], intermediates: [ca], at: new Date(), algorithms, crls: [rootCrl, caCrl] });
+        check(signedCrl(chain.ca.der, chain.ca.signer, ['7F']))();
+        assertCode(check(signedCrl(chain.ca.der, chain.ca.signer, [leaf.serialHex])), 'certificate_revoked');
+        const altered = signedCrl(chain.ca.der, chain.ca.signer, []);
+        altered[altered.length - 1]! ^= 0x01;
+        assertCode(check(altered), 'revocation_unknown');
       });
 
       it('every flipped bit of the CMS signature is signature_invalid', () => {
