@@ -120,9 +120,12 @@ const pemBlock = /-----BEGIN ([A-Z0-9 ]+)-----([^-]*)-----END \1-----/g;
 function decode(bytes: Uint8Array): { kind: 'certificate' | 'cms'; der: Uint8Array[] } {
   const text = Buffer.from(bytes).toString('latin1');
   if (text.includes('-----BEGIN ')) {
-    const blocks = [...text.matchAll(pemBlock)].map(([, label, body]) => ({ label: label!, der: fromBase64(body!) }));
-    if (blocks.length > 0 && blocks.every((block) => block.label === 'CERTIFICATE')) return { kind: 'certificate', der: blocks.map((block) => block.der) };
-    if (blocks.length === 1 && (blocks[0]!.label === 'CMS' || blocks[0]!.label === 'PKCS7')) return { kind: 'cms', der: [blocks[0]!.der] };
+    // Other blocks (a private key beside the certificate) are passed over, as the trust folders do.
+    const blocks = [...text.matchAll(pemBlock)].map(([, label, body]) => ({ label: label!, body: body! }));
+    const certificates = blocks.filter((block) => block.label === 'CERTIFICATE');
+    const cms = blocks.filter((block) => block.label === 'CMS' || block.label === 'PKCS7');
+    if (certificates.length > 0 && cms.length === 0) return { kind: 'certificate', der: certificates.map((block) => fromBase64(block.body)) };
+    if (cms.length === 1 && certificates.length === 0) return { kind: 'cms', der: [fromBase64(cms[0]!.body)] };
     throw unreadable(`PEM blocks ${blocks.map((block) => block.label).join(', ') || '(none complete)'}: expected CERTIFICATE blocks or one CMS / PKCS7 block`);
   }
   const binary = /^[A-Za-z0-9+/=\s]+$/.test(text) ? fromBase64(text) : bytes;

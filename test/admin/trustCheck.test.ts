@@ -140,6 +140,14 @@ describe("OpenSSL gost engine's O'zDSt chain", () => {
     assert.match(refused.stderr, /^signature_invalid: refused at the signature step/);
   });
 
+  test('the encodings an operator may hold: base64 of a BER CMS; PEM with a private key block beside the certificates', async () => {
+    const cms = signCms({ content: challenge, signerCertDer: chain.citizen.certDer, extraCertDers: chain.citizen.chain, privateKey: chain.citizen.privateKey, encoding: 'ber' });
+    const base64 = await check(env, [await file('cms.b64', `${Buffer.from(cms).toString('base64').replace(/.{76}/g, '$&\n')}\n`)]);
+    assert.deepEqual([base64.code, base64.verdict.kind], [0, 'cms'], base64.stderr);
+    const withKey = await check(env, [await file('with-key.pem', `${pem(chain.citizen.certDer)}${pem(new Uint8Array(48), 'PRIVATE KEY')}${pem(chain.ca.der)}`)]);
+    assert.deepEqual([withKey.code, withKey.verdict.kind], [0, 'certificate'], withKey.stderr);
+  });
+
   test('a detached CMS: its signature is checked only against --content', async () => {
     const cms = signCms({ content: challenge, signerCertDer: chain.citizen.certDer, extraCertDers: chain.citizen.chain, privateKey: chain.citizen.privateKey, detached: true });
     const path = await file('detached.der', cms);
