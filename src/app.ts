@@ -15,7 +15,7 @@ import { loginAssetsRouter } from './http/loginPage/assets.ts';
 import { oidcRouter } from './http/oidc.ts';
 import type { OidcDeps } from './oidc/provider.ts';
 import type { KeyRing } from './keys/keyRing.ts';
-import type { TrustProxy } from './config.ts';
+import type { EimzoApiKey, TrustProxy } from './config.ts';
 
 export interface AppDeps extends ApiDeps {
   issuerUrl: string;
@@ -34,6 +34,8 @@ export interface AppDeps extends ApiDeps {
   oidc: OidcDeps;
   /** The signing agent's packages offered for download (AGENT_DOWNLOADS_DIR). */
   agentDownloadsDir: string;
+  /** What the sign-in page registers with E-IMZO (EIMZO_API_KEYS). */
+  eimzoApiKeys: readonly EimzoApiKey[];
 }
 
 export function createApp(deps: AppDeps): express.Express {
@@ -91,7 +93,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(agentDownloadsRouter(deps.agentDownloadsDir));
   app.use('/login', (req, res, next) => (req.method === 'GET' ? limit('loginPage')(req, res, next) : next()));
   app.use('/authorize', limit('authorize'));
-  app.use(oidcRouter({ oidc: deps.oidc, metrics: deps.metrics, logger: deps.logger, tokenLimit: deps.limits.token }));
+  app.use(oidcRouter({ oidc: deps.oidc, metrics: deps.metrics, logger: deps.logger, tokenLimit: deps.limits.token, eimzoApiKeys: deps.eimzoApiKeys }));
 
   app.use((_req, res) => { sendProblem(res, new ServiceError('not_found', 'no such resource')); });
   app.use(errorHandler(deps.logger, deps.metrics));

@@ -95,6 +95,7 @@ export async function composeService(parts: ServiceParts): Promise<ComposedServi
       token: perMinute('token', config.rateLimits.tokenPerAddress),
     },
     agentDownloadsDir: config.agentDownloadsDir,
+    eimzoApiKeys: config.eimzoApiKeys,
     signIn,
     oidc,
     readiness: async () => {

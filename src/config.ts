@@ -12,6 +12,12 @@ import { acrValues } from './login/assurance.ts';
 import type { TrustPolicy } from './login/trustPolicy.ts';
 
 const revocationSource = z.enum(['local', 'crl', 'ocsp']);
+/** E-IMZO's development keys as its own browser client publishes them (e-imzo-client.js `API_KEYS`). */
+const defaultEimzoApiKeys = [
+  'localhost:96D0C1491615C82B9A54D9989779DF825B690748224C2B04F500F370D51827CE2644D8D4A82C18184D73AB8530BB8ED537269603F61DB0D03D2104ABF789970B',
+  '127.0.0.1:A7BCFA5D490B351BE0754130DF03A068F855DB4333D43921125B9CF2670EF6A40370C646B90401955E1F7BC9CDBF59CE0B2C5467D820BE189C845D0B79CFC96F',
+].join(',');
+
 const commaList = (text: string) => text.split(',').map((s) => s.trim()).filter(Boolean);
 
 const redisUrlPattern = /^(rediss?:\/\/.+|redis-cluster:\/\/[^/?]+.*|redis-sentinel:\/\/[^/?]+\/[^/?]+.*|unix:\/\/\/.+|\/.+)$/;
@@ -134,6 +140,13 @@ const schema = z
       .pipe(z.array(z.string()).min(1, 'names no family')),
     // Modules that register more families (docs/signature-plugins.md); none by default.
     SIGNATURE_PLUGINS: z.string().default('').transform(commaList),
+    // The deployment's E-IMZO API keys, domain:key pairs (docs/configuration.md "E-IMZO"). E-IMZO's
+    // published development keys by default, which open it for pages on localhost and 127.0.0.1 only.
+    EIMZO_API_KEYS: z
+      .string()
+      .default(defaultEimzoApiKeys)
+      .transform(commaList)
+      .pipe(z.array(z.string().regex(/^[a-z0-9.-]+:[0-9A-F]{32,256}$/, 'domain:KEY (the domain, a colon, E-IMZO\'s hexadecimal key)')).min(1, 'names no domain')),
     // Which CAs may sign whom in (docs/configuration.md "Trust policy"); read below. Unset: the
     // development PKI's generated one, or (outside production only) no per-CA rules.
     TRUST_POLICY_FILE: z.string().min(1).optional(),
@@ -214,6 +227,14 @@ export interface Config {
   readonly trustPolicy: TrustPolicy | undefined;
   /** The signing agent's packages the page offers (src/http/agentDownloads.ts). */
   readonly agentDownloadsDir: string;
+  /** E-IMZO API keys the sign-in page registers with the citizen's E-IMZO module, in EIMZO_API_KEYS order. */
+  readonly eimzoApiKeys: readonly EimzoApiKey[];
+}
+
+/** One domain's key for E-IMZO's `apikey` call: the module serves pages of that domain only. */
+export interface EimzoApiKey {
+  readonly domain: string;
+  readonly key: string;
 }
 
 /** Requests allowed per minute (docs/configuration.md "Rate limits"). */
@@ -305,6 +326,10 @@ export function loadConfig(env: Environment = readEnvironment()): Config {
     shutdownGraceSeconds: e.SHUTDOWN_GRACE_SECONDS,
     logLevel: e.LOG_LEVEL,
     agentDownloadsDir: e.AGENT_DOWNLOADS_DIR,
+    eimzoApiKeys: Object.freeze(e.EIMZO_API_KEYS.map((pair) => {
+      const [domain = '', key = ''] = pair.split(':');
+      return Object.freeze({ domain, key });
+    })),
     signatureAlgorithms: Object.freeze([...new Set(e.SIGNATURE_ALGORITHMS)]),
     signaturePlugins: Object.freeze([...new Set(e.SIGNATURE_PLUGINS)]),
     trustPolicyFile: e.TRUST_POLICY_FILE ?? (devPki ? devTrustPolicyFile : undefined),

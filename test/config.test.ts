@@ -56,6 +56,15 @@ test('signature families: the default, a chosen list, and names checked against 
   assert.deepEqual(loadConfig({ SIGNATURE_ALGORITHMS: 'ecdsa,ed448', SIGNATURE_PLUGINS: './plugin.ts' }).signaturePlugins, ['./plugin.ts']);
 });
 
+test('EIMZO_API_KEYS: E-IMZO\'s published development keys by default, domain:key pairs, each checked', () => {
+  assert.deepEqual(loadConfig({}).eimzoApiKeys.map(({ domain, key }) => `${domain}:${key.slice(0, 8)}…${key.length}`), ['localhost:96D0C149…128', '127.0.0.1:A7BCFA5D…128']);
+  const key = 'AB'.repeat(64);
+  assert.deepEqual(loadConfig({ EIMZO_API_KEYS: `id.example.uz:${key}, localhost:${key}` }).eimzoApiKeys, [{ domain: 'id.example.uz', key }, { domain: 'localhost', key }]);
+  for (const bad of ['id.example.uz', `https://id.example.uz:${key}`, 'id.example.uz:not-hex', ' , ']) {
+    assert.throws(() => loadConfig({ EIMZO_API_KEYS: bad }), /bad configuration: EIMZO_API_KEYS(\.\d+)?: (domain:KEY|names no domain)/, bad);
+  }
+});
+
 test('production refuses unsafe settings', () => {
   const dir = mkdtempSync(join(tmpdir(), 'yagona-prod-'));
   after(() => rmSync(dir, { recursive: true, force: true }));

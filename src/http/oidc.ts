@@ -26,6 +26,7 @@ import { jsonBody } from './jsonBody.ts';
 import { sendOAuthError, toOAuthError, type Channel } from './oauthError.ts';
 import { chooseLocale, continuePage, cookieValue, logoutPage, sendLoginPage, sendPage, type Locale } from './pages.ts';
 import { countPerAddress } from './rateLimit.ts';
+import type { EimzoApiKey } from '../config.ts';
 
 export interface OidcRouterDeps {
   oidc: OidcDeps;
@@ -33,6 +34,8 @@ export interface OidcRouterDeps {
   logger: Logger;
   /** Token requests per client address; counted inside the OAuth handler so a 429 is OAuth's format. */
   tokenLimit: RateLimiter;
+  /** The sign-in page's E-IMZO API keys (EIMZO_API_KEYS). */
+  eimzoApiKeys: readonly EimzoApiKey[];
 }
 
 const bodyLimit = '64kb';
@@ -200,7 +203,7 @@ export function oidcRouter(deps: OidcRouterDeps): Router {
     const client = await oidc.clients.find(interaction.request.clientId);
     const clientName = client?.name ?? interaction.request.clientId;
     const locale = chooseLocale(interaction.request.uiLocales, req.get('cookie'));
-    if (offered === undefined) sendLoginPage(res, { interactionId: interaction.id, clientName, locale });
+    if (offered === undefined) sendLoginPage(res, { interactionId: interaction.id, clientName, locale, eimzoApiKeys: deps.eimzoApiKeys });
     else sendPage(res, continuePage({ locale, interactionId: interaction.id, clientName, name: offered.identity.commonName ?? '', scope: interaction.request.scope }));
   }
 
