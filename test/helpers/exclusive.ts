@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { before } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-export type Resource = 'agent-port';
+export type Resource = 'agent-port' | 'eimzo-port';
 
 function alive(pid: number): boolean {
   try {

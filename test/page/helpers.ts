@@ -14,6 +14,7 @@ import { chromium, type BrowserContext, type Page, type Request } from 'playwrig
 import { createAgencyApp, type AgencySettings } from '../../examples/agency-app/server.ts';
 import { ensureDemoAgency } from '../../src/oidc/demoAgency.ts';
 import { writePkcs12 } from '../../src/pki/pkcs12/pkcs12.ts';
+import { eimzoOrigins } from '../../src/http/loginPage/capiws.ts';
 import type { TestApp } from '../helpers/app.ts';
 import type { Citizen, TestPki } from '../helpers/testPki.ts';
 import { pem } from '../helpers/pem.ts';
@@ -122,12 +123,16 @@ export interface Recorded {
   body: Buffer | null;
 }
 
-/** Every request the page makes, with its body, and every console error or CSP violation. */
+// Chromium reports every refused WebSocket as a console error: the page asking whether E-IMZO
+// runs (src/http/loginPage/eimzo.ts) where it does not is expected, not a problem of the page.
+const eimzoAbsent = /^WebSocket connection to 'ws:\/\/127\.0\.0\.1:64646\/service\/cryptapi' failed/;
+
+/** Every request the page makes, with its body, and every console error or CSP violation (but E-IMZO's absence). */
 export function record(page: Page): { requests: Recorded[]; problems: string[] } {
   const requests: Recorded[] = [];
   const problems: string[] = [];
   page.on('request', (request: Request) => { requests.push({ method: request.method(), url: request.url(), body: request.postDataBuffer() }); });
-  page.on('console', (message) => { if (message.type() === 'error') problems.push(`${message.text()} (${message.location().url})`); });
+  page.on('console', (message) => { if (message.type() === 'error' && !eimzoAbsent.test(message.text())) problems.push(`${message.text()} (${message.location().url})`); });
   page.on('pageerror', (error) => { problems.push(`page error: ${error.message}`); });
   return { requests, problems };
 }
@@ -156,14 +161,15 @@ export async function alertText(page: Page): Promise<string> {
 
 /**
  * Sources a sign-in page CSP may name beyond its keywords: none but the key token agent's one
- * loopback origin in connect-src (src/http/loginPage/keyToken.ts). Returns what else it names.
+ * loopback origin (src/http/loginPage/keyToken.ts) and E-IMZO's two local endpoints (capiws.ts)
+ * in connect-src. Returns what else it names.
  */
 export function foreignCspSources(csp: string): string[] {
   const foreign: string[] = [];
   for (const directive of csp.split(';').map((part) => part.trim()).filter(Boolean)) {
     const [name, ...sources] = directive.split(/\s+/);
     for (const source of sources) {
-      const loopbackAgent = name === 'connect-src' && /^http:\/\/127\.0\.0\.1:\d+$/.test(source);
+      const loopbackAgent = name === 'connect-src' && (/^http:\/\/127\.0\.0\.1:\d+$/.test(source) || source === eimzoOrigins.http || source === eimzoOrigins.https);
       if (!/^'(none|self|script)'$/.test(source) && !loopbackAgent) foreign.push(`${name} ${source}`);
     }
   }

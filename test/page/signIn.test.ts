@@ -131,7 +131,7 @@ describe('the sign-in page in Chromium', () => {
     assert.ok(response);
     const headers = response.headers();
     const csp = headers['content-security-policy'] ?? '';
-    for (const directive of ["default-src 'none'", "script-src 'self'", "style-src 'self'", `connect-src 'self' ${agentOrigin}`, "frame-ancestors 'none'", "base-uri 'none'", "form-action 'none'"]) {
+    for (const directive of ["default-src 'none'", "script-src 'self'", "style-src 'self'", `connect-src 'self' ${agentOrigin} ws://127.0.0.1:64646 wss://127.0.0.1:64443`, "frame-ancestors 'none'", "base-uri 'none'", "form-action 'none'"]) {
       assert.ok(csp.split('; ').includes(directive), `CSP lacks ${directive}: ${csp}`);
     }
     assert.deepEqual(foreignCspSources(csp), []);

@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import { errorCodes } from '../../src/errors.ts';
 import { buildLoginAssets, loginAssets } from '../../src/http/loginPage/assets.ts';
 import { dictionaries, formatDate, locales, type Problem } from '../../src/http/loginPage/i18n.ts';
+import { loadConfig } from '../../src/config.ts';
 import { loginPageCsp, renderLoginPage } from '../../src/http/loginPage/template.ts';
 import { foreignCspSources } from './helpers.ts';
 
@@ -50,10 +51,12 @@ describe('sign-in page dictionaries', () => {
 
 describe('sign-in page template', () => {
   it('escapes the agency name and the interaction id, and links only its own hashed assets with SRI', () => {
-    const html = renderLoginPage({ interactionId: 'abc"><x', clientName: '<script>alert(1)</script>&"\'', locale: 'ru' });
+    const html = renderLoginPage({ interactionId: 'abc"><x', clientName: '<script>alert(1)</script>&"\'', locale: 'ru', eimzoApiKeys: loadConfig({}).eimzoApiKeys });
     assert.doesNotMatch(html, /<script>alert|<x/);
     assert.match(html, /&lt;script&gt;alert\(1\)&lt;\/script&gt;&amp;&quot;&#39;/);
     assert.match(html, /<html lang="ru">/);
+    // E-IMZO's apikey arguments (EIMZO_API_KEYS; by default its published development keys).
+    assert.match(html, /data-eimzo="localhost,96D0C149[0-9A-F]+,127\.0\.0\.1,A7BCFA5D[0-9A-F]+"/);
     const { script, stylesheet } = loginAssets();
     assert.ok(html.includes(`<script type="module" src="${script.path}" integrity="${script.integrity}"></script>`));
     assert.ok(html.includes(`<link rel="stylesheet" href="${stylesheet.path}" integrity="${stylesheet.integrity}">`));
@@ -65,6 +68,9 @@ describe('sign-in page template', () => {
 
   it('the CSP allows only this origin (and the key token agent\'s loopback origin for fetches), no inline code', () => {
     assert.deepEqual(foreignCspSources(loginPageCsp), []);
+    // E-IMZO: exactly its two local endpoints, plain for http pages and TLS for https ones.
+    const connect = loginPageCsp.split('; ').find((directive) => directive.startsWith('connect-src '))?.split(' ') ?? [];
+    assert.deepEqual(connect.filter((source) => source.startsWith('ws')), ['ws://127.0.0.1:64646', 'wss://127.0.0.1:64443']);
     assert.match(loginPageCsp, /frame-ancestors 'none'/);
   });
 

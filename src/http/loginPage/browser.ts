@@ -7,6 +7,8 @@ import { defaultLocale, dictionaries, fill, formatDate, isLocale, type Locale, t
 import { startLanguageSwitch } from './languageSwitch.ts';
 // The "key token" way beside the key file (signing through the local agent); it adds its own part of the page.
 import './keyToken.ts';
+// E-IMZO, the national desktop module, through its local protocol; first when it answers.
+import './eimzo.ts';
 
 // A key file is a few kilobytes; anything past this is some other file.
 const maxKeyFileBytes = 1024 * 1024;

@@ -11,7 +11,8 @@
 // service's error sentences are the dictionary's.
 import { agentOrigin } from '../../login/originBinding.ts';
 import { isRecentEnough, minimumAgentVersion } from '../../token/agentRelease.ts';
-import { dictionaries, fill, formatDate, isLocale, type Locale, type Problem, problemWords } from './i18n.ts';
+import { dictionaries, fill, formatDate, isLocale, type Locale, type Problem } from './i18n.ts';
+import { make, postJson, serviceProblem } from './pageParts.ts';
 
 type TokenProblem =
   | 'agent_missing' | 'agent_too_old' | 'no_certificates' | 'choose_certificate' | 'pin_missing'
@@ -191,11 +192,6 @@ let shown: { kind: 'token'; problem: TokenProblem } | { kind: 'service'; problem
 let status: 'finding' | 'signing' | undefined;
 let busy = false;
 
-function make<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<HTMLElementTagNameMap[K]> = {}, ...children: Node[]): HTMLElementTagNameMap[K] {
-  const node = Object.assign(document.createElement(tag), props);
-  node.append(...children);
-  return node;
-}
 
 const fileTab = make('button', { type: 'button', className: 'secondary', id: 'method-file' });
 const tokenTab = make('button', { type: 'button', className: 'secondary', id: 'method-token' });
@@ -221,7 +217,7 @@ function render(): void {
   const x = t();
   fileTab.textContent = x.fileTab;
   tokenTab.textContent = x.tokenTab;
-  fileTab.setAttribute('aria-pressed', String(tokenForm.hidden));
+  fileTab.setAttribute('aria-pressed', String(keyForm?.hidden === false || signForm?.hidden === false));
   tokenTab.setAttribute('aria-pressed', String(!tokenForm.hidden));
   intro.textContent = x.tokenIntro;
   findButton.textContent = x.find;
@@ -405,7 +401,7 @@ async function sign(): Promise<void> {
   setStatus('signing');
   try {
     const challengeResponse = await postJson('/v1/challenges', {});
-    if (challengeResponse.status !== 201) return showProblem(await serviceProblem(challengeResponse));
+    if (challengeResponse.status !== 201) return showProblem(await serviceProblem(challengeResponse, locale()));
     const { id, challenge } = (await challengeResponse.json()) as { id: string; challenge: string };
     const signed = await agent('/v1/sign', {
       method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ certificate: chosen, pin: pinInput.value, challenge }),
@@ -418,7 +414,7 @@ async function sign(): Promise<void> {
     pinInput.value = '';
     const { format, cms } = (await signed.json()) as { format: string; cms: string };
     const response = await postJson(`/login/${encodeURIComponent(interactionId)}`, { challengeId: id, format, cms });
-    if (response.status !== 200) return showProblem(await serviceProblem(response));
+    if (response.status !== 200) return showProblem(await serviceProblem(response, locale()));
     const { redirectTo } = (await response.json()) as { redirectTo?: unknown };
     if (typeof redirectTo !== 'string' || !/^https?:\/\//i.test(redirectTo)) return showProblem({ kind: 'service', problem: 'internal_error' });
     window.location.assign(redirectTo);
@@ -433,18 +429,7 @@ async function sign(): Promise<void> {
   }
 }
 
-function postJson(path: string, body: unknown): Promise<Response> {
-  return fetch(path, {
-    method: 'POST', credentials: 'same-origin', cache: 'no-store', redirect: 'error',
-    headers: { 'content-type': 'application/json', accept: 'application/json, application/problem+json' }, body: JSON.stringify(body),
-  });
-}
 
-async function serviceProblem(response: Response): Promise<NonNullable<typeof shown>> {
-  const { code, detail } = (await response.json().catch(() => ({}))) as { code?: unknown; detail?: unknown };
-  if (typeof code === 'string' && code in dictionaries[locale()].errors) return { kind: 'service', problem: code as Problem, words: problemWords(code as Problem, detail) };
-  return { kind: 'service', problem: response.status === 404 ? 'not_found' : response.status >= 500 ? 'unavailable' : 'invalid_request' };
-}
 
 if (main !== null && keyForm !== null) {
   keyForm.before(methods, tokenForm);

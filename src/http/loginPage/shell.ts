@@ -17,7 +17,7 @@ export function t(locale: Locale, key: SentenceKey, vars: PageVars = {}): string
 }
 
 /**
- * Every page but the sign-in page (which adds a connect-src for the key token agent and posts
+ * Every page but the sign-in page (which adds a connect-src for the key token agent and E-IMZO, and posts
  * nothing by form): its own stylesheet, icon and switch script, forms to this origin only,
  * never framed (RFC 9700 §4.16), Trusted Types making any HTML-string sink a hard error.
  */

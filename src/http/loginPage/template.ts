@@ -1,7 +1,9 @@
 // The citizen's sign-in page (docs/api.md "The sign-in page"): server-rendered in the requested
 // language so the first paint is right, then driven by the external, same-origin bundle
 // (browser.ts). No inline script or style, so the page's CSP needs no 'unsafe-*'.
+import type { EimzoApiKey } from '../../config.ts';
 import { agentOrigin } from '../../login/originBinding.ts';
+import { eimzoOrigins } from './capiws.ts';
 import type { Locale, TextKey } from './i18n.ts';
 import { renderPage, t } from './shell.ts';
 
@@ -9,15 +11,18 @@ export interface LoginPageView {
   interactionId: string;
   clientName: string;
   locale: Locale;
+  /** Registered with the citizen's E-IMZO module before any call (EIMZO_API_KEYS). */
+  eimzoApiKeys: readonly EimzoApiKey[];
 }
 
 /**
  * Scripts, styles and fetches from this origin only — and fetches to the key token agent on
- * its one loopback origin (keyToken.ts); nothing inline, no plug-ins, never framed (RFC 9700
+ * its one loopback origin (keyToken.ts), and E-IMZO's two local WebSocket endpoints, plain for
+ * http pages and TLS for https ones (eimzo.ts); nothing inline, no plug-ins, never framed (RFC 9700
  * §4.16); Trusted Types make any HTML-string sink a hard error.
  */
 export const loginPageCsp = [
-  "default-src 'none'", "script-src 'self'", "style-src 'self'", `connect-src 'self' ${agentOrigin}`, "img-src 'self'",
+  "default-src 'none'", "script-src 'self'", "style-src 'self'", `connect-src 'self' ${agentOrigin} ${eimzoOrigins.http} ${eimzoOrigins.https}`, "img-src 'self'",
   "base-uri 'none'", "form-action 'none'", "frame-ancestors 'none'",
   "require-trusted-types-for 'script'", "trusted-types 'none'",
 ].join('; ');
@@ -28,7 +33,8 @@ export function renderLoginPage(view: LoginPageView): string {
   return renderPage({
     locale,
     title: 'title',
-    vars: { interaction: view.interactionId, client },
+    // E-IMZO's `apikey` arguments: domain, key, domain, key… (public values, as on every site using E-IMZO).
+    vars: { interaction: view.interactionId, client, eimzo: view.eimzoApiKeys.flatMap(({ domain, key }) => [domain, key]).join(',') },
     script: 'signIn',
     body: `<p class="intro" ${x('intro')}</p>
 <div id="alert" class="alert" role="alert" tabindex="-1" hidden></div>
