@@ -5,7 +5,8 @@
 // -engine gost -sign`. For GOST 2012 the SubjectPublicKeyInfo is the engine's own.
 import { execFileSync } from 'node:child_process';
 import { cryptoProA, type GostCurve, tc26Gost256A, tc26Gost512A, tc26Gost512B, tc26Gost512C } from '../../src/pki/algorithms/gost/curves.ts';
-import { integer, octetString, oid, sequence, tlv } from '../../src/pki/asn1/derWrite.ts';
+import { algorithmIdentifier, integer, nullValue, octetString, oid, sequence, tlv } from '../../src/pki/asn1/derWrite.ts';
+import type { OcspRequest } from '../../src/pki/ocsp/ocsp.ts';
 import { encodeTime, issueCertificate } from '../../src/pki/issue/issue.ts';
 import { parseCertificate } from '../../src/pki/x509/certificate.ts';
 import { gost2012Profile, type GostProfile, gostSigner, ozdstProfile } from '../../src/pki/issue/gostSigner.ts';
@@ -97,4 +98,24 @@ export function signedCrl(caDer: Uint8Array, signer: ExternalSigner, revokedSeri
     tlv(0xa0, sequence(crlNumber)),
   );
   return sequence(tbs, signer.signatureAlgorithm, tlv(0x03, Uint8Array.of(0), signer.sign(tbs)));
+}
+
+const generalizedTime = (at: Date) => tlv(0x18, new TextEncoder().encode(`${at.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:T]/g, '')}`));
+
+/**
+ * An OCSPResponse (RFC 6960 §4.2.1) answering `request` "good", signed by the CA `caDer` itself
+ * with `signer` (responderID byName), echoing the request's nonce (RFC 8954).
+ */
+export function signedOcspGood(caDer: Uint8Array, signer: ExternalSigner, request: OcspRequest, now = new Date()): Uint8Array {
+  const { certId } = request;
+  const single = sequence(
+    sequence(algorithmIdentifier(certId.hashAlgorithm, nullValue()), octetString(certId.issuerNameHash), octetString(certId.issuerKeyHash), tlv(0x02, certId.serial)),
+    Uint8Array.of(0x80, 0x00), generalizedTime(now), tlv(0xa0, generalizedTime(new Date(now.getTime() + day))),
+  );
+  const tbs = sequence(
+    tlv(0xa1, parseCertificate(caDer).subject.der), generalizedTime(now), sequence(single),
+    tlv(0xa1, sequence(sequence(oid('1.3.6.1.5.5.7.48.1.2'), octetString(request.nonce)))),
+  );
+  const basic = sequence(tbs, signer.signatureAlgorithm, tlv(0x03, Uint8Array.of(0), signer.sign(tbs)));
+  return sequence(tlv(0x0a, Uint8Array.of(0)), tlv(0xa0, sequence(oid('1.3.6.1.5.5.7.48.1.1'), octetString(basic))));
 }

@@ -1,8 +1,9 @@
-// The ozdst and gost2012 families through the one registry, as certificates, CRL-free paths and
-// CMS use them: the real national PKI (the root's own signature, root → E-IMZO CA inside its
+// The ozdst and gost2012 families through the one registry, as certificates, paths, CRLs, OCSP
+// and CMS use them: the real national PKI (the root's own signature, root → E-IMZO CA inside its
 // validity), chains and CMS made by OpenSSL's gost engine (test/helpers/gostPki.ts) for
 // O'zDSt parameter sets A and C and GOST R 34.10-2012 256/512, DER and BER, attached and
-// detached, and CRLs their CAs signed; every bit flip refused; unknown parameter sets refused by name.
+// detached, and CRLs and OCSP answers their CAs signed; every bit flip refused; unknown
+// parameter sets refused by name.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { isServiceError } from '../../../src/errors.ts';
@@ -11,12 +12,13 @@ import { gostOid } from '../../../src/pki/algorithms/families/gost.ts';
 import { createSignatureAlgorithms } from '../../../src/pki/algorithms/registry.ts';
 import { algorithmIdentifier, oid, sequence } from '../../../src/pki/asn1/derWrite.ts';
 import { signCms } from '../../../src/pki/issue/cmsSign.ts';
+import { buildOcspRequest, verifyOcspResponse } from '../../../src/pki/ocsp/ocsp.ts';
 import { openCms } from '../../../src/pki/signin/cms.ts';
 import { validate } from '../../../src/pki/path/validate.ts';
 import { parseCertificate } from '../../../src/pki/x509/certificate.ts';
 import type { ParsedCertificate } from '../../../src/pki/x509/model.ts';
 import { assertCode } from '../../helpers/assertions.ts';
-import { engineChain, gostCases, type GostChain, signedCrl } from '../../helpers/gostPki.ts';
+import { engineChain, gostCases, type GostChain, signedCrl, signedOcspGood } from '../../helpers/gostPki.ts';
 import { openGostEngine, readVector } from './gost/gostEngine.ts';
 
 const algorithms = createSignatureAlgorithms({ families: builtInFamilies, enabled: ['ecdsa', 'ozdst', 'gost2012'] });
@@ -124,6 +126,21 @@ describe("chains and CMS made by OpenSSL's gost engine", () => {
         const altered = signedCrl(chain.ca.der, chain.ca.signer, []);
         altered[altered.length - 1]! ^= 0x01;
         assertCode(check(altered), 'revocation_unknown');
+      });
+
+      it("an OCSP answer the CA's engine key signed verifies through the registry; altered, or without the family, it decides nothing", () => {
+        const chain = chains.get(c.label)!;
+        const [leaf, ca] = [chain.citizen.certDer, chain.ca.der].map(parseCertificate) as [ParsedCertificate, ParsedCertificate];
+        const request = buildOcspRequest(leaf, ca, new Uint8Array(32).fill(7));
+        const der = signedOcspGood(chain.ca.der, chain.ca.signer, request);
+        const verify = (response: Uint8Array, families = algorithms) => () => verifyOcspResponse({
+          der: response, request, issuer: ca, at: new Date(), maxFutureSeconds: 300, maxAgeSeconds: 300, algorithms: families,
+        });
+        assert.equal(verify(der)().status, 'good');
+        const altered = Uint8Array.from(der);
+        altered[altered.length - 1]! ^= 0x01;
+        assertCode(verify(altered), 'revocation_unknown', /signature does not verify/);
+        assertCode(verify(der, createSignatureAlgorithms({ families: builtInFamilies, enabled: ['ecdsa'] })), 'revocation_unknown', /is not supported/);
       });
 
       it('every flipped bit of the CMS signature is signature_invalid', () => {
