@@ -164,13 +164,15 @@ describe('E-IMZO answering (the stand-in)', () => {
     await page.close();
   });
 
-  test('an expired key is named from validto before E-IMZO asks for a password', async () => {
+  test('an expired key is named from validto before E-IMZO asks for a password (the choice kept across a language switch)', async () => {
     const was = await counts();
     const page = await fromAgency();
     const { requests } = record(page);
     await page.locator('#eimzo-keys .identity').nth(1).click();
+    await page.locator('button[data-locale="ru"]').click();
+    await page.waitForFunction(() => document.documentElement.lang === 'ru');
     await page.locator('#eimzo-sign').click();
-    const expected = eimzoTexts.uz.problems.key_expired.replace('{date}', formatDate(dictionaries.uz, parseCertificate(expired.certDer).notAfter));
+    const expected = eimzoTexts.ru.problems.key_expired.replace('{date}', formatDate(dictionaries.ru, parseCertificate(expired.certDer).notAfter));
     assert.equal(await alertText(page), expected);
     assert.ok(!calls().includes('pfx.load_key'), 'no key loaded, no password asked');
     await nothingHappened(requests, was);

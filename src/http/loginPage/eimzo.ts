@@ -58,7 +58,8 @@ function readKey(entry: Record<string, unknown>): EimzoKey | undefined {
   }
   const attributes: SubjectAttribute[] = [...fields].flatMap(([field, value]) => {
     const type = aliasAttributes[field];
-    return type === undefined ? [] : [{ type, value: field === 'cn' ? value.toUpperCase() : value }];
+    // Upper case, as E-IMZO's client reads the alias (the module writes it in lower case).
+    return type === undefined ? [] : [{ type, value: value.toUpperCase() }];
   });
   const identity = nationalIdentity(attributes);
   // Like E-IMZO's client: an entry naming neither a PINFL nor a TIN is not a citizen's key.
@@ -90,7 +91,8 @@ let keys: EimzoKey[] = [];
 let shown: { kind: 'eimzo'; problem: EimzoProblem; reason?: string; date?: Date } | ServiceRefusal | undefined;
 let status: 'finding' | 'signing' | undefined;
 let busy = false;
-
+/** The chosen key's place in `keys`, kept across a language switch's re-rendering. */
+let selected = 0;
 
 const tab = make('button', { type: 'button', className: 'secondary', id: 'method-eimzo' });
 const intro = make('p', { className: 'hint' });
@@ -116,7 +118,8 @@ function renderKeys(): void {
   const dictionary = dictionaries[locale()];
   const now = Date.now();
   list.replaceChildren(...keys.map((key, index) => {
-    const radio = make('input', { type: 'radio', name: 'eimzo-key', value: String(index), checked: index === 0 });
+    const radio = make('input', { type: 'radio', name: 'eimzo-key', value: String(index), checked: index === selected });
+    radio.addEventListener('change', () => { selected = index; });
     const facts = make('dl');
     for (const [term, value] of [
       [dictionary.fieldPinfl, key.pinfl], [dictionary.fieldTin, key.tin], [dictionary.fieldOrganization, key.organization],
@@ -226,6 +229,7 @@ async function find(): Promise<void> {
     await call({ name: 'apikey', arguments: apiKeys }, 'domain_not_registered');
     const answer = await call({ plugin: 'pfx', name: 'list_all_certificates' });
     const entries = Array.isArray(answer.certificates) ? answer.certificates as unknown[] : [];
+    selected = 0;
     keys = entries.flatMap((entry) => (typeof entry === 'object' && entry !== null ? [readKey(entry as Record<string, unknown>)] : []))
       .filter((key) => key !== undefined);
     setStatus(undefined);
@@ -241,8 +245,8 @@ async function find(): Promise<void> {
 }
 
 async function sign(): Promise<void> {
-  const chosen = keys[Number(list.querySelector<HTMLInputElement>('input[name="eimzo-key"]:checked')?.value ?? Number.NaN)];
-  if (chosen === undefined) return showProblem({ kind: 'eimzo', problem: 'choose_key' });
+  const chosen = keys[selected];
+  if (chosen === undefined) return;
   // An expired key is named before E-IMZO asks for its password: the password could not help.
   if (!(chosen.validTo.getTime() > Date.now())) return showProblem({ kind: 'eimzo', problem: 'key_expired', date: chosen.validTo });
   clearProblem();

@@ -2,7 +2,7 @@
 // key-file dictionary stays as it is; free of the DOM, so tests read the same sentences.
 import type { Locale } from './i18n.ts';
 
-export type EimzoProblem = 'module_missing' | 'domain_not_registered' | 'no_keys' | 'choose_key' | 'key_expired' | 'wrong_password' | 'module_error';
+export type EimzoProblem = 'module_missing' | 'domain_not_registered' | 'no_keys' | 'key_expired' | 'wrong_password' | 'module_error';
 
 export interface EimzoTexts {
   tab: string;
@@ -32,7 +32,6 @@ export const eimzoTexts: Record<Locale, EimzoTexts> = {
       module_missing: 'E-IMZO dasturi bu kompyuterda ishlamayapti. Uni ishga tushiring yoki rasmiy sahifadan oʻrnating va «Roʻyxatni yangilash» tugmasini bosing.',
       domain_not_registered: 'E-IMZO bu saytni ({domain}) tanimaydi: bu domen uchun E-IMZO API kaliti roʻyxatdan oʻtmagan. Xizmat operatori {domain} uchun E-IMZO API kalitini olib, uni EIMZO_API_KEYS sozlamasiga qoʻshishi kerak.',
       no_keys: 'E-IMZO hech qanday kalit topmadi. Kalitingiz bor diskni (DSKEYS papkasi) ulang va «Roʻyxatni yangilash» tugmasini bosing.',
-      choose_key: 'Kirish uchun kalitni tanlang.',
       key_expired: 'Bu kalitning sertifikati {date} kuni muddati tugagan. Boshqa kalitni tanlang yoki roʻyxatga olish markazidan yangisini oling.',
       wrong_password: 'E-IMZO parolni qabul qilmadi: {reason}. Kalitni tanlab, qaytadan urinib koʻring.',
       module_error: 'E-IMZO soʻrovni bajarmadi: {reason}.',
@@ -50,7 +49,6 @@ export const eimzoTexts: Record<Locale, EimzoTexts> = {
       module_missing: 'Программа E-IMZO не запущена на этом компьютере. Запустите её или установите с официальной страницы и нажмите «Обновить список».',
       domain_not_registered: 'E-IMZO не признаёт этот сайт ({domain}): API-ключ E-IMZO для этого домена не зарегистрирован. Оператор сервиса должен получить API-ключ E-IMZO для {domain} и добавить его в настройку EIMZO_API_KEYS.',
       no_keys: 'E-IMZO не нашёл ни одного ключа. Подключите диск с ключом (папка DSKEYS) и нажмите «Обновить список».',
-      choose_key: 'Выберите ключ для входа.',
       key_expired: 'Срок действия сертификата этого ключа истёк {date}. Выберите другой ключ или получите новый в центре регистрации.',
       wrong_password: 'E-IMZO не принял пароль: {reason}. Выберите ключ и попробуйте снова.',
       module_error: 'E-IMZO не выполнил запрос: {reason}.',
@@ -68,7 +66,6 @@ export const eimzoTexts: Record<Locale, EimzoTexts> = {
       module_missing: 'E-IMZO is not running on this computer. Start it, or install it from its official page, then press "Refresh the list".',
       domain_not_registered: 'E-IMZO does not accept this site ({domain}): no E-IMZO API key is registered for this domain. The service\'s operator must obtain an E-IMZO API key for {domain} and add it to the EIMZO_API_KEYS setting.',
       no_keys: 'E-IMZO found no key. Connect the drive with your key (the DSKEYS folder) and press "Refresh the list".',
-      choose_key: 'Choose the key to sign in with.',
       key_expired: 'The certificate of this key expired on {date}. Choose another key, or get a new one at a registration centre.',
       wrong_password: 'E-IMZO did not accept the password: {reason}. Choose the key and try again.',
       module_error: 'E-IMZO could not do it: {reason}.',
