@@ -14,6 +14,7 @@ import { createTrustPolicyChecker } from './login/trustPolicy.ts';
 import { watchSigningKeys } from './keys/keyWatch.ts';
 import { openKeyRing } from './keys/keyRing.ts';
 import { createOidc } from './oidc/provider.ts';
+import { signingKeyRetentionSeconds } from './oidc/tokens.ts';
 import { createLocalRevocationChecker } from './revocation/local.ts';
 import { createConfiguredRevocationChecker } from './revocation/sources.ts';
 import { createRevocationWatcher, type RevocationWatcher } from './revocation/watcher.ts';
@@ -40,7 +41,7 @@ export interface ComposedService extends AppDeps {
 export async function composeService(parts: ServiceParts): Promise<ComposedService> {
   const { config, ephemeral, db, clock, logger } = parts;
   const algorithms = await loadSignatureAlgorithms(config);
-  const keys = await openKeyRing({ store: db.signingKeys, clock, secret: config.keysSecret, retainSeconds: config.sessionTtlSeconds });
+  const keys = await openKeyRing({ store: db.signingKeys, clock, secret: config.keysSecret, retainSeconds: signingKeyRetentionSeconds(config.sessionTtlSeconds) });
   const perMinute = (name: string, points: number) => ephemeral.rateLimiter(name, { points, durationSeconds: 60 });
   const challenges = createChallenges({ store: ephemeral, clock, issuer: config.issuerUrl, ttlSeconds: config.challengeTtlSeconds });
   // Bound below, once the OIDC parts exist: agency apps hear of revoked certificates' sign-ins.

@@ -2,6 +2,7 @@
 // JWKS for a token lifetime (SESSION_TTL_SECONDS) so tokens it signed keep verifying (RFC 7517
 // §5: relying parties pick the key by `kid`). Running instances switch within seconds.
 import { openKeyRing } from '../keys/keyRing.ts';
+import { signingKeyRetentionSeconds } from '../oidc/tokens.ts';
 import { signingKeysChannel } from '../keys/keyWatch.ts';
 import { systemClock } from '../clock.ts';
 import { confirm, defineCommand, onRun, stateChanging, type RegisterCommand } from './command.ts';
@@ -18,7 +19,7 @@ export const registerKeys: RegisterCommand = (program, io) => {
   onRun<Options>(stateChanging(rotate), io, async (options) => {
     await confirm(io, options, 'Rotate the token-signing keys?');
     return withDatabase(io, async (db, config) => {
-      const ring = await openKeyRing({ store: db.signingKeys, clock: systemClock, secret: config.keysSecret, retainSeconds: config.sessionTtlSeconds });
+      const ring = await openKeyRing({ store: db.signingKeys, clock: systemClock, secret: config.keysSecret, retainSeconds: signingKeyRetentionSeconds(config.sessionTtlSeconds) });
       const rotated = await ring.rotate();
       // ES256 signs the access tokens: its kid is the one the summary and the message name.
       const es256 = rotated.find((key) => key.alg === 'ES256');

@@ -13,7 +13,7 @@ import { takeFormPostResponse } from '../oidc/response.ts';
 import { decideReuse, issueInSession, liveSession } from '../oidc/sso.ts';
 import { sha256, type Interaction } from '../oidc/grants.ts';
 import type { SsoSession } from '../oidc/ssoSessions.ts';
-import { endSession } from '../oidc/logout.ts';
+import { confirmLogout, endSession, type LogoutOutcome } from '../oidc/logout.ts';
 import { pushAuthorizationRequest } from '../oidc/par.ts';
 import type { OidcDeps } from '../oidc/provider.ts';
 import { introspect, revoke, userinfo } from '../oidc/resources.ts';
@@ -24,7 +24,7 @@ import { sendFormPost } from './formPost.ts';
 import type { Metrics } from './metrics.ts';
 import { jsonBody } from './jsonBody.ts';
 import { sendOAuthError, toOAuthError, type Channel } from './oauthError.ts';
-import { chooseLocale, continuePage, cookieValue, logoutPage, sendLoginPage, sendPage, type Locale } from './pages.ts';
+import { chooseLocale, continuePage, cookieValue, logoutPage, logoutQuestionPage, sendLoginPage, sendPage, type Locale } from './pages.ts';
 import { countPerAddress } from './rateLimit.ts';
 import type { EimzoApiKey } from '../config.ts';
 
@@ -186,12 +186,32 @@ export function oidcRouter(deps: OidcRouterDeps): Router {
 
   const logout: Handler = async (req, res) => {
     const params = req.method === 'POST' ? formParams(req.body) : formParams(req.query);
-    const outcome = await endSession(oidc, params);
-    if (outcome.kind === 'redirect') res.redirect(303, outcome.location);
-    else sendPage(res, logoutPage({ locale: requestLocale(req), signedOut: outcome.signedOut }));
+    const browser = browserCookie(req) ?? randomBytes(32).toString('base64url');
+    res.cookie(cookieName, browser, cookieOptions);
+    sendLogout(req, res, await endSession(oidc, params, { ssoCookie: ssoCookie(req), browserCookie: browser }));
   };
   router.get('/logout', endpoint('page', logout));
   router.post('/logout', endpoint('page', logout));
+  // The logout page's answer: this agency, or all agencies.
+  router.post('/logout/confirm', endpoint('page', async (req, res) => {
+    const params = formParams(req.body);
+    sendLogout(req, res, await confirmLogout(oidc, params.logout_id ?? '', params.end, browserCookie(req)));
+  }));
+
+  function sendLogout(req: Request, res: Response, outcome: LogoutOutcome): void {
+    if (outcome.kind !== 'ask' && outcome.endedBrowserSession) res.clearCookie(ssoCookieName, cookieOptions);
+    // The answer's page speaks the language the agency asked the question in.
+    const asked = outcome.kind === 'ask' ? outcome.pending.uiLocales : outcome.kind === 'page' ? outcome.uiLocales : undefined;
+    const locale = asked === undefined ? requestLocale(req) : chooseLocale(asked, req.get('cookie'));
+    if (outcome.kind === 'redirect') res.redirect(303, outcome.location);
+    else if (outcome.kind === 'ask') {
+      sendPage(res, logoutQuestionPage({ locale, pendingId: outcome.pending.id, clientName: outcome.clientName, all: outcome.pending.all, otherAgencies: outcome.otherAgencies }));
+    } else {
+      sendPage(res, logoutPage({
+        locale, result: outcome.result, ...(outcome.clientName === undefined ? {} : { clientName: outcome.clientName }), ...(outcome.backTo === undefined ? {} : { backTo: outcome.backTo }),
+      }));
+    }
+  }
 
   /** RFC 9449 §8.2: a DPoP client's next proof can carry the current nonce without being asked for it. */
   async function offerDpopNonce(req: Request, res: Response): Promise<void> {

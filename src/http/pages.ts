@@ -68,9 +68,46 @@ export function errorPage(view: ErrorPageView): string {
   });
 }
 
-export function logoutPage(view: { locale: Locale; signedOut: boolean }): string {
-  const [title, text]: [SentenceKey, SentenceKey] = view.signedOut ? ['logoutDoneTitle', 'logoutDone'] : ['logoutNothingTitle', 'logoutNothing'];
-  return renderPage({ locale: view.locale, title, body: `<p class="intro" ${t(view.locale, text)}</p>` });
+export interface LogoutPageView {
+  locale: Locale;
+  /** What was signed out: one agency, every one, nothing left, or nothing asked (no hint). */
+  result: 'agency' | 'all' | 'nothing' | 'absent';
+  clientName?: string;
+  /** The agency's registered post_logout_redirect_uri, when nothing was left to end there. */
+  backTo?: string;
+}
+
+export function logoutPage(view: LogoutPageView): string {
+  const [title, text]: [SentenceKey, SentenceKey] = {
+    agency: ['logoutAgencyTitle', 'logoutAgency'],
+    all: ['logoutDoneTitle', 'logoutAll'],
+    nothing: ['logoutNothingTitle', 'logoutNothingLeft'],
+    absent: ['logoutNothingTitle', 'logoutNothing'],
+  }[view.result] as [SentenceKey, SentenceKey];
+  const vars = { client: view.clientName ?? '' };
+  const back = view.backTo === undefined ? '' : `\n<p><a class="back" href="${escapeHtml(view.backTo)}" ${t(view.locale, 'backToClient', vars)}</a></p>`;
+  return renderPage({ locale: view.locale, title, vars, body: `<p class="intro" ${t(view.locale, text, vars)}</p>${back}` });
+}
+
+export interface LogoutQuestionView {
+  locale: Locale;
+  pendingId: string;
+  clientName: string;
+  /** The browser's own session: "this agency" or "all agencies"; else only a confirmation for this agency. */
+  all: boolean;
+  otherAgencies: number;
+}
+
+/** RP-Initiated Logout §2: the citizen decides before anything ends. Plain same-origin forms. */
+export function logoutQuestionPage(view: LogoutQuestionView): string {
+  const vars = { client: view.clientName, count: String(view.otherAgencies) };
+  const x = (key: SentenceKey) => t(view.locale, key, vars);
+  const button = (end: 'agency' | 'all', key: SentenceKey, kind: string) =>
+    `<form method="post" action="logout/confirm"><input type="hidden" name="logout_id" value="${escapeHtml(view.pendingId)}"><input type="hidden" name="end" value="${end}"><button id="end-${end}" type="submit" class="${kind}" ${x(key)}</button></form>`;
+  const body = view.all
+    ? `<p class="intro" ${x('logoutChoose')}</p>\n<div class="actions">${button('agency', 'logoutThisAgency', 'secondary')}${button('all', 'logoutAllAgencies', 'primary')}</div>`
+    : `<p class="intro" ${x('logoutForeign')}</p>\n<div class="actions">${button('agency', 'logoutConfirm', 'primary')}</div>`;
+  return renderPage({ locale: view.locale, title: view.all ? 'logoutChooseTitle' : 'logoutForeignTitle', vars, body });
 }
 
 export interface ContinuePageView {

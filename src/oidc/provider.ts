@@ -44,7 +44,7 @@ type BackChannelLog = Parameters<typeof createBackChannel>[0]['log'];
 export function createOidc(parts: OidcParts): OidcDeps {
   const grants = createGrants({ store: parts.store, clock: parts.clock, sessions: parts.sessions });
   const sso = createSsoSessions({ store: parts.store, clock: parts.clock, idleSeconds: parts.ssoIdleSeconds, maxSeconds: parts.ssoMaxSeconds });
-  const backChannel = createBackChannel({ issuer: parts.issuer, keys: parts.keys, clients: parts.clients, grants, sso, clock: parts.clock, log: parts.log });
+  const backChannel = createBackChannel({ issuer: parts.issuer, keys: parts.keys, clients: parts.clients, grants, sso, clock: parts.clock, audit: parts.signIn.audit, log: parts.log });
   return {
     issuer: parts.issuer,
     store: parts.store,

@@ -51,6 +51,8 @@ export interface SsoSessions {
    * absolute end) and `client` is remembered. Undefined when the session ended meanwhile.
    */
   touch(sid: string, client?: string): Promise<SsoSession | undefined>;
+  /** The citizen signed out of one agency: the session goes on without it (prompt=none there needs the continue page again). */
+  leave(sid: string, client: string): Promise<SsoSession | undefined>;
   /** Ends the session on every instance; returns it when it was still there. */
   end(sid: string): Promise<SsoSession | undefined>;
   /** Ends every session of a certificate (fingerprint) or under it (issuer and serial, also a CA's); their sids. */
@@ -97,6 +99,19 @@ export function createSsoSessions({ store, clock, idleSeconds, maxSeconds }: Sso
     return { session, cookie: `${session.sid}.${secret}` };
   }
 
+  /** Rewrites a live session; an end that ran meanwhile wins: `end` marks before it deletes (as grants do). */
+  async function change(sid: string, edit: (session: SsoSession) => void): Promise<SsoSession | undefined> {
+    const session = await sessions.find(sid);
+    if (session === undefined) return undefined;
+    edit(session);
+    await save(session);
+    if (await store.get(keys.ended(sid)) !== undefined) {
+      await store.delete(keys.session(sid));
+      return undefined;
+    }
+    return session;
+  }
+
   const sessions: SsoSessions = {
     start: (input, firstClient) => write(input, [firstClient]),
 
@@ -123,19 +138,14 @@ export function createSsoSessions({ store, clock, idleSeconds, maxSeconds }: Sso
 
     find: async (sid) => live(await store.get<SsoSession>(keys.session(sid))),
 
-    async touch(sid, client) {
-      const session = await sessions.find(sid);
-      if (session === undefined) return undefined;
+    touch: (sid, client) => change(sid, (session) => {
       session.idleUntil = Math.min(nowSeconds() + idleSeconds, session.expiresAt);
       if (client !== undefined && !session.clients.includes(client)) session.clients.push(client);
-      await save(session);
-      // An end that ran while this wrote must win: `end` marks before it deletes (as grants do).
-      if (await store.get(keys.ended(sid)) !== undefined) {
-        await store.delete(keys.session(sid));
-        return undefined;
-      }
-      return session;
-    },
+    }),
+
+    leave: (sid, client) => change(sid, (session) => {
+      session.clients = session.clients.filter((id) => id !== client);
+    }),
 
     async end(sid) {
       await store.put(keys.ended(sid), 1, maxSeconds);

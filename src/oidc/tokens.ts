@@ -22,6 +22,15 @@ export function clientSubject(client: Pick<ClientRecord, 'subjectSalt'>, directS
   return createHmac('sha256', client.subjectSalt).update(directSubject, 'utf8').digest('base64url');
 }
 
+/**
+ * How long a retired signing key stays published: until nothing it signed can be presented any
+ * more — an access token (SESSION_TTL_SECONDS), or an ID token as a logout or authorize hint,
+ * accepted expired for as long as its sign-in could live (verifyIdTokenHint).
+ */
+export function signingKeyRetentionSeconds(sessionTtlSeconds: number): number {
+  return Math.max(sessionTtlSeconds, idTokenTtlSeconds + grantTtlSeconds);
+}
+
 export interface IdTokenInput {
   issuer: string;
   clientId: string;

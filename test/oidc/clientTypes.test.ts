@@ -11,7 +11,7 @@ import { openTestDatabases, type TestApp } from '../helpers/app.ts';
 import type { TestDatabase } from '../helpers/services.ts';
 import { createTestPki, type Citizen, type TestPki } from '../helpers/testPki.ts';
 import { fapiClient, fapiRedirectUri, nativeClient, nativeScheme } from './clientKinds.ts';
-import { addClient, Browser, callbackUrl, combos, oidc, signInWithCode, startOidcApp } from './helpers.ts';
+import { addClient, Browser, callbackUrl, combos, logoutIn, oidc, signInWithCode, startOidcApp } from './helpers.ts';
 
 let pki: TestPki;
 let databases: TestDatabase[];
@@ -54,7 +54,8 @@ for (const combo of combos) {
       const url = await oidc.buildAuthorizationUrlWithPAR(fapi.config, { redirect_uri: fapiRedirectUri, ...request.params }, { DPoP: fapi.dpop });
       assert.deepEqual([...url.searchParams.keys()].sort(), ['client_id', 'request_uri']);
       assert.match(url.searchParams.get('request_uri') ?? '', /^urn:ietf:params:oauth:request_uri:[A-Za-z0-9_-]{43}$/);
-      const callback = await callbackUrl(app, url, citizen);
+      const browser = new Browser();
+      const callback = await callbackUrl(app, url, citizen, browser);
       assert.equal(callback.searchParams.get('iss'), app.url, 'RFC 9207 iss in the response');
       const tokens = await oidc.authorizationCodeGrant(fapi.config, callback,
         { pkceCodeVerifier: request.verifier, expectedState: request.state, expectedNonce: request.nonce, idTokenExpected: true }, undefined, { DPoP: fapi.dpop });
@@ -83,9 +84,9 @@ for (const combo of combos) {
       assert.equal((await oidc.fetchUserInfo(fapi.config, refreshed.access_token, sub, { DPoP: fapi.dpop })).sub, sub);
       await assert.rejects(oidc.fetchUserInfo(fapi.config, tokens.access_token, sub, { DPoP: fapi.dpop }), 'the replaced access token ended');
 
-      const logout = await fetch(oidc.buildEndSessionUrl(fapi.config, {
+      const logout = await logoutIn(browser, fapi.config, {
         id_token_hint: refreshed.id_token as string, post_logout_redirect_uri: 'https://kadastr.example.uz/signed-out', state: 'bye',
-      }), { redirect: 'manual' });
+      });
       assert.equal(logout.status, 303);
       assert.equal(logout.headers.get('location'), 'https://kadastr.example.uz/signed-out?state=bye');
       assert.equal((await oidc.tokenIntrospection(fapi.config, refreshed.access_token)).active, false);
@@ -97,7 +98,8 @@ for (const combo of combos) {
       const web = await addClient(app, { idTokenSignedResponseAlg: 'RS256' });
       const config = await oidc.discovery(new URL(app.url), web.client.clientId, { id_token_signed_response_alg: 'RS256' },
         oidc.ClientSecretBasic(web.secret), { execute: [oidc.allowInsecureRequests] });
-      const { tokens } = await signInWithCode(app, config, citizen);
+      const browser = new Browser();
+      const { tokens } = await signInWithCode(app, config, citizen, {}, browser);
       assert.equal(tokens.token_type.toLowerCase(), 'bearer');
       const header = decodeProtectedHeader(tokens.id_token as string);
       assert.equal(header.alg, 'RS256');
@@ -110,7 +112,7 @@ for (const combo of combos) {
       const refreshed = await oidc.refreshTokenGrant(config, tokens.refresh_token as string);
       assert.notEqual(refreshed.refresh_token, tokens.refresh_token, 'a bearer refresh token rotates');
       assert.equal((await oidc.fetchUserInfo(config, refreshed.access_token, sub)).sub, sub);
-      const logout = await fetch(oidc.buildEndSessionUrl(config, { id_token_hint: refreshed.id_token as string, post_logout_redirect_uri: 'https://agency.example/signed-out' }), { redirect: 'manual' });
+      const logout = await logoutIn(browser, config, { id_token_hint: refreshed.id_token as string, post_logout_redirect_uri: 'https://agency.example/signed-out' });
       assert.equal(logout.status, 303);
       assert.equal((await oidc.tokenIntrospection(config, refreshed.access_token)).active, false);
       await assert.rejects(oidc.refreshTokenGrant(config, refreshed.refresh_token as string));
@@ -123,7 +125,8 @@ for (const combo of combos) {
       // RFC 8252 §7.3: the app opened its listener on a port of its own; the registration has none.
       const redirect = 'http://127.0.0.1:49731/callback';
       const url = oidc.buildAuthorizationUrl(app_.config, { redirect_uri: redirect, dpop_jkt: jkt, ...request.params });
-      const callback = await callbackUrl(app, url, citizen, new Browser());
+      const browser = new Browser();
+      const callback = await callbackUrl(app, url, citizen, browser);
       assert.equal(`${callback.origin}${callback.pathname}`, redirect);
       const tokens = await oidc.authorizationCodeGrant(app_.config, callback,
         { pkceCodeVerifier: request.verifier, expectedState: request.state, expectedNonce: request.nonce, idTokenExpected: true }, undefined, { DPoP: app_.dpop });
@@ -139,7 +142,7 @@ for (const combo of combos) {
       assert.equal((await oidc.fetchUserInfo(app_.config, again.access_token, sub, { DPoP: app_.dpop })).sub, sub);
 
       // Logout through the browser back to the app's own scheme; the grant ends with it.
-      const logout = await fetch(oidc.buildEndSessionUrl(app_.config, { id_token_hint: again.id_token as string, post_logout_redirect_uri: `${nativeScheme}:/signed-out`, state: 's' }), { redirect: 'manual' });
+      const logout = await logoutIn(browser, app_.config, { id_token_hint: again.id_token as string, post_logout_redirect_uri: `${nativeScheme}:/signed-out`, state: 's' });
       assert.equal(logout.status, 303);
       assert.equal(logout.headers.get('location'), `${nativeScheme}:/signed-out?state=s`);
       await assert.rejects(oidc.fetchUserInfo(app_.config, again.access_token, sub, { DPoP: app_.dpop }));

@@ -8,7 +8,7 @@ import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, exportJWK, genera
 import { openTestDatabases, type TestApp } from '../helpers/app.ts';
 import type { TestDatabase } from '../helpers/services.ts';
 import { createTestPki, type Citizen, type TestPki } from '../helpers/testPki.ts';
-import { addClient, Browser, combos, logoutReceiver, oidc, relyingParty, signInWithCode, startOidcApp, type LogoutReceiver } from './helpers.ts';
+import { addClient, Browser, combos, logoutIn, logoutReceiver, oidc, relyingParty, signInWithCode, startOidcApp, type LogoutReceiver } from './helpers.ts';
 
 let pki: TestPki;
 let databases: TestDatabase[];
@@ -180,7 +180,8 @@ for (const combo of combos) {
     test('introspection: active while the sign-in lives, inactive after RP-initiated logout; back-channel logout arrives', async () => {
       const registered = await addClient(app, { backchannelLogoutUri: receiver.url.replace('127.0.0.1', '127.0.0.1') });
       const config = await relyingParty(app, registered);
-      const { tokens } = await signInWithCode(app, config, citizen);
+      const browser = new Browser();
+      const { tokens } = await signInWithCode(app, config, citizen, {}, browser);
       const active = await oidc.tokenIntrospection(config, tokens.access_token);
       assert.equal(active.active, true);
       assert.equal(active.client_id, registered.client.clientId);
@@ -190,10 +191,9 @@ for (const combo of combos) {
       const stranger = await relyingParty(app, await addClient(app));
       assert.equal((await oidc.tokenIntrospection(stranger, tokens.access_token)).active, false);
 
-      const logoutUrl = oidc.buildEndSessionUrl(config, {
+      const res = await logoutIn(browser, config, {
         id_token_hint: tokens.id_token as string, post_logout_redirect_uri: 'https://agency.example/signed-out', state: 'bye-1',
       });
-      const res = await fetch(logoutUrl, { redirect: 'manual' });
       assert.equal(res.status, 303);
       assert.equal(res.headers.get('location'), 'https://agency.example/signed-out?state=bye-1');
 
@@ -227,7 +227,7 @@ for (const combo of combos) {
         const a = await signInWithCode(app, await relyingParty(app, slow), citizen, {}, browser);
         const deadConfig = await relyingParty(app, dead);
         const b = await signInWithCode(app, deadConfig, citizen, {}, browser);
-        const res = await fetch(oidc.buildEndSessionUrl(await relyingParty(app, slow), { id_token_hint: a.tokens.id_token as string }), { redirect: 'manual' });
+        const res = await logoutIn(browser, await relyingParty(app, slow), { id_token_hint: a.tokens.id_token as string }, 'all');
         assert.equal(res.status, 200);
         // The page came back while the hanging agency still held its logout request: nothing
         // waited for it (awaiting would have lasted until the request timed out and closed).
@@ -241,14 +241,14 @@ for (const combo of combos) {
       }
     });
 
-    test('logout ends the other agencies\' sign-ins made in the same browser and notifies them', async () => {
+    test('logout of all agencies ends the other agencies\' sign-ins in the session and notifies them', async () => {
       const first = await addClient(app);
       const second = await addClient(app, { backchannelLogoutUri: receiver.url });
       const browser = new Browser();
       const a = await signInWithCode(app, await relyingParty(app, first), citizen, {}, browser);
       const secondConfig = await relyingParty(app, second);
       const b = await signInWithCode(app, secondConfig, citizen, {}, browser);
-      const res = await fetch(oidc.buildEndSessionUrl(await relyingParty(app, first), { id_token_hint: a.tokens.id_token as string, ui_locales: 'en' }), { redirect: 'manual' });
+      const res = await logoutIn(browser, await relyingParty(app, first), { id_token_hint: a.tokens.id_token as string, ui_locales: 'en' }, 'all');
       assert.equal(res.status, 200);
       assert.match(await res.text(), /You have signed out/);
       const token = decodeJwt(await receiver.next());
@@ -290,7 +290,8 @@ for (const combo of combos) {
     test('key rotation while tokens are live: old tokens keep working, new ones use the new key', async () => {
       const registered = await addClient(app);
       const config = await relyingParty(app, registered);
-      const before = await signInWithCode(app, config, citizen);
+      const browser = new Browser();
+      const before = await signInWithCode(app, config, citizen, {}, browser);
       const oldKid = decodeProtectedHeader(before.tokens.id_token as string).kid;
       await app.deps.keys.rotate();
       const rotated = app.deps.keys.active();
@@ -304,7 +305,7 @@ for (const combo of combos) {
       const refreshed = await oidc.refreshTokenGrant(config, before.tokens.refresh_token as string);
       assert.equal(decodeProtectedHeader(refreshed.access_token).kid, rotated.kid);
       // An RP logout with the old-key ID token still works while that key is published.
-      const res = await fetch(oidc.buildEndSessionUrl(config, { id_token_hint: before.tokens.id_token as string, ui_locales: 'en' }), { redirect: 'manual' });
+      const res = await logoutIn(browser, config, { id_token_hint: before.tokens.id_token as string, ui_locales: 'en' });
       assert.match(await res.text(), /You have signed out/);
     });
 

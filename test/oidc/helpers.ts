@@ -124,6 +124,23 @@ export async function signInWithCode(app: TestApp, config: oidc.Configuration, c
   return { start, tokens };
 }
 
+/**
+ * RP-initiated logout in the citizen's browser. When the logout page asks (other agencies in
+ * the session, or a hint from another browser), `end` answers it: this agency, or all.
+ */
+export async function logoutIn(browser: Browser, config: oidc.Configuration, params: Record<string, string>, end?: 'agency' | 'all'): Promise<Response> {
+  const url = oidc.buildEndSessionUrl(config, params);
+  const res = await browser.fetch(url.href);
+  if (end === undefined) return res;
+  const html = await res.text();
+  const id = /name="logout_id" value="([A-Za-z0-9_-]+)"/.exec(html)?.[1];
+  assert.ok(id, `the logout page asks nothing: ${html}`);
+  assert.ok(html.includes(`value="${end}"`), `the logout page does not offer ${end}`);
+  return browser.fetch(new URL('/logout/confirm', url).href, {
+    method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ logout_id: id, end }),
+  });
+}
+
 /** A plain form POST to a token-style endpoint with HTTP Basic. */
 export async function postForm(url: string, params: Record<string, string>, basic?: { id: string; secret: string }): Promise<Response> {
   const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
@@ -139,7 +156,8 @@ export interface LogoutReceiver {
   close(): Promise<void>;
 }
 
-export async function logoutReceiver(): Promise<LogoutReceiver> {
+/** `failures`: the first requests answered 500, as an agency restarting would. */
+export async function logoutReceiver(failures = 0): Promise<LogoutReceiver> {
   const received: string[] = [];
   const waiting: Array<(token: string) => void> = [];
   let consumed = 0;
@@ -154,7 +172,7 @@ export async function logoutReceiver(): Promise<LogoutReceiver> {
         consumed += 1;
         waiter(token);
       }
-      res.writeHead(200).end();
+      res.writeHead(received.length <= failures ? 500 : 200).end();
     });
   });
   server.listen(0, '127.0.0.1');

@@ -4,13 +4,14 @@
 // and two instances on Redis + PostgreSQL sharing the session.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { decodeJwt } from 'jose';
+import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { fixedClock } from '../../src/clock.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { openTestDatabase, uniqueKeyPrefix, type TestDatabase } from '../helpers/services.ts';
 import { cmsBody, createTestPki, type Citizen, type TestPki } from '../helpers/testPki.ts';
 import {
-  addClient, authorizationUrl, Browser, oidc, relyingParty, signInWithCode, startOidcApp, type AuthorizationStart, type TestClient,
+  addClient, authorizationUrl, Browser, logoutIn, logoutReceiver, oidc, relyingParty, signInWithCode, startOidcApp,
+  type AuthorizationStart, type LogoutReceiver, type TestClient,
 } from './helpers.ts';
 
 let pki: TestPki;
@@ -230,6 +231,113 @@ describe('single sign-on (memory + SQLite)', () => {
     const someoneElse = await signInWithCode(app, a.config, await pki.citizen());
     const res = await authorize(browser, (await authorizationUrl(a.config, { id_token_hint: someoneElse.tokens.id_token as string })).url);
     assert.equal(res.searchParams.get('error'), 'login_required');
+  });
+});
+
+describe('logout a citizen can trust (Redis + PostgreSQL)', () => {
+  const clock = fixedClock(new Date());
+  let app: TestApp;
+  let receiverA: LogoutReceiver;
+  let receiverB: LogoutReceiver;
+
+  before(async () => {
+    app = await startOidcApp({ store: 'redis', database: postgres, pki, clock });
+    receiverA = await logoutReceiver();
+    // B's endpoint fails twice before it takes the token: the third try delivers it.
+    receiverB = await logoutReceiver(2);
+  });
+  after(async () => {
+    await receiverA.close();
+    await receiverB.close();
+    await app.close();
+  });
+
+  async function signedInAtBoth() {
+    const citizen = await pki.citizen();
+    const a = await agency(app, { backchannelLogoutUri: receiverA.url });
+    const b = await agency(app, { name: 'Agency B', backchannelLogoutUri: receiverB.url });
+    const browser = new Browser();
+    const atA = (await signInWithCode(app, a.config, citizen, {}, browser)).tokens;
+    const atB = await continueTo(app, browser, b);
+    return { a, b, browser, atA, atB };
+  }
+
+  /** The audit events of back-channel deliveries to `clientId`, once there are `count` (bounded wait: retries take 2.5 s). */
+  async function deliveries(clientId: string, count: number) {
+    for (let i = 0; i < 100; i++) {
+      const found = (await app.db.audit.tail(100)).filter((e) => e.type === 'backchannel_logout' && e.details?.clientId === clientId);
+      if (found.length >= count) return found;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.fail(`no ${count} back-channel audit events for ${clientId}`);
+  }
+
+  test('"all agencies" at B: A and B get logout tokens of the session (B after retries), refresh stops, the browser signs again', async () => {
+    const { a, b, browser, atA, atB } = await signedInAtBoth();
+    const sid = atA.claims()?.sid;
+    const res = await logoutIn(browser, b.config, { id_token_hint: atB.id_token as string, ui_locales: 'en' }, 'all');
+    assert.equal(res.status, 200);
+    assert.match(await res.text(), /signed out of every application/);
+    assert.equal(decodeJwt(await receiverA.next()).sid, sid);
+    const [delivered] = await deliveries(b.registered.client.clientId, 1);
+    assert.equal(delivered?.outcome, 'success');
+    assert.equal(delivered?.details?.attempts, 3);
+    assert.equal(receiverB.received.length, 3);
+    assert.equal(decodeJwt(receiverB.received[2] as string).sid, sid);
+    for (const [agencyOf, tokens] of [[a, atA], [b, atB]] as const) {
+      await assert.rejects(oidc.refreshTokenGrant(agencyOf.config, tokens.refresh_token as string), (error: oidc.ResponseBodyError) => error.error === 'invalid_grant');
+    }
+    const logouts = (await app.db.audit.tail(20)).filter((e) => e.type === 'logout' && e.details?.sid === sid);
+    assert.deepEqual(logouts.map((e) => e.details?.clientId).sort(), [a.registered.client.clientId, b.registered.client.clientId].sort());
+    assert.equal(await pageKind(browser, await authorize(browser, (await authorizationUrl(a.config)).url)), 'sign-in');
+
+    // The same hint again: nothing was left, and the page says so, with the way back.
+    const again = await browser.fetch(oidc.buildEndSessionUrl(b.config, { id_token_hint: atB.id_token as string, post_logout_redirect_uri: 'https://agency.example/signed-out', ui_locales: 'en' }).href);
+    assert.equal(again.status, 200);
+    const html = await again.text();
+    assert.match(html, /nothing left to end/);
+    assert.match(html, /href="https:\/\/agency.example\/signed-out"/);
+  });
+
+  test('"this agency": B ends, A goes on in the same session', async () => {
+    const { a, b, browser, atA, atB } = await signedInAtBoth();
+    const res = await logoutIn(browser, b.config, { id_token_hint: atB.id_token as string, post_logout_redirect_uri: 'https://agency.example/signed-out', state: 's' }, 'agency');
+    assert.equal(res.status, 303);
+    assert.equal(res.headers.get('location'), 'https://agency.example/signed-out?state=s');
+    await assert.rejects(oidc.refreshTokenGrant(b.config, atB.refresh_token as string));
+    assert.ok((await oidc.refreshTokenGrant(a.config, atA.refresh_token as string)).access_token);
+    assert.ok((await authorize(browser, (await authorizationUrl(a.config, { prompt: 'none' })).url)).searchParams.get('code'));
+    assert.equal((await authorize(browser, (await authorizationUrl(b.config, { prompt: 'none' })).url)).searchParams.get('error'), 'consent_required');
+    await deliveries(b.registered.client.clientId, 1);
+  });
+
+  test('a hint from another browser: the page asks first, offers this agency only, and nothing ends until the citizen confirms', async () => {
+    const { a, atA } = await signedInAtBoth();
+    const elsewhere = new Browser();
+    const asked = await elsewhere.fetch(oidc.buildEndSessionUrl(a.config, { id_token_hint: atA.id_token as string, ui_locales: 'en' }).href);
+    const html = await asked.text();
+    assert.match(html, /not made in this browser/);
+    assert.doesNotMatch(html, /value="all"/);
+    assert.equal((await oidc.tokenIntrospection(a.config, atA.access_token)).active, true, 'nothing ended by asking');
+    // A confirmation from yet another browser is refused: the question was this browser's.
+    const id = /name="logout_id" value="([^"]+)"/.exec(html)?.[1] as string;
+    const stranger = await new Browser().fetch(`${app.url}/logout/confirm`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ logout_id: id, end: 'agency' }) });
+    assert.equal(stranger.status, 404);
+    assert.equal((await oidc.tokenIntrospection(a.config, atA.access_token)).active, true);
+    const logouts = (await app.db.audit.tail(20)).filter((e) => e.type === 'logout' && e.details?.sid === atA.claims()?.sid);
+    assert.deepEqual(logouts, []);
+  });
+
+  test('logout after admin keys rotate: the retired key stays published while its ID tokens can be hints', async () => {
+    const { a, browser, atA } = await signedInAtBoth();
+    const oldKid = decodeProtectedHeader(atA.id_token as string).kid;
+    await app.deps.keys.rotate();
+    // Past SESSION_TTL_SECONDS (600), once the retirement's limit; within the session's idle time.
+    clock.advanceSeconds(700);
+    assert.ok((await (await app.get('/.well-known/jwks.json')).json() as { keys: Array<{ kid: string }> }).keys.some((key) => key.kid === oldKid));
+    const res = await logoutIn(browser, a.config, { id_token_hint: atA.id_token as string, ui_locales: 'en' }, 'all');
+    assert.equal(res.status, 200);
+    assert.match(await res.text(), /signed out of every application/);
   });
 });
 

@@ -62,6 +62,19 @@ export interface Dictionary {
   continueButton: string;
   anotherKey: string;
   continueNoSignature: string;
+  // The logout pages: `{count}` is how many other applications share the session.
+  logoutAgencyTitle: string;
+  logoutAgency: string;
+  logoutAll: string;
+  logoutNothingLeft: string;
+  logoutChooseTitle: string;
+  logoutChoose: string;
+  logoutThisAgency: string;
+  logoutAllAgencies: string;
+  logoutForeignTitle: string;
+  logoutForeign: string;
+  logoutConfirm: string;
+  backToClient: string;
   /** `{d}`, `{m}` (a name from `months`) and `{y}`: dates are spelled here, not by the browser's ICU data. */
   datePattern: string;
   months: readonly string[];
@@ -113,6 +126,18 @@ const uz: Dictionary = {
   continueButton: 'Davom etish',
   anotherKey: 'Boshqa kalit bilan kirish',
   continueNoSignature: 'Davom etish yangi imzo talab qilmaydi: ilova avvalgi kirishingiz vaqtini va darajasini oladi.',
+  logoutAgencyTitle: '«{client}»dan chiqdingiz',
+  logoutAgency: 'Yagona ID orqali kirgan boshqa ilovalaringizda seansingiz davom etmoqda.',
+  logoutAll: 'Yagona ID orqali kirgan barcha ilovalardan chiqdingiz. Bu oynani yopishingiz mumkin.',
+  logoutNothingLeft: 'Yakunlanadigan hech narsa qolmagan edi: «{client}»ga kirishingiz allaqachon yakunlangan.',
+  logoutChooseTitle: 'Tizimdan chiqish',
+  logoutChoose: 'Siz Yagona ID orqali «{client}»dan tashqari yana {count} ta ilovaga kirgansiz. Qayerdan chiqasiz?',
+  logoutThisAgency: 'Faqat «{client}»dan chiqish',
+  logoutAllAgencies: 'Barcha ilovalardan chiqish',
+  logoutForeignTitle: '«{client}»dan chiqasizmi?',
+  logoutForeign: '«{client}» bu brauzerda boshlanmagan kirishni yakunlashni soʻramoqda. Faqat chiqishni oʻzingiz soʻragan boʻlsangiz tasdiqlang.',
+  logoutConfirm: '«{client}»dan chiqish',
+  backToClient: '«{client}»ga qaytish',
   datePattern: '{y}-yil {d}-{m}',
   months: ['yanvar', 'fevral', 'mart', 'aprel', 'may', 'iyun', 'iyul', 'avgust', 'sentabr', 'oktabr', 'noyabr', 'dekabr'],
   errors: {
@@ -194,6 +219,18 @@ const ru: Dictionary = {
   continueButton: 'Продолжить',
   anotherKey: 'Войти с другим ключом',
   continueNoSignature: 'Для продолжения новая подпись не нужна: приложение получит время и уровень вашего прежнего входа.',
+  logoutAgencyTitle: 'Вы вышли из «{client}»',
+  logoutAgency: 'В других приложениях, куда вы вошли через Yagona ID, сеанс продолжается.',
+  logoutAll: 'Вы вышли из всех приложений, куда входили через Yagona ID. Это окно можно закрыть.',
+  logoutNothingLeft: 'Завершать было нечего: ваш вход в «{client}» уже завершён.',
+  logoutChooseTitle: 'Выход',
+  logoutChoose: 'Через Yagona ID вы вошли не только в «{client}», но и ещё в {count} прил. Откуда выйти?',
+  logoutThisAgency: 'Выйти только из «{client}»',
+  logoutAllAgencies: 'Выйти из всех приложений',
+  logoutForeignTitle: 'Выйти из «{client}»?',
+  logoutForeign: '«{client}» просит завершить вход, начатый не в этом браузере. Подтвердите, только если выход просили вы.',
+  logoutConfirm: 'Выйти из «{client}»',
+  backToClient: 'Вернуться в «{client}»',
   datePattern: '{d} {m} {y} г.',
   months: ['января', 'февраля', 'марта', 'апреля', 'мая', 'июня', 'июля', 'августа', 'сентября', 'октября', 'ноября', 'декабря'],
   errors: {
@@ -275,6 +312,18 @@ const en: Dictionary = {
   continueButton: 'Continue',
   anotherKey: 'Use another key',
   continueNoSignature: 'Continuing needs no new signature: the application receives the time and level of your earlier sign-in.',
+  logoutAgencyTitle: 'You have signed out of «{client}»',
+  logoutAgency: 'The other applications you signed in to through Yagona ID keep your session.',
+  logoutAll: 'You have signed out of every application you signed in to through Yagona ID. You may close this window.',
+  logoutNothingLeft: 'There was nothing left to end: your sign-in at «{client}» had already ended.',
+  logoutChooseTitle: 'Sign out',
+  logoutChoose: 'Through Yagona ID you are signed in to {count} more application(s) besides «{client}». Where do you want to sign out?',
+  logoutThisAgency: 'Sign out of «{client}» only',
+  logoutAllAgencies: 'Sign out of all applications',
+  logoutForeignTitle: 'Sign out of «{client}»?',
+  logoutForeign: '«{client}» asks to end a sign-in that was not made in this browser. Confirm only if you asked to sign out.',
+  logoutConfirm: 'Sign out of «{client}»',
+  backToClient: 'Back to «{client}»',
   datePattern: '{d} {m} {y}',
   months: ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'],
   errors: {
