@@ -9,6 +9,7 @@ import { fixedClock } from '../clock.ts';
 import { loadConfig, withTrustPolicy, type Config } from '../config.ts';
 import { OperatorInputError, ServiceError } from '../errors.ts';
 import { loadSignatureAlgorithms } from '../login/algorithms.ts';
+import type { SignatureAlgorithms } from '../pki/algorithms/registry.ts';
 import { checkTrust, type TrustCheckDeps, type TrustCheckVerdict } from '../login/trustCheck.ts';
 import { loadTrustMaterial } from '../login/trustFiles.ts';
 import { createTrustPolicyChecker } from '../login/trustPolicy.ts';
@@ -86,15 +87,26 @@ async function trustCheckDeps(config: Config, at: Date, database: Database | { u
     algorithms,
     verifier: createCertificateVerifier(trust, { algorithms, pinned: trustPolicy.pinned }),
     trustPolicy,
-    revocation: 'unavailable' in database ? database : {
-      checker: createConfiguredRevocationChecker({
-        config, local: createLocalRevocationChecker(database.revocations), store, anchors: trust.anchors,
-        log: pino({ level: 'silent' }), clock: fixedClock(at), algorithms,
-      }),
-      sources: ['the local registry', ...config.revocationChecks.filter((name) => name !== 'local')],
-    },
+    revocation: 'unavailable' in database ? database : revocationOf(config, database, store, trust.anchors, at, algorithms),
     cas: [...trust.anchors, ...trust.intermediates].map(parseCertificate),
   };
+}
+
+/** The service's revocation checker; what it would log as a warning (a status left unknown under fail-open) is kept for the step. */
+function revocationOf(config: Config, database: Database, store: EphemeralStore, anchors: Uint8Array[], at: Date, algorithms: SignatureAlgorithms): TrustCheckDeps['revocation'] {
+  const warnings: string[] = [];
+  const log = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(describeWarning(line)) });
+  return {
+    checker: createConfiguredRevocationChecker({ config, local: createLocalRevocationChecker(database.revocations), store, anchors, log, clock: fixedClock(at), algorithms }),
+    sources: ['the local registry', ...config.revocationChecks.filter((name) => name !== 'local')],
+    warnings: () => warnings,
+  };
+}
+
+/** A pino line as words: its message and what it names (`revocation: [...]`). */
+function describeWarning(line: string): string {
+  const { msg, revocation } = JSON.parse(line) as { msg?: string; revocation?: unknown };
+  return Array.isArray(revocation) ? revocation.join('; ') : msg ?? line;
 }
 
 function describe(file: string, verdict: TrustCheckVerdict): string {

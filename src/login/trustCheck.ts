@@ -38,8 +38,11 @@ export interface TrustCheckDeps {
   /** The sign-in's verifier over the configured anchors and intermediates (createCertificateVerifier). */
   verifier: CertificateVerifier;
   trustPolicy: TrustPolicyChecker;
-  /** The configured revocation checker and the sources it asks, or why none can be asked here. */
-  revocation: { checker: RevocationChecker; sources: readonly string[] } | { unavailable: string };
+  /**
+   * The configured revocation checker, the sources it asks and what it warned of (a status left
+   * unknown under REVOCATION_FAIL_MODE=open), or why none can be asked here.
+   */
+  revocation: { checker: RevocationChecker; sources: readonly string[]; warnings(): readonly string[] } | { unavailable: string };
   /** The configured CA certificates (anchors and intermediates): a certificate's issuer is looked up among them. */
   cas: readonly ParsedCertificate[];
 }
@@ -88,8 +91,10 @@ export async function checkTrust(deps: TrustCheckDeps, input: TrustCheckInput): 
   if (policy === undefined) skip('revocation', 'the trust policy refuses it, so no revocation source is asked');
   else if ('unavailable' in deps.revocation) skip('revocation', deps.revocation.unavailable);
   else {
-    const { checker, sources } = deps.revocation;
-    await run('revocation', () => checker.assertNotRevoked(chain, input.at), () => passed(`not revoked: ${chain.path.length} certificate(s) below the anchor asked of ${sources.join(', then ')}`));
+    const { checker, sources, warnings } = deps.revocation;
+    await run('revocation', () => checker.assertNotRevoked(chain, input.at), () => passed(warnings().length > 0
+      ? `accepted with its status unknown, as REVOCATION_FAIL_MODE=open allows: ${warnings().join('; ')}`
+      : `not revoked: ${chain.path.length} certificate(s) below the anchor asked of ${sources.join(', then ')}`));
   }
   return verdict(input, steps, evidence.kind);
 }

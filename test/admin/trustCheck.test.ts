@@ -187,6 +187,17 @@ describe("OpenSSL gost engine's O'zDSt chain", () => {
     assert.match(found(down.verdict, 'revocation'), /the revocation registry's database postgres:\/\/postgres@127\.0\.0\.1:\d+\/test is unavailable/);
   });
 
+  test('a CRL source that cannot decide: revocation_unknown, or under REVOCATION_FAIL_MODE=open accepted, saying so', async () => {
+    // The engine's certificates name no CRL distribution point: the crl source has nothing to fetch.
+    const crl = { ...env, REVOCATION_CHECKS: 'local,crl', REVOCATION_ALLOWED_HOSTS: '127.0.0.1:9' };
+    const closed = await check(crl, [leafPem]);
+    assert.equal(closed.code, 1);
+    assert.equal(outline(closed.verdict).revocation, 'failed revocation_unknown');
+    const open = await check({ ...crl, REVOCATION_FAIL_MODE: 'open' }, [leafPem]);
+    assert.equal(open.code, 0, open.stderr);
+    assert.match(found(open.verdict, 'revocation'), /^accepted with its status unknown, as REVOCATION_FAIL_MODE=open allows: certificate "CN=ALIYEV VALI.*crl: /);
+  });
+
   test('what is not a certificate or a CMS fails at parsing; a bad --at is a usage error', async () => {
     const junk = await check(env, [await file('junk.txt', 'hello, operator')]);
     assert.equal(junk.code, 1);
