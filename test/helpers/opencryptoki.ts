@@ -14,7 +14,7 @@ const factorySoPin = '87654321';
 
 export function opencryptokiModule(): string {
   const found = readdirSync('/usr/lib').map((dir) => `/usr/lib/${dir}/pkcs11/libopencryptoki.so`).find((path) => existsSync(path));
-  if (found === undefined) throw new Error('openCryptoki is not installed: apt-get install opencryptoki (.ci/run does it)');
+  if (found === undefined) throw new Error('openCryptoki is not installed: apt-get install opencryptoki (npm test as root does it)');
   return found;
 }
 
@@ -27,7 +27,7 @@ function requireSlotDaemon(): void {
       return false; // the process ended while we looked
     }
   });
-  if (!running) throw new Error('the openCryptoki slot daemon is not running. Start it with:\n  mkdir -p /run/opencryptoki && pkcsslotd\n(.ci/run does it)');
+  if (!running) throw new Error('the openCryptoki slot daemon is not running. Start it with:\n  mkdir -p /run/opencryptoki && pkcsslotd\n(npm test as root does it)');
 }
 
 export interface OpencryptokiToken extends TokenObjects {

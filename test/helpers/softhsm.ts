@@ -46,7 +46,7 @@ export function emptySoftHsmConf(): { conf: string; remove(): void } {
  */
 export function createSoftToken(options: { label?: string; pin?: string; soPin?: string } = {}): SoftToken {
   if (!existsSync(softhsmModule)) {
-    throw new Error(`SoftHSM2 is not installed (${softhsmModule}): apt-get install softhsm2 (.ci/run does it)`);
+    throw new Error(`SoftHSM2 is not installed (${softhsmModule}): apt-get install softhsm2 (npm test as root does it)`);
   }
   const dir = mkdtempSync(join(tmpdir(), 'yagona-softhsm-'));
   const tokens = join(dir, 'tokens');

@@ -29,7 +29,7 @@ export interface ChromiumSession {
 
 /** Chromium with a fresh profile, headless, no network chatter of its own. */
 export async function launchChromium(): Promise<ChromiumSession> {
-  assert.ok(existsSync(chromiumPath), `no Chromium at ${chromiumPath}: install Debian's package (apt-get install -y chromium; .ci/run does it)`);
+  assert.ok(existsSync(chromiumPath), `no Chromium at ${chromiumPath}: install Debian's package (apt-get install -y chromium; npm test as root does it)`);
   const profile = mkdtempSync(join(tmpdir(), 'yagona-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: chromiumPath,

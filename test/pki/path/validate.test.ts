@@ -218,7 +218,8 @@ describe('validate: docs/security-cases.md §C', () => {
 describe('validate: path building', () => {
   it('tries an alternative issuer when the first candidate fails', async () => {
     const expiredTwin = await issue({ subject: 'CN=Test Citizen CA,O=Yagona Test,C=UZ', issuer: root, ca: true, keySlot: ca.name, notAfter: new Date(now.getTime() - day) });
-    run({ leaf, anchors: [root], intermediates: [expiredTwin, ca] });
+    const path = run({ leaf, anchors: [root], intermediates: [expiredTwin, ca] });
+    assert.deepEqual(path.intermediates.map((c) => c.sha256), [ca.cert.sha256], 'the path goes through the valid CA, not its expired twin');
   });
 
   it('limits the number of intermediates (self-issued ones excepted)', async () => {
