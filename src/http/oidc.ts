@@ -10,7 +10,7 @@ import { isServiceError } from '../errors.ts';
 import { authorizationRequest } from '../oidc/authorizationRequest.ts';
 import { continueInteraction, finishInteraction, openInteraction, signInstead, startInteraction } from '../oidc/interaction.ts';
 import { takeFormPostResponse } from '../oidc/response.ts';
-import { decideReuse, issueInSession, liveSession } from '../oidc/sso.ts';
+import { decideReuse, issueInSession, liveSession, meetsLevel } from '../oidc/sso.ts';
 import { sha256, type Interaction } from '../oidc/grants.ts';
 import type { SsoSession } from '../oidc/ssoSessions.ts';
 import { confirmLogout, endSession, type LogoutOutcome } from '../oidc/logout.ts';
@@ -24,7 +24,7 @@ import { sendFormPost } from './formPost.ts';
 import type { Metrics } from './metrics.ts';
 import { jsonBody } from './jsonBody.ts';
 import { sendOAuthError, toOAuthError, type Channel } from './oauthError.ts';
-import { chooseLocale, continuePage, cookieValue, logoutPage, logoutQuestionPage, sendLoginPage, sendPage, type Locale } from './pages.ts';
+import { chooseLocale, continuePage, cookieValue, logoutPage, logoutQuestionPage, pageCspPostingTo, sendLoginPage, sendPage, type Locale } from './pages.ts';
 import { countPerAddress } from './rateLimit.ts';
 import type { EimzoApiKey } from '../config.ts';
 
@@ -205,7 +205,8 @@ export function oidcRouter(deps: OidcRouterDeps): Router {
     const locale = asked === undefined ? requestLocale(req) : chooseLocale(asked, req.get('cookie'));
     if (outcome.kind === 'redirect') res.redirect(303, outcome.location);
     else if (outcome.kind === 'ask') {
-      sendPage(res, logoutQuestionPage({ locale, pendingId: outcome.pending.id, clientName: outcome.clientName, all: outcome.pending.all, otherAgencies: outcome.otherAgencies }));
+      sendPage(res, logoutQuestionPage({ locale, pendingId: outcome.pending.id, clientName: outcome.clientName, all: outcome.pending.all, otherAgencies: outcome.otherAgencies }),
+        { csp: pageCspPostingTo(outcome.pending.redirect) });
     } else {
       sendPage(res, logoutPage({
         locale, result: outcome.result, ...(outcome.clientName === undefined ? {} : { clientName: outcome.clientName }), ...(outcome.backTo === undefined ? {} : { backTo: outcome.backTo }),
@@ -223,8 +224,13 @@ export function oidcRouter(deps: OidcRouterDeps): Router {
     const client = await oidc.clients.find(interaction.request.clientId);
     const clientName = client?.name ?? interaction.request.clientId;
     const locale = chooseLocale(interaction.request.uiLocales, req.get('cookie'));
-    if (offered === undefined) sendLoginPage(res, { interactionId: interaction.id, clientName, locale, eimzoApiKeys: deps.eimzoApiKeys });
-    else sendPage(res, continuePage({ locale, interactionId: interaction.id, clientName, name: offered.identity.commonName ?? '', scope: interaction.request.scope }));
+    // Only the key token reaches `high`: when the agency accepts nothing less, nothing else is offered.
+    const level = interaction.request.acrValues !== undefined && !meetsLevel('urn:yagona:loa:substantial', interaction.request.acrValues) ? 'high' as const : undefined;
+    if (offered === undefined) sendLoginPage(res, { interactionId: interaction.id, clientName, locale, eimzoApiKeys: deps.eimzoApiKeys, ...(level === undefined ? {} : { level }) });
+    else {
+      sendPage(res, continuePage({ locale, interactionId: interaction.id, clientName, name: offered.identity.commonName ?? '', scope: interaction.request.scope }),
+        { csp: pageCspPostingTo(interaction.request.redirectUri) });
+    }
   }
 
   function ssoCookie(req: Request): string | undefined {

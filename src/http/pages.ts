@@ -33,6 +33,17 @@ export function sendPage(res: Response, html: string, options: { status?: number
   res.status(options.status ?? 200).set('Content-Security-Policy', options.csp ?? pageCsp).type('html').send(html);
 }
 
+/**
+ * The pages' CSP for a page whose form's answer redirects to an agency (the continue page, a
+ * logout question): browsers hold redirects after a form submission to form-action too (CSP 3
+ * §6.3.1), so the agency's origin — or a native app's scheme — joins 'self'.
+ */
+export function pageCspPostingTo(uri: string | undefined): string {
+  if (uri === undefined) return pageCsp;
+  const url = new URL(uri);
+  return pageCsp.replace("form-action 'self'", `form-action 'self' ${url.origin === 'null' ? url.protocol : url.origin}`);
+}
+
 /** The citizen's sign-in page: key file opened and challenge signed in the browser (loginPage/). */
 export function sendLoginPage(res: Response, view: LoginPageView): void {
   sendPage(res, renderLoginPage(view), { csp: loginPageCsp });

@@ -37,6 +37,8 @@ export function wellKnownRouter(deps: { issuerUrl: string; keys: KeyRing }): Rou
     code_challenge_methods_supported: ['S256'],
     claims_supported: ['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'nonce', 'acr', 'amr', 'sid', 'name', 'family_name', 'given_name', 'pinfl', 'tin', 'organization'],
     acr_values_supported: supportedAcrValues,
+    // OIDC Prompt Create §4.1 names this list; create is not offered (nobody registers here).
+    prompt_values_supported: ['none', 'login', 'consent', 'select_account'],
     ui_locales_supported: supportedUiLocales,
     claims_parameter_supported: false,
     // RFC 9101: signed request objects by value (and pushed); by reference only as PAR's own

@@ -296,7 +296,8 @@ async function moduleAnswers(): Promise<boolean> {
 }
 
 const methods = document.querySelector('.methods');
-if (main !== null && keyForm !== null && methods !== null) {
+// E-IMZO signs with key files: below acr `high`, which the page then does not offer (keyToken.ts).
+if (main !== null && keyForm !== null && methods !== null && main.dataset.level !== 'high') {
   methods.append(tab);
   keyForm.before(form);
   tab.addEventListener('click', () => {

@@ -431,8 +431,15 @@ async function sign(): Promise<void> {
 
 
 
+/** The agency asked for acr `high` (docs/api.md "Levels"): only a key token reaches it, so the page offers nothing else. */
+const tokenOnly = main?.dataset.level === 'high';
+
 if (main !== null && keyForm !== null) {
   keyForm.before(methods, tokenForm);
+  if (tokenOnly) {
+    fileTab.remove();
+    choose('token');
+  }
   fileTab.addEventListener('click', () => choose('file'));
   tokenTab.addEventListener('click', () => choose('token'));
   findButton.addEventListener('click', () => { if (!busy) void find(); });

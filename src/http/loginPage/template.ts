@@ -13,6 +13,8 @@ export interface LoginPageView {
   locale: Locale;
   /** Registered with the citizen's E-IMZO module before any call (EIMZO_API_KEYS). */
   eimzoApiKeys: readonly EimzoApiKey[];
+  /** `high` when the agency asked for nothing less (acr_values): the page offers the key token alone. */
+  level?: 'high';
 }
 
 /**
@@ -34,7 +36,10 @@ export function renderLoginPage(view: LoginPageView): string {
     locale,
     title: 'title',
     // E-IMZO's `apikey` arguments: domain, key, domain, key… (public values, as on every site using E-IMZO).
-    vars: { interaction: view.interactionId, client, eimzo: view.eimzoApiKeys.flatMap(({ domain, key }) => [domain, key]).join(',') },
+    vars: {
+      interaction: view.interactionId, client, eimzo: view.eimzoApiKeys.flatMap(({ domain, key }) => [domain, key]).join(','),
+      ...(view.level === undefined ? {} : { level: view.level }),
+    },
     script: 'signIn',
     body: `<p class="intro" ${x('intro')}</p>
 <div id="alert" class="alert" role="alert" tabindex="-1" hidden></div>
