@@ -13,6 +13,7 @@ import { wellKnownRouter } from './http/wellKnown.ts';
 import { agentDownloadsRouter } from './http/agentDownloads.ts';
 import { loginAssetsRouter } from './http/loginPage/assets.ts';
 import { oidcRouter } from './http/oidc.ts';
+import { accountRouter } from './http/account.ts';
 import type { OidcDeps } from './oidc/provider.ts';
 import type { KeyRing } from './keys/keyRing.ts';
 import type { EimzoApiKey, TrustProxy } from './config.ts';
@@ -93,6 +94,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(agentDownloadsRouter(deps.agentDownloadsDir));
   app.use('/login', (req, res, next) => (req.method === 'GET' ? limit('loginPage')(req, res, next) : next()));
   app.use('/authorize', limit('authorize'));
+  app.use(accountRouter(deps.oidc));
   app.use(oidcRouter({ oidc: deps.oidc, metrics: deps.metrics, logger: deps.logger, tokenLimit: deps.limits.token, eimzoApiKeys: deps.eimzoApiKeys }));
 
   app.use((_req, res) => { sendProblem(res, new ServiceError('not_found', 'no such resource')); });

@@ -161,3 +161,43 @@ export function continuePage(view: ContinuePageView): string {
 </div>`,
   });
 }
+
+export interface AccountPageView {
+  locale: Locale;
+  /** Undefined: no session in this browser. */
+  session?: { sid: string; name: string; authTime: Date; high: boolean; agencies: readonly string[] };
+  /** Just signed out everywhere. */
+  signedOut?: boolean;
+}
+
+/** The signature's date and time as Uzbekistan's clocks show them (one zone, no daylight saving). */
+const tashkent = new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Tashkent', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+
+/**
+ * The citizen's own page: the session of this browser and the agencies in it, "sign out
+ * everywhere". Nothing but what the certificate says (the name) and what the session is.
+ */
+export function accountPage(view: AccountPageView): string {
+  const { locale, session } = view;
+  if (session === undefined) {
+    return renderPage({ locale, title: 'accountTitle', body: `<p class="intro" ${t(locale, view.signedOut === true ? 'accountSignedOut' : 'accountNone')}</p>` });
+  }
+  const parts = Object.fromEntries(tashkent.formatToParts(session.authTime).map((part) => [part.type, part.value]));
+  const vars = { name: session.name, date: `${parts.year}-${parts.month}-${parts.day}`, time: `${parts.hour}:${parts.minute}` };
+  const x = (key: SentenceKey) => t(locale, key, vars);
+  const agencies = session.agencies.length === 0
+    ? `<p class="hint" ${x('accountNoAgencies')}</p>`
+    : `<p ${x('accountAgencies')}</p>\n<ul id="agencies">${session.agencies.map((name) => `<li>${escapeHtml(name)}</li>`).join('')}</ul>`;
+  return renderPage({
+    locale,
+    title: 'accountTitle',
+    vars,
+    body: `<p class="intro" ${x('accountSignedIn')}</p>
+<div class="card">
+<p ${x('accountSignedAt')}</p>
+<p ${x(session.high ? 'accountLevelHigh' : 'accountLevelSubstantial')}</p>
+${agencies}
+<form method="post" action="account/logout"><input type="hidden" name="sid" value="${escapeHtml(session.sid)}"><div class="actions"><button id="sign-out-everywhere" type="submit" class="primary" ${x('accountSignOutEverywhere')}</button></div></form>
+</div>`,
+  });
+}

@@ -113,3 +113,22 @@ function redirectError(request: AuthorizationRequest, error: OAuthErrorCode, des
   });
 }
 
+
+/**
+ * "Sign out everywhere" on the citizen's own page: this session and every other one opened
+ * with the same certificate (other browsers), with every agency's grant in them; each agency
+ * hears of it over the back channel, each ended grant is a logout audit event.
+ */
+export async function endEverywhere(deps: OidcDeps, session: SsoSession): Promise<number> {
+  const sids = new Set([session.sid, ...await deps.sso.endAllOfCertificate({ sha256: session.certificateSha256 })]);
+  await deps.sso.end(session.sid);
+  const ended = (await Promise.all([...sids].map((sid) => deps.grants.endInSso(sid)))).flat();
+  for (const grant of ended) {
+    await deps.audit.append({
+      at: deps.clock.now(), type: 'logout', outcome: 'success', subject: grant.sub, certificateSha256: grant.certificateSha256,
+      details: { sid: grant.ssoSid, clientId: grant.clientId, initiatedBy: 'account', scope: 'everywhere' },
+    });
+  }
+  void deps.backChannel.notify(ended);
+  return sids.size;
+}

@@ -341,6 +341,53 @@ describe('logout a citizen can trust (Redis + PostgreSQL)', () => {
   });
 });
 
+describe('the citizen\'s own page (memory + SQLite)', () => {
+  let app: TestApp;
+
+  before(async () => {
+    app = await startOidcApp({ store: 'memory', database: sqlite, pki });
+  });
+  after(() => app.close());
+
+  test('/account shows the session and its agencies; "sign out everywhere" ends it, the certificate\'s other sessions and every grant', async () => {
+    const citizen = await pki.citizen();
+    const a = await agency(app, { name: 'Soliq' });
+    const b = await agency(app, { name: 'Kadastr' });
+    const browser = new Browser();
+    browser.setCookie('yagona-locale', 'en');
+    const nobody = await browser.fetch(`${app.url}/account`);
+    assert.match(await nobody.text(), /not signed in through Yagona ID/);
+
+    const atA = (await signInWithCode(app, a.config, citizen, {}, browser)).tokens;
+    const atB = await continueTo(app, browser, b);
+    // The same certificate in another browser: a session of its own.
+    const elsewhere = new Browser();
+    const atAElsewhere = (await signInWithCode(app, a.config, citizen, {}, elsewhere)).tokens;
+
+    const page = await browser.fetch(`${app.url}/account`);
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get('content-security-policy') ?? '', /frame-ancestors 'none'/);
+    const html = await page.text();
+    assert.match(html, /signed in as Citizen \d+/);
+    assert.match(html, /<ul id="agencies"><li>Soliq<\/li><li>Kadastr<\/li><\/ul>/);
+    assert.doesNotMatch(html, /\d{14}/, 'no PINFL on the page');
+    const sid = /name="sid" value="([^"]+)"/.exec(html)?.[1] as string;
+
+    // A form without the session's sid (another site's) ends nothing.
+    const forged = await browser.fetch(`${app.url}/account/logout`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'sid=guess' });
+    assert.equal(forged.status, 303);
+    assert.equal((await oidc.tokenIntrospection(a.config, atA.access_token)).active, true);
+
+    const done = await browser.fetch(`${app.url}/account/logout`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ sid }) });
+    assert.equal(done.status, 200);
+    assert.match(await done.text(), /signed out everywhere/);
+    for (const [config, tokens] of [[a.config, atA], [b.config, atB], [a.config, atAElsewhere]] as const) {
+      await assert.rejects(oidc.refreshTokenGrant(config, tokens.refresh_token as string), (error: oidc.ResponseBodyError) => error.error === 'invalid_grant');
+    }
+    assert.equal(await pageKind(elsewhere, await authorize(elsewhere, (await authorizationUrl(b.config)).url)), 'sign-in', 'the other browser signs again');
+  });
+});
+
 describe('privacy at agencies (memory + SQLite)', () => {
   let app: TestApp;
 

@@ -75,6 +75,17 @@ export interface Dictionary {
   logoutForeign: string;
   logoutConfirm: string;
   backToClient: string;
+  // The citizen's own page (/account): `{name}` from the certificate, `{date}` and `{time}` of the signature.
+  accountTitle: string;
+  accountSignedIn: string;
+  accountSignedAt: string;
+  accountLevelHigh: string;
+  accountLevelSubstantial: string;
+  accountAgencies: string;
+  accountNoAgencies: string;
+  accountSignOutEverywhere: string;
+  accountNone: string;
+  accountSignedOut: string;
   /** `{d}`, `{m}` (a name from `months`) and `{y}`: dates are spelled here, not by the browser's ICU data. */
   datePattern: string;
   months: readonly string[];
@@ -138,6 +149,16 @@ const uz: Dictionary = {
   logoutForeign: '«{client}» bu brauzerda boshlanmagan kirishni yakunlashni soʻramoqda. Faqat chiqishni oʻzingiz soʻragan boʻlsangiz tasdiqlang.',
   logoutConfirm: '«{client}»dan chiqish',
   backToClient: '«{client}»ga qaytish',
+  accountTitle: 'Yagona ID seansingiz',
+  accountSignedIn: 'Bu brauzerda siz {name} sifatida kirgansiz.',
+  accountSignedAt: 'Kalit bilan imzolangan: {date}, {time}.',
+  accountLevelHigh: 'Kirish darajasi: yuqori (kalit tokeni).',
+  accountLevelSubstantial: 'Kirish darajasi: sezilarli (kalit fayli).',
+  accountAgencies: 'Ushbu seans orqali kirgan ilovalaringiz:',
+  accountNoAgencies: 'Bu seansda hali hech qaysi ilovaga kirilmagan.',
+  accountSignOutEverywhere: 'Hamma joydan chiqish',
+  accountNone: 'Bu brauzerda Yagona ID orqali kirilmagan. Istalgan davlat xizmati ilovasida «Yagona ID orqali kirish» tugmasini bosing.',
+  accountSignedOut: 'Siz hamma joydan chiqdingiz: bu sertifikat bilan ochilgan barcha seanslar va ilovalardagi kirishlar yakunlandi.',
   datePattern: '{y}-yil {d}-{m}',
   months: ['yanvar', 'fevral', 'mart', 'aprel', 'may', 'iyun', 'iyul', 'avgust', 'sentabr', 'oktabr', 'noyabr', 'dekabr'],
   errors: {
@@ -231,6 +252,16 @@ const ru: Dictionary = {
   logoutForeign: '«{client}» просит завершить вход, начатый не в этом браузере. Подтвердите, только если выход просили вы.',
   logoutConfirm: 'Выйти из «{client}»',
   backToClient: 'Вернуться в «{client}»',
+  accountTitle: 'Ваш сеанс Yagona ID',
+  accountSignedIn: 'В этом браузере вы вошли как {name}.',
+  accountSignedAt: 'Подписано ключом: {date}, {time}.',
+  accountLevelHigh: 'Уровень входа: высокий (ключевой токен).',
+  accountLevelSubstantial: 'Уровень входа: значительный (файл ключа).',
+  accountAgencies: 'Приложения, в которые вы вошли в этом сеансе:',
+  accountNoAgencies: 'В этом сеансе вы ещё не входили ни в одно приложение.',
+  accountSignOutEverywhere: 'Выйти везде',
+  accountNone: 'В этом браузере вход через Yagona ID не выполнен. Нажмите «Войти через Yagona ID» в любом приложении госуслуг.',
+  accountSignedOut: 'Вы вышли везде: все сеансы этого сертификата и входы в приложения завершены.',
   datePattern: '{d} {m} {y} г.',
   months: ['января', 'февраля', 'марта', 'апреля', 'мая', 'июня', 'июля', 'августа', 'сентября', 'октября', 'ноября', 'декабря'],
   errors: {
@@ -324,6 +355,16 @@ const en: Dictionary = {
   logoutForeign: '«{client}» asks to end a sign-in that was not made in this browser. Confirm only if you asked to sign out.',
   logoutConfirm: 'Sign out of «{client}»',
   backToClient: 'Back to «{client}»',
+  accountTitle: 'Your Yagona ID session',
+  accountSignedIn: 'In this browser you are signed in as {name}.',
+  accountSignedAt: 'Signed with your key on {date} at {time}.',
+  accountLevelHigh: 'Level: high (key token).',
+  accountLevelSubstantial: 'Level: substantial (key file).',
+  accountAgencies: 'Applications you signed in to in this session:',
+  accountNoAgencies: 'You have not gone on to any application in this session yet.',
+  accountSignOutEverywhere: 'Sign out everywhere',
+  accountNone: 'You are not signed in through Yagona ID in this browser. Press “Sign in with Yagona ID” in any government application.',
+  accountSignedOut: 'You have signed out everywhere: every session of this certificate and every application sign-in in them has ended.',
   datePattern: '{d} {m} {y}',
   months: ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'],
   errors: {
