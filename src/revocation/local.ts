@@ -1,8 +1,8 @@
 // The operators' own registry (SQL, the source of truth): it always applies, before any CRL or
 // OCSP answer, and covers every certificate on the path, not only the leaf (an intermediate
 // revoked locally takes every citizen under it with it). One indexed query per sign-in for the
-// whole path, so its cost does not grow with the registry (a B-tree lookup: 10 or 10^6 rows
-// differ by a level or two). Reading SQL here rather than the watcher's memory keeps a sign-in
+// whole path, prepared once (src/stores/sql/revocationLookup.ts), so its cost does not grow with
+// the registry (a B-tree lookup: 10 or 10^6 rows differ by a level or two). Reading SQL here rather than the watcher's memory keeps a sign-in
 // exact the moment `admin revoke` commits, on every instance.
 import { ServiceError } from '../errors.ts';
 import type { ParsedCertificate } from '../pki/x509/model.ts';

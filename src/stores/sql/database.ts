@@ -11,6 +11,7 @@ import { auditStore } from './audit.ts';
 import { clientStore } from './clients.ts';
 import { guard, type Dialect } from './dialect.ts';
 import { migrationSource } from './migrations/index.ts';
+import { postgresLookup, sqliteLookup } from './revocationLookup.ts';
 import { revocationStore } from './revocations.ts';
 import { signingKeyStore } from './signingKeys.ts';
 
@@ -45,22 +46,30 @@ export async function openDatabase(url: string, options: OpenDatabaseOptions = {
     await db.destroy();
     throw error;
   }
+  // Opened once the tables exist: SQLite prepares against the schema.
+  const lookup = dialect === 'postgres'
+    ? postgresLookup(url, options.schema, options.connectTimeoutMs ?? defaultConnectTimeoutMs)
+    : sqliteLookup(sqliteFile(url));
   return {
     signingKeys: signingKeyStore(db),
-    revocations: revocationStore(db, dialect),
+    revocations: revocationStore(db, dialect, lookup),
     audit: auditStore(db, dialect, options.schema),
     clients: clientStore(db),
     ping: () => guard(async () => void (await db.raw('SELECT 1'))),
-    close: () => db.destroy(),
+    close: async () => {
+      await Promise.all([db.destroy(), lookup.close()]);
+    },
   };
 }
+
+const sqliteFile = (url: string) => resolve(url.replace(/^sqlite:(\/\/)?/, ''));
 
 function knexConfig(url: string, options: OpenDatabaseOptions): { dialect: Dialect; config: Knex.Config } {
   const acquireConnectionTimeout = options.connectTimeoutMs ?? defaultConnectTimeoutMs;
   const log = options.log === undefined ? {} : { log: { warn: options.log, error: options.log, deprecate: options.log, debug: options.log } };
   if (url.startsWith('sqlite:')) {
     if (options.schema !== undefined) throw new TypeError('the schema option applies to PostgreSQL only');
-    const filename = resolve(url.replace(/^sqlite:(\/\/)?/, ''));
+    const filename = sqliteFile(url);
     mkdirSync(dirname(filename), { recursive: true });
     return {
       dialect: 'sqlite',

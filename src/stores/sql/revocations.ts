@@ -3,16 +3,10 @@
 import type { Knex } from 'knex';
 import type { RevocationChange, RevocationReason, RevocationRecord, RevocationStore } from '../types.ts';
 import { fromSql, guard, toSql, type Dialect } from './dialect.ts';
+import type { LookupRow, RevocationLookup } from './revocationLookup.ts';
 
-interface RevocationRow {
-  issuer: string;
-  serial_hex: string;
-  reason: string;
-  revoked_at: string | Date;
-  sha256: string | null;
-  source: string;
+interface RevocationRow extends LookupRow {
   epoch: number | string; // bigint: node-postgres returns it as text
-  recorded_at: string | Date | null;
 }
 
 const revocationRow = (record: RevocationRecord, epoch: number, recordedAt: string): RevocationRow => ({
@@ -26,7 +20,7 @@ const revocationRow = (record: RevocationRecord, epoch: number, recordedAt: stri
   recorded_at: recordedAt,
 });
 
-const revocationRecord = (row: RevocationRow): RevocationRecord => ({
+const revocationRecord = (row: LookupRow): RevocationRecord => ({
   issuer: row.issuer,
   serialHex: row.serial_hex,
   reason: row.reason as RevocationReason,
@@ -36,7 +30,8 @@ const revocationRecord = (row: RevocationRow): RevocationRecord => ({
   ...(row.recorded_at === null ? {} : { recordedAt: fromSql(row.recorded_at) }),
 });
 
-export function revocationStore(db: Knex, dialect: Dialect): RevocationStore {
+/** `lookup` answers findFirst, the sign-in's query (revocationLookup.ts); knex does the rest. */
+export function revocationStore(db: Knex, dialect: Dialect, lookup: RevocationLookup): RevocationStore {
   const columns = ['issuer', 'serial_hex', 'reason', 'revoked_at', 'sha256', 'source', 'epoch', 'recorded_at'] as const;
   // Rows per INSERT: eight bound values each, under PostgreSQL's 65 535; knex writes a SQLite
   // multi-row insert as a compound SELECT, which SQLite caps at 500 terms.
@@ -70,9 +65,7 @@ export function revocationStore(db: Knex, dialect: Dialect): RevocationStore {
 
     findFirst: (keys) => guard(async () => {
       if (keys.length === 0) return undefined;
-      const rows = await db<RevocationRow>('revocations').select<RevocationRow[]>(columns).where((where) => {
-        for (const key of keys) where.orWhere({ issuer: key.issuer, serial_hex: key.serialHex });
-      });
+      const rows = await lookup.rows(keys);
       for (const key of keys) {
         const row = rows.find((r) => r.issuer === key.issuer && r.serial_hex === key.serialHex);
         if (row !== undefined) return revocationRecord(row);
