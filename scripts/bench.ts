@@ -10,6 +10,9 @@
 // revocation registry (issue 4: the registry's size must not show in the hot path).
 // --soak MINUTES: instead, sign in for that long and print, per minute, the sign-ins, their
 // p50/p99 and the service's resident and heap memory: both should stay flat (not in CI).
+// --sessions N: instead, compare sign-in throughput with 10 and with N live sessions in Redis
+// (scripts/bench/sessions.ts). --workers N: instead, compare WORKERS=1 with WORKERS=N, the
+// service on every core (scripts/bench/workers.ts).
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, createPublicKey, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
 import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
@@ -25,6 +28,7 @@ import { parseCertificate } from '../src/pki/x509/certificate.ts';
 import { openDatabase } from '../src/stores/sql/database.ts';
 import type { RevocationRecord } from '../src/stores/types.ts';
 import { gostVerificationRates } from './bench/gost.ts';
+import { alternateRounds, difference, summary } from './bench/rounds.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -34,6 +38,8 @@ const { values: args } = parseArgs({
     redis: { type: 'string', default: process.env.TEST_REDIS_URL || 'redis://127.0.0.1:6379' },
     revoked: { type: 'string' },
     soak: { type: 'string' },
+    sessions: { type: 'string' },
+    workers: { type: 'string' },
   },
 });
 const seconds = Number(args.seconds);
@@ -107,10 +113,11 @@ async function login(port: number, citizen: Signer): Promise<void> {
   if (s.status !== 201) throw new Error(`session: ${s.status} ${s.text}`);
 }
 
-async function startService(dir: string, port: number, anchorPem: string) {
+/** `options.env` adds to the service's environment; `options.pin: false` leaves it every core. */
+async function startService(dir: string, port: number, anchorPem: string, options: { env?: Record<string, string>; pin?: boolean } = {}) {
   await mkdir(join(dir, 'trust'), { recursive: true });
   await writeFile(join(dir, 'trust', 'root.pem'), anchorPem);
-  const pin = spawnSync('taskset', ['--version']).status === 0 ? ['taskset', '-c', '0'] : [];
+  const pin = options.pin !== false && spawnSync('taskset', ['--version']).status === 0 ? ['taskset', '-c', '0'] : [];
   // BENCH_SERVICE_ARGS passes node flags to the service, e.g. --cpu-prof for a profile.
   const extra = process.env.BENCH_SERVICE_ARGS?.split(' ').filter(Boolean) ?? [];
   const command = [...pin, process.execPath, ...extra, '--import', 'tsx', 'src/main.ts'];
@@ -120,6 +127,7 @@ async function startService(dir: string, port: number, anchorPem: string) {
       TRUST_ANCHORS_DIR: join(dir, 'trust'), INTERMEDIATES_DIR: join(dir, 'none'), LOG_LEVEL: 'warn', RATE_LIMIT_PER_MINUTE: '100000000', RATE_LIMIT_CERTIFICATE_PER_MINUTE: '100000000', NODE_ENV: 'development',
       // The measured instance is configured here only, not by a .env left in the checkout.
       ENV_FILE: '',
+      ...options.env,
     },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
@@ -187,6 +195,8 @@ function cryptoCeiling(pki: Awaited<ReturnType<typeof makePki>>, jwtKey: KeyObje
 async function main() {
   if (args.revoked !== undefined) return compareRevoked(Number(args.revoked));
   if (args.soak !== undefined) return soak(Number(args.soak));
+  if (args.sessions !== undefined) return (await import('./bench/sessions.ts')).compareSessions(harness, Number(args.sessions));
+  if (args.workers !== undefined) return (await import('./bench/workers.ts')).compareWorkers(harness, Number(args.workers));
   // The service gets core 0, this client core 1: "one core" for the service, as the target says.
   spawnSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
   const dir = await mkdtemp(join(tmpdir(), 'yagona-bench-'));
@@ -320,13 +330,11 @@ async function lookupMicros(databaseUrl: string, pki: Awaited<ReturnType<typeof 
 }
 
 async function compareRevoked(large: number) {
-  const rounds = 3;
   spawnSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
   const pki = await makePki(Number(args.citizens));
   const issuer = parseCertificate(pki.ca.der).subject.canonical;
   const sizes = [10, large];
   const dirs = await Promise.all(sizes.map(() => mkdtemp(join(tmpdir(), 'yagona-bench-revoked-'))));
-  const rates = new Map<number, number[]>(sizes.map((size) => [size, []]));
   try {
     const urls = dirs.map((dir) => `sqlite:${join(dir, 'bench.sqlite')}`);
     for (const [i, size] of sizes.entries()) {
@@ -339,33 +347,33 @@ async function compareRevoked(large: number) {
       for (const i of sizes.keys()) lookups[i] = Math.min(lookups[i] as number, await lookupMicros(urls[i] as string, pki));
     }
     console.log(`registry lookup per sign-in (one query, leaf + CA): ${sizes.map((size, i) => `${(lookups[i] as number).toFixed(1)} µs with ${size}`).join(', ')}`);
-    for (let round = 0; round < rounds; round++) {
-      for (const [i, size] of sizes.entries()) {
-        const port = 18_000 + Math.floor(Math.random() * 2000);
-        const service = await startService(dirs[i] as string, port, toPem(pki.root.der, 'CERTIFICATE'));
-        try {
-          await driveLoginsFor(port, pki.citizens, 2);
-          const result = await driveLogins(port, pki.citizens);
-          rates.get(size)?.push(result.rate);
-          console.log(`revoked ${String(size).padStart(8)}: logins/s ${result.rate.toFixed(0)}  p50_ms ${result.p50.toFixed(2)}  p99_ms ${result.p99.toFixed(2)}  failures ${result.failures}`);
-        } finally {
-          service.kill('SIGTERM');
-          await new Promise((r) => service.once('exit', r));
-        }
-      }
-    }
-    // Other work on the machine only ever lowers a run, so the best run of each size is the
-    // fairer comparison; the mean is printed beside it.
-    const best = (size: number) => Math.max(...(rates.get(size) ?? [0]));
-    const mean = (size: number) => (rates.get(size) ?? []).reduce((a, b) => a + b, 0) / (rates.get(size)?.length || 1);
-    const percent = (small: number, big: number) => `${(((big - small) / small) * 100).toFixed(1)} %`;
-    console.log(`logins/s with 10 revoked: best ${best(10).toFixed(0)}, mean ${mean(10).toFixed(0)}; with ${large}: best ${best(large).toFixed(0)}, mean ${mean(large).toFixed(0)}`);
-    console.log(`difference: best ${percent(best(10), best(large))}, mean ${percent(mean(10), mean(large))} (target: within 5 %)`);
+    const labels = sizes.map((size) => `${size} revoked`);
+    const rates = await alternateRounds(labels, 3, (i) => measureService(dirs[i] as string, pki));
+    console.log(summary(labels, rates));
+    console.log(difference(rates));
   } finally {
     agent.destroy();
     await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
   }
 }
+
+/** One run: a fresh service process in `dir`, warmed up, then the sign-in load; stopped after. */
+async function measureService(dir: string, pki: Awaited<ReturnType<typeof makePki>>, options: Parameters<typeof startService>[3] = {}) {
+  const port = 18_000 + Math.floor(Math.random() * 2000);
+  const service = await startService(dir, port, toPem(pki.root.der, 'CERTIFICATE'), options);
+  try {
+    await driveLoginsFor(port, pki.citizens, 2);
+    return await driveLogins(port, pki.citizens);
+  } finally {
+    service.kill('SIGTERM');
+    await new Promise((r) => service.once('exit', r));
+  }
+}
+
+/** What the modes under scripts/bench/ share with this file. */
+const harness = { args, seconds, concurrency, agent, makePki, request, login, startService, driveLogins, driveLoginsFor, measureService };
+export type Harness = typeof harness;
+export type { Signer };
 
 main().catch((error: unknown) => {
   console.error(`bench failed: ${error instanceof Error ? error.message : String(error)}`);

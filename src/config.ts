@@ -1,6 +1,7 @@
 // The only reader of process.env: parse, validate, freeze. One error lists every problem, one line each.
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { parseEnv } from 'node:util';
 import { z } from 'zod';
@@ -126,6 +127,15 @@ const schema = z
     // Sign-ins per certificate whose signature verified (failed and successful): a citizen signs in
     // a few times a minute at most; a stolen key cannot be hammered against the other checks.
     RATE_LIMIT_CERTIFICATE_PER_MINUTE: z.coerce.number().int().min(1).default(20),
+    // One process, as before WORKERS existed: more is a deployment's choice (it needs Redis).
+    // `auto`: one per core this process may run on.
+    WORKERS: z.string().default('1').transform((text, ctx) => {
+      const value = text.trim();
+      if (value === 'auto') return availableParallelism();
+      if (/^\d+$/.test(value) && Number(value) >= 1 && Number(value) <= 256) return Number(value);
+      ctx.addIssue({ code: 'custom', message: `"${value}" is not a number of processes (1–256) or auto` });
+      return z.NEVER;
+    }),
     // In-flight requests get this long to finish after SIGTERM (systemd's TimeoutStopSec is longer).
     SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(0).max(600).default(20),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -182,6 +192,9 @@ const schema = z
     if (env.NODE_ENV === 'production' && env.KEYS_SECRET === undefined) {
       ctx.addIssue({ code: 'custom', path: ['KEYS_SECRET'], message: 'required when NODE_ENV=production (signing keys are stored encrypted)' });
     }
+    if (env.WORKERS > 1 && env.REDIS_URL === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['WORKERS'], message: `${env.WORKERS} processes need REDIS_URL (the in-process store cannot be shared between them)` });
+    }
     if (env.NODE_ENV === 'production' && env.REDIS_URL === undefined) {
       ctx.addIssue({ code: 'custom', path: ['REDIS_URL'], message: 'required when NODE_ENV=production (the in-process store serves one instance only)' });
     }
@@ -216,6 +229,8 @@ export interface Config {
   readonly keysSecret: string | undefined;
   readonly rateLimits: RateLimitSettings;
   readonly shutdownGraceSeconds: number;
+  /** Processes serving the port (node:cluster); more than one needs Redis. */
+  readonly workers: number;
   readonly logLevel: string;
   /** Accepted signature families, in SIGNATURE_ALGORITHMS order. */
   readonly signatureAlgorithms: readonly string[];
@@ -324,6 +339,7 @@ export function loadConfig(env: Environment = readEnvironment()): Config {
       perCertificate: e.RATE_LIMIT_CERTIFICATE_PER_MINUTE,
     }),
     shutdownGraceSeconds: e.SHUTDOWN_GRACE_SECONDS,
+    workers: e.WORKERS,
     logLevel: e.LOG_LEVEL,
     agentDownloadsDir: e.AGENT_DOWNLOADS_DIR,
     eimzoApiKeys: Object.freeze(e.EIMZO_API_KEYS.map((pair) => {

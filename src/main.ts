@@ -1,22 +1,28 @@
-// The composition root: config → stores → trust → app → listen, and a graceful shutdown.
+// The composition root: config → stores → trust → app → listen, and a graceful shutdown. With
+// WORKERS > 1 the first process sets up what must happen once and runs the workers (cluster.ts),
+// and each worker, this same file again, serves.
+import cluster from 'node:cluster';
 import { once } from 'node:events';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { createApp } from './app.ts';
 import { createDrain } from './http/drain.ts';
 import { systemClock } from './clock.ts';
-import { ConfigError, devPkiDir, loadConfig, withTrustPolicy } from './config.ts';
+import { ConfigError, devPkiDir, loadConfig, withTrustPolicy, type Config } from './config.ts';
+import { superviseWorkers } from './cluster.ts';
 import { composeService } from './compose.ts';
+import { openKeyRing } from './keys/keyRing.ts';
 import { loadTrustMaterial } from './login/trustFiles.ts';
 import { demoAgencyClientId, demoAgencyFile, describeDemoAgency, ensureDemoAgency } from './oidc/demoAgency.ts';
 import { createMemoryStore } from './stores/memory.ts';
 import { createRedisNotifier, createRedisStore } from './stores/redis.ts';
 import { openDatabase } from './stores/sql/database.ts';
+import type { Database } from './stores/types.ts';
 
 async function main(): Promise<void> {
   const loaded = loadConfig();
   const logger = pino({ level: loaded.logLevel, redact: ['req.headers.authorization', '*.password', '*.accessToken'] });
-
-  if (loaded.devPki) {
+  // A worker finds the primary's work done: two processes must not each make a development PKI.
+  if (loaded.devPki && cluster.isPrimary) {
     // Loaded only here: a production start never loads the certificate-issuing tooling.
     const { createDevPki } = await import('./devPki.ts');
     const pki = await createDevPki(devPkiDir, { issuerUrl: loaded.issuerUrl });
@@ -24,6 +30,40 @@ async function main(): Promise<void> {
   }
   // The development PKI's trust policy exists only now; TRUST_POLICY_FILE was read with the variables.
   const config = withTrustPolicy(loaded);
+  if (cluster.isPrimary && config.workers > 1) {
+    await setUpOnce(config, logger);
+    superviseWorkers(config.workers, logger);
+    return;
+  }
+  await serve(config, logger);
+}
+
+/**
+ * Before the workers start, what would otherwise race between them: the migrations, the first
+ * signing keys (each worker would make its own) and the demo agency. The trust folders are read
+ * here too, so a bad one stops the start with its line once instead of in every worker.
+ */
+async function setUpOnce(config: Config, logger: Logger): Promise<void> {
+  await loadTrustMaterial(config.trustAnchorsDir, config.intermediatesDir);
+  const db = await openDatabase(config.databaseUrl);
+  try {
+    await openKeyRing({ store: db.signingKeys, clock: systemClock, secret: config.keysSecret, retainSeconds: config.sessionTtlSeconds });
+    await setUpDemoAgency(config, db, logger);
+  } finally {
+    await db.close();
+  }
+}
+
+async function setUpDemoAgency(config: Config, db: Database, logger: Logger): Promise<void> {
+  if (!config.devPki) return;
+  // Development only, like the dev PKI: the demo agency app, so `npm run demo:agency` works.
+  const demo = await ensureDemoAgency(db.clients, { issuer: config.issuerUrl, at: new Date() });
+  const { level, message } = describeDemoAgency(demo, config.issuerUrl);
+  logger[level]({ clientId: demoAgencyClientId, file: demoAgencyFile, outcome: demo.kind }, message);
+}
+
+/** One serving process: the whole service alone, or one worker of several. */
+async function serve(config: Config, logger: Logger): Promise<void> {
   if (config.trustPolicy !== undefined) {
     logger.info({ file: config.trustPolicy.file, issuers: config.trustPolicy.issuers.map((issuer) => issuer.name) }, 'trust policy');
   } else {
@@ -32,7 +72,8 @@ async function main(): Promise<void> {
   const trust = await loadTrustMaterial(config.trustAnchorsDir, config.intermediatesDir);
   for (const anchor of trust.anchorSummaries) logger.info({ subject: anchor.subject, sha256: anchor.sha256 }, 'trust anchor');
 
-  const db = await openDatabase(config.databaseUrl);
+  // A worker's database was migrated by the primary just before it started.
+  const db = await openDatabase(config.databaseUrl, { migrate: cluster.isPrimary });
   const ephemeral = config.redisUrl === undefined ? createMemoryStore() : createRedisStore(config.redisUrl);
   if (config.redisUrl === undefined) {
     logger.warn('REDIS_URL is not set: using the in-process store, which serves ONE instance only (development)');
@@ -41,12 +82,7 @@ async function main(): Promise<void> {
   // Redis pub/sub tells every instance of a revocation at once; the epoch poll is the backstop.
   const notifier = config.redisUrl === undefined ? undefined : createRedisNotifier(config.redisUrl, { onHandlerError: (err) => logger.warn({ err }, 'notification handler failed') });
   const deps = await composeService({ config, ephemeral, db, trust, clock: systemClock, logger, defaultMetrics: true, ...(notifier === undefined ? {} : { notifier }) });
-  if (config.devPki) {
-    // Development only, like the dev PKI: the demo agency app, so `npm run demo:agency` works.
-    const demo = await ensureDemoAgency(db.clients, { issuer: config.issuerUrl, at: new Date() });
-    const { level, message } = describeDemoAgency(demo, config.issuerUrl);
-    logger[level]({ clientId: demoAgencyClientId, file: demoAgencyFile, outcome: demo.kind }, message);
-  }
+  if (cluster.isPrimary) await setUpDemoAgency(config, db, logger);
   // The app asks the drain (made from the server) whether it is draining; it asks only later.
   const server = createApp({ ...deps, draining: () => drain.draining() }).listen(config.port);
   const drain = createDrain(server, config.shutdownGraceSeconds * 1000);

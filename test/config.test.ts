@@ -1,7 +1,7 @@
 // Configuration: defaults with reasons, one error listing every problem, production refusals.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { ConfigError, loadConfig, readEnvironment } from '../src/config.ts';
@@ -63,6 +63,15 @@ test('EIMZO_API_KEYS: E-IMZO\'s published development keys by default, domain:ke
   for (const bad of ['id.example.uz', `https://id.example.uz:${key}`, 'id.example.uz:not-hex', ' , ']) {
     assert.throws(() => loadConfig({ EIMZO_API_KEYS: bad }), /bad configuration: EIMZO_API_KEYS(\.\d+)?: (domain:KEY|names no domain)/, bad);
   }
+});
+
+test('WORKERS: 1 by default, a number, or auto (one per core); more than one needs REDIS_URL', () => {
+  assert.equal(loadConfig({}).workers, 1);
+  assert.equal(loadConfig({ WORKERS: '3', REDIS_URL: 'redis://r:6379' }).workers, 3);
+  assert.equal(loadConfig({ WORKERS: 'auto', REDIS_URL: 'redis://r:6379' }).workers, availableParallelism());
+  assert.throws(() => loadConfig({ WORKERS: '0' }), /^ConfigError: bad configuration: WORKERS: "0" is not a number of processes \(1–256\) or auto$/);
+  assert.throws(() => loadConfig({ WORKERS: 'all' }), /WORKERS: "all" is not/);
+  assert.throws(() => loadConfig({ WORKERS: '2' }), /^ConfigError: bad configuration: WORKERS: 2 processes need REDIS_URL \(the in-process store cannot be shared between them\)$/);
 });
 
 test('production refuses unsafe settings', () => {

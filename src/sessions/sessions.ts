@@ -98,6 +98,20 @@ export function createSessionEnding(store: EphemeralStore): SessionEnding {
   };
 }
 
+/**
+ * Writes a session's record and its indexes, as a sign-in does (also how `npm run bench --
+ * --sessions N` fills a store with live sessions without signing N tokens).
+ */
+export async function storeSession(store: EphemeralStore, record: SessionRecord, ttlSeconds: number): Promise<void> {
+  await store.put(sessionKey(record.sid), record, ttlSeconds);
+  // Indexed by certificate so a revocation can end every session it opened.
+  const leaf = record.certificatePath?.[0];
+  await Promise.all([
+    store.addToSet(certificateSessionsKey(record.certificateSha256), record.sid, ttlSeconds),
+    ...(leaf === undefined ? [] : [store.addToSet(serialSessionsKey(leaf), record.sid, ttlSeconds)]),
+  ]);
+}
+
 const randomId = () => randomBytes(18).toString('base64url');
 
 export function createSessions({ store, keys, clock, issuer, ttlSeconds, revoked }: SessionOptions): Sessions {
@@ -146,13 +160,7 @@ export function createSessions({ store, keys, clock, issuer, ttlSeconds, revoked
         acr: record.acr,
         ...(cnf === undefined ? {} : { cnf }),
       }, 'at+jwt');
-      await store.put(sessionKey(record.sid), record, ttlSeconds);
-      // Indexed by certificate so a revocation can end every session it opened.
-      const leaf = record.certificatePath?.[0];
-      await Promise.all([
-        store.addToSet(certificateSessionsKey(record.certificateSha256), record.sid, ttlSeconds),
-        ...(leaf === undefined ? [] : [store.addToSet(serialSessionsKey(leaf), record.sid, ttlSeconds)]),
-      ]);
+      await storeSession(store, record, ttlSeconds);
       // docs/security-cases.md #121: a revocation this instance learnt of after the sign-in's check
       // but before the index above existed would miss this session; look again now that it
       // is indexed (anything learnt later finds it there).

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,8 +15,8 @@ import { createApp } from '../../src/app.ts';
 import { freePort } from '../helpers/ports.ts';
 import { scratchDir } from '../revocation/processes.ts';
 import { repoPath, tsx } from '../helpers/freshService.ts';
-import { createTestPki } from '../helpers/testPki.ts';
-import { unlimitedRates } from '../helpers/services.ts';
+import { cmsBody, createTestPki } from '../helpers/testPki.ts';
+import { requireRedis, testRedisUrl, unlimitedRates } from '../helpers/services.ts';
 import { openTestDatabases, startTestApp } from '../helpers/app.ts';
 
 const run = promisify(execFile);
@@ -198,3 +199,116 @@ describe('SIGTERM drains', () => {
 });
 
 
+
+describe('WORKERS: the service as several processes on one port (node:cluster)', () => {
+  let scratch: Awaited<ReturnType<typeof scratchDir>>;
+  let pki: Awaited<ReturnType<typeof createTestPki>>;
+  before(async () => {
+    await requireRedis();
+    pki = await createTestPki();
+    scratch = await scratchDir(pki.anchors);
+  });
+  after(async () => scratch.cleanup());
+
+  const workersOf = async (primary: number) => {
+    const { stdout } = await run('ps', ['-o', 'pid=', '--ppid', String(primary)]).catch(() => ({ stdout: '' }));
+    return stdout.split('\n').map((line) => Number(line.trim())).filter((pid) => pid > 0).sort();
+  };
+  /** The pids of the processes whose log lines say `message` (and pass `where`). */
+  const loggedPids = (output: string, message: string, where: (entry: Record<string, unknown>) => boolean = () => true) => new Set(output.split('\n').flatMap((line) => {
+    const entry = /^\{.*\}$/.test(line) ? JSON.parse(line) as Record<string, unknown> : {};
+    return entry.msg === message && where(entry) ? [entry.pid as number] : [];
+  }));
+  // The request log's path is the one within the /v1 router.
+  const signedIn = (entry: Record<string, unknown>) => entry.method === 'POST' && /^(\/v1)?\/sessions$/.test(String(entry.path)) && entry.status === 201;
+  /** A request on a connection of its own: the primary hands each new connection to the next worker. */
+  const send = (port: number, method: string, path: string, body?: unknown, token?: string) => new Promise<{ status: number; json: Record<string, unknown> }>((resolve, reject) => {
+    const text = body === undefined ? '' : JSON.stringify(body);
+    const req = request({ host: '127.0.0.1', port, method, path, agent: false, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...(token === undefined ? {} : { authorization: `Bearer ${token}` }) } }, (res) => {
+      let answer = '';
+      res.on('data', (chunk: Buffer) => void (answer += chunk.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(answer || '{}') as Record<string, unknown> }));
+    });
+    req.on('error', reject);
+    req.end(text);
+  });
+
+  test('WORKERS=2 without REDIS_URL is refused at start with one line', async () => {
+    const refused = await run(process.execPath, ['--import', tsx, repoPath('src/main.ts')], {
+      cwd: repoPath('.'), env: { PATH: process.env.PATH ?? '', ENV_FILE: '', WORKERS: '2', TRUST_ANCHORS_DIR: scratch.trustDir, DATABASE_URL: `sqlite:${join(scratch.dir, 'refused.sqlite')}` },
+    }).then(() => assert.fail('it started'), (error: { code: number; stderr: string }) => error);
+    assert.equal(refused.code, 1);
+    assert.equal(refused.stderr, 'bad configuration: WORKERS: 2 processes need REDIS_URL (the in-process store cannot be shared between them)\n');
+  });
+
+  test('two workers on real Redis both sign citizens in; a killed one is replaced; SIGTERM drains both and the primary exits 0', async () => {
+    const service = await startProcess([process.execPath, '--import', tsx, repoPath('src/main.ts')], {
+      WORKERS: '2', REDIS_URL: testRedisUrl(), TRUST_ANCHORS_DIR: scratch.trustDir, DATABASE_URL: `sqlite:${join(scratch.dir, 'workers.sqlite')}`,
+    }, repoPath('.'));
+    try {
+      const primary = service.child.pid!;
+      const workers = await workersOf(primary);
+      assert.equal(workers.length, 2, 'the process tree: the primary and two workers');
+      // Each worker answers /readyz only once it listens; the primary's readiness was one of them.
+      for (let i = 0; i < 600 && loggedPids(service.output(), 'Yagona ID is listening').size < 2; i++) await new Promise((r) => setTimeout(r, 100));
+      assert.deepEqual([...loggedPids(service.output(), 'Yagona ID is listening')].sort(), workers);
+
+      const citizen = await pki.citizen();
+      for (let i = 0; i < 20 && loggedPids(service.output(), 'request', signedIn).size < 2; i++) {
+        const challenge = await send(service.port, 'POST', '/v1/challenges', {});
+        assert.equal(challenge.status, 201);
+        const session = await send(service.port, 'POST', '/v1/sessions', cmsBody(citizen, challenge.json.id as string, challenge.json.challenge as string));
+        assert.equal(session.status, 201, JSON.stringify(session.json));
+        // The session lives in Redis: whichever worker answers knows it.
+        const current = await send(service.port, 'GET', '/v1/sessions/current', undefined, session.json.accessToken as string);
+        assert.equal(current.status, 200);
+      }
+      // A request's log line is written once its answer is out: give the last one its moment.
+      for (let i = 0; i < 50 && loggedPids(service.output(), 'request', signedIn).size < 2; i++) await new Promise((r) => setTimeout(r, 50));
+      assert.deepEqual([...loggedPids(service.output(), 'request', signedIn)].sort(), workers, 'each worker signed a citizen in');
+
+      process.kill(workers[0]!, 'SIGKILL');
+      await waitFor(service.output, /"msg":"a worker died; starting another"/);
+      let replaced: number[] = [];
+      for (let i = 0; i < 100 && !(replaced.length === 2 && !replaced.includes(workers[0]!)); i++) {
+        replaced = await workersOf(primary);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.equal(replaced.length, 2);
+      assert.ok(!replaced.includes(workers[0]!) && replaced.includes(workers[1]!), 'the dead worker is replaced, the other kept');
+      for (let i = 0; i < 600 && !loggedPids(service.output(), 'Yagona ID is listening').has(replaced.find((pid) => pid !== workers[1])!); i++) await new Promise((r) => setTimeout(r, 100));
+
+      // Connections in turn to each worker, each with a request in flight at SIGTERM.
+      const held = await Promise.all(Array.from({ length: 4 }, () => heldRequest(service.port, '/v1/challenges', '{}')));
+      service.child.kill('SIGTERM');
+      await waitFor(service.output, /"msg":"stopping the workers/);
+      const answers = await Promise.all(held.map((one) => one.send()));
+      for (const answer of answers) assert.match(JSON.parse(answer).challenge as string, /^Yagona ID sign-in/);
+      assert.equal(await service.exited, 0);
+      assert.deepEqual([...loggedPids(service.output(), 'stopped')].sort(), [...replaced, primary].sort(), 'each worker drained and stopped, then the primary');
+      assert.deepEqual(await workersOf(primary), []);
+    } finally {
+      service.child.kill('SIGKILL');
+    }
+  });
+
+  test('workers that keep dying stop the service with exit 1 instead of restarting for ever', async () => {
+    const service = await startProcess([process.execPath, '--import', tsx, repoPath('src/main.ts')], {
+      WORKERS: '2', REDIS_URL: testRedisUrl(), TRUST_ANCHORS_DIR: scratch.trustDir, DATABASE_URL: `sqlite:${join(scratch.dir, 'dying.sqlite')}`,
+    }, repoPath('.'));
+    try {
+      const primary = service.child.pid!;
+      // Two deaths a round: the third round passes the bound of five a minute.
+      for (let round = 0; round < 10 && service.child.exitCode === null; round++) {
+        const workers = await workersOf(primary);
+        for (const pid of workers) process.kill(pid, 'SIGKILL');
+        for (let i = 0; i < 100 && service.child.exitCode === null && (await workersOf(primary)).some((pid) => workers.includes(pid)); i++) await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.equal(await service.exited, 1);
+      assert.match(service.output(), /"level":60,.*"msg":"workers keep dying: stopping the service"/);
+      assert.equal(service.output().match(/"msg":"a worker died; starting another"/g)?.length, 5, 'replaced five times, then no more');
+    } finally {
+      service.child.kill('SIGKILL');
+    }
+  });
+});

@@ -25,6 +25,11 @@ export interface OpenDatabaseOptions {
    * to stderr by default); the failing call reports the same error anyway.
    */
   log?: (message: string) => void;
+  /**
+   * False when another process has just migrated this database (WORKERS: the primary did before
+   * starting its workers), so processes starting together do not contend for the migration lock.
+   */
+  migrate?: boolean;
 }
 
 const defaultConnectTimeoutMs = 2000;
@@ -41,7 +46,7 @@ export async function openDatabase(url: string, options: OpenDatabaseOptions = {
   const { dialect, config } = knexConfig(url, options);
   const db = knex(config);
   try {
-    await guard(() => (dialect === 'postgres' ? migratePostgres(db, options.schema) : migrate(db, undefined)));
+    if (options.migrate !== false) await guard(() => (dialect === 'postgres' ? migratePostgres(db, options.schema) : migrate(db, undefined)));
   } catch (error) {
     await db.destroy();
     throw error;
