@@ -205,6 +205,18 @@ describe('single sign-on (memory + SQLite)', () => {
     assert.equal(await pageKind(browser, await authorize(browser, (await authorizationUrl(b.config)).url)), 'sign-in');
     assert.equal((await authorize(browser, (await authorizationUrl(a.config, { prompt: 'none' })).url)).searchParams.get('error'), 'login_required');
     assert.equal(await app.deps.oidc.sso.find(decodeJwt(tokens.id_token as string).sid as string), undefined);
+
+    // The operator's path: the watcher ends the session on every instance before anyone asks.
+    const other = await pki.citizen();
+    const signedIn = await signInWithCode(app, a.config, other, {}, new Browser());
+    const sid = decodeJwt(signedIn.tokens.id_token as string).sid as string;
+    assert.ok(await app.deps.oidc.sso.find(sid));
+    const otherLeaf = (await app.deps.sessions.authenticate(signedIn.tokens.access_token, a.registered.client.clientId)).certificatePath?.[0];
+    assert.ok(otherLeaf);
+    await app.db.revocations.add({ issuer: otherLeaf.issuer, serialHex: otherLeaf.serialHex, reason: 'keyCompromise', revokedAt: new Date(), source: 'test' });
+    await app.deps.revocationWatcher.refresh();
+    await app.deps.revocationWatcher.settled();
+    assert.equal(await app.deps.oidc.sso.find(sid), undefined);
   });
 
   test('"use another key" and a session ended while the continue page was open lead to the sign-in page, no code', async () => {
