@@ -4,36 +4,19 @@
 // quotes each file's marked region exactly, so guide and code cannot drift.
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import * as accessTokens from '../../examples/agency-clients/accessTokens.ts';
 import * as fapi2 from '../../examples/agency-clients/fapi2.ts';
 import * as mobile from '../../examples/agency-clients/mobile.ts';
 import * as web from '../../examples/agency-clients/web.ts';
-import type { TestApp } from '../helpers/app.ts';
-import { openTestDatabase, type TestDatabase } from '../helpers/services.ts';
-import { createTestPki, type Citizen, type TestPki } from '../helpers/testPki.ts';
 import { fapiRedirectUri, keyHolder, nativeScheme } from './clientKinds.ts';
-import { addClient, Browser, callbackUrl, oidc, redirectUri, startOidcApp } from './helpers.ts';
+import { addClient, appOnRedisAndPostgres, Browser, callbackUrl, oidc, redirectUri } from './helpers.ts';
 
 /** Only because the test issuer is http on 127.0.0.1; an agency's is https. */
 const local = { execute: [oidc.allowInsecureRequests] };
 const guides = ['web', 'fapi2', 'mobile', 'accessTokens'];
 
-let pki: TestPki;
-let database: TestDatabase;
-let app: TestApp;
-let citizen: Citizen;
-
-before(async () => {
-  pki = await createTestPki();
-  database = await openTestDatabase('postgres');
-  app = await startOidcApp({ store: 'redis', database, pki });
-  citizen = await pki.citizen();
-});
-after(async () => {
-  await app.close();
-  await database.cleanup();
-});
+const file = appOnRedisAndPostgres();
 
 /** The citizen's browser follows the logout URL; the service ends the session and redirects back. */
 async function logoutThrough(browser: Browser, url: URL, expected: string): Promise<void> {
@@ -56,11 +39,11 @@ describe('agency guides (redis + postgres)', () => {
   });
 
   test('web backend: sign-in, userinfo, a rotating refresh, both token checks, logout — only introspection notices the logout', async () => {
-    const { client, secret } = await addClient(app);
-    const config = await web.connect(new URL(app.url), client.clientId, secret as string, local);
+    const { client, secret } = await addClient(file.app);
+    const config = await web.connect(new URL(file.app.url), client.clientId, secret as string, local);
     const { url, pending } = await web.signInUrl(config, redirectUri);
     const browser = new Browser();
-    const tokens = await web.finishSignIn(config, await callbackUrl(app, url, citizen, browser), pending);
+    const tokens = await web.finishSignIn(config, await callbackUrl(file.app, url, file.citizen, browser), pending);
     const sub = tokens.claims()?.sub as string;
     assert.equal((await web.userinfo(config, tokens.access_token, sub)).family_name, 'Karimov');
 
@@ -81,15 +64,15 @@ describe('agency guides (redis + postgres)', () => {
 
   test('FAPI 2.0 backend: PAR, private_key_jwt, DPoP-bound tokens, a refresh retried after a lost answer, logout', async () => {
     const key = await keyHolder();
-    const { client } = await addClient(app, {
+    const { client } = await addClient(file.app, {
       profile: 'fapi2', redirectUris: [fapiRedirectUri], postLogoutRedirectUris: ['https://kadastr.example.uz/signed-out'],
       jwks: { keys: [{ ...key.publicJwk, kid: 'kadastr-1', alg: 'ES256', use: 'sig' }] },
     });
-    const agency = await fapi2.connect(new URL(app.url), client.clientId, key.privateKey, 'kadastr-1', local);
+    const agency = await fapi2.connect(new URL(file.app.url), client.clientId, key.privateKey, 'kadastr-1', local);
     const { url, pending } = await fapi2.signInUrl(agency, fapiRedirectUri);
     assert.deepEqual([...url.searchParams.keys()].sort(), ['client_id', 'request_uri']);
     const browser = new Browser();
-    const tokens = await fapi2.finishSignIn(agency, await callbackUrl(app, url, citizen, browser), pending);
+    const tokens = await fapi2.finishSignIn(agency, await callbackUrl(file.app, url, file.citizen, browser), pending);
     assert.equal(tokens.token_type.toLowerCase(), 'dpop');
     const sub = tokens.claims()?.sub as string;
     assert.equal((await fapi2.userinfo(agency, tokens.access_token, sub)).given_name, 'Aziz');
@@ -109,15 +92,15 @@ describe('agency guides (redis + postgres)', () => {
   });
 
   test('mobile app: a loopback listener on its own port, no secret, code and tokens bound to the device key, logout to its scheme', async () => {
-    const { client } = await addClient(app, {
+    const { client } = await addClient(file.app, {
       applicationType: 'native', redirectUris: ['http://127.0.0.1/callback'], postLogoutRedirectUris: [`${nativeScheme}:/signed-out`],
     });
-    const device = await mobile.connect(new URL(app.url), client.clientId, local);
+    const device = await mobile.connect(new URL(file.app.url), client.clientId, local);
     const browser = new Browser();
     let redirectedTo: URL | undefined;
     const tokens = await mobile.signIn(device, async (url) => {
       assert.equal(url.searchParams.get('dpop_jkt'), device.jkt);
-      redirectedTo = await callbackUrl(app, url, citizen, browser);
+      redirectedTo = await callbackUrl(file.app, url, file.citizen, browser);
       // The system browser lands on the app's listener.
       const landed = await fetch(redirectedTo);
       assert.equal(landed.status, 200);

@@ -4,11 +4,13 @@
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { after, before } from 'node:test';
 import * as oidc from 'openid-client';
 import { registerClient, type NewClient } from '../../src/oidc/clients.ts';
 import type { ClientRecord } from '../../src/stores/types.ts';
 import { startTestApp, type TestApp, type TestAppOptions } from '../helpers/app.ts';
-import { cmsBody, type Citizen } from '../helpers/testPki.ts';
+import { openTestDatabase, type TestDatabase } from '../helpers/services.ts';
+import { cmsBody, createTestPki, type Citizen } from '../helpers/testPki.ts';
 
 export { oidc };
 
@@ -19,6 +21,29 @@ export const combos = [
 
 export function startOidcApp(options: Omit<TestAppOptions, 'realIssuer'>): Promise<TestApp> {
   return startTestApp({ ...options, realIssuer: true });
+}
+
+/** The file's one app and citizen, filled in by its `before` hook. */
+export interface FileApp {
+  app: TestApp;
+  citizen: Citizen;
+}
+
+/** For a test file: the real app on Redis + PostgreSQL (its own schema) and a citizen, started before its tests, closed after. */
+export function appOnRedisAndPostgres(): FileApp {
+  const file = {} as FileApp;
+  let database: TestDatabase;
+  before(async () => {
+    const pki = await createTestPki();
+    database = await openTestDatabase('postgres');
+    file.app = await startOidcApp({ store: 'redis', database, pki });
+    file.citizen = await pki.citizen();
+  });
+  after(async () => {
+    await file.app.close();
+    await database.cleanup();
+  });
+  return file;
 }
 
 export const redirectUri = 'https://agency.example/callback';
