@@ -1,18 +1,22 @@
 // Issue 14's negative cases against the real app on Redis + PostgreSQL: pushed requests and
 // request objects, DPoP proofs at the token and userinfo endpoints, what a FAPI 2.0 client may
 // not do, a native app's redirect on another host, and a FAPI 2.0 refresh retried after a lost
-// answer. Each refusal asserts the OAuth error and that nothing was issued: no request_uri, no
-// redirect with a code, no token, no new session. Hand-made requests where openid-client
-// would refuse to send the attack. (A rotated secret during and after its overlap, on an
-// injected clock: test/oidc/clientLifecycle.)
+// answer; a rotated secret up to and from the end of its overlap, on an injected clock. Each
+// refusal asserts the OAuth error and that nothing was issued: no request_uri, no redirect
+// with a code, no token, no new session. Hand-made requests where openid-client would refuse
+// to send the attack.
 import assert from 'node:assert/strict';
 import { createHash, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { before, describe, test } from 'node:test';
 import { exportJWK, SignJWT, UnsecuredJWT } from 'jose';
+import { fixedClock } from '../../src/clock.ts';
+import { rotateClientSecret } from '../../src/oidc/clients.ts';
 import {
   assertErrorPage, assertOAuthError, currentDpopNonce, dpopProof, fapiClient, fapiRedirectUri, holderOf, keyHolder, nativeClient, type FapiClient, type KeyHolder,
 } from './clientKinds.ts';
-import { addClient, appOnRedisAndPostgres, Browser, callbackUrl, oidc, postForm, startInteraction } from './helpers.ts';
+import {
+  addClient, appOnRedisAndPostgres, Browser, callbackUrl, oidc, postForm, relyingParty, signInWithCode, startInteraction, startOidcApp,
+} from './helpers.ts';
 
 const file = appOnRedisAndPostgres();
 
@@ -146,6 +150,33 @@ describe('issue 14 refusals (redis + postgres)', () => {
     }
     // The control: the loopback redirect on a port of the app's own is accepted.
     await startInteraction(file.app, new Browser(), url('http://127.0.0.1:49731/callback'));
+  });
+
+  test('a rotated secret, on an injected clock: both secrets until the overlap\'s last second, then the old one is invalid_client and the grant goes on', async () => {
+    const clock = fixedClock(new Date());
+    const timed = await startOidcApp({ store: 'redis', database: file.database, pki: file.pki, clock });
+    try {
+      const registered = await addClient(timed);
+      const id = registered.client.clientId;
+      const { tokens } = await signInWithCode(timed, await relyingParty(timed, registered), file.citizen);
+      const { clientSecret } = await rotateClientSecret(timed.db.clients, id, 600, clock.now());
+      const refresh = (secret: string, token: string) => postForm(`${timed.url}/token`, { grant_type: 'refresh_token', refresh_token: token }, { id, secret });
+
+      clock.advanceSeconds(599);
+      const during = await refresh(registered.secret as string, tokens.refresh_token as string);
+      assert.equal(during.status, 200, await during.clone().text());
+      const { refresh_token: next } = (await during.json()) as { refresh_token: string };
+      const withNew = await postForm(`${timed.url}/introspect`, { token: next }, { id, secret: clientSecret as string });
+      assert.equal(((await withNew.json()) as { active: boolean }).active, true, 'the new secret works during the overlap too');
+      const sessions = await timed.sessionCount();
+      clock.advanceSeconds(1);
+      assert.equal(((await assertOAuthError(await refresh(registered.secret as string, next), 401, 'invalid_client')) as { access_token?: string }).access_token, undefined);
+      assert.equal(await timed.sessionCount(), sessions, 'no session made');
+      const after = await refresh(clientSecret as string, next);
+      assert.equal(after.status, 200, await after.clone().text());
+    } finally {
+      await timed.close();
+    }
   });
 });
 

@@ -10,7 +10,7 @@ import { registerClient, type NewClient } from '../../src/oidc/clients.ts';
 import type { ClientRecord } from '../../src/stores/types.ts';
 import { startTestApp, type TestApp, type TestAppOptions } from '../helpers/app.ts';
 import { openTestDatabase, type TestDatabase } from '../helpers/services.ts';
-import { cmsBody, createTestPki, type Citizen } from '../helpers/testPki.ts';
+import { cmsBody, createTestPki, type Citizen, type TestPki } from '../helpers/testPki.ts';
 
 export { oidc };
 
@@ -23,25 +23,26 @@ export function startOidcApp(options: Omit<TestAppOptions, 'realIssuer'>): Promi
   return startTestApp({ ...options, realIssuer: true });
 }
 
-/** The file's one app and citizen, filled in by its `before` hook. */
+/** The file's one app and citizen, filled in by its `before` hook; its database and PKI for a second app (another clock). */
 export interface FileApp {
   app: TestApp;
   citizen: Citizen;
+  database: TestDatabase;
+  pki: TestPki;
 }
 
 /** For a test file: the real app on Redis + PostgreSQL (its own schema) and a citizen, started before its tests, closed after. */
 export function appOnRedisAndPostgres(): FileApp {
   const file = {} as FileApp;
-  let database: TestDatabase;
   before(async () => {
-    const pki = await createTestPki();
-    database = await openTestDatabase('postgres');
-    file.app = await startOidcApp({ store: 'redis', database, pki });
-    file.citizen = await pki.citizen();
+    file.pki = await createTestPki();
+    file.database = await openTestDatabase('postgres');
+    file.app = await startOidcApp({ store: 'redis', database: file.database, pki: file.pki });
+    file.citizen = await file.pki.citizen();
   });
   after(async () => {
     await file.app.close();
-    await database.cleanup();
+    await file.database.cleanup();
   });
   return file;
 }
