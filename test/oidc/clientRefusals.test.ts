@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { createHash, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { before, describe, test } from 'node:test';
-import { exportJWK, SignJWT, UnsecuredJWT } from 'jose';
+import { exportJWK, SignJWT, UnsecuredJWT, type JWK } from 'jose';
 import { fixedClock } from '../../src/clock.ts';
 import { rotateClientSecret } from '../../src/oidc/clients.ts';
 import {
@@ -27,6 +27,12 @@ async function assertion(clientId: string, key: CryptoKey | KeyObject, kid: stri
   const jwt = await new SignJWT({ jti: randomBytes(16).toString('base64url') }).setProtectedHeader({ alg, kid })
     .setIssuer(clientId).setSubject(clientId).setAudience(file.app.url).setIssuedAt().setExpirationTime('60s').sign(key);
   return { client_id: clientId, client_assertion_type: jwtBearer, client_assertion: jwt };
+}
+
+/** An RSA key as a Node KeyObject, which signs PS256 and RS256 alike; its public JWK without "alg", as an agency may register it. */
+async function rsaKey(kid: string): Promise<{ privateKey: KeyObject; jwk: JWK }> {
+  const pair = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  return { privateKey: pair.privateKey, jwk: { ...(await exportJWK(pair.publicKey)), kid, use: 'sig' } };
 }
 
 /** The authorization request's own parameters, PKCE S256 included. */
@@ -78,22 +84,27 @@ describe('issue 14 refusals (redis + postgres)', () => {
   });
 
   test('a request object unsigned, signed by a key the client did not register, or with RS256: invalid_request_object at /par and /authorize', async () => {
-    const fapi = await fapiClient(file.app);
-    const id = fapi.client.clientId;
-    const claims = { ...requestParams(), client_id: id, nonce: randomBytes(8).toString('base64url') };
-    const signed = (key: CryptoKey, alg = 'ES256') => new SignJWT(claims).setProtectedHeader({ alg, kid: fapi.kid, typ: 'oauth-authz-req+jwt' })
+    const es = await keyHolder();
+    const rsa = await rsaKey('rsa-1');
+    const { client } = await addClient(file.app, {
+      profile: 'fapi2', redirectUris: [fapiRedirectUri], jwks: { keys: [{ ...es.publicJwk, kid: 'es-1', alg: 'ES256', use: 'sig' }, rsa.jwk] },
+    });
+    const id = client.clientId;
+    const claims = () => ({ ...requestParams(), client_id: id, nonce: randomBytes(8).toString('base64url') });
+    const signed = (key: CryptoKey | KeyObject, kid: string, alg: string) => new SignJWT(claims()).setProtectedHeader({ alg, kid, typ: 'oauth-authz-req+jwt' })
       .setIssuer(id).setAudience(file.app.url).setIssuedAt().setExpirationTime('60s').sign(key);
-    const push = async (request: string) => postForm(`${file.app.url}/par`, { ...(await assertion(id, fapi.key.privateKey, fapi.kid)), request });
+    const push = async (request: string) => postForm(`${file.app.url}/par`, { ...(await assertion(id, es.privateKey, 'es-1')), request });
 
-    // The control: the registered key's object is accepted.
-    const good = await push(await signed(fapi.key.privateKey));
-    assert.equal(good.status, 201, await good.clone().text());
-    assert.match(((await good.json()) as { request_uri: string }).request_uri, /^urn:ietf:params:oauth:request_uri:/);
+    // The controls: objects signed with either registered key, in an algorithm FAPI 2.0 allows, are accepted.
+    for (const good of [await signed(es.privateKey, 'es-1', 'ES256'), await signed(rsa.privateKey, 'rsa-1', 'PS256')]) {
+      const res = await push(good);
+      assert.equal(res.status, 201, await res.clone().text());
+      assert.match(((await res.json()) as { request_uri: string }).request_uri, /^urn:ietf:params:oauth:request_uri:/);
+    }
 
-    const unsigned = new UnsecuredJWT(claims).setIssuer(id).setAudience(file.app.url).setIssuedAt().setExpirationTime('60s').encode();
+    const unsigned = new UnsecuredJWT(claims()).setIssuer(id).setAudience(file.app.url).setIssuedAt().setExpirationTime('60s').encode();
     const stranger = await keyHolder();
-    const rsa = await keyHolder('RS256');
-    for (const bad of [unsigned, await signed(stranger.privateKey), await signed(rsa.privateKey, 'RS256')]) {
+    for (const bad of [unsigned, await signed(stranger.privateKey, 'es-1', 'ES256'), await signed(rsa.privateKey, 'rsa-1', 'RS256')]) {
       await refusedPush(await push(bad), 400, 'invalid_request_object');
       const url = new URL(`${file.app.url}/authorize`);
       url.search = new URLSearchParams({ client_id: id, request: bad }).toString();
@@ -122,14 +133,13 @@ describe('issue 14 refusals (redis + postgres)', () => {
     assert.equal(((await assertOAuthError(token, 401, 'invalid_client')) as { access_token?: string }).access_token, undefined);
 
     // One RSA key registered without "alg": PS256 with it is accepted, RS256 with the same key is not (FAPI 2.0 §5.4.1).
-    const rsaPair = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    const rsa = { privateKey: rsaPair.privateKey, publicJwk: await exportJWK(rsaPair.publicKey) };
-    const { client } = await addClient(file.app, { profile: 'fapi2', redirectUris: [fapiRedirectUri], jwks: { keys: [{ ...rsa.publicJwk, kid: 'rsa-1', use: 'sig' }] } });
+    const rsa = await rsaKey('rsa-1');
+    const { client } = await addClient(file.app, { profile: 'fapi2', redirectUris: [fapiRedirectUri], jwks: { keys: [rsa.jwk] } });
     const ps = await postForm(`${file.app.url}/par`, { ...requestParams(), ...(await assertion(client.clientId, rsa.privateKey, 'rsa-1', 'PS256')) });
     assert.equal(ps.status, 201, await ps.clone().text());
     await refusedPush(await postForm(`${file.app.url}/par`, { ...requestParams(), ...(await assertion(client.clientId, rsa.privateKey, 'rsa-1', 'RS256')) }), 401, 'invalid_client');
     // The same key and RS256 at a client of the plain profile: the refusal above is the profile's.
-    const plain = await addClient(file.app, { authMethod: 'private_key_jwt', redirectUris: [fapiRedirectUri], jwks: { keys: [{ ...rsa.publicJwk, kid: 'rsa-1', use: 'sig' }] } });
+    const plain = await addClient(file.app, { authMethod: 'private_key_jwt', redirectUris: [fapiRedirectUri], jwks: { keys: [rsa.jwk] } });
     const rs = await postForm(`${file.app.url}/par`, { ...requestParams(), ...(await assertion(plain.client.clientId, rsa.privateKey, 'rsa-1', 'RS256')) });
     assert.equal(rs.status, 201, await rs.clone().text());
 
