@@ -49,7 +49,7 @@ export function sendOAuthError(req: Request, res: Response, error: OAuthError, c
     case 'redirect':
       if (delivery.responseMode === 'form_post') {
         // OAuth 2.0 Form Post Response Mode §2: errors go back the way codes do.
-        sendFormPost(res, delivery.redirectUri, { error: error.error, error_description: error.message, state: delivery.state, iss: context.issuer });
+        sendFormPost(res, delivery.redirectUri, { error: error.error, error_description: error.message, state: delivery.state, iss: context.issuer }, context.locale);
         return;
       }
       // RFC 6749 §4.1.2.1 with RFC 9207 `iss`; 303 so no browser re-posts anything (RFC 9700 §4.12).

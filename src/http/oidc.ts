@@ -134,7 +134,7 @@ export function oidcRouter(deps: OidcRouterDeps): Router {
   // response_mode=form_post: the page that POSTs the finished sign-in's answer to the agency.
   router.get('/login/:interactionId/response', endpoint('page', async (req, res) => {
     const response = await takeFormPostResponse(oidc, String(req.params.interactionId), browserCookie(req));
-    sendFormPost(res, response.redirectUri, response.params);
+    sendFormPost(res, response.redirectUri, response.params, chooseLocale(undefined, req.get('cookie')));
   }));
 
   // Errors here go to the app's problem+json handler, exactly as POST /v1/sessions.

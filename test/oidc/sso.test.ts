@@ -237,6 +237,27 @@ describe('single sign-on (memory + SQLite)', () => {
     assert.match(await late.text(), /id="key-form"/);
   });
 
+  test('response_mode=form_post: continue and prompt=none answer through the form page, in the citizen\'s language and look', async () => {
+    const browser = new Browser();
+    await signInWithCode(app, a.config, citizen, {}, browser);
+    browser.setCookie('yagona-locale', 'ru');
+    const start = await authorizationUrl(b.config, { response_mode: 'form_post' });
+    const loginUrl = await authorize(browser, start.url);
+    assert.equal(await pageKind(browser, loginUrl), 'continue');
+    const clicked = await browser.fetch(`${loginUrl.href}/continue`, { method: 'POST' });
+    assert.equal(clicked.status, 303);
+    const formPage = await browser.fetch(new URL(clicked.headers.get('location') ?? '', loginUrl).href);
+    assert.equal(formPage.status, 200);
+    assert.match(formPage.headers.get('content-security-policy') ?? '', /form-action https:\/\/agency\.example/);
+    const html = await formPage.text();
+    assert.match(html, /<html lang="ru">/);
+    assert.match(html, /<link rel="stylesheet" href="\/assets\/login\//);
+    assert.match(html, />Продолжить<\/button>/);
+    assert.match(html, /name="code" value="[A-Za-z0-9_-]{43}"/);
+    const silent = await authorize(browser, (await authorizationUrl(b.config, { response_mode: 'form_post', prompt: 'none' })).url);
+    assert.match(await (await browser.fetch(silent.href)).text(), /name="code"/);
+  });
+
   test('an id_token_hint for another citizen: login_required', async () => {
     const browser = new Browser();
     await signInWithCode(app, a.config, citizen, {}, browser);
