@@ -14,7 +14,8 @@
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,7 +28,8 @@ import type { ExternalSigner } from '../../src/pki/issue/signer.ts';
 import { parseCertificate } from '../../src/pki/x509/certificate.ts';
 import type { EngineKey, GostEngine } from '../pki/algorithms/gost/gostEngine.ts';
 
-export const eimzoPort = 64646;
+/** E-IMZO's fixed ports: plain WebSocket for http pages, TLS for https ones. */
+export const eimzoPorts = { ws: 64646, wss: 64443 } as const;
 
 /** E-IMZO's published development keys (e-imzo-client.js), which the module knows. */
 export const publishedApiKeys: Readonly<Record<string, string>> = {
@@ -86,9 +88,13 @@ const websocketGuid = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
  * The module on 127.0.0.1:64646 with `keys` in its key folder, knowing `apiKeys` (default: the
  * published development keys), for pages of `pageOrigin` only: the real module answers every
  * page, but other test files' pages run alongside and must find no E-IMZO (the handshake is
- * refused for them). Hold exclusively('eimzo-port') first.
+ * refused for them). With `tls` (a key and certificate for 127.0.0.1, PEM) it is the module's
+ * wss://127.0.0.1:64443 endpoint, which https pages use. Hold exclusively('eimzo-port') first.
  */
-export async function startEimzoStandIn(pageOrigin: string, keys: readonly EimzoKey[], apiKeys: Readonly<Record<string, string>> = publishedApiKeys): Promise<EimzoStandIn> {
+export async function startEimzoStandIn(pageOrigin: string, keys: readonly EimzoKey[], options: {
+  apiKeys?: Readonly<Record<string, string>>; tls?: { key: string; cert: string };
+} = {}): Promise<EimzoStandIn> {
+  const apiKeys = options.apiKeys ?? publishedApiKeys;
   const dir = mkdtempSync(join(tmpdir(), 'yagona-eimzo-'));
   const registered = new Set<string>();
   const loaded = new Map<string, { key: EimzoKey; verified: boolean }>();
@@ -169,7 +175,8 @@ export async function startEimzoStandIn(pageOrigin: string, keys: readonly Eimzo
     }
   }
 
-  const server: Server = createServer((_req, res) => { res.writeHead(426).end(); });
+  const refuse = (_req: IncomingMessage, res: ServerResponse) => { res.writeHead(426).end(); };
+  const server: Server = options.tls === undefined ? createServer(refuse) : createTlsServer(options.tls, refuse);
   server.on('upgrade', (req: IncomingMessage, socket: Socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
@@ -213,7 +220,7 @@ export async function startEimzoStandIn(pageOrigin: string, keys: readonly Eimzo
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(eimzoPort, '127.0.0.1', () => resolve());
+    server.listen(options.tls === undefined ? eimzoPorts.ws : eimzoPorts.wss, '127.0.0.1', () => resolve());
   });
   return standIn;
 }

@@ -5,7 +5,10 @@
 // refusal in the citizen's language: module absent (with the official download page), domain
 // not registered, wrong password (the module's reason), expired key (before any password).
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
@@ -16,6 +19,7 @@ import { parseCertificate } from '../../src/pki/x509/certificate.ts';
 import type { TestApp } from '../helpers/app.ts';
 import { engineCitizenKey, type EimzoKey, type EimzoStandIn, publishedApiKeys, startEimzoStandIn } from '../helpers/eimzoStandIn.ts';
 import { exclusively } from '../helpers/exclusive.ts';
+import { freePort } from '../helpers/ports.ts';
 import { engineChain, gostCases, type GostChain } from '../helpers/gostPki.ts';
 import { openTestDatabase, type TestDatabase } from '../helpers/services.ts';
 import { openGostEngine, type GostEngine } from '../pki/algorithms/gost/gostEngine.ts';
@@ -54,7 +58,7 @@ before(async () => {
   database = await openTestDatabase('sqlite');
   app = await startOidcApp({ store: 'memory', database, pki: { anchors: chain.anchors, intermediates: chain.intermediates } });
   agency = await startAgency(app, dir);
-  chromium = await launchChromium();
+  chromium = await launchChromium({ ignoreHTTPSErrors: true });
 });
 after(async () => {
   await standIn?.close();
@@ -200,7 +204,7 @@ describe('E-IMZO answering (the stand-in)', () => {
   test('a domain E-IMZO has no key for: the operator\'s step, in uz/ru/en; no key is listed', async () => {
     // A module that knows the localhost key only, freshly started (a registered domain stays registered while it runs).
     await standIn!.close();
-    standIn = await startEimzoStandIn(app.url, [valid, expired], { localhost: publishedApiKeys.localhost! });
+    standIn = await startEimzoStandIn(app.url, [valid, expired], { apiKeys: { localhost: publishedApiKeys.localhost! } });
     const was = await counts();
     const page = await fromAgency();
     const { requests } = record(page);
@@ -212,6 +216,57 @@ describe('E-IMZO answering (the stand-in)', () => {
     assert.deepEqual(calls(), ['version', 'version', 'apikey']);
     assert.equal(await page.locator('#eimzo-keys .identity').count(), 0);
     await nothingHappened(requests, was);
+    await page.close();
+  });
+});
+
+describe('E-IMZO from an https page: wss://127.0.0.1:64443', () => {
+  let tls: { key: string; cert: string };
+  let front: TlsServer;
+  let httpsOrigin: string;
+  const piped = new Set<TLSSocket>();
+
+  before(async () => {
+    await standIn?.close();
+    standIn = undefined;
+    // One loopback certificate for both ends: E-IMZO's installer trusts its own; Chromium here ignores the issuer.
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=127.0.0.1',
+      '-addext', 'subjectAltName=IP:127.0.0.1', '-days', '1', '-keyout', join(dir, 'tls.key'), '-out', join(dir, 'tls.pem')], { stdio: 'pipe' });
+    tls = { key: readFileSync(join(dir, 'tls.key'), 'utf8'), cert: readFileSync(join(dir, 'tls.pem'), 'utf8') };
+    // The service behind TLS, as a deployment's proxy puts it: same interaction, same cookie (cookies ignore the port).
+    const appPort = Number(new URL(app.url).port);
+    front = createTlsServer(tls, (socket) => {
+      const upstream = connect(appPort, '127.0.0.1');
+      piped.add(socket);
+      socket.on('close', () => piped.delete(socket));
+      socket.pipe(upstream).pipe(socket);
+      socket.on('error', () => upstream.destroy());
+      upstream.on('error', () => socket.destroy());
+    });
+    const port = await freePort();
+    await new Promise<void>((resolve) => front.listen(port, '127.0.0.1', resolve));
+    httpsOrigin = `https://127.0.0.1:${port}`;
+    standIn = await startEimzoStandIn(httpsOrigin, [valid], { tls });
+  });
+  after(async () => {
+    // Chromium keeps its connections open; they are cut so the server can close.
+    for (const socket of piped) socket.destroy();
+    await new Promise((resolve) => front?.close(resolve));
+  });
+
+  test('the page over https reaches E-IMZO on its TLS endpoint and signs in', async () => {
+    const page = await fromAgency();
+    const loginPath = new URL(page.url()).pathname;
+    await page.goto(`${httpsOrigin}${loginPath}`);
+    await page.waitForFunction(() => document.documentElement.dataset.eimzo !== undefined);
+    assert.equal(await page.evaluate(() => document.documentElement.dataset.eimzo), 'answered');
+    await page.locator('#eimzo-keys .identity').first().waitFor();
+    standIn!.typedPassword = valid.password;
+    await page.locator('#eimzo-sign').click();
+    await page.waitForURL(`${agency.url}/`);
+    assert.equal(await lastSessionPinfl(app), pinfl);
+    assert.ok(standIn!.calls.every(({ origin }) => origin === httpsOrigin));
+    assert.deepEqual(calls().slice(-4), ['pfx.load_key', 'pfx.verify_password', 'pkcs7.create_pkcs7', 'pfx.unload_key']);
     await page.close();
   });
 });

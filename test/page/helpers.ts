@@ -27,8 +27,11 @@ export interface ChromiumSession {
   close(): Promise<void>;
 }
 
-/** Chromium with a fresh profile, headless, no network chatter of its own. */
-export async function launchChromium(): Promise<ChromiumSession> {
+/**
+ * Chromium with a fresh profile, headless, no network chatter of its own; `ignoreHTTPSErrors` for
+ * a test's own loopback TLS (E-IMZO's wss endpoint, whose certificate its installer trusts).
+ */
+export async function launchChromium(options: { ignoreHTTPSErrors?: boolean } = {}): Promise<ChromiumSession> {
   assert.ok(existsSync(chromiumPath), `no Chromium at ${chromiumPath}: install Debian's package (apt-get install -y chromium; npm test as root does it)`);
   const profile = mkdtempSync(join(tmpdir(), 'yagona-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
@@ -38,6 +41,7 @@ export async function launchChromium(): Promise<ChromiumSession> {
       '--disable-component-update', '--disable-sync'],
     viewport: { width: 1280, height: 860 },
     locale: 'en-US',
+    ignoreHTTPSErrors: options.ignoreHTTPSErrors ?? false,
   });
   return {
     context,
