@@ -102,8 +102,9 @@ export async function startEimzoStandIn(pageOrigin: string, keys: readonly Eimzo
   const standIn: EimzoStandIn = {
     calls: [], typedPassword: '', knownApiKeys: new Map(Object.entries(apiKeys)), wrongPasswordReason: 'Пароль неверный',
     close: async () => {
+      // Every connection, upgraded or not yet (a browser opens some ahead of need), so close() returns.
       for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => { server.close(() => resolve()); });
+      await new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections(); });
       rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -177,9 +178,11 @@ export async function startEimzoStandIn(pageOrigin: string, keys: readonly Eimzo
 
   const refuse = (_req: IncomingMessage, res: ServerResponse) => { res.writeHead(426).end(); };
   const server: Server = options.tls === undefined ? createServer(refuse) : createTlsServer(options.tls, refuse);
-  server.on('upgrade', (req: IncomingMessage, socket: Socket) => {
+  server.on('connection', (socket: Socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
+  });
+  server.on('upgrade', (req: IncomingMessage, socket: Socket) => {
     const key = req.headers['sec-websocket-key'];
     if (req.url !== '/service/cryptapi' || req.headers.upgrade?.toLowerCase() !== 'websocket' || typeof key !== 'string') {
       socket.end('HTTP/1.1 400 Bad Request\r\n\r\n');
