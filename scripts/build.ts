@@ -5,6 +5,7 @@
 //   dist/main.js   the service        node dist/main.js
 //   dist/admin.js  the operator CLI   node dist/admin.js <command>
 //   dist/agent.js  the signing agent  node dist/agent.js --module …
+//   dist/crlWorker.js  the thread that reads CRLs off the event loop (started by the service)
 // `--out DIR` writes elsewhere (the tests build into a scratch folder).
 import { rmSync } from 'node:fs';
 import { build } from 'esbuild';
@@ -15,7 +16,7 @@ const out = outIndex === -1 ? 'dist' : process.argv[outIndex + 1] ?? 'dist';
 const started = performance.now();
 rmSync(out, { recursive: true, force: true });
 await build({
-  entryPoints: { main: 'src/main.ts', admin: 'scripts/admin.ts', agent: 'agent/main.ts' },
+  entryPoints: { main: 'src/main.ts', admin: 'scripts/admin.ts', agent: 'agent/main.ts', crlWorker: 'src/revocation/crlWorker.ts' },
   outdir: out,
   bundle: true,
   platform: 'node',

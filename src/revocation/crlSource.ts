@@ -1,20 +1,21 @@
 // CRLs from the certificates' own distribution points (RFC 5280 §4.2.1.13), decided by the
 // pki path validator's full §6.3 processing (issuer, signature by the issuer or an authorised
 // CRL signer, scope, delta CRLs, nextUpdate). A CRL is shared with other instances through the
-// ephemeral store until its nextUpdate, and kept parsed per process by its SHA-256, so most
-// sign-ins neither download nor parse; a copy an hour old or near its nextUpdate is refreshed
-// in the background (at most once a minute per URL), so that download and parse do not delay a sign-in.
+// ephemeral store until its nextUpdate, and kept parsed per process, so most sign-ins neither
+// download nor parse; a copy an hour old or near its nextUpdate is refreshed in the background
+// (at most once a minute per URL), so that download and parse do not delay a sign-in. Download,
+// parse and signature check run in a worker thread (crlReader.ts), never on the event loop.
 // Only CRLs signed by the certificate's issuer are cached: a forged or altered CRL must not
 // sit in every instance's cache until the nextUpdate it claims (docs/security-cases.md §D 66).
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { ServiceError } from '../errors.ts';
-import { type ParsedCrl, parseCrl } from '../pki/x509/crl.ts';
+import { type ParsedCrl, spkiKey } from '../pki/x509/crl.ts';
 import type { ParsedCertificate } from '../pki/x509/model.ts';
 import { validate } from '../pki/path/validate.ts';
 import type { SignatureAlgorithms } from '../pki/algorithms/registry.ts';
 import type { EphemeralStore } from '../stores/types.ts';
-import { fetchBounded } from './fetchBounded.ts';
+import { type AlgorithmSettings, createCrlReader, type CrlRead, type CrlReaderOptions } from './crlReader.ts';
 import type { PathPosition, RevocationSource, SourceVerdict } from './sources.ts';
 
 export interface CrlSourceOptions {
@@ -24,10 +25,13 @@ export interface CrlSourceOptions {
   timeoutMs: number;
   maxBytes: number;
   log: Pick<Logger, 'warn'>;
-  /** The accepted signature families (SIGNATURE_ALGORITHMS), for CRL and path signatures. */
+  /** The accepted signature families (SIGNATURE_ALGORITHMS), for path signatures. */
   algorithms: SignatureAlgorithms;
+  /** How the CRL reader's threads build the same families, for CRL signatures. */
+  algorithmSettings: AlgorithmSettings;
   /** For background refreshes, which have no request time of their own. */
   now(): Date;
+  onRead?: CrlReaderOptions['onRead'];
 }
 
 interface Held {
@@ -43,8 +47,6 @@ interface Shared {
   fetchedAt: number;
 }
 
-// Parsed CRLs per process; a national PKI has a handful of CRL URLs.
-const parsedLimit = 16;
 // A CA may publish before nextUpdate (an urgent revocation): look again in the background once
 // a copy is this old, or once less than `refreshShare` of its lifetime is left. Operators who
 // cannot wait have the local registry, which applies at once.
@@ -55,36 +57,27 @@ const refreshRetryMs = 60 * 1000;
 
 export function createCrlSource(options: CrlSourceOptions): RevocationSource {
   const byUrl = new Map<string, Held>();
-  const parsedByHash = new Map<string, ParsedCrl>();
-  const inFlight = new Map<string, Promise<ParsedCrl>>();
+  const inFlight = new Map<string, Promise<CrlRead>>();
   const refreshedAt = new Map<string, number>();
+  const reader = createCrlReader({
+    allowedHosts: options.allowedHosts, timeoutMs: options.timeoutMs, maxBytes: options.maxBytes, algorithms: options.algorithmSettings,
+    ...(options.onRead === undefined ? {} : { onRead: options.onRead }),
+  });
 
-  function parseOnce(der: Uint8Array): ParsedCrl {
-    const hash = createHash('sha256').update(der).digest('hex');
-    const hit = parsedByHash.get(hash);
-    if (hit !== undefined) return hit;
-    const crl = parseCrl(der);
-    parsedByHash.set(hash, crl);
-    if (parsedByHash.size > parsedLimit) parsedByHash.delete(parsedByHash.keys().next().value!);
-    return crl;
-  }
-
-  function download(url: string): Promise<ParsedCrl> {
+  function download(url: string, signerSpki: Uint8Array): Promise<CrlRead> {
     const running = inFlight.get(url);
     if (running !== undefined) return running;
-    const started = fetchBounded({ url, allowedHosts: options.allowedHosts, timeoutMs: options.timeoutMs, maxBytes: options.maxBytes })
-      .then((der) => parseOnce(der))
-      .finally(() => inFlight.delete(url));
+    const started = reader.fromUrl(url, signerSpki).finally(() => inFlight.delete(url));
     inFlight.set(url, started);
     return started;
   }
 
   /** Holds and shares a downloaded CRL when it is fresh and its issuer's key verifies it. */
-  async function keep(url: string, crl: ParsedCrl, signerSpki: Uint8Array, at: Date): Promise<void> {
-    if (!fresh(crl, at) || !signedBy(options.algorithms, crl, signerSpki)) return;
+  async function keep(url: string, { crl, base64 }: CrlRead, signerSpki: Uint8Array, at: Date): Promise<void> {
+    if (!fresh(crl, at) || !signedBy(crl, signerSpki)) return;
     const fetchedAt = at.getTime();
     byUrl.set(url, { crl, signerSpki, fetchedAt });
-    const shared: Shared = { der: Buffer.from(crl.der).toString('base64'), fetchedAt };
+    const shared: Shared = { der: base64, fetchedAt };
     await options.store.put(storeKey(url), shared, Math.ceil((crl.nextUpdate!.getTime() - fetchedAt) / 1000));
   }
 
@@ -92,9 +85,9 @@ export function createCrlSource(options: CrlSourceOptions): RevocationSource {
     const started = options.now().getTime();
     if (inFlight.has(url) || started - (refreshedAt.get(url) ?? 0) < refreshRetryMs) return;
     refreshedAt.set(url, started);
-    download(url)
+    download(url, held.signerSpki)
       // An older or equal list (by cRLNumber) never replaces the one held: a replayed CRL cannot roll back revocations.
-      .then((crl) => ((crl.crlNumber ?? -1n) >= (held.crl.crlNumber ?? -1n) ? keep(url, crl, held.signerSpki, options.now()) : undefined))
+      .then((read) => ((read.crl.crlNumber ?? -1n) >= (held.crl.crlNumber ?? -1n) ? keep(url, read, held.signerSpki, options.now()) : undefined))
       .catch((err: unknown) => options.log.warn({ err, url }, 'background CRL refresh failed; the cached CRL stays in use until its nextUpdate'));
   }
 
@@ -107,15 +100,15 @@ export function createCrlSource(options: CrlSourceOptions): RevocationSource {
     }
     const shared = await options.store.get<Shared>(storeKey(url));
     if (shared !== undefined) {
-      const crl = parseOnce(Uint8Array.from(Buffer.from(shared.der, 'base64')));
-      if (fresh(crl, at) && signedBy(options.algorithms, crl, issuer.spki)) {
+      const { crl } = await reader.fromShared(shared.der, issuer.spki, `the shared copy of ${url}`);
+      if (fresh(crl, at) && signedBy(crl, issuer.spki)) {
         byUrl.set(url, { crl, signerSpki: issuer.spki, fetchedAt: shared.fetchedAt });
         return crl;
       }
     }
-    const crl = await download(url);
-    await keep(url, crl, issuer.spki, at);
-    return crl;
+    const read = await download(url, issuer.spki);
+    await keep(url, read, issuer.spki, at);
+    return read.crl;
   }
 
   return {
@@ -175,10 +168,7 @@ function nearlyStale(crl: ParsedCrl, at: Date): boolean {
   return crl.nextUpdate!.getTime() - at.getTime() < life * refreshShare;
 }
 
-function signedBy(algorithms: SignatureAlgorithms, crl: ParsedCrl, spki: Uint8Array): boolean {
-  try {
-    return algorithms.check(crl.signatureAlgorithm, spki, crl.tbs, crl.signature);
-  } catch {
-    return false;
-  }
+/** Whether the reader's thread found the CRL signed with `spki` (it checks the key it was given). */
+function signedBy(crl: ParsedCrl, spki: Uint8Array): boolean {
+  return crl.signatureChecks?.get(spkiKey(spki)) === true;
 }

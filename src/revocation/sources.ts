@@ -75,7 +75,8 @@ export function createRevocationChecker(options: RevocationCheckerOptions): Revo
 }
 
 export interface ConfiguredSourcesParts {
-  config: Pick<Config, 'revocationChecks' | 'revocationFailMode' | 'revocationAllowedHosts' | 'ocspResponders' | 'ocspTimeoutMs' | 'crlTimeoutMs' | 'crlMaxBytes'>;
+  config: Pick<Config,
+    'revocationChecks' | 'revocationFailMode' | 'revocationAllowedHosts' | 'ocspResponders' | 'ocspTimeoutMs' | 'crlTimeoutMs' | 'crlMaxBytes' | 'signatureAlgorithms' | 'signaturePlugins'>;
   local: RevocationChecker;
   /** Shared by instances: CRLs and good OCSP verdicts until their nextUpdate. */
   store: EphemeralStore;
@@ -94,7 +95,8 @@ export function createConfiguredRevocationChecker(parts: ConfiguredSourcesParts)
   const sources = config.revocationChecks.flatMap((name): RevocationSource[] => {
     if (name === 'crl') {
       return [createCrlSource({
-        store, anchors, log, allowedHosts: config.revocationAllowedHosts, timeoutMs: config.crlTimeoutMs, maxBytes: config.crlMaxBytes, algorithms: parts.algorithms, now: () => parts.clock.now(),
+        store, anchors, log, allowedHosts: config.revocationAllowedHosts, timeoutMs: config.crlTimeoutMs, maxBytes: config.crlMaxBytes, algorithms: parts.algorithms,
+        algorithmSettings: { signatureAlgorithms: config.signatureAlgorithms, signaturePlugins: config.signaturePlugins }, now: () => parts.clock.now(),
       })];
     }
     if (name === 'ocsp') {

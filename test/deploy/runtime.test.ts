@@ -15,7 +15,8 @@ import { createApp } from '../../src/app.ts';
 import { freePort } from '../helpers/ports.ts';
 import { scratchDir } from '../revocation/processes.ts';
 import { repoPath, tsx } from '../helpers/freshService.ts';
-import { cmsBody, createTestPki } from '../helpers/testPki.ts';
+import { cmsBody, createTestPki, selfSignedCa, subordinateCa } from '../helpers/testPki.ts';
+import { makeCrl, startTestHttpServer } from '../helpers/crlServer.ts';
 import { requireRedis, testRedisUrl, unlimitedRates } from '../helpers/services.ts';
 import { openTestDatabases, startTestApp } from '../helpers/app.ts';
 
@@ -114,6 +115,37 @@ describe('dist/ built by npm run build, run by plain node without the sources', 
       const res = await fetch(`http://127.0.0.1:${service.port}${asset.path}`, { headers: { 'accept-encoding': 'identity' } });
       assert.equal(res.status, 200, asset.path);
       assert.deepEqual(Buffer.from(await res.arrayBuffer()), readFileSync(join(dir, 'app/dist/login-assets', asset.path.split('/').at(-1)!)));
+    }
+  });
+
+  test('CRLs are read by dist/crlWorker.js: a citizen on the CA\'s list is refused, another signs in', async () => {
+    const now = new Date();
+    const crls = await startTestHttpServer();
+    const root = await selfSignedCa('CN=Dist Root,O=Yagona Test,C=UZ', 'ec-p384', now);
+    const ca = await subordinateCa('CN=Dist Citizen CA,O=Yagona Test,C=UZ', root, now, { crlUrl: crls.url('/root.crl') });
+    const pki = await createTestPki(now);
+    const [good, revoked] = await Promise.all([0, 1].map(async () => ({ ...await pki.citizen({ issuer: ca, crlUrl: crls.url('/ca.crl') }), chain: [ca.certDer] })));
+    crls.route('/root.crl', { body: makeCrl(root) });
+    crls.route('/ca.crl', { body: makeCrl(ca, { revoked: [{ serialHex: revoked!.serialHex, reason: 'keyCompromise' }] }) });
+    const scratch = await scratchDir([root.certDer]);
+    const instance = await startProcess([process.execPath, 'dist/main.js'], {
+      TRUST_ANCHORS_DIR: scratch.trustDir, DATABASE_URL: `sqlite:${join(scratch.dir, 'crl.sqlite')}`,
+      REVOCATION_CHECKS: 'local,crl', REVOCATION_FAIL_MODE: 'closed', REVOCATION_ALLOWED_HOSTS: `127.0.0.1:${crls.port}`,
+    }, join(dir, 'app'));
+    const signIn = async (citizen: typeof good) => {
+      const post = (path: string, body: unknown) => fetch(`http://127.0.0.1:${instance.port}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const { id, challenge } = await (await post('/v1/challenges', {})).json() as { id: string; challenge: string };
+      const res = await post('/v1/sessions', cmsBody(citizen!, id, challenge));
+      return { status: res.status, body: await res.json() as { code?: string } };
+    };
+    try {
+      assert.equal((await signIn(good)).status, 201);
+      assert.deepEqual(await signIn(revoked).then(({ status, body }) => [status, body.code]), [403, 'certificate_revoked']);
+      assert.equal(crls.hits('/ca.crl'), 1);
+    } finally {
+      instance.child.kill('SIGKILL');
+      await crls.stop();
+      await scratch.cleanup();
     }
   });
 

@@ -3,6 +3,7 @@
 // its nextUpdate is replaced in the background, off the request path), and the fail modes'
 // log: `open` accepts an unknown status but says so.
 import { defaultSignatureAlgorithms } from '../../src/pki/algorithms/families/index.ts';
+import { defaultFamilyNames } from '../../src/pki/algorithms/familyNames.ts';
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { pino } from 'pino';
@@ -18,6 +19,7 @@ import { requireRedis, testRedisUrl, uniqueKeyPrefix } from '../helpers/services
 import { type Authority, selfSignedCa, subordinateCa } from '../helpers/testPki.ts';
 
 const hour = 3_600_000;
+const algorithmSettings = { signatureAlgorithms: defaultFamilyNames, signaturePlugins: [] };
 const now = new Date();
 let server: TestHttpServer;
 let root: Authority;
@@ -53,7 +55,7 @@ function instance(prefix: string, now: () => Date = () => new Date()) {
   stores.push(store);
   return createCrlSource({
     store, anchors, allowedHosts: [`127.0.0.1:${server.port}`], timeoutMs: 2000, maxBytes: 1 << 20,
-    log: pino({ level: 'silent' }), algorithms: defaultSignatureAlgorithms, now,
+    log: pino({ level: 'silent' }), algorithms: defaultSignatureAlgorithms, algorithmSettings, now,
   });
 }
 
@@ -136,7 +138,7 @@ test('an unknown status: `closed` throws revocation_unknown with Retry-After, `o
   const checker = (mode: 'closed' | 'open') => createConfiguredRevocationChecker({
     config: {
       revocationChecks: ['local', 'crl'], revocationFailMode: mode, revocationAllowedHosts: [`127.0.0.1:${server.port}`],
-      ocspResponders: {}, ocspTimeoutMs: 1000, crlTimeoutMs: 1000, crlMaxBytes: 1 << 20,
+      ocspResponders: {}, ocspTimeoutMs: 1000, crlTimeoutMs: 1000, crlMaxBytes: 1 << 20, ...algorithmSettings,
     },
     algorithms: defaultSignatureAlgorithms,
     // The registry is not what this test is about: it knows no revocation.

@@ -5,7 +5,7 @@
 import { ServiceError } from '../../errors.ts';
 import type { KeyUsageName, ParsedCertificate } from '../x509/model.ts';
 import { isSelfIssued, parseCertificate } from '../x509/certificate.ts';
-import { type ParsedCrl, parseCrl } from '../x509/crl.ts';
+import { type ParsedCrl, parseCrl, spkiKey } from '../x509/crl.ts';
 import { addNameConstraints, emptyNameConstraints, nameConstraintViolation, type NameConstraintState, unsupportedNameConstraint } from './nameConstraints.ts';
 import { OID } from '../asn1/oids.ts';
 import {
@@ -380,6 +380,9 @@ function assertNotRevoked(context: Context, cert: ParsedCertificate, issuer: Par
  */
 function crlSignerProblem(context: Context, crl: ParsedCrl, issuer: ParsedCertificate, anchor: ParsedCertificate): string | undefined {
   const verifies = (signer: ParsedCertificate): boolean => {
+    // Checked where the CRL was read (a worker thread): a multi-megabyte list is not hashed again here.
+    const known = crl.signatureChecks?.get(spkiKey(signer.spki));
+    if (known !== undefined) return known;
     try {
       return context.algorithms.check(crl.signatureAlgorithm, signer.spki, crl.tbs, crl.signature, `${signer.sha256}:crl:${crl.sha256}`);
     } catch {

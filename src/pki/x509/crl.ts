@@ -34,6 +34,16 @@ export interface RevokedEntry {
   reason?: number;
 }
 
+/**
+ * Revoked certificates by entryKey(certificate issuer, serial): a Map when parsed in this
+ * thread, a packed table when read in a worker (crlTransfer.ts).
+ */
+export interface RevokedEntries {
+  readonly size: number;
+  get(key: string): RevokedEntry | undefined;
+  values(): Iterable<RevokedEntry>;
+}
+
 export interface ParsedCrl {
   der: Uint8Array;
   sha256: string;
@@ -44,8 +54,7 @@ export interface ParsedCrl {
   issuer: Name;
   thisUpdate: Date;
   nextUpdate?: Date;
-  /** Revoked certificates by entryKey(certificate issuer, serial). */
-  entries: Map<string, RevokedEntry>;
+  entries: RevokedEntries;
   extensions: Extension[];
   crlNumber?: bigint;
   authorityKeyId?: Uint8Array;
@@ -57,6 +66,16 @@ export interface ParsedCrl {
   unknownCriticalExtension?: string;
   /** Some entry carries an unknown critical extension, or a certificateIssuer outside an indirect CRL (§5.3). */
   unusableEntry?: string;
+  /**
+   * Signature checks already made where the CRL was read (a worker thread), by spkiKey of the
+   * key tried: a multi-megabyte list is not hashed again on the event loop.
+   */
+  signatureChecks?: ReadonlyMap<string, boolean>;
+}
+
+/** The key of ParsedCrl.signatureChecks: the SHA-256 of a SubjectPublicKeyInfo. */
+export function spkiKey(spki: Uint8Array): string {
+  return createHash('sha256').update(spki).digest('hex');
 }
 
 /** The key of `entries`: a serial number is unique only per certificate issuer (indirect CRLs). */
@@ -72,6 +91,7 @@ export const maxCrlBytes = 32 * 1024 * 1024;
 export function parseCrl(input: Uint8Array): ParsedCrl {
   if (input.length > maxCrlBytes) throw malformed('CRL too large');
   const der = Uint8Array.from(input);
+  const entries = new Map<string, RevokedEntry>();
   const [tbsNode, algNode, sigNode] = expectSequence(parseDer(der, crlLimits), 3, 3, 'CertificateList') as [DerNode, DerNode, DerNode];
   const items = expectSequence(tbsNode, 3, 7, 'TBSCertList');
   let i = 0;
@@ -92,7 +112,7 @@ export function parseCrl(input: Uint8Array): ParsedCrl {
     signature: readBitStringBytes(sigNode, 'CRL signatureValue'),
     issuer: parseName(childAt(tbsNode, i + 1, 'CRL issuer')),
     thisUpdate: readTime(childAt(tbsNode, i + 2, 'thisUpdate')),
-    entries: new Map(),
+    entries,
     extensions: [],
     isDelta: false,
   };
@@ -102,7 +122,7 @@ export function parseCrl(input: Uint8Array): ParsedCrl {
     rest = rest.slice(1);
   }
   if (rest[0]?.tag === TAG.SEQUENCE) {
-    readEntries(rest[0], crl);
+    readEntries(rest[0], crl, entries);
     rest = rest.slice(1);
   }
   if (rest[0]?.tag === 0xa0) {
@@ -114,13 +134,13 @@ export function parseCrl(input: Uint8Array): ParsedCrl {
   if (rest.length > 0) throw malformed('TBSCertList: unexpected element');
   // §5.3.3: certificateIssuer belongs to indirect CRLs only.
   const indirect = crl.issuingDistributionPoint?.indirectCrl === true;
-  if (!indirect && [...crl.entries.values()].some((e) => e.certificateIssuer !== crl.issuer)) {
+  if (!indirect && [...entries.values()].some((e) => e.certificateIssuer !== crl.issuer)) {
     crl.unusableEntry ??= 'an entry names a certificateIssuer but the CRL is not indirect';
   }
   return crl;
 }
 
-function readEntries(node: DerNode, crl: ParsedCrl): void {
+function readEntries(node: DerNode, crl: ParsedCrl, entries: Map<string, RevokedEntry>): void {
   let certificateIssuer = crl.issuer;
   // RFC 5280 §5.1.2.6: when there are no revoked certificates the list MUST be absent.
   for (const entry of expectChildren(node, 1, Number.MAX_SAFE_INTEGER, 'revokedCertificates')) {
@@ -136,8 +156,8 @@ function readEntries(node: DerNode, crl: ParsedCrl): void {
     }
     const serialHex = toHex(serial.content).toUpperCase();
     const key = entryKey(certificateIssuer, serialHex);
-    if (crl.entries.has(key)) throw malformed('CRL lists the same certificate twice');
-    crl.entries.set(key, { serialHex, certificateIssuer, revocationDate, ...(reason === undefined ? {} : { reason }) });
+    if (entries.has(key)) throw malformed('CRL lists the same certificate twice');
+    entries.set(key, { serialHex, certificateIssuer, revocationDate, ...(reason === undefined ? {} : { reason }) });
   }
 }
 

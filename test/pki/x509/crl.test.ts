@@ -4,6 +4,7 @@ import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as x509 from '@peculiar/x509';
 import { entryKey, parseCrl, parseCrlsFromPemOrDer } from '../../../src/pki/x509/crl.ts';
+import { packCrl, unpackCrl } from '../../../src/pki/x509/crlTransfer.ts';
 import { OID } from '../../../src/pki/asn1/oids.ts';
 import { validate } from '../../../src/pki/path/validate.ts';
 import { crlFor, crlNumber, hierarchy, issue, type Issued, now, tlv } from '../chainFixtures.ts';
@@ -123,6 +124,31 @@ describe('CRLs in validation', () => {
       // Not indirect: the service's CRL is no proof for the citizen.
       const direct = await crlFor(service);
       assertCode(() => run([rootCrl, caCrl, direct]), 'revocation_unknown', /distribution point/);
+    });
+
+    it('packed for a thread boundary (crlTransfer.ts), an indirect CRL finds every entry under its own issuer and decides alike', async () => {
+      const service = await issue({ subject: 'CN=Packing Service,O=Yagona Test,C=UZ', issuer: root, ca: true, keyUsage: x509.KeyUsageFlags.cRLSign });
+      const citizen = await issue({ subject: 'CN=Packed Citizen,C=UZ', issuer: ca, extensions: [crlIssuerDp(service)] });
+      const der = await crlFor(service, {
+        extensions: [crlNumber(1), indirectIdp()],
+        revoked: [{ cert: leaf, reason: x509.X509CrlReason.superseded }, { cert: citizen, certificateIssuer: ca }, { cert: root, certificateIssuer: root }, { cert: service }],
+      });
+      const parsed = parseCrl(der);
+      const { packed, transfer } = packCrl(parseCrl(der));
+      const crossed = unpackCrl(structuredClone(packed, { transfer }));
+      assert.equal(crossed.entries.size, 4);
+      assert.deepEqual([...crossed.entries.values()].map((e) => [e.serialHex, e.certificateIssuer.text]).sort(),
+        [...parsed.entries.values()].map((e) => [e.serialHex, e.certificateIssuer.text]).sort());
+      for (const entry of parsed.entries.values()) {
+        assert.deepEqual(crossed.entries.get(entryKey(entry.certificateIssuer, entry.serialHex)), entry);
+        // The same serial under another certificate issuer is another certificate.
+        assert.equal(crossed.entries.get(entryKey(entry.certificateIssuer === parsed.issuer ? root.cert.subject : parsed.issuer, entry.serialHex)), undefined);
+      }
+      assert.equal(crossed.entries.get(entryKey(ca.cert.subject, '00')), undefined);
+      assert.equal(crossed.entries.get('no key'), undefined);
+      const caCrl = await crlFor(ca);
+      assertCode(() => validate({ leaf: citizen.cert, anchors: [root.cert], intermediates: [ca.cert, service.cert], at: now, crls: [rootCrl, caCrl, crossed] }),
+        'certificate_revoked', /Packing Service/);
     });
 
     it('a certificate that does not name the service is not covered by its CRL', async () => {
