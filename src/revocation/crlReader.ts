@@ -16,7 +16,8 @@ import type { BoundedRequest } from './fetchBounded.ts';
 export type AlgorithmSettings = Pick<Config, 'signatureAlgorithms' | 'signaturePlugins'>;
 
 export interface CrlJob {
-  source: BoundedRequest | { base64: string };
+  /** A URL to download, or the DER of a copy shared through the store (transferred to the thread). */
+  source: BoundedRequest | { der: Uint8Array };
   /** The key the CRL must be signed with (its issuer's); the answer is in signatureChecks. */
   signerSpki: Uint8Array;
   algorithms: AlgorithmSettings;
@@ -32,14 +33,8 @@ export interface CrlReadReport {
 }
 
 export type CrlJobResult =
-  | { ok: true; crl: PackedCrl; base64: string; report: CrlReadReport }
+  | { ok: true; crl: PackedCrl; report: CrlReadReport }
   | { ok: false; code: ErrorCode; message: string };
-
-export interface CrlRead {
-  crl: ParsedCrl;
-  /** The DER in base64, as instances share it through the store. */
-  base64: string;
-}
 
 export interface CrlReaderOptions {
   allowedHosts: readonly string[];
@@ -52,9 +47,9 @@ export interface CrlReaderOptions {
 
 export interface CrlReader {
   /** Downloads and reads the CRL at `url`. */
-  fromUrl(url: string, signerSpki: Uint8Array): Promise<CrlRead>;
-  /** Reads a copy shared through the store (`label` names it in messages). */
-  fromShared(base64: string, signerSpki: Uint8Array, label: string): Promise<CrlRead>;
+  fromUrl(url: string, signerSpki: Uint8Array): Promise<ParsedCrl>;
+  /** Reads a copy shared through the store (`der` is handed over: unusable here afterwards; `label` names it in messages). */
+  fromShared(der: Uint8Array, signerSpki: Uint8Array, label: string): Promise<ParsedCrl>;
 }
 
 /**
@@ -63,14 +58,15 @@ export interface CrlReader {
  * worker thread none of the process's module hooks, the thread registers tsx before importing it.
  */
 function startWorker(job: CrlJob): Worker {
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./crlWorker.js', import.meta.url), { workerData: job });
+  const options = { workerData: job, transferList: 'der' in job.source ? [job.source.der.buffer as ArrayBuffer] : [] };
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./crlWorker.js', import.meta.url), options);
   const [tsx, source] = [import.meta.resolve('tsx/esm/api'), new URL('./crlWorker.ts', import.meta.url).href].map((url) => JSON.stringify(url));
-  return new Worker(`import(${tsx}).then(({ register }) => { register(); return import(${source}); });`, { eval: true, workerData: job });
+  return new Worker(`import(${tsx}).then(({ register }) => { register(); return import(${source}); });`, { ...options, eval: true });
 }
 
 export function createCrlReader(options: CrlReaderOptions): CrlReader {
-  function read(source: CrlJob['source'], signerSpki: Uint8Array, label: string): Promise<CrlRead> {
-    return new Promise<CrlRead>((resolve, reject) => {
+  function read(source: CrlJob['source'], signerSpki: Uint8Array, label: string): Promise<ParsedCrl> {
+    return new Promise<ParsedCrl>((resolve, reject) => {
       const worker = startWorker({ source, signerSpki, algorithms: options.algorithms });
       let deadline: NodeJS.Timeout | undefined;
       let settled = false;
@@ -91,7 +87,7 @@ export function createCrlReader(options: CrlReaderOptions): CrlReader {
           return;
         }
         options.onRead?.({ ...result.report, source: label });
-        resolve({ crl: unpackCrl(result.crl), base64: result.base64 });
+        resolve(unpackCrl(result.crl));
       })));
       worker.once('error', (error) => settle(() => reject(error)));
       worker.once('exit', (code) => settle(() => reject(unknown(`the thread reading ${label} stopped (exit code ${code})`))));
@@ -101,7 +97,7 @@ export function createCrlReader(options: CrlReaderOptions): CrlReader {
   return {
     fromUrl: (url, signerSpki) => read(
       { url, allowedHosts: options.allowedHosts, timeoutMs: options.timeoutMs, maxBytes: options.maxBytes }, signerSpki, url),
-    fromShared: (base64, signerSpki, label) => read({ base64 }, signerSpki, label),
+    fromShared: (der, signerSpki, label) => read({ der }, signerSpki, label),
   };
 }
 

@@ -15,7 +15,7 @@ import type { ParsedCertificate } from '../pki/x509/model.ts';
 import { validate } from '../pki/path/validate.ts';
 import type { SignatureAlgorithms } from '../pki/algorithms/registry.ts';
 import type { EphemeralStore } from '../stores/types.ts';
-import { type AlgorithmSettings, createCrlReader, type CrlRead, type CrlReaderOptions } from './crlReader.ts';
+import { type AlgorithmSettings, createCrlReader, type CrlReaderOptions } from './crlReader.ts';
 import type { PathPosition, RevocationSource, SourceVerdict } from './sources.ts';
 
 export interface CrlSourceOptions {
@@ -42,8 +42,10 @@ interface Held {
   fetchedAt: number;
 }
 
+/** The shared copy's index; its DER is in `slices` values of base64 under sliceKey(url, sha256, i). */
 interface Shared {
-  der: string;
+  sha256: string;
+  slices: number;
   fetchedAt: number;
 }
 
@@ -54,17 +56,21 @@ const refreshAfterMs = 60 * 60 * 1000;
 const refreshShare = 0.1;
 // However a refresh ends (a server down, a bad list), the next attempt waits this long.
 const refreshRetryMs = 60 * 1000;
+// A 100 000-entry CRL is 4.5 MB: as one value, encoding it (JSON, the Redis protocol) would hold
+// the event loop 40–170 ms, and decoding it as long on every other instance. In slices of this
+// many DER octets, written and read one after the other, each costs about a millisecond.
+const sliceBytes = 192 * 1024;
 
 export function createCrlSource(options: CrlSourceOptions): RevocationSource {
   const byUrl = new Map<string, Held>();
-  const inFlight = new Map<string, Promise<CrlRead>>();
+  const inFlight = new Map<string, Promise<ParsedCrl>>();
   const refreshedAt = new Map<string, number>();
   const reader = createCrlReader({
     allowedHosts: options.allowedHosts, timeoutMs: options.timeoutMs, maxBytes: options.maxBytes, algorithms: options.algorithmSettings,
     ...(options.onRead === undefined ? {} : { onRead: options.onRead }),
   });
 
-  function download(url: string, signerSpki: Uint8Array): Promise<CrlRead> {
+  function download(url: string, signerSpki: Uint8Array): Promise<ParsedCrl> {
     const running = inFlight.get(url);
     if (running !== undefined) return running;
     const started = reader.fromUrl(url, signerSpki).finally(() => inFlight.delete(url));
@@ -73,12 +79,39 @@ export function createCrlSource(options: CrlSourceOptions): RevocationSource {
   }
 
   /** Holds and shares a downloaded CRL when it is fresh and its issuer's key verifies it. */
-  async function keep(url: string, { crl, base64 }: CrlRead, signerSpki: Uint8Array, at: Date): Promise<void> {
+  async function keep(url: string, crl: ParsedCrl, signerSpki: Uint8Array, at: Date): Promise<void> {
     if (!fresh(crl, at) || !signedBy(crl, signerSpki)) return;
     const fetchedAt = at.getTime();
     byUrl.set(url, { crl, signerSpki, fetchedAt });
-    const shared: Shared = { der: base64, fetchedAt };
-    await options.store.put(storeKey(url), shared, Math.ceil((crl.nextUpdate!.getTime() - fetchedAt) / 1000));
+    const ttlSeconds = Math.ceil((crl.nextUpdate!.getTime() - fetchedAt) / 1000);
+    const slices = Math.ceil(crl.der.length / sliceBytes);
+    // Slices first, under the DER's hash, then the index naming them: a reader never mixes two lists.
+    for (let i = 0; i < slices; i++) {
+      const slice = Buffer.from(crl.der.buffer, crl.der.byteOffset + i * sliceBytes, Math.min(sliceBytes, crl.der.length - i * sliceBytes));
+      await options.store.put(sliceKey(url, crl.sha256, i), slice.toString('base64'), ttlSeconds);
+    }
+    const shared: Shared = { sha256: crl.sha256, slices, fetchedAt };
+    await options.store.put(storeKey(url), shared, ttlSeconds);
+  }
+
+  /** The DER another instance shared for `url`, when all of it is still there. */
+  async function sharedCopy(url: string): Promise<{ der: Uint8Array; fetchedAt: number } | undefined> {
+    const shared = await options.store.get<Shared>(storeKey(url));
+    if (shared === undefined || !Number.isSafeInteger(shared.slices)) return undefined;
+    const parts: Buffer[] = [];
+    for (let i = 0; i < shared.slices; i++) {
+      const slice = await options.store.get<string>(sliceKey(url, shared.sha256, i));
+      if (typeof slice !== 'string') return undefined;
+      parts.push(Buffer.from(slice, 'base64'));
+    }
+    // A buffer of its own, so that it can be handed to the reading thread (transferred, not copied).
+    const der = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
+    let offset = 0;
+    for (const part of parts) {
+      der.set(part, offset);
+      offset += part.length;
+    }
+    return { der, fetchedAt: shared.fetchedAt };
   }
 
   function refreshInBackground(url: string, held: Held): void {
@@ -87,7 +120,7 @@ export function createCrlSource(options: CrlSourceOptions): RevocationSource {
     refreshedAt.set(url, started);
     download(url, held.signerSpki)
       // An older or equal list (by cRLNumber) never replaces the one held: a replayed CRL cannot roll back revocations.
-      .then((read) => ((read.crl.crlNumber ?? -1n) >= (held.crl.crlNumber ?? -1n) ? keep(url, read, held.signerSpki, options.now()) : undefined))
+      .then((crl) => ((crl.crlNumber ?? -1n) >= (held.crl.crlNumber ?? -1n) ? keep(url, crl, held.signerSpki, options.now()) : undefined))
       .catch((err: unknown) => options.log.warn({ err, url }, 'background CRL refresh failed; the cached CRL stays in use until its nextUpdate'));
   }
 
@@ -98,17 +131,17 @@ export function createCrlSource(options: CrlSourceOptions): RevocationSource {
       if (at.getTime() - held.fetchedAt > refreshAfterMs || nearlyStale(held.crl, at)) refreshInBackground(url, held);
       return held.crl;
     }
-    const shared = await options.store.get<Shared>(storeKey(url));
+    const shared = await sharedCopy(url);
     if (shared !== undefined) {
-      const { crl } = await reader.fromShared(shared.der, issuer.spki, `the shared copy of ${url}`);
+      const crl = await reader.fromShared(shared.der, issuer.spki, `the shared copy of ${url}`);
       if (fresh(crl, at) && signedBy(crl, issuer.spki)) {
         byUrl.set(url, { crl, signerSpki: issuer.spki, fetchedAt: shared.fetchedAt });
         return crl;
       }
     }
-    const read = await download(url, issuer.spki);
-    await keep(url, read, issuer.spki, at);
-    return read.crl;
+    const crl = await download(url, issuer.spki);
+    await keep(url, crl, issuer.spki, at);
+    return crl;
   }
 
   return {
@@ -157,6 +190,10 @@ function distributionPointUrls(cert: ParsedCertificate): string[] {
 
 function storeKey(url: string): string {
   return `crl:${createHash('sha256').update(url).digest('hex')}`;
+}
+
+function sliceKey(url: string, sha256: string, index: number): string {
+  return `${storeKey(url)}:${sha256}:${index}`;
 }
 
 function fresh(crl: ParsedCrl, at: Date): boolean {

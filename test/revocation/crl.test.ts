@@ -226,8 +226,12 @@ describe('CRL revocation (redis + postgres)', () => {
       server.route('/ca2.crl', { body: makeCrl(ca, { revoked: [{ serialHex: revokedLeo.serialHex }] }) });
       await expectAccepted(app, kim);
       await expectRejected(app, revokedLeo, 403, 'certificate_revoked');
-      const stored = await app.ephemeral.get<{ der: string }>(`crl:${createHash('sha256').update(server.url('/ca2.crl')).digest('hex')}`);
-      assert.ok(stored !== undefined && stored.der.length > 100);
+      // An index naming the DER's hash and its slices of base64 (src/revocation/crlSource.ts).
+      const key = `crl:${createHash('sha256').update(server.url('/ca2.crl')).digest('hex')}`;
+      const stored = await app.ephemeral.get<{ sha256: string; slices: number }>(key);
+      assert.equal(stored?.slices, 1);
+      const der = Buffer.from((await app.ephemeral.get<string>(`${key}:${stored.sha256}:0`))!, 'base64');
+      assert.equal(createHash('sha256').update(der).digest('hex'), stored.sha256);
     } finally {
       await app.close();
     }
