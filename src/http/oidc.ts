@@ -139,8 +139,7 @@ export function oidcRouter(deps: OidcRouterDeps): Router {
 
   // Errors here go to the app's problem+json handler, exactly as POST /v1/sessions.
   router.post('/login/:interactionId', jsonBody('sign-in'), async (req, res) => {
-    const interaction = await openInteraction(oidc, String(req.params.interactionId), browserCookie(req));
-    const finished = await finishInteraction(oidc, interaction, req.body, { id: req.id, ssoCookie: ssoCookie(req), ...clientAddress(req) }, async (run) => {
+    const finished = await finishInteraction(oidc, String(req.params.interactionId), browserCookie(req), req.body, { id: req.id, ssoCookie: ssoCookie(req), ...clientAddress(req) }, async (run) => {
       const started = process.hrtime.bigint();
       const elapsed = () => Number(process.hrtime.bigint() - started) / 1e9;
       try {

@@ -67,6 +67,12 @@ export interface SignInContext {
   clientAddress?: string;
   /** The OIDC single sign-on session this sign-in starts: the sid the agency's token shows. */
   opSid?: string;
+  /**
+   * What the body was posted to (the OIDC interaction and its client), checked once the challenge
+   * is consumed, so that a sign-in posted to an interaction that is gone burns its challenge and
+   * is audited like any other rejection; what it returns applies to the rest of the sign-in.
+   */
+  admit?: () => Promise<Pick<SignInContext, 'clientId' | 'subjectFor'>>;
 }
 
 export interface SignInResult {
@@ -77,12 +83,14 @@ export interface SignInResult {
 export async function signIn(deps: SignInDeps, body: unknown, context: SignInContext): Promise<SignInResult> {
   const at = deps.clock.now();
   let signer: ParsedCertificate | undefined;
+  let scope = context;
   try {
     const challenge = await deps.challenges.consume(readChallengeId(body)).catch((error: unknown) => {
       // A body the transport could not read (too large, not JSON) is that, whatever its id named.
       throw (error instanceof ServiceError && error.code === 'challenge_invalid' && transportError(body)) || error;
     });
     await assertWithinLimit(deps.limits.perAddress, addressKey(context.clientAddress), 'from this address');
+    if (context.admit !== undefined) scope = { ...context, ...(await context.admit()) };
     const request = parseSignInRequest(body);
     const evidence = deps.verifier.verifySignature(request, challenge);
     signer = evidence.signer;
@@ -94,10 +102,10 @@ export async function signIn(deps: SignInDeps, body: unknown, context: SignInCon
     await deps.revocation.assertNotRevoked(chain, at);
     const { path } = chain;
     const identity = readIdentity(signer);
-    const sub = context.subjectFor?.(subjectOf(identity)) ?? subjectOf(identity);
+    const sub = scope.subjectFor?.(subjectOf(identity)) ?? subjectOf(identity);
     // The path goes into the session so a later revocation of any certificate on it ends it.
     const certificatePath = path.map((cert) => ({ issuer: cert.issuer.canonical, serialHex: cert.serialHex }));
-    const session = await deps.sessions.create({ sub, identity, ...assuranceOf(evidence, verdict.hardwareKey), certificatePath, ...(context.clientId ? { audience: context.clientId } : {}), ...(context.opSid ? { opSid: context.opSid } : {}) });
+    const session = await deps.sessions.create({ sub, identity, ...assuranceOf(evidence, verdict.hardwareKey), certificatePath, ...(scope.clientId ? { audience: scope.clientId } : {}), ...(context.opSid ? { opSid: context.opSid } : {}) });
     await deps.audit.append({
       at, type: 'sign_in', outcome: 'success', requestId: context.requestId,
       certificateSha256: signer.sha256, subject: session.record.sub,
@@ -105,7 +113,7 @@ export async function signIn(deps: SignInDeps, body: unknown, context: SignInCon
       // trustPolicy names the issuing CA's entry (login/trustPolicy.ts) that let this sign-in in.
       details: {
         sid: session.record.sid, format: request.format, acr: session.record.acr,
-        ...(verdict.issuer === undefined ? {} : { trustPolicy: verdict.issuer.name }), ...requestDetails(context),
+        ...(verdict.issuer === undefined ? {} : { trustPolicy: verdict.issuer.name }), ...requestDetails(scope),
       },
     }).catch(async (error: unknown) => {
       // A sign-in nobody can account for must not stand: end the session, then fail.
@@ -118,7 +126,7 @@ export async function signIn(deps: SignInDeps, body: unknown, context: SignInCon
       at, type: 'sign_in', outcome: 'failure', requestId: context.requestId,
       code: isServiceError(error) ? error.code : 'internal_error',
       ...(signer ? { certificateSha256: signer.sha256 } : {}),
-      ...(context.clientId || context.clientAddress ? { details: requestDetails(context) } : {}),
+      ...(scope.clientId || scope.clientAddress ? { details: requestDetails(scope) } : {}),
     }).catch((auditError: unknown) => deps.log.error({ err: auditError }, 'audit write failed for a rejected sign-in'));
     throw error;
   }

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { ServiceError } from '../errors.ts';
 import { signIn, subjectOf, type SignInResult } from '../login/signIn.ts';
 import { interactionTtlSeconds, sha256, type AuthorizationRequest, type Interaction } from './grants.ts';
+import type { ClientRecord } from '../stores/types.ts';
 import type { OidcDeps } from './provider.ts';
 import { authorizationResponse } from './response.ts';
 import { decideReuse, endSsoSession, issueInSession, liveSession } from './sso.ts';
@@ -50,16 +51,27 @@ export interface Observe {
  * browser is now someone else's.
  */
 export async function finishInteraction(
-  deps: OidcDeps, interaction: Interaction, body: unknown, request: { id: string; clientAddress?: string; ssoCookie: string | undefined }, observe: Observe,
+  deps: OidcDeps, id: string, browserCookie: string | undefined, body: unknown,
+  request: { id: string; clientAddress?: string; ssoCookie: string | undefined }, observe: Observe,
 ): Promise<{ redirectTo: string; ssoCookie: string }> {
-  const client = await deps.clients.find(interaction.request.clientId);
-  if (client === undefined) throw new ServiceError('not_found', 'this application is no longer registered with Yagona ID');
   const previous = await liveSession(deps, request.ssoCookie);
   const sid = previous?.sid ?? newSsoSid();
+  let admitted: { interaction: Interaction; client: ClientRecord } | undefined;
   const result = await observe(() => signIn(deps.signIn, body, {
-    requestId: request.id, clientId: client.clientId, subjectFor: (directSubject) => clientSubject(client, directSubject), opSid: sid,
+    requestId: request.id, opSid: sid,
     ...(request.clientAddress === undefined ? {} : { clientAddress: request.clientAddress }),
+    // Opened once the body's challenge is consumed: posted to an interaction that is gone, of
+    // another browser or of a client removed meanwhile, the sign-in is refused (`not_found`), its
+    // challenge burnt and the refusal audited, as every rejection is (issue 11).
+    admit: async () => {
+      const interaction = await openInteraction(deps, id, browserCookie);
+      const client = await deps.clients.find(interaction.request.clientId);
+      if (client === undefined) throw new ServiceError('not_found', 'this application is no longer registered with Yagona ID');
+      admitted = { interaction, client };
+      return { clientId: client.clientId, subjectFor: (directSubject: string) => clientSubject(client, directSubject) };
+    },
   }));
+  const { interaction, client } = admitted!;
   // Atomic: of two concurrent successful sign-ins for one interaction, one gets a code.
   if (await deps.grants.takeInteraction(interaction.id) === undefined) {
     await deps.grants.endSession(result.session.record.sid);

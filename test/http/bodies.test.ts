@@ -26,7 +26,7 @@ for (const [store, kind] of [['redis', 'postgres'], ['memory', 'sqlite']] as con
     after(async () => app.close());
 
     /** Sends `make(c)` for a fresh challenge and checks the whole refusal (test/helpers/signInChecks.ts). */
-    async function rejected(path: string, make: (c: { id: string }) => { body: string | Buffer; headers?: Record<string, string> }, status: number, code: string, browser = new Browser()) {
+    async function rejected(path: string, make: (c: { id: string; challenge: string }) => { body: string | Buffer; headers?: Record<string, string> }, status: number, code: string, browser = new Browser()) {
       const c = (await (await app.post('/v1/challenges', {})).json()) as { id: string; challenge: string };
       const { body, headers = {} } = make(c);
       const send = () => browser.fetch(`${app.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : new Uint8Array(body) });
@@ -59,6 +59,22 @@ for (const [store, kind] of [['redis', 'postgres'], ['memory', 'sqlite']] as con
       const loginPath = new URL(await startInteraction(app, browser, url)).pathname;
       await rejected(loginPath, (c) => ({ body: `${start(c.id)}AAAA"` }), 400, 'invalid_request', browser);
       await rejected(loginPath, (c) => ({ body: `{"challengeId":"${c.id}","challengeId":"x","format":"cms","cms":"AAAA"}` }), 400, 'invalid_request', browser);
+    });
+
+    test('POST /login/{id} for an interaction that does not exist, is another browser\'s or is malformed: not_found, and the body\'s challenge is consumed and audited all the same', async () => {
+      const browser = new Browser();
+      const { url } = await authorizationUrl(await relyingParty(app, await addClient(app)));
+      const loginPath = new URL(await startInteraction(app, browser, url)).pathname;
+      // A correctly signed body each time: only where it is posted is wrong.
+      const signed = (c: { id: string; challenge: string }) => ({ body: JSON.stringify(cmsBody(citizen, c.id, c.challenge)) });
+      await rejected('/login/AAAAAAAAAAAAAAAAAAAAAAAA', signed, 404, 'not_found', browser);
+      await rejected('/login/not-an-interaction', signed, 404, 'not_found', browser);
+      await rejected(loginPath, signed, 404, 'not_found', new Browser());
+      await rejected('/login/AAAAAAAAAAAAAAAAAAAAAAAA', (c) => ({ body: `${start(c.id)}AAAA"` }), 404, 'not_found', browser);
+      // The interaction itself is untouched: its own browser still signs in.
+      const fresh = (await (await app.post('/v1/challenges', {})).json()) as { id: string; challenge: string };
+      const res = await browser.fetch(`${app.url}${loginPath}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: signed(fresh).body });
+      assert.equal(res.status, 200, await res.clone().text());
     });
 
     test('a repeated key elsewhere in /v1 is refused too, a repeated key in another object is fine', async () => {

@@ -429,7 +429,8 @@ describe('§G OIDC / OAuth attacks (redis + postgres)', () => {
     assert.equal((await stolen.json() as { code: string }).code, 'not_found');
     const page = await thief.fetch(loginUrl);
     assert.equal(page.status, 404);
-    const noCookie = await fetch(loginUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    const c = (await (await app.post('/v1/challenges', {})).json()) as { id: string; challenge: string };
+    const noCookie = await fetch(loginUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(cmsBody(citizen, c.id, c.challenge)) });
     assert.equal(noCookie.status, 404);
     // The owner still finishes it.
     assert.equal((await signInAt(app, owner, loginUrl, citizen)).status, 200);
