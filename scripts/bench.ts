@@ -12,7 +12,9 @@
 // p50/p99 and the service's resident and heap memory: both should stay flat (not in CI).
 // --sessions N: instead, compare sign-in throughput with 10 and with N live sessions in Redis
 // (scripts/bench/sessions.ts). --workers N: instead, compare WORKERS=1 with WORKERS=N, the
-// service on every core (scripts/bench/workers.ts).
+// service on every core (scripts/bench/workers.ts). --crl-refresh: instead, sign-in latency and the
+// service's event-loop delay while it refreshes a 100 000-entry CRL, and without a refresh
+// (scripts/bench/crlRefresh.ts).
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, createPublicKey, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
 import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
@@ -40,6 +42,7 @@ const { values: args } = parseArgs({
     soak: { type: 'string' },
     sessions: { type: 'string' },
     workers: { type: 'string' },
+    'crl-refresh': { type: 'boolean' },
   },
 });
 const seconds = Number(args.seconds);
@@ -48,19 +51,23 @@ const day = 86_400_000;
 
 interface Signer { certDer: Uint8Array; privateKey: KeyObject | ExternalSigner; chain: Uint8Array[]; encoding?: 'ber' }
 
-async function makePki(count: number) {
+/** `crlUrls`: the distribution points of the citizen CA (the root's list) and of the citizens (the CA's). */
+async function makePki(count: number, crlUrls?: { root: string; ca: string }) {
   const now = Date.now();
   const rootKeys = await createKeyPair('ec-p256');
   const root = await issueCertificate({ subject: 'CN=Bench Root CA,C=UZ', publicKey: rootKeys.publicKey, privateKey: rootKeys.privateKey, ca: true, notBefore: new Date(now - day), notAfter: new Date(now + 365 * day) });
   const caKeys = await createKeyPair('ec-p256');
-  const ca = await issueCertificate({ subject: 'CN=Bench Citizen CA,C=UZ', publicKey: caKeys.publicKey, issuer: { certDer: root.der, privateKey: rootKeys.privateKey }, ca: true, pathLen: 0, notBefore: new Date(now - day), notAfter: new Date(now + 365 * day) });
+  const ca = await issueCertificate({
+    subject: 'CN=Bench Citizen CA,C=UZ', publicKey: caKeys.publicKey, issuer: { certDer: root.der, privateKey: rootKeys.privateKey }, ca: true, pathLen: 0,
+    notBefore: new Date(now - day), notAfter: new Date(now + 365 * day), ...(crlUrls === undefined ? {} : { crlUrl: crlUrls.root }),
+  });
   const citizens: Array<Signer & { privateKey: KeyObject }> = [];
   for (let i = 0; i < count; i++) {
     const keys = await createKeyPair('ec-p256');
     const leaf = await issueCertificate({
       subject: `CN=Bench Citizen ${i},1.2.860.3.16.1.2=${String(30000000000000 + i)},C=UZ`, publicKey: keys.publicKey,
       issuer: { certDer: ca.der, privateKey: caKeys.privateKey }, keyUsage: ['digitalSignature'], extKeyUsage: ['clientAuth'],
-      notBefore: new Date(now - day), notAfter: new Date(now + 30 * day),
+      notBefore: new Date(now - day), notAfter: new Date(now + 30 * day), ...(crlUrls === undefined ? {} : { crlUrl: crlUrls.ca }),
     });
     citizens.push({ certDer: leaf.der, privateKey: keys.privateKey, chain: [ca.der] });
   }
@@ -113,14 +120,17 @@ async function login(port: number, citizen: Signer): Promise<void> {
   if (s.status !== 201) throw new Error(`session: ${s.status} ${s.text}`);
 }
 
-/** `options.env` adds to the service's environment; `options.pin: false` leaves it every core. */
-async function startService(dir: string, port: number, anchorPem: string, options: { env?: Record<string, string>; pin?: boolean } = {}) {
+/**
+ * `options.env` adds to the service's environment; `options.pin: false` leaves it every core;
+ * `options.entry` is what node runs (default src/main.ts under tsx, e.g. a built dist/main.js).
+ */
+async function startService(dir: string, port: number, anchorPem: string, options: { env?: Record<string, string>; pin?: boolean; entry?: string } = {}) {
   await mkdir(join(dir, 'trust'), { recursive: true });
   await writeFile(join(dir, 'trust', 'root.pem'), anchorPem);
   const pin = options.pin !== false && spawnSync('taskset', ['--version']).status === 0 ? ['taskset', '-c', '0'] : [];
   // BENCH_SERVICE_ARGS passes node flags to the service, e.g. --cpu-prof for a profile.
   const extra = process.env.BENCH_SERVICE_ARGS?.split(' ').filter(Boolean) ?? [];
-  const command = [...pin, process.execPath, ...extra, '--import', 'tsx', 'src/main.ts'];
+  const command = [...pin, process.execPath, ...extra, ...(options.entry === undefined ? ['--import', 'tsx', 'src/main.ts'] : [options.entry])];
   const child = spawn(command[0] as string, command.slice(1), {
     env: {
       ...process.env, PORT: String(port), REDIS_URL: args.redis, DATABASE_URL: `sqlite:${join(dir, 'bench.sqlite')}`,
@@ -160,7 +170,7 @@ async function driveLogins(port: number, citizens: Signer[], forSeconds = second
   }));
   latencies.sort((a, b) => a - b);
   const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
-  return { rate: latencies.length / forSeconds, p50: pct(0.5), p99: pct(0.99), failures };
+  return { rate: latencies.length / forSeconds, p50: pct(0.5), p99: pct(0.99), max: latencies.at(-1) ?? NaN, failures };
 }
 
 /** The same work with node:crypto alone: CMS signature, both chain signatures, one ES256 JWT. */
@@ -197,6 +207,7 @@ async function main() {
   if (args.soak !== undefined) return soak(Number(args.soak));
   if (args.sessions !== undefined) return (await import('./bench/sessions.ts')).compareSessions(harness, Number(args.sessions));
   if (args.workers !== undefined) return (await import('./bench/workers.ts')).compareWorkers(harness, Number(args.workers));
+  if (args['crl-refresh'] === true) return (await import('./bench/crlRefresh.ts')).crlRefresh(harness);
   // The service gets core 0, this client core 1: "one core" for the service, as the target says.
   spawnSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
   const dir = await mkdtemp(join(tmpdir(), 'yagona-bench-'));
@@ -233,17 +244,21 @@ async function driveLoginsWithCpu(port: number, citizens: Signer[]) {
   return { ...result, cpuMsPerLogin: ((await serviceCpuSeconds(port)) - before) * 1000 / (result.rate * seconds) };
 }
 
-/** The service's CPU time so far (user + system), from its own /metrics. */
-async function serviceCpuSeconds(port: number): Promise<number> {
+/** Series of the service's own /metrics (prom-client's default ones among them), by name. */
+async function serviceMetrics(port: number): Promise<(name: string) => number> {
   const text = (await request(port, 'GET', '/metrics')).text;
-  return Number(/^yagona_process_cpu_seconds_total (\S+)$/m.exec(text)?.[1] ?? NaN);
+  return (name) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
 }
 
-/** The service's memory, from its own /metrics (prom-client's process and heap series). */
+/** The service's CPU time so far (user + system). */
+async function serviceCpuSeconds(port: number): Promise<number> {
+  return (await serviceMetrics(port))('yagona_process_cpu_seconds_total');
+}
+
+/** The service's memory (prom-client's process and heap series). */
 async function serviceMemory(port: number): Promise<{ rssMiB: number; heapMiB: number }> {
-  const text = (await request(port, 'GET', '/metrics')).text;
-  const value = (name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? NaN) / 2 ** 20;
-  return { rssMiB: value('yagona_process_resident_memory_bytes'), heapMiB: value('yagona_nodejs_heap_size_used_bytes') };
+  const value = await serviceMetrics(port);
+  return { rssMiB: value('yagona_process_resident_memory_bytes') / 2 ** 20, heapMiB: value('yagona_nodejs_heap_size_used_bytes') / 2 ** 20 };
 }
 
 async function soak(minutes: number) {
@@ -371,7 +386,7 @@ async function measureService(dir: string, pki: Awaited<ReturnType<typeof makePk
 }
 
 /** What the modes under scripts/bench/ share with this file. */
-const harness = { args, seconds, concurrency, agent, makePki, request, login, startService, driveLogins, driveLoginsFor, measureService };
+const harness = { args, seconds, concurrency, agent, makePki, request, login, startService, driveLogins, driveLoginsFor, measureService, serviceMetrics };
 export type Harness = typeof harness;
 export type { Signer };
 
