@@ -21,6 +21,8 @@ export interface CrlJob {
   /** The key the CRL must be signed with (its issuer's); the answer is in signatureChecks. */
   signerSpki: Uint8Array;
   algorithms: AlgorithmSettings;
+  /** A refresh no request waits for: it yields the CPU to requests. */
+  background: boolean;
 }
 
 /** Where and when a CRL was parsed: in which thread, from and to when (epoch milliseconds). */
@@ -46,8 +48,8 @@ export interface CrlReaderOptions {
 }
 
 export interface CrlReader {
-  /** Downloads and reads the CRL at `url`. */
-  fromUrl(url: string, signerSpki: Uint8Array): Promise<ParsedCrl>;
+  /** Downloads and reads the CRL at `url`; `background` when no request waits for it. */
+  fromUrl(url: string, signerSpki: Uint8Array, background: boolean): Promise<ParsedCrl>;
   /** Reads a copy shared through the store (`der` is handed over: unusable here afterwards; `label` names it in messages). */
   fromShared(der: Uint8Array, signerSpki: Uint8Array, label: string): Promise<ParsedCrl>;
 }
@@ -65,9 +67,9 @@ function startWorker(job: CrlJob): Worker {
 }
 
 export function createCrlReader(options: CrlReaderOptions): CrlReader {
-  function read(source: CrlJob['source'], signerSpki: Uint8Array, label: string): Promise<ParsedCrl> {
+  function read(source: CrlJob['source'], signerSpki: Uint8Array, label: string, background = false): Promise<ParsedCrl> {
     return new Promise<ParsedCrl>((resolve, reject) => {
-      const worker = startWorker({ source, signerSpki, algorithms: options.algorithms });
+      const worker = startWorker({ source, signerSpki, algorithms: options.algorithms, background });
       let deadline: NodeJS.Timeout | undefined;
       let settled = false;
       const settle = (outcome: () => void) => {
@@ -95,8 +97,8 @@ export function createCrlReader(options: CrlReaderOptions): CrlReader {
   }
 
   return {
-    fromUrl: (url, signerSpki) => read(
-      { url, allowedHosts: options.allowedHosts, timeoutMs: options.timeoutMs, maxBytes: options.maxBytes }, signerSpki, url),
+    fromUrl: (url, signerSpki, background) => read(
+      { url, allowedHosts: options.allowedHosts, timeoutMs: options.timeoutMs, maxBytes: options.maxBytes }, signerSpki, url, background),
     fromShared: (der, signerSpki, label) => read({ der }, signerSpki, label),
   };
 }

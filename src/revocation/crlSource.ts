@@ -70,10 +70,10 @@ export function createCrlSource(options: CrlSourceOptions): RevocationSource {
     ...(options.onRead === undefined ? {} : { onRead: options.onRead }),
   });
 
-  function download(url: string, signerSpki: Uint8Array): Promise<ParsedCrl> {
+  function download(url: string, signerSpki: Uint8Array, background = false): Promise<ParsedCrl> {
     const running = inFlight.get(url);
     if (running !== undefined) return running;
-    const started = reader.fromUrl(url, signerSpki).finally(() => inFlight.delete(url));
+    const started = reader.fromUrl(url, signerSpki, background).finally(() => inFlight.delete(url));
     inFlight.set(url, started);
     return started;
   }
@@ -118,7 +118,7 @@ export function createCrlSource(options: CrlSourceOptions): RevocationSource {
     const started = options.now().getTime();
     if (inFlight.has(url) || started - (refreshedAt.get(url) ?? 0) < refreshRetryMs) return;
     refreshedAt.set(url, started);
-    download(url, held.signerSpki)
+    download(url, held.signerSpki, true)
       // An older or equal list (by cRLNumber) never replaces the one held: a replayed CRL cannot roll back revocations.
       .then((crl) => ((crl.crlNumber ?? -1n) >= (held.crl.crlNumber ?? -1n) ? keep(url, crl, held.signerSpki, options.now()) : undefined))
       .catch((err: unknown) => options.log.warn({ err, url }, 'background CRL refresh failed; the cached CRL stays in use until its nextUpdate'));

@@ -11,10 +11,11 @@ import { fetchBounded } from './fetchBounded.ts';
 import type { CrlJob, CrlJobResult } from './crlReader.ts';
 
 const job = workerData as CrlJob;
-// Where the CPU is short, requests go first: a lower priority for this thread alone (Linux keeps
-// a nice value per thread; elsewhere it would lower the whole process, so it is left alone there).
+// Where the CPU is short, requests go first: a background refresh lowers the priority of this
+// thread alone (Linux keeps a nice value per thread; elsewhere it would lower the whole process,
+// so it is left alone there). A read a sign-in waits for keeps the normal priority.
 const backgroundNice = 10;
-if (process.platform === 'linux') setPriority(backgroundNice);
+if (job.background && process.platform === 'linux') setPriority(backgroundNice);
 const clock = () => performance.timeOrigin + performance.now();
 
 async function read(): Promise<void> {

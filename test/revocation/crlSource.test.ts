@@ -10,6 +10,7 @@ import { pino } from 'pino';
 import { parseCertificate } from '../../src/pki/x509/certificate.ts';
 import { createKeyPair, issueCertificate } from '../../src/pki/issue/issue.ts';
 import type { ParsedCertificate } from '../../src/pki/x509/model.ts';
+import type { CrlReadReport } from '../../src/revocation/crlReader.ts';
 import { createCrlSource } from '../../src/revocation/crlSource.ts';
 import { createConfiguredRevocationChecker, type PathPosition } from '../../src/revocation/sources.ts';
 import { createRedisStore } from '../../src/stores/redis.ts';
@@ -49,14 +50,21 @@ async function leafAt(path: string): Promise<PathPosition> {
   return { path: [parseCertificate(issued.der), caCert], index: 0, issuer: caCert };
 }
 
-/** One service instance's CRL source, on its own Redis connection with the shared key prefix. */
-function instance(prefix: string, now: () => Date = () => new Date()) {
+/** One service instance's CRL source, on its own Redis connection with the shared key prefix; `reads` collects the CRLs it reads. */
+function instance(prefix: string, now: () => Date = () => new Date(), reads: CrlReadReport[] = []) {
   const store = createRedisStore(testRedisUrl(), { keyPrefix: prefix });
   stores.push(store);
   return createCrlSource({
-    store, anchors, allowedHosts: [`127.0.0.1:${server.port}`], timeoutMs: 2000, maxBytes: 1 << 20,
-    log: pino({ level: 'silent' }), algorithms: defaultSignatureAlgorithms, algorithmSettings, now,
+    store, anchors, allowedHosts: [`127.0.0.1:${server.port}`], timeoutMs: 10_000, maxBytes: 1 << 20,
+    log: pino({ level: 'silent' }), algorithms: defaultSignatureAlgorithms, algorithmSettings, now, onRead: (report) => reads.push(report),
   });
+}
+
+/** Waits (30 s at most) until `n` CRLs were read, then lets what follows a background read (keeping it) run. */
+async function readsReach(reads: readonly CrlReadReport[], n: number): Promise<void> {
+  for (let i = 0; i < 600 && reads.length < n; i++) await new Promise((r) => setTimeout(r, 50));
+  assert.equal(reads.length, n);
+  await new Promise((r) => setImmediate(r));
 }
 
 test('a CRL fetched by one instance serves another from Redis, whatever the URL serves meanwhile', async () => {
@@ -85,15 +93,15 @@ test('a CRL near its nextUpdate is replaced in the background; the next check se
   const t = Date.now();
   // 24 h lifetime with 30 min left: under the 10 % refresh share.
   server.route('/rolling.crl', { body: makeCrl(ca, { thisUpdate: new Date(t - 23.5 * hour), nextUpdate: new Date(t + 0.5 * hour) }) });
-  const source = instance(uniqueKeyPrefix('crl-rolling'));
+  const reads: CrlReadReport[] = [];
+  const source = instance(uniqueKeyPrefix('crl-rolling'), undefined, reads);
   assert.deepEqual(await source.check(position, new Date()), { status: 'good' });
   assert.equal(server.hits('/rolling.crl'), 1);
   server.route('/rolling.crl', { body: makeCrl(ca, { revoked: [{ serialHex: cert.serialHex, reason: 'keyCompromise' }] }) });
   // Answered from the cached list while the refresh runs.
   assert.deepEqual(await source.check(position, new Date()), { status: 'good' });
-  for (let i = 0; i < 100 && server.hits('/rolling.crl') < 2; i++) await new Promise((r) => setTimeout(r, 20));
+  await readsReach(reads, 2);
   assert.equal(server.hits('/rolling.crl'), 2, 'refreshed once in the background');
-  await new Promise((r) => setTimeout(r, 200));
   await assert.rejects(source.check(position, new Date()), (err: { code?: string }) => err.code === 'certificate_revoked');
   assert.equal(server.hits('/rolling.crl'), 2);
 });
@@ -102,12 +110,12 @@ test('a copy an hour old is refreshed in the background: a newer list replaces i
   const position = await leafAt('/hourly.crl');
   const cert = position.path[0]!;
   let clock = Date.now();
-  const source = instance(uniqueKeyPrefix('crl-hourly'), () => new Date(clock));
+  const reads: CrlReadReport[] = [];
+  const source = instance(uniqueKeyPrefix('crl-hourly'), () => new Date(clock), reads);
   const at = () => new Date(clock);
   const waitForHits = async (n: number) => {
-    for (let i = 0; i < 100 && server.hits('/hourly.crl') < n; i++) await new Promise((r) => setTimeout(r, 20));
+    await readsReach(reads, n);
     assert.equal(server.hits('/hourly.crl'), n);
-    await new Promise((r) => setTimeout(r, 200));
   };
   server.route('/hourly.crl', { body: makeCrl(ca, { crlNumber: 5 }) });
   assert.deepEqual(await source.check(position, at()), { status: 'good' });
