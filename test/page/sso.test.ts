@@ -2,7 +2,7 @@
 // second agency reached with one click on the continue page, in the citizen's language and
 // under the pages' CSP; and an agency that asks for acr `high` is offered the key token alone.
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -27,6 +27,7 @@ let dir: string;
 let callback: Server;
 let callbackUrl: string;
 let agencyB: ClientRecord;
+let secretB: string;
 
 before(async () => {
   pki = await createTestPki();
@@ -38,7 +39,9 @@ before(async () => {
   callback.listen(0, '127.0.0.1');
   await new Promise<void>((resolve) => callback.once('listening', resolve));
   callbackUrl = `http://127.0.0.1:${(callback.address() as AddressInfo).port}/callback`;
-  agencyB = (await registerClient(app.db.clients, { name: 'Kadastr', redirectUris: [callbackUrl] }, new Date())).client;
+  const registered = await registerClient(app.db.clients, { name: 'Kadastr', redirectUris: [callbackUrl], postLogoutRedirectUris: [`${callbackUrl}/bye`] }, new Date());
+  agencyB = registered.client;
+  secretB = registered.clientSecret as string;
   chromium = await launchChromium();
 });
 after(async () => {
@@ -51,13 +54,29 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/** The PKCE verifier of agency B's last request. */
+let verifierB = '';
+
 /** An authorization request of agency B, as its backend would build it. */
 function authorizeB(extra: Record<string, string> = {}): string {
+  verifierB = randomBytes(32).toString('base64url');
   const params = new URLSearchParams({
     client_id: agencyB.clientId, redirect_uri: callbackUrl, response_type: 'code', scope: 'openid profile',
-    code_challenge: randomBytes(32).toString('base64url').slice(0, 43), code_challenge_method: 'S256', state: randomBytes(8).toString('hex'), ...extra,
+    code_challenge: createHash('sha256').update(verifierB).digest('base64url'), code_challenge_method: 'S256', state: randomBytes(8).toString('hex'), ...extra,
   });
   return `${app.url}/authorize?${params}`;
+}
+
+/** Agency B's backend redeeming the code of its callback: its ID token. */
+async function idTokenOfB(callbackHref: string): Promise<string> {
+  const code = new URL(callbackHref).searchParams.get('code') ?? '';
+  const res = await fetch(`${app.url}/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${agencyB.clientId}:${secretB}`).toString('base64')}` },
+    body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: callbackUrl, code_verifier: verifierB }),
+  });
+  assert.equal(res.status, 200, await res.clone().text());
+  return ((await res.json()) as { id_token: string }).id_token;
 }
 
 describe('single sign-on in Chromium', () => {
@@ -92,6 +111,18 @@ describe('single sign-on in Chromium', () => {
     assert.deepEqual(problems, [], 'no CSP violation or script error on the continue page');
     const reuse = (await app.db.audit.tail(5)).find((event) => event.type === 'sso_reuse');
     assert.equal(reuse?.details?.signature, false);
+
+    // Logout at Kadastr: two agencies in the session, so the page asks; "all" ends both and
+    // the browser goes back to Kadastr's registered page.
+    const idToken = await idTokenOfB(page.url());
+    const logout = new URLSearchParams({ id_token_hint: idToken, post_logout_redirect_uri: `${callbackUrl}/bye`, state: 'bye', ui_locales: 'uz' });
+    await page.goto(`${app.url}/logout?${logout}`);
+    await page.locator('#end-all').waitFor();
+    assert.equal(await page.getAttribute('html', 'lang'), 'uz');
+    await page.locator('#end-all').click();
+    await page.waitForURL(`${callbackUrl}/bye?state=bye`);
+    assert.deepEqual(problems, [], 'no CSP violation on the logout page, nor on its redirect');
+    assert.equal((await chromium.context.cookies(app.url)).find((cookie) => cookie.name === 'yagona-sso'), undefined, 'the cookie is gone');
     await first.close();
     await page.close();
   });
