@@ -15,6 +15,9 @@
 // service on every core (scripts/bench/workers.ts). --crl-refresh: instead, sign-in latency and the
 // service's event-loop delay while it refreshes a 100 000-entry CRL, and without a refresh
 // (scripts/bench/crlRefresh.ts).
+// --oidc: instead, an agency app's OIDC
+// sign-in, authorize → sign-in page POST → token with PKCE; --oidc-continue: the same through
+// the single sign-on continue page, without a signature (scripts/bench/oidc.ts).
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, createPublicKey, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
 import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
@@ -43,6 +46,8 @@ const { values: args } = parseArgs({
     sessions: { type: 'string' },
     workers: { type: 'string' },
     'crl-refresh': { type: 'boolean' },
+    oidc: { type: 'boolean', default: false },
+    'oidc-continue': { type: 'boolean', default: false },
   },
 });
 const seconds = Number(args.seconds);
@@ -96,19 +101,20 @@ async function makeOzdstPki(count: number) {
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
 
-function request(port: number, method: string, path: string, body?: string): Promise<{ status: number; text: string }> {
+function request(port: number, method: string, path: string, body?: string, headers: http.OutgoingHttpHeaders = {}): Promise<{ status: number; text: string; headers: http.IncomingHttpHeaders }> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, method, path, agent, headers: body ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } : {} }, (res) => {
+    const req = http.request({ host: '127.0.0.1', port, method, path, agent, headers: { ...(body ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } : {}), ...headers } }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString() }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString(), headers: res.headers }));
     });
     req.on('error', reject);
     req.end(body);
   });
 }
 
-async function login(port: number, citizen: Signer): Promise<void> {
+/** A fresh challenge signed by `citizen`: the body POST /v1/sessions and POST /login/{id} take. */
+async function signedChallenge(port: number, citizen: Signer): Promise<string> {
   const c = await request(port, 'POST', '/v1/challenges', '{}');
   if (c.status !== 201) throw new Error(`challenge: ${c.status} ${c.text}`);
   const { id, challenge } = JSON.parse(c.text) as { id: string; challenge: string };
@@ -116,7 +122,11 @@ async function login(port: number, citizen: Signer): Promise<void> {
     content: Buffer.from(challenge, 'utf8'), signerCertDer: citizen.certDer, extraCertDers: citizen.chain, privateKey: citizen.privateKey,
     ...(citizen.encoding === undefined ? {} : { encoding: citizen.encoding, signingTime: new Date() }),
   });
-  const s = await request(port, 'POST', '/v1/sessions', JSON.stringify({ challengeId: id, format: 'cms', cms: Buffer.from(cms).toString('base64') }));
+  return JSON.stringify({ challengeId: id, format: 'cms', cms: Buffer.from(cms).toString('base64') });
+}
+
+async function login(port: number, citizen: Signer): Promise<void> {
+  const s = await request(port, 'POST', '/v1/sessions', await signedChallenge(port, citizen));
   if (s.status !== 201) throw new Error(`session: ${s.status} ${s.text}`);
 }
 
@@ -141,7 +151,9 @@ async function startService(dir: string, port: number, anchorPem: string, option
     },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
-  for (let i = 0; i < 100; i++) {
+  // Two minutes: with a million revocations recorded just now the watcher reads them all at
+  // start (src/revocation/watcher.ts), which a loaded machine takes its time over.
+  for (let i = 0; i < 600; i++) {
     try {
       if ((await request(port, 'GET', '/readyz')).status === 200) return child;
     } catch { /* not listening yet */ }
@@ -151,7 +163,8 @@ async function startService(dir: string, port: number, anchorPem: string, option
   throw new Error('the service did not become ready');
 }
 
-async function driveLogins(port: number, citizens: Signer[], forSeconds = seconds) {
+/** `signIn` is one whole sign-in (default: the direct API's); the OIDC modes pass theirs. */
+async function driveLogins(port: number, citizens: Signer[], forSeconds = seconds, signIn = login) {
   const latencies: number[] = [];
   const deadline = performance.now() + forSeconds * 1000;
   let failures = 0;
@@ -161,7 +174,7 @@ async function driveLogins(port: number, citizens: Signer[], forSeconds = second
       const citizen = citizens[next++ % citizens.length] as Signer;
       const started = performance.now();
       try {
-        await login(port, citizen);
+        await signIn(port, citizen);
         latencies.push(performance.now() - started);
       } catch (error) {
         if (failures++ < 3) console.error(String(error));
@@ -208,6 +221,7 @@ async function main() {
   if (args.sessions !== undefined) return (await import('./bench/sessions.ts')).compareSessions(harness, Number(args.sessions));
   if (args.workers !== undefined) return (await import('./bench/workers.ts')).compareWorkers(harness, Number(args.workers));
   if (args['crl-refresh'] === true) return (await import('./bench/crlRefresh.ts')).crlRefresh(harness);
+  if (args.oidc || args['oidc-continue']) return (await import('./bench/oidc.ts')).benchOidc(harness, args['oidc-continue'] ? 'continue' : 'signature');
   // The service gets core 0, this client core 1: "one core" for the service, as the target says.
   spawnSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
   const dir = await mkdtemp(join(tmpdir(), 'yagona-bench-'));
@@ -284,10 +298,10 @@ async function soak(minutes: number) {
   }
 }
 
-async function driveLoginsFor(port: number, citizens: Signer[], warmSeconds: number) {
+async function driveLoginsFor(port: number, citizens: Signer[], warmSeconds: number, signIn = login) {
   const deadline = performance.now() + warmSeconds * 1000;
   await Promise.all(Array.from({ length: 8 }, async (_, i) => {
-    while (performance.now() < deadline) await login(port, citizens[i % citizens.length] as Signer);
+    while (performance.now() < deadline) await signIn(port, citizens[i % citizens.length] as Signer);
   }));
 }
 
@@ -386,7 +400,7 @@ async function measureService(dir: string, pki: Awaited<ReturnType<typeof makePk
 }
 
 /** What the modes under scripts/bench/ share with this file. */
-const harness = { args, seconds, concurrency, agent, makePki, request, login, startService, driveLogins, driveLoginsFor, measureService, serviceMetrics };
+const harness = { args, seconds, concurrency, agent, makePki, request, signedChallenge, login, startService, driveLogins, driveLoginsFor, measureService, serviceMetrics };
 export type Harness = typeof harness;
 export type { Signer };
 

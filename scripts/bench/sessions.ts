@@ -20,7 +20,9 @@ import { alternateRounds, difference, summary } from './rounds.ts';
 
 // Longer than the runs take, so no seeded session expires during them.
 const seededTtlSeconds = 3600;
-const inFlight = 5000;
+// Commands in flight per batch (three per session): enough to pipeline, little enough not to queue
+// other clients of a shared Redis behind a long burst.
+const inFlight = 1000;
 
 type Seeded = CertificateKey & { sha256: string };
 
