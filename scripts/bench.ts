@@ -15,9 +15,9 @@
 // service on every core (scripts/bench/workers.ts). --crl-refresh: instead, sign-in latency and the
 // service's event-loop delay while it refreshes a 100 000-entry CRL, and without a refresh
 // (scripts/bench/crlRefresh.ts).
-// --oidc: instead, an agency app's OIDC
-// sign-in, authorize → sign-in page POST → token with PKCE; --oidc-continue: the same through
-// the single sign-on continue page, without a signature (scripts/bench/oidc.ts).
+// --oidc: instead, an agency app's OIDC sign-in, authorize → sign-in page POST → token with PKCE;
+// --oidc-continue: the same through the single sign-on continue page, without a signature
+// (scripts/bench/oidc.ts).
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, createPublicKey, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
 import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
