@@ -143,12 +143,19 @@ describe("chains and CMS made by OpenSSL's gost engine", () => {
         assertCode(verify(der, createSignatureAlgorithms({ families: builtInFamilies, enabled: ['ecdsa'] })), 'revocation_unknown', /is not supported/);
       });
 
-      it('every flipped bit of the CMS signature is signature_invalid', () => {
+      // Every bit for the 256-bit curves (O'zDSt's among them); on the 512-bit curves, whose
+      // verification is pure TypeScript (about 230 a second), one bit of every byte, a different
+      // one each byte: 1 024 flips there cost the suite a minute of CPU and show nothing more.
+      const everyBit = c.profile.curve.size === 32;
+      it(everyBit ? 'every flipped bit of the CMS signature is signature_invalid' : 'a flipped bit in every byte of the CMS signature is signature_invalid', () => {
         const { citizen } = chains.get(c.label)!;
         const cms = signCms({ content: challenge, signerCertDer: citizen.certDer, privateKey: citizen.privateKey });
         // In DER without unsigned attributes the signature value (s‖r) is the CMS's last bytes.
         const length = 2 * c.profile.curve.size;
-        for (let bit = 0; bit < length * 8; bit++) {
+        const bits = everyBit
+          ? Array.from({ length: length * 8 }, (_, bit) => bit)
+          : Array.from({ length }, (_, byte) => byte * 8 + (byte % 8));
+        for (const bit of bits) {
           assertCode(() => openCms(flipped(cms, (cms.length - length) * 8 + bit), challenge, algorithms), 'signature_invalid');
         }
       });
