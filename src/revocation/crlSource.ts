@@ -84,6 +84,7 @@ export function createCrlSource(options: CrlSourceOptions): RevocationSource {
     const fetchedAt = at.getTime();
     byUrl.set(url, { crl, signerSpki, fetchedAt });
     const ttlSeconds = Math.ceil((crl.nextUpdate!.getTime() - fetchedAt) / 1000);
+    const previous = await options.store.get<Shared>(storeKey(url));
     const slices = Math.ceil(crl.der.length / sliceBytes);
     // Slices first, under the DER's hash, then the index naming them: a reader never mixes two lists.
     for (let i = 0; i < slices; i++) {
@@ -92,6 +93,11 @@ export function createCrlSource(options: CrlSourceOptions): RevocationSource {
     }
     const shared: Shared = { sha256: crl.sha256, slices, fetchedAt };
     await options.store.put(storeKey(url), shared, ttlSeconds);
+    // The list replaced goes at once: a CA publishing hourly would otherwise leave a copy an hour
+    // in Redis until each one's nextUpdate. A reader holding the old index downloads instead.
+    if (previous !== undefined && previous.sha256 !== crl.sha256 && Number.isSafeInteger(previous.slices)) {
+      for (let i = 0; i < previous.slices; i++) await options.store.delete(sliceKey(url, previous.sha256, i));
+    }
   }
 
   /** The DER another instance shared for `url`, when all of it is still there. */

@@ -5,6 +5,7 @@
 import { defaultSignatureAlgorithms } from '../../src/pki/algorithms/families/index.ts';
 import { defaultFamilyNames } from '../../src/pki/algorithms/familyNames.ts';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { pino } from 'pino';
 import { parseCertificate } from '../../src/pki/x509/certificate.ts';
@@ -111,7 +112,12 @@ test('a copy an hour old is refreshed in the background: a newer list replaces i
   const cert = position.path[0]!;
   let clock = Date.now();
   const reads: CrlReadReport[] = [];
-  const source = instance(uniqueKeyPrefix('crl-hourly'), () => new Date(clock), reads);
+  const prefix = uniqueKeyPrefix('crl-hourly');
+  const source = instance(prefix, () => new Date(clock), reads);
+  const shared = createRedisStore(testRedisUrl(), { keyPrefix: prefix });
+  stores.push(shared);
+  const indexKey = `crl:${createHash('sha256').update(server.url('/hourly.crl')).digest('hex')}`;
+  const sharedCopy = () => shared.get<{ sha256: string; slices: number }>(indexKey);
   const at = () => new Date(clock);
   const waitForHits = async (n: number) => {
     await readsReach(reads, n);
@@ -119,6 +125,8 @@ test('a copy an hour old is refreshed in the background: a newer list replaces i
   };
   server.route('/hourly.crl', { body: makeCrl(ca, { crlNumber: 5 }) });
   assert.deepEqual(await source.check(position, at()), { status: 'good' });
+  const first = await sharedCopy();
+  assert.equal(typeof await shared.get(`${indexKey}:${first?.sha256}:0`), 'string');
   // Within the hour: no new download.
   clock += 30 * 60_000;
   assert.deepEqual(await source.check(position, at()), { status: 'good' });
@@ -129,6 +137,9 @@ test('a copy an hour old is refreshed in the background: a newer list replaces i
   assert.deepEqual(await source.check(position, at()), { status: 'good' });
   await waitForHits(2);
   await assert.rejects(source.check(position, at()), (err: { code?: string }) => err.code === 'certificate_revoked');
+  // Shared now: the new list; the one it replaced is gone from Redis, not left until its nextUpdate.
+  assert.notEqual((await sharedCopy())?.sha256, first?.sha256);
+  assert.equal(await shared.get(`${indexKey}:${first?.sha256}:0`), undefined);
   // Someone serves the older list again: it is downloaded on the next refresh and ignored.
   server.route('/hourly.crl', { body: makeCrl(ca, { crlNumber: 5 }) });
   clock += 2 * 60 * 60_000;
