@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { createHash, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { before, describe, test } from 'node:test';
-import { exportJWK, SignJWT, UnsecuredJWT, type JWK } from 'jose';
+import { decodeJwt, exportJWK, SignJWT, UnsecuredJWT, type JWK } from 'jose';
 import { fixedClock } from '../../src/clock.ts';
 import { rotateClientSecret } from '../../src/oidc/clients.ts';
 import {
@@ -249,6 +249,11 @@ describe('DPoP proofs at the real endpoints (redis + postgres)', () => {
     await noToken(await refresh(await tokenProof({ iat: Math.floor(Date.now() / 1000) - 120 })), 'invalid_dpop_proof');
     assert.equal(await file.app.sessionCount(), sessions, 'no session made by a refusal');
     assert.equal((await refresh(await tokenProof())).status, 200, 'the holder still refreshes');
+    // Its client authentication binds it, not a DPoP key (RFC 9449 §5): a proof of a new key is taken, and the new access token bound to that key.
+    const moved = await keyHolder();
+    const rebound = await refresh(await tokenProof({ key: moved }));
+    assert.equal(rebound.status, 200, await rebound.clone().text());
+    assert.deepEqual(decodeJwt(((await rebound.json()) as { access_token: string }).access_token).cnf, { jkt: moved.jkt });
   });
 
   test('a code bound by the pushed request\'s proof, redeemed with another key: invalid_grant, and the code is spent', async () => {
