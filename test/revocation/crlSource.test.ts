@@ -138,6 +138,9 @@ test('a copy an hour old is refreshed in the background: a newer list replaces i
   await waitForHits(2);
   await assert.rejects(source.check(position, at()), (err: { code?: string }) => err.code === 'certificate_revoked');
   // Shared now: the new list; the one it replaced is gone from Redis, not left until its nextUpdate.
+  // The instance uses the new list before it reaches Redis, so the sharing is awaited (10 s at most).
+  const replaced = async () => (await sharedCopy())?.sha256 !== first?.sha256 && await shared.get(`${indexKey}:${first?.sha256}:0`) === undefined;
+  for (let i = 0; i < 200 && !await replaced(); i++) await new Promise((r) => setTimeout(r, 50));
   assert.notEqual((await sharedCopy())?.sha256, first?.sha256);
   assert.equal(await shared.get(`${indexKey}:${first?.sha256}:0`), undefined);
   // Someone serves the older list again: it is downloaded on the next refresh and ignored.
