@@ -1,5 +1,6 @@
 // The hash-chained audit log: one chain across every instance, appended in group commits.
 import { createHash } from 'node:crypto';
+import type Sqlite from 'better-sqlite3';
 import type { Knex } from 'knex';
 import type { AuditChainResult, AuditEvent, AuditRecord, AuditStore } from '../types.ts';
 import { fromSql, guard, toSql, type Dialect } from './dialect.ts';
@@ -79,54 +80,92 @@ const auditRecord = (row: AuditRow): AuditRecord => {
 const auditColumns = ['id', 'at', 'type', 'outcome', 'code', 'actor', 'certificate_sha256', 'subject', 'request_id', 'details', 'prev_hash', 'hash'] as const;
 const auditColumnTypes = 'id bigint, at timestamptz, type text, outcome text, code text, actor text, certificate_sha256 text, subject text, request_id text, details text, prev_hash text, hash text';
 
-export function auditStore(db: Knex, dialect: Dialect, schema: string | undefined): AuditStore {
-  // Appends are serialised, so each reads the true last row before writing its successor.
-  // PostgreSQL: an advisory lock released with the transaction, keyed per schema.
-  // SQLite: a write statement first, so the transaction holds the database's single write
-  // lock before it reads (a bare BEGIN would only take it at the INSERT).
-  const lockChain = (trx: Knex.Transaction) =>
-    dialect === 'postgres'
-      ? trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [`${schema ?? 'public'}.audit_log`])
-      : trx.raw('DELETE FROM audit_log WHERE 0');
+/** The rows of `events` after `last` (none: the chain starts), each hashed over its predecessor. */
+function chained(events: AuditEvent[], last: Pick<AuditRow, 'id' | 'hash'> | undefined) {
+  let id = last === undefined ? 0 : Number(last.id);
+  let prevHash = last?.hash ?? genesisHash;
+  return events.map((event) => {
+    id += 1;
+    const row = {
+      id,
+      at: toSql(event.at),
+      type: event.type,
+      outcome: event.outcome,
+      code: event.code ?? null,
+      actor: event.actor ?? null,
+      certificate_sha256: event.certificateSha256 ?? null,
+      subject: event.subject ?? null,
+      request_id: event.requestId ?? null,
+      // Through JSON first, so what is hashed is what a reader will parse.
+      details: event.details === undefined ? null : canonicalJson(JSON.parse(JSON.stringify(event.details))),
+    };
+    const hash = rowHash(prevHash, row);
+    const stored = { ...row, prev_hash: prevHash, hash };
+    prevHash = hash;
+    return stored;
+  });
+}
 
+type SqliteConnection = Sqlite.Database;
+interface SqliteStatements {
+  last: Sqlite.Statement<[], Pick<AuditRow, 'id' | 'hash'>>;
+  insert: Sqlite.Statement<[string]>;
+  append: Sqlite.Transaction<(run: () => unknown) => void>;
+}
+// Per connection: knex may replace its connection (after an error), and a statement belongs to one.
+const prepared = new WeakMap<SqliteConnection, SqliteStatements>();
+
+function sqliteStatements(connection: SqliteConnection, lastSql: string, insertSql: string): SqliteStatements {
+  let statements = prepared.get(connection);
+  if (statements === undefined) {
+    statements = {
+      last: connection.prepare<[], Pick<AuditRow, 'id' | 'hash'>>(lastSql),
+      insert: connection.prepare<[string]>(insertSql),
+      append: connection.transaction((run: () => unknown) => void run()),
+    };
+    prepared.set(connection, statements);
+  }
+  return statements;
+}
+
+export function auditStore(db: Knex, dialect: Dialect, schema: string | undefined): AuditStore {
   // Group commit: events that arrive while a batch is being written go into the next batch,
   // one transaction each, so a busy instance writes many events per lock and round trip.
   // Each append still resolves only when its own row is committed.
   let pending: Array<{ event: AuditEvent; resolve: () => void; reject: (error: unknown) => void }> = [];
   let writing = false;
 
-  const writeBatch = (events: AuditEvent[]) => guard(() => db.transaction(async (trx) => {
-    await lockChain(trx);
-    const last = await trx<AuditRow>('audit_log').select('id', 'hash').orderBy('id', 'desc').first();
-    let id = last === undefined ? 0 : Number(last.id);
-    let prevHash = last?.hash ?? genesisHash;
-    const rows = events.map((event) => {
-      id += 1;
-      const row = {
-        id,
-        at: toSql(event.at),
-        type: event.type,
-        outcome: event.outcome,
-        code: event.code ?? null,
-        actor: event.actor ?? null,
-        certificate_sha256: event.certificateSha256 ?? null,
-        subject: event.subject ?? null,
-        request_id: event.requestId ?? null,
-        // Through JSON first, so what is hashed is what a reader will parse.
-        details: event.details === undefined ? null : canonicalJson(JSON.parse(JSON.stringify(event.details))),
-      };
-      const hash = rowHash(prevHash, row);
-      const stored = { ...row, prev_hash: prevHash, hash };
-      prevHash = hash;
-      return stored;
-    });
-    // One statement of fixed text whatever the batch size: the rows travel as one JSON
-    // parameter, so the database prepares a short statement instead of one per row count.
-    const list = auditColumns.join(', ');
-    await (dialect === 'sqlite'
-      ? trx.raw(`INSERT INTO audit_log (${list}) SELECT ${auditColumns.map((c) => `value ->> '${c}'`).join(', ')} FROM json_each(?)`, [JSON.stringify(rows)])
-      : trx.raw(`INSERT INTO audit_log (${list}) SELECT ${list} FROM jsonb_to_recordset(?::jsonb) AS r(${auditColumnTypes})`, [JSON.stringify(rows)]));
-  }));
+  const insertList = auditColumns.join(', ');
+  // One statement of fixed text whatever the batch size: the rows travel as one JSON
+  // parameter, so the database prepares a short statement instead of one per row count.
+  const insertSql = dialect === 'sqlite'
+    ? `INSERT INTO audit_log (${insertList}) SELECT ${auditColumns.map((c) => `value ->> '${c}'`).join(', ')} FROM json_each(?)`
+    : `INSERT INTO audit_log (${insertList}) SELECT ${insertList} FROM jsonb_to_recordset(?::jsonb) AS r(${auditColumnTypes})`;
+  const lastSql = 'SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1';
+
+  const writeBatch = (events: AuditEvent[]) => guard(() => (dialect === 'sqlite' ? writeSqlite(events) : writePostgres(events)));
+
+  // PostgreSQL: the advisory lock, released with the transaction, serialises every instance.
+  const writePostgres = (events: AuditEvent[]) => db.transaction(async (trx) => {
+    await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [`${schema ?? 'public'}.audit_log`]);
+    const last = (await trx.raw<{ rows: AuditRow[] }>(lastSql)).rows[0];
+    await trx.raw(insertSql, [JSON.stringify(chained(events, last))]);
+  });
+
+  // SQLite: knex's one connection, borrowed from its pool so no knex query runs meanwhile, and
+  // one synchronous BEGIN IMMEDIATE transaction of two statements prepared once (issue 12:
+  // knex building, preparing and awaiting five statements per batch cost more than the
+  // signature check). IMMEDIATE takes the database's write lock before the read, so another
+  // process's append cannot slip in between; its busy_timeout waits out theirs.
+  const writeSqlite = async (events: AuditEvent[]) => {
+    const connection = await db.client.acquireConnection() as SqliteConnection;
+    try {
+      const { last, insert, append } = sqliteStatements(connection, lastSql, insertSql);
+      append.immediate(() => insert.run(JSON.stringify(chained(events, last.get()))));
+    } finally {
+      await db.client.releaseConnection(connection);
+    }
+  };
 
   async function drain(): Promise<void> {
     while (pending.length > 0) {
