@@ -5,7 +5,9 @@
 // root and CA, CMS in E-IMZO's BER) and the O'zDSt verification rate beside ECDSA P-256's
 // (scripts/bench/gost.ts, one core each).
 // Options: --seconds S (default 10), --concurrency N (default 32), --citizens K (default 20),
-// --redis URL (default TEST_REDIS_URL or redis://127.0.0.1:6379).
+// --redis URL (default TEST_REDIS_URL or redis://127.0.0.1:6379), --format raw (the citizens
+// post raw ES256 signatures instead of CMS; no O'zDSt part: raw takes JWS algorithms only),
+// --quick (the ECDSA sign-ins and the ceiling only, for comparing a change).
 // --revoked N: instead, compare sign-in throughput with 10 and with N certificates in the local
 // revocation registry (issue 4: the registry's size must not show in the hot path).
 // --soak MINUTES: instead, sign in for that long and print, per minute, the sign-ins, their
@@ -48,11 +50,14 @@ const { values: args } = parseArgs({
     'crl-refresh': { type: 'boolean' },
     oidc: { type: 'boolean', default: false },
     'oidc-continue': { type: 'boolean', default: false },
+    format: { type: 'string', default: 'cms' },
+    quick: { type: 'boolean', default: false },
   },
 });
 const seconds = Number(args.seconds);
 const concurrency = Number(args.concurrency);
 const day = 86_400_000;
+if (args.format !== 'cms' && args.format !== 'raw') throw new Error('--format is cms or raw');
 
 interface Signer { certDer: Uint8Array; privateKey: KeyObject | ExternalSigner; chain: Uint8Array[]; encoding?: 'ber' }
 
@@ -118,12 +123,20 @@ async function signedChallenge(port: number, citizen: Signer): Promise<string> {
   const c = await request(port, 'POST', '/v1/challenges', '{}');
   if (c.status !== 201) throw new Error(`challenge: ${c.status} ${c.text}`);
   const { id, challenge } = JSON.parse(c.text) as { id: string; challenge: string };
+  if (args.format === 'raw' && !isExternal(citizen.privateKey)) {
+    // JWS ES256 over the challenge bytes: r‖s (docs/api.md "Raw signature").
+    const signature = sign('sha256', Buffer.from(challenge, 'utf8'), { key: citizen.privateKey, dsaEncoding: 'ieee-p1363' });
+    const certificates = [citizen.certDer, ...citizen.chain].map((der) => Buffer.from(der).toString('base64'));
+    return JSON.stringify({ challengeId: id, format: 'raw', certificates, algorithm: 'ES256', signature: signature.toString('base64') });
+  }
   const cms = signCms({
     content: Buffer.from(challenge, 'utf8'), signerCertDer: citizen.certDer, extraCertDers: citizen.chain, privateKey: citizen.privateKey,
     ...(citizen.encoding === undefined ? {} : { encoding: citizen.encoding, signingTime: new Date() }),
   });
   return JSON.stringify({ challengeId: id, format: 'cms', cms: Buffer.from(cms).toString('base64') });
 }
+
+const isExternal = (key: KeyObject | ExternalSigner): key is ExternalSigner => !('asymmetricKeyType' in key);
 
 async function login(port: number, citizen: Signer): Promise<void> {
   const s = await request(port, 'POST', '/v1/sessions', await signedChallenge(port, citizen));
@@ -234,21 +247,30 @@ async function main() {
     await driveLoginsFor(port, pki.citizens, 2);
     const result = await driveLoginsWithCpu(port, pki.citizens);
     const ceiling = cryptoCeiling(pki, (await createKeyPair('ec-p256')).privateKey);
+    if (args.quick || args.format === 'raw') {
+      printHeadline(result, ceiling);
+      return;
+    }
     await driveLoginsFor(port, ozdst.citizens, 2);
     const national = await driveLoginsWithCpu(port, ozdst.citizens);
     // The service is idle now: this process's core measures the verifiers alone.
     const rates = gostVerificationRates(Math.min(seconds, 2) / 2);
     console.log(`verifications/s on one core: ozdst ${rates.ozdst_cryptopro_a_fresh_key}  ecdsa_p256 ${rates.node_crypto_ecdsa_p256}  (gost2012_512 ${rates.gost2012_512_tc26_a_fresh_key})`);
     console.log(`ozdst logins/s: ${national.rate.toFixed(0)}  service CPU per login: ${national.cpuMsPerLogin.toFixed(3)} ms  p50_ms: ${national.p50.toFixed(2)}  p99_ms: ${national.p99.toFixed(2)}  failures ${national.failures}  (O'zDSt citizens, BER CMS, O'zDSt chain)`);
-    console.log(`logins: ${Math.round(result.rate * seconds)} in ${seconds}s, concurrency ${concurrency}, failures ${result.failures}`);
-    // CPU time, unlike logins/s, hardly moves when other work shares the machine: compare changes by it.
-    console.log(`service CPU per login: ${result.cpuMsPerLogin.toFixed(3)} ms (1000 / this = logins/s one core could give)`);
-    console.log(`logins/s: ${result.rate.toFixed(0)}  ceiling/s: ${ceiling.toFixed(0)}  ratio: ${(result.rate / ceiling).toFixed(3)}  p50_ms: ${result.p50.toFixed(2)}  p99_ms: ${result.p99.toFixed(2)}`);
+    printHeadline(result, ceiling);
   } finally {
     service.kill('SIGTERM');
     agent.destroy();
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** The last three lines: the sign-ins of the run, the service's CPU per sign-in, the figures of target 1. */
+function printHeadline(result: Awaited<ReturnType<typeof driveLoginsWithCpu>>, ceiling: number) {
+  console.log(`logins: ${Math.round(result.rate * seconds)} in ${seconds}s, concurrency ${concurrency}, format ${args.format}, failures ${result.failures}`);
+  // CPU time, unlike logins/s, hardly moves when other work shares the machine: compare changes by it.
+  console.log(`service CPU per login: ${result.cpuMsPerLogin.toFixed(3)} ms (1000 / this = logins/s one core could give)`);
+  console.log(`logins/s: ${result.rate.toFixed(0)}  ceiling/s: ${ceiling.toFixed(0)}  ratio: ${(result.rate / ceiling).toFixed(3)}  p50_ms: ${result.p50.toFixed(2)}  p99_ms: ${result.p99.toFixed(2)}`);
 }
 
 /** driveLogins, with the service's CPU time per login over the run. */
