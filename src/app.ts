@@ -1,6 +1,5 @@
 // createApp(deps): Express wiring only. It reads no environment and never listens.
 import express from 'express';
-import helmet from 'helmet';
 import type { Logger } from 'pino';
 import { ServiceError } from './errors.ts';
 import { apiRouter, type ApiDeps } from './http/api.ts';
@@ -9,6 +8,7 @@ import { jsonBody } from './http/jsonBody.ts';
 import { errorHandler, sendProblem } from './http/problem.ts';
 import { limitPerAddress, type AddressLimits } from './http/rateLimit.ts';
 import { requestLog } from './http/requestLog.ts';
+import { securityHeaders } from './http/securityHeaders.ts';
 import { wellKnownRouter } from './http/wellKnown.ts';
 import { agentDownloadsRouter } from './http/agentDownloads.ts';
 import { loginAssetsRouter } from './http/loginPage/assets.ts';
@@ -48,7 +48,7 @@ export function createApp(deps: AppDeps): express.Express {
 
   app.use(requestLog(deps.logger));
 
-  app.use(helmet({
+  app.use(securityHeaders({
     contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"], baseUri: ["'none'"], formAction: ["'self'"] } },
     strictTransportSecurity: { maxAge: 31_536_000, includeSubDomains: true },
     referrerPolicy: { policy: 'no-referrer' },

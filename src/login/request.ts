@@ -93,9 +93,12 @@ const base64Pattern = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]
 
 /** Exactly one accepted encoding: standard base64 with padding, no whitespace or PEM armour. */
 export function decodeBase64(text: string, field: string): Uint8Array {
-  if (!base64Pattern.test(text)) throw new ServiceError('malformed_signature', `${field} is not base64`);
   const bytes = Buffer.from(text, 'base64');
-  // Non-canonical trailing bits would decode to the same bytes as another text.
-  if (bytes.toString('base64') !== text) throw new ServiceError('malformed_signature', `${field} is not canonical base64`);
+  // Node's decoder skips what is not base64; only a text that is exactly what it re-encodes
+  // to is standard, padded, canonical base64 (no URL alphabet, whitespace or stray bits).
+  // The pattern only names the failure: a sign-in body is kilobytes and this runs per request.
+  if (bytes.toString('base64') !== text) {
+    throw new ServiceError('malformed_signature', base64Pattern.test(text) ? `${field} is not canonical base64` : `${field} is not base64`);
+  }
   return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }

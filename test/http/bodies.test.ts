@@ -84,5 +84,21 @@ for (const [store, kind] of [['redis', 'postgres'], ['memory', 'sqlite']] as con
       assert.equal((await app.post('/v1/challenges', '{"a":{"b":1},"c":{"b":2}}')).status, 201);
       assert.equal((await app.post('/v1/challenges', '')).status, 201, 'an empty body is no body');
     });
+
+    test('a repeated key is found however it is written: nested, escaped, beside strings that look like keys; a 30 000-deep body is only a body', async () => {
+      const refused = async (body: string) => {
+        const res = await app.post('/v1/challenges', body);
+        assert.equal(res.status, 400, body);
+        const problem = (await res.json()) as { code: string; detail: string };
+        assert.equal(problem.code, 'invalid_request');
+        assert.match(problem.detail, /appears twice/);
+      };
+      await refused('{"x":[{"k":1,"k":1}]}');
+      await refused('{"a\\"b":1,"a\\u0022b":2}');
+      await refused('{"s":"\\":\\"","s":"t"}');
+      await refused('{"__proto__":1,"__proto__":2}');
+      assert.equal((await app.post('/v1/challenges', '{"s":"\\"k\\":1,\\"k\\":2","t":["k",":"]}')).status, 201, 'key-like text inside strings is no key');
+      assert.equal((await app.post('/v1/challenges', `${'['.repeat(30_000)}${']'.repeat(30_000)}`)).status, 201);
+    });
   });
 }
