@@ -85,11 +85,19 @@ export async function signIn(deps: SignInDeps, body: unknown, context: SignInCon
   let signer: ParsedCertificate | undefined;
   let scope = context;
   try {
-    const challenge = await deps.challenges.consume(readChallengeId(body)).catch((error: unknown) => {
+    // The challenge is burnt and the attempt counted against its address at once (one round
+    // trip to the store, not two); a challenge that is gone is the answer before the limit.
+    const [taken, withinLimit] = await Promise.allSettled([
+      deps.challenges.consume(readChallengeId(body)),
+      assertWithinLimit(deps.limits.perAddress, addressKey(context.clientAddress), 'from this address'),
+    ]);
+    if (taken.status === 'rejected') {
+      const error: unknown = taken.reason;
       // A body the transport could not read (too large, not JSON) is that, whatever its id named.
       throw (error instanceof ServiceError && error.code === 'challenge_invalid' && transportError(body)) || error;
-    });
-    await assertWithinLimit(deps.limits.perAddress, addressKey(context.clientAddress), 'from this address');
+    }
+    if (withinLimit.status === 'rejected') throw withinLimit.reason;
+    const challenge = taken.value;
     if (context.admit !== undefined) scope = { ...context, ...(await context.admit()) };
     const request = parseSignInRequest(body);
     const evidence = deps.verifier.verifySignature(request, challenge);

@@ -103,10 +103,12 @@ export function createSessionEnding(store: EphemeralStore): SessionEnding {
  * --sessions N` fills a store with live sessions without signing N tokens).
  */
 export async function storeSession(store: EphemeralStore, record: SessionRecord, ttlSeconds: number): Promise<void> {
-  await store.put(sessionKey(record.sid), record, ttlSeconds);
-  // Indexed by certificate so a revocation can end every session it opened.
+  // Indexed by certificate so a revocation can end every session it opened. The record and its
+  // indexes are written together: a revocation ending the session between the two writes is
+  // caught by the check create() makes once all are written (docs/security-cases.md #121).
   const leaf = record.certificatePath?.[0];
   await Promise.all([
+    store.put(sessionKey(record.sid), record, ttlSeconds),
     store.addToSet(certificateSessionsKey(record.certificateSha256), record.sid, ttlSeconds),
     ...(leaf === undefined ? [] : [store.addToSet(serialSessionsKey(leaf), record.sid, ttlSeconds)]),
   ]);
