@@ -253,6 +253,7 @@ async function sign(): Promise<void> {
   setBusy(true);
   setStatus('signing');
   let keyId: string | undefined;
+  let destination: string | undefined;
   try {
     const loaded = await call({ plugin: 'pfx', name: 'load_key', arguments: [chosen.disk, chosen.path, chosen.name, chosen.alias] });
     if (typeof loaded.keyId !== 'string') throw new ModuleRefused('module_error', 'load_key gave no keyId');
@@ -269,14 +270,16 @@ async function sign(): Promise<void> {
     const { redirectTo } = (await response.json()) as { redirectTo?: unknown };
     if (typeof redirectTo !== 'string' || !/^https?:\/\//i.test(redirectTo)) return showProblem({ kind: 'service', problem: 'internal_error' });
     setStatus(undefined);
-    window.location.assign(redirectTo);
+    destination = redirectTo;
   } catch (error) {
     report(error);
   } finally {
-    // E-IMZO keeps a loaded key until told otherwise; the page lets go of it whatever happened.
+    // E-IMZO keeps a loaded key until told otherwise; the page lets go of it whatever happened,
+    // and before it leaves for the agency (a page navigating away may never send the request).
     if (keyId !== undefined) await callCapiws({ plugin: 'pfx', name: 'unload_key', arguments: [keyId] }, { protocol: window.location.protocol }).catch(() => undefined);
     setBusy(false);
   }
+  if (destination !== undefined) window.location.assign(destination);
 }
 
 /** base64 of the challenge's UTF-8 bytes, as create_pkcs7 takes its data. */
