@@ -1,6 +1,7 @@
 // A node:test reporter for `npm test`: the time each test file took (the sum of its top-level
 // tests), slowest first, so whoever makes the suite faster sees where its minutes go.
 // Plain JavaScript: node loads reporters before tsx's hooks are in place.
+import { writeFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import process from 'node:process';
 
@@ -15,7 +16,11 @@ export default async function* fileTimes(source) {
     const file = relative(process.cwd(), event.data.file);
     perFile.set(file, (perFile.get(file) ?? 0) + (event.data.details?.duration_ms ?? 0));
   }
-  const slowest = [...perFile].sort((a, b) => b[1] - a[1]).slice(0, shown);
+  const sorted = [...perFile].sort((a, b) => b[1] - a[1]);
+  // TEST_FILE_TIMES_FILE=test/fileTimes.json npm test refreshes the order scripts/test.ts starts files in.
+  const out = process.env.TEST_FILE_TIMES_FILE;
+  if (out) writeFileSync(out, `${JSON.stringify(Object.fromEntries(sorted.map(([file, ms]) => [file, Math.round(ms)])), null, 1)}\n`);
+  const slowest = sorted.slice(0, shown);
   yield `slowest test files (of ${perFile.size}):\n`;
   for (const [file, ms] of slowest) yield `${(ms / 1000).toFixed(1).padStart(7)} s  ${file}\n`;
 }
