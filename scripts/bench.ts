@@ -16,7 +16,8 @@
 // (scripts/bench/sessions.ts). --workers N: instead, compare WORKERS=1 with WORKERS=N, the
 // service on every core (scripts/bench/workers.ts). --crl-refresh: instead, sign-in latency and the
 // service's event-loop delay while it refreshes a 100 000-entry CRL, and without a refresh
-// (scripts/bench/crlRefresh.ts).
+// (scripts/bench/crlRefresh.ts). --import-crl: instead, sign-in latency while an operator runs
+// `admin import-crl` of a 100 000-entry CRL, and without it (scripts/bench/importCrl.ts).
 // --oidc: instead, an agency app's OIDC sign-in, authorize → sign-in page POST → token with PKCE;
 // --oidc-continue: the same through the single sign-on continue page, without a signature
 // (scripts/bench/oidc.ts).
@@ -48,6 +49,7 @@ const { values: args } = parseArgs({
     sessions: { type: 'string' },
     workers: { type: 'string' },
     'crl-refresh': { type: 'boolean' },
+    'import-crl': { type: 'boolean' },
     oidc: { type: 'boolean', default: false },
     'oidc-continue': { type: 'boolean', default: false },
     format: { type: 'string', default: 'cms' },
@@ -234,6 +236,10 @@ async function main() {
   if (args.sessions !== undefined) return (await import('./bench/sessions.ts')).compareSessions(harness, Number(args.sessions));
   if (args.workers !== undefined) return (await import('./bench/workers.ts')).compareWorkers(harness, Number(args.workers));
   if (args['crl-refresh'] === true) return (await import('./bench/crlRefresh.ts')).crlRefresh(harness);
+  if (args['import-crl'] === true) {
+    spawnSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
+    return (await import('./bench/importCrl.ts')).importCrl(harness);
+  }
   if (args.oidc || args['oidc-continue']) return (await import('./bench/oidc.ts')).benchOidc(harness, args['oidc-continue'] ? 'continue' : 'signature');
   // The service gets core 0, this client core 1: "one core" for the service, as the target says.
   spawnSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });

@@ -1,5 +1,6 @@
 // `admin import-crl FILE [--ca FILE]`: records every entry of a CRL (PEM or DER) in the local
-// registry in one transaction, with a progress bar on a terminal. When a configured CA
+// registry (PostgreSQL: in one transaction; SQLite: a few hundred entries per transaction, so the
+// service's writes are not held behind it), with a progress bar on a terminal. When a configured CA
 // certificate (TRUST_ANCHORS_DIR, INTERMEDIATES_DIR or --ca) names the CRL's issuer, the
 // CRL's signature must verify under it (RFC 5280 §6.3.3 (f)): an altered CRL is refused, not
 // half-believed (docs/security-cases.md #66). Entries only add revocations, so an unverified CRL can

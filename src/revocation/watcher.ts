@@ -59,10 +59,11 @@ export interface RevocationWatcher {
 const defaultPollMs = 250;
 const defaultStaleAfterMs = 1000;
 // Sessions are ended in batches so a CRL import neither floods the store nor holds up the next
-// poll. Past `endAtMost` certificates in one poll (a bulk import, also the page size of the
-// change feed) the sessions are left to expire: the filter refuses them on every instance
-// anyway, and two store round trips per entry of a million-entry CRL would be load without
-// benefit.
+// poll. Past `endAtMost` certificates in one run of polls that each found changes (a bulk
+// import, also the page size of the change feed; on SQLite an import commits a few hundred
+// entries at a time, so it spans many polls) the sessions are left to expire: the filter refuses
+// them on every instance anyway, and two store round trips per entry of a million-entry CRL
+// would be load without benefit.
 const endBatch = 100;
 const endAtMost = 10_000;
 // Covers clock skew between instances and the store's TTL rounding.
@@ -98,6 +99,8 @@ export function createRevocationWatcher(options: RevocationWatcherOptions): Revo
   let polls = 0;
   let failing = false;
   let inFlight: Promise<void> | undefined;
+  // Changes read by consecutive polls that each found some (an import in progress).
+  let revokedInRun = 0;
   let ending: Promise<void> = Promise.resolve();
   let timer: NodeJS.Timeout | undefined;
   let unsubscribe: (() => Promise<void>) | undefined;
@@ -141,8 +144,10 @@ export function createRevocationWatcher(options: RevocationWatcherOptions): Revo
     const askedAt = now();
     let page = await registry.changesSince(applied, { limit: endAtMost });
     const target = page.epoch;
-    // More than one page is a bulk import: its sessions are refused, not ended one by one.
-    const bulk = page.nextAfterId !== undefined;
+    // More than one page, or more than a page since the polls last found nothing, is a bulk
+    // import: its sessions are refused, not ended one by one.
+    revokedInRun = page.changes.length === 0 ? 0 : revokedInRun + page.changes.length;
+    const bulk = page.nextAfterId !== undefined || revokedInRun > endAtMost;
     while (target > applied) {
       apply(page.changes);
       if (!bulk) endSessions(page.changes.filter((change) => change.kind === 'revoked'));

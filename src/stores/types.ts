@@ -136,8 +136,10 @@ export interface RevocationStore {
   remove(issuer: string, serialHex: string): Promise<boolean>;
   list(options?: { limit?: number; offset?: number }): Promise<RevocationRecord[]>;
   /**
-   * Bulk insert (CRL import) in one transaction, keeping existing records like `add`;
-   * returns how many were new. `onProgress` is called after each chunk.
+   * Bulk insert (CRL import), keeping existing records like `add`; returns how many were new.
+   * One transaction where the database has many writers (PostgreSQL); one per chunk where it has
+   * one (SQLite), so other processes' writes are not held behind a long import. `onProgress` is
+   * called after each chunk.
    */
   addMany(records: readonly RevocationRecord[], options?: { onProgress?: (done: number, total: number) => void }): Promise<number>;
   /** The record of the first of `keys` that is revoked, in one query (a sign-in's whole path). */

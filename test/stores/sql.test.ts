@@ -5,6 +5,7 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import Sqlite from 'better-sqlite3';
 import { openDatabase } from '../../src/stores/sql/database.ts';
 import { StoreUnavailableError, type AuditEvent, type Database, type RevocationRecord } from '../../src/stores/types.ts';
 import { openTestDatabase, testDatabaseUrl, type TestDatabase } from '../helpers/services.ts';
@@ -202,6 +203,30 @@ for (const kind of kinds) {
         const actors = (await t.db.audit.tail(60)).map((r) => r.actor);
         for (const instance of [1, 2, 3]) assert.equal(actors.filter((a) => a === `instance-${instance}`).length, 20);
       });
+
+      if (kind === 'sqlite') {
+        it('an append waits for another process\'s write lock without holding up the event loop, then lands', async () => {
+          // Another writer on the file, as an operator's import is: it holds the lock 400 ms.
+          const other = new Sqlite(t.test.url.slice('sqlite:'.length));
+          other.exec('BEGIN IMMEDIATE');
+          let ticks = 0;
+          const ticking = setInterval(() => ticks++, 10);
+          const release = setTimeout(() => other.exec('COMMIT'), 400);
+          try {
+            const { rows: before } = (await t.db.audit.verifyChain()) as { rows: number };
+            const ticksBefore = ticks;
+            await t.db.audit.append(event(99));
+            // SQLite's own busy wait would have slept through the 400 ms on this thread: no tick.
+            assert.ok(ticks - ticksBefore >= 5, `the event loop ran ${ticks - ticksBefore} timer ticks during the wait`);
+            assert.deepEqual(await t.db.audit.verifyChain(), { ok: true, rows: before + 1 });
+          } finally {
+            clearInterval(ticking);
+            clearTimeout(release);
+            if (other.inTransaction) other.exec('COMMIT');
+            other.close();
+          }
+        });
+      }
     });
 
     describe('audit log tampering', () => {

@@ -1,9 +1,10 @@
 // The hash-chained audit log: one chain across every instance, appended in group commits.
 import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type Sqlite from 'better-sqlite3';
 import type { Knex } from 'knex';
 import type { AuditChainResult, AuditEvent, AuditRecord, AuditStore } from '../types.ts';
-import { fromSql, guard, toSql, type Dialect } from './dialect.ts';
+import { fromSql, guard, sqliteBusyTimeoutMs, toSql, type Dialect } from './dialect.ts';
 
 const genesisHash = '0'.repeat(64);
 
@@ -112,6 +113,7 @@ interface SqliteStatements {
   insert: Sqlite.Statement<[string]>;
   append: Sqlite.Transaction<(run: () => unknown) => void>;
 }
+
 // Per connection: knex may replace its connection (after an error), and a statement belongs to one.
 const prepared = new WeakMap<SqliteConnection, SqliteStatements>();
 
@@ -156,14 +158,30 @@ export function auditStore(db: Knex, dialect: Dialect, schema: string | undefine
   // one synchronous BEGIN IMMEDIATE transaction of two statements prepared once (issue 12:
   // knex building, preparing and awaiting five statements per batch cost more than the
   // signature check). IMMEDIATE takes the database's write lock before the read, so another
-  // process's append cannot slip in between; its busy_timeout waits out theirs.
+  // process's append cannot slip in between. When another process holds the lock (an operator's
+  // import, another worker's append) the attempt fails at once and is retried a millisecond
+  // later, for up to the connection's busy timeout: SQLite's own busy wait sleeps on the event
+  // loop, and against an import's back-to-back transactions it slept for hundreds of ms.
   const writeSqlite = async (events: AuditEvent[]) => {
-    const connection = await db.client.acquireConnection() as SqliteConnection;
-    try {
-      const { last, insert, append } = sqliteStatements(connection, lastSql, insertSql);
-      append.immediate(() => insert.run(JSON.stringify(chained(events, last.get()))));
-    } finally {
-      await db.client.releaseConnection(connection);
+    const deadline = Date.now() + sqliteBusyTimeoutMs;
+    for (;;) {
+      const connection = await db.client.acquireConnection() as SqliteConnection;
+      try {
+        const { last, insert, append } = sqliteStatements(connection, lastSql, insertSql);
+        // Not a prepared statement: SQLite applies this pragma when it compiles it.
+        connection.pragma('busy_timeout = 0');
+        try {
+          append.immediate(() => insert.run(JSON.stringify(chained(events, last.get()))));
+          return;
+        } finally {
+          connection.pragma(`busy_timeout = ${sqliteBusyTimeoutMs}`);
+        }
+      } catch (error) {
+        if ((error as { code?: unknown }).code !== 'SQLITE_BUSY' || Date.now() > deadline) throw error;
+      } finally {
+        await db.client.releaseConnection(connection);
+      }
+      await sleep(1);
     }
   };
 

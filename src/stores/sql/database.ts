@@ -9,7 +9,7 @@ import knex, { type Knex } from 'knex';
 import type { Database } from '../types.ts';
 import { auditStore } from './audit.ts';
 import { clientStore } from './clients.ts';
-import { guard, type Dialect } from './dialect.ts';
+import { guard, sqliteBusyTimeoutMs, type Dialect } from './dialect.ts';
 import { migrationSource } from './migrations/index.ts';
 import { postgresLookup, sqliteLookup } from './revocationLookup.ts';
 import { revocationStore } from './revocations.ts';
@@ -93,7 +93,7 @@ function knexConfig(url: string, options: OpenDatabaseOptions): { dialect: Diale
               connection.pragma('foreign_keys = ON');
               // Waits (synchronously: better-sqlite3 blocks) for another process's write,
               // e.g. an admin CLI import, instead of failing at once with SQLITE_BUSY.
-              connection.pragma('busy_timeout = 5000');
+              connection.pragma(`busy_timeout = ${sqliteBusyTimeoutMs}`);
               done(null, connection);
             } catch (error) {
               done(error, connection);

@@ -41,3 +41,9 @@ export async function guard<T>(operation: () => Promise<T>): Promise<T> {
 export const toSql = (date: Date) => date.toISOString();
 export const fromSql = (value: unknown) => new Date(value as string | Date);
 
+
+/**
+ * How long a SQLite connection waits for another process's write lock (an admin CLI import,
+ * another worker's audit append) before SQLITE_BUSY, i.e. 503.
+ */
+export const sqliteBusyTimeoutMs = 5000;

@@ -1,5 +1,6 @@
 // The local revocation registry and its epoch (migration 003): every change bumps the epoch in
 // its own transaction, so instances poll one number and fetch only what changed.
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Knex } from 'knex';
 import type { RevocationChange, RevocationReason, RevocationRecord, RevocationStore } from '../types.ts';
 import { fromSql, guard, toSql, type Dialect } from './dialect.ts';
@@ -36,6 +37,8 @@ export function revocationStore(db: Knex, dialect: Dialect, lookup: RevocationLo
   // Rows per INSERT: eight bound values each, under PostgreSQL's 65 535; knex writes a SQLite
   // multi-row insert as a compound SELECT, which SQLite caps at 500 terms.
   const chunkSize = dialect === 'sqlite' ? 400 : 5000;
+  // Between an import's SQLite transactions (100 000 entries: 250 pauses, well under a second).
+  const importPauseMs = 3;
 
   // ON CONFLICT DO NOTHING keeps the first record (its date and reason) and, with
   // RETURNING, tells which rows were new; duplicates inside one batch are fine too.
@@ -92,16 +95,32 @@ export function revocationStore(db: Knex, dialect: Dialect, lookup: RevocationLo
       return (await query).map(revocationRecord);
     }),
 
-    // One transaction and one epoch: an import either lands whole or not at all.
-    addMany: (records, options = {}) => guard(() => db.transaction(async (trx) => {
-      const { epoch, at } = await bumpEpoch(trx);
+    // PostgreSQL: one transaction and one epoch, so an import lands whole or not at all. SQLite
+    // has one writer for every process on the file: there each chunk is its own transaction and
+    // epoch, so a service's audit appends wait milliseconds behind an operator's import instead
+    // of its whole length (which froze the service's event loop for seconds and failed sign-ins:
+    // issue 12, target 5). An import cut short there keeps what it recorded; run again, it
+    // records the rest (entries already known are not counted twice).
+    addMany: (records, options = {}) => guard(async () => {
+      const insertChunks = async (trx: Knex.Transaction, from: number, to: number) => {
+        const { epoch, at } = await bumpEpoch(trx);
+        let added = 0;
+        for (let start = from; start < to; start += chunkSize) {
+          const end = Math.min(start + chunkSize, to);
+          added += await insertNew(trx, records.slice(start, end).map((record) => revocationRow(record, epoch, at)));
+          options.onProgress?.(end, records.length);
+        }
+        return added;
+      };
+      if (dialect === 'postgres') return db.transaction((trx) => insertChunks(trx, 0, records.length));
       let added = 0;
       for (let start = 0; start < records.length; start += chunkSize) {
-        added += await insertNew(trx, records.slice(start, start + chunkSize).map((record) => revocationRow(record, epoch, at)));
-        options.onProgress?.(Math.min(start + chunkSize, records.length), records.length);
+        added += await db.transaction((trx) => insertChunks(trx, start, Math.min(start + chunkSize, records.length)));
+        // The lock free for a moment: a service's append retries every millisecond (audit.ts).
+        await sleep(importPauseMs);
       }
       return added;
-    })),
+    }),
 
     epoch: () => guard(currentEpoch),
 
