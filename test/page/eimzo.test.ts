@@ -238,6 +238,11 @@ describe('E-IMZO from an https page: wss://127.0.0.1:64443', () => {
     front = createTlsServer(tls, (socket) => {
       const upstream = connect(appPort, '127.0.0.1');
       socket.pipe(upstream).pipe(socket);
+      // Each side ends with the other, and is cut in after() too: an upstream left open is a
+      // busy keep-alive connection that the service's close() would wait for without end.
+      piped.add(upstream);
+      upstream.on('close', () => { piped.delete(upstream); socket.destroy(); });
+      socket.on('close', () => upstream.destroy());
       socket.on('error', () => upstream.destroy());
       upstream.on('error', () => socket.destroy());
     });
