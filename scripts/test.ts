@@ -49,7 +49,9 @@ const tapDir = mkdtempSync(join(tmpdir(), 'yagona-tap-'));
 const tapFile = join(tapDir, 'report.tap');
 const result = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', '--test-reporter-destination=stdout',
+  // A test that hangs fails after five minutes instead of holding the whole run (and CI) open;
+  // the slowest test takes well under one.
+  ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-timeout=300000', '--test-reporter=spec', '--test-reporter-destination=stdout',
     '--test-reporter=tap', `--test-reporter-destination=${tapFile}`, `--test-reporter=${fileTimesReporter}`, '--test-reporter-destination=stderr', ...files],
   // ENV_FILE empty: a developer's .env in the checkout must not configure the processes tests start.
   { stdio: 'inherit', env: { ...process.env, NODE_ENV: 'test', ENV_FILE: '' } },
