@@ -22,7 +22,7 @@
 // --oidc-continue: the same through the single sign-on continue page, without a signature
 // (scripts/bench/oidc.ts).
 import { spawn, spawnSync } from 'node:child_process';
-import { createHash, createPublicKey, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, KeyObject, randomBytes, sign, verify } from 'node:crypto';
 import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
@@ -125,7 +125,7 @@ async function signedChallenge(port: number, citizen: Signer): Promise<string> {
   const c = await request(port, 'POST', '/v1/challenges', '{}');
   if (c.status !== 201) throw new Error(`challenge: ${c.status} ${c.text}`);
   const { id, challenge } = JSON.parse(c.text) as { id: string; challenge: string };
-  if (args.format === 'raw' && !isExternal(citizen.privateKey)) {
+  if (args.format === 'raw' && citizen.privateKey instanceof KeyObject) {
     // JWS ES256 over the challenge bytes: r‖s (docs/api.md "Raw signature").
     const signature = sign('sha256', Buffer.from(challenge, 'utf8'), { key: citizen.privateKey, dsaEncoding: 'ieee-p1363' });
     const certificates = [citizen.certDer, ...citizen.chain].map((der) => Buffer.from(der).toString('base64'));
@@ -137,8 +137,6 @@ async function signedChallenge(port: number, citizen: Signer): Promise<string> {
   });
   return JSON.stringify({ challengeId: id, format: 'cms', cms: Buffer.from(cms).toString('base64') });
 }
-
-const isExternal = (key: KeyObject | ExternalSigner): key is ExternalSigner => !('asymmetricKeyType' in key);
 
 async function login(port: number, citizen: Signer): Promise<void> {
   const s = await request(port, 'POST', '/v1/sessions', await signedChallenge(port, citizen));
