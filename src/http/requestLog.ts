@@ -20,11 +20,14 @@ export function requestLog(logger: Logger) {
     res.setHeader('X-Request-Id', req.id);
     if (logger.isLevelEnabled('info')) {
       const started = process.hrtime.bigint();
+      // Read now: a router mounted at /v1 shortens req.path for its routes, and a request
+      // answered there finishes before the router puts it back (the log said "/sessions").
+      const path = req.path;
       res.on('finish', () => {
         // Only what identifies a request: never headers (Authorization) nor bodies (keys, tokens).
         logger.info({
           // The client's address as TRUST_PROXY yields it: behind a trusted proxy, from X-Forwarded-For.
-          reqId: req.id, ip: req.ip, method: req.method, path: req.path, status: res.statusCode,
+          reqId: req.id, ip: req.ip, method: req.method, path, status: res.statusCode,
           ms: Number(process.hrtime.bigint() - started) / 1e6,
         }, 'request');
       });
