@@ -5,6 +5,7 @@
 import { KeyFileError, openKeyFile, type CertificateSummary, type KeyFileIdentity } from '../../pki/browser/keyFile.ts';
 import { defaultLocale, dictionaries, fill, formatDate, isLocale, type Locale, type Problem, problemWords, type TextKey } from './i18n.ts';
 import { startLanguageSwitch } from './languageSwitch.ts';
+import { pageStatus } from './pageStatus.ts';
 // The "key token" way beside the key file (signing through the local agent); it adds its own part of the page.
 import './keyToken.ts';
 // E-IMZO, the national desktop module, through its local protocol; first when it answers.
@@ -26,8 +27,6 @@ function element<T extends HTMLElement>(id: string, type: new () => T): T {
 }
 
 const main = element('main', HTMLElement);
-const alertBox = element('alert', HTMLDivElement);
-const statusLine = element('status', HTMLParagraphElement);
 const keyForm = element('key-form', HTMLFormElement);
 const fileInput = element('key-file', HTMLInputElement);
 const passwordInput = element('password', HTMLInputElement);
@@ -45,33 +44,33 @@ const client = main.dataset.client ?? '';
 
 const state: {
   locale: Locale;
-  problem: Problem | undefined;
-  /** What the problem's sentence names (problemWords), kept for a change of language. */
-  words: Record<string, string>;
-  status: TextKey | undefined;
   identities: KeyFileIdentity[];
   selected: number;
-  busy: boolean;
   finished: boolean;
 } = {
   locale: isLocale(document.documentElement.lang) ? document.documentElement.lang : defaultLocale,
-  problem: undefined,
-  words: {},
-  status: undefined,
   identities: [],
   selected: 0,
-  busy: false,
   finished: false,
 };
 
 const text = (key: TextKey) => fill(dictionaries[state.locale][key], client);
 
+const page = pageStatus<ServiceProblem, TextKey>({
+  // With what the sentence names (problemWords), kept for a change of language.
+  sentence: ({ problem, words }) => fill(dictionaries[state.locale].errors[problem], client, words),
+  statusText: text,
+  fields: [fileInput, passwordInput],
+  buttons: [openButton, signButton, anotherButton],
+  forms: [keyForm, signForm],
+  done: () => state.finished,
+});
+
 // ---- language -------------------------------------------------------------------------
 
 startLanguageSwitch(state.locale, (locale) => {
   state.locale = locale;
-  if (state.problem !== undefined) alertBox.textContent = fill(dictionaries[locale].errors[state.problem], client, state.words);
-  statusLine.textContent = state.status === undefined ? '' : text(state.status);
+  page.redraw();
   showFileName();
   renderIdentities();
 });
@@ -85,79 +84,36 @@ function showFileName(): void {
 
 fileInput.addEventListener('change', showFileName);
 
-// ---- messages -------------------------------------------------------------------------
-
-/** The reason in the alert element, read out and focused (WCAG 3.3.1, 4.1.3). */
-function showProblem(problem: Problem, field?: HTMLInputElement, words: Record<string, string> = {}): void {
-  state.problem = problem;
-  state.words = words;
-  setStatus(undefined);
-  alertBox.textContent = fill(dictionaries[state.locale].errors[problem], client, words);
-  alertBox.hidden = false;
-  for (const input of [fileInput, passwordInput]) {
-    if (input === field) {
-      input.setAttribute('aria-invalid', 'true');
-      input.setAttribute('aria-errormessage', 'alert');
-    } else {
-      input.removeAttribute('aria-invalid');
-      input.removeAttribute('aria-errormessage');
-    }
-  }
-  alertBox.focus();
-}
-
-function clearProblem(): void {
-  state.problem = undefined;
-  alertBox.hidden = true;
-  alertBox.textContent = '';
-  for (const input of [fileInput, passwordInput]) {
-    input.removeAttribute('aria-invalid');
-    input.removeAttribute('aria-errormessage');
-  }
-}
-
-function setStatus(key: TextKey | undefined): void {
-  state.status = key;
-  statusLine.textContent = key === undefined ? '' : text(key);
-}
-
-function setBusy(busy: boolean): void {
-  state.busy = busy;
-  for (const button of [openButton, signButton, anotherButton]) button.disabled = busy || state.finished;
-  keyForm.setAttribute('aria-busy', String(busy));
-  signForm.setAttribute('aria-busy', String(busy));
-}
-
 // ---- step 1: open the key file --------------------------------------------------------
 
 keyForm.addEventListener('submit', (event) => {
   event.preventDefault();
-  if (!state.busy && !state.finished) void openFile();
+  if (!page.busy && !state.finished) void openFile();
 });
 
 async function openFile(): Promise<void> {
-  clearProblem();
+  page.clearProblem();
   const file = fileInput.files?.[0];
-  if (file === undefined) return showProblem('file_missing', fileInput);
-  if (file.size > maxKeyFileBytes) return showProblem('file_too_large', fileInput);
-  if (globalThis.crypto?.subtle === undefined) return showProblem('browser_unsupported');
-  setBusy(true);
-  setStatus('opening');
+  if (file === undefined) return page.showProblem({ problem: 'file_missing' }, fileInput);
+  if (file.size > maxKeyFileBytes) return page.showProblem({ problem: 'file_too_large' }, fileInput);
+  if (globalThis.crypto?.subtle === undefined) return page.showProblem({ problem: 'browser_unsupported' });
+  page.setBusy(true);
+  page.setStatus('opening');
   try {
     const bytes = new Uint8Array(await file.arrayBuffer());
     state.identities = await openKeyFile(bytes, passwordInput.value);
   } catch (error) {
-    setBusy(false);
-    if (!(error instanceof KeyFileError)) return showProblem('not_a_key_file', fileInput);
-    if (error.problem === 'wrong_password') return showProblem('wrong_password', passwordInput);
+    page.setBusy(false);
+    if (!(error instanceof KeyFileError)) return page.showProblem({ problem: 'not_a_key_file' }, fileInput);
+    if (error.problem === 'wrong_password') return page.showProblem({ problem: 'wrong_password' }, passwordInput);
     const looksLikeKeyFile = /\.(p12|pfx)$/i.test(file.name);
-    return showProblem(error.problem === 'not_a_key_file' && !looksLikeKeyFile ? 'file_type' : error.problem, fileInput);
+    return page.showProblem({ problem: error.problem === 'not_a_key_file' && !looksLikeKeyFile ? 'file_type' : error.problem }, fileInput);
   }
   // The password has done its work; it is not kept in the page any longer than this.
   passwordInput.value = '';
   state.selected = 0;
-  setBusy(false);
-  setStatus(undefined);
+  page.setBusy(false);
+  page.setStatus(undefined);
   keyForm.hidden = true;
   signForm.hidden = false;
   renderIdentities();
@@ -225,7 +181,7 @@ function displayName(summary: CertificateSummary): string {
   return summary.commonName ?? (parts.length > 0 ? parts.join(' ') : summary.serialHex);
 }
 
-anotherButton.addEventListener('click', () => { if (!state.busy) backToFile(); });
+anotherButton.addEventListener('click', () => { if (!page.busy) backToFile(); });
 
 function backToFile(): void {
   state.identities = [];
@@ -239,35 +195,35 @@ function backToFile(): void {
 
 signForm.addEventListener('submit', (event) => {
   event.preventDefault();
-  if (!state.busy && !state.finished) void signIn();
+  if (!page.busy && !state.finished) void signIn();
 });
 
 async function signIn(): Promise<void> {
   const identity = state.identities[state.selected];
   if (identity === undefined) return;
-  clearProblem();
-  setBusy(true);
-  setStatus('signing');
+  page.clearProblem();
+  page.setBusy(true);
+  page.setStatus('signing');
   const outcome = await postSignature(identity);
   if ('redirectTo' in outcome) {
     state.finished = true;
     state.identities = [];
-    setStatus('redirecting');
+    page.setStatus('redirecting');
     window.location.assign(outcome.redirectTo);
     return;
   }
-  setBusy(false);
+  page.setBusy(false);
   if (outcome.problem === 'not_found') {
     // The interaction is gone: only the agency app can start a new one.
     state.finished = true;
     state.identities = [];
     signForm.hidden = true;
     keyForm.hidden = true;
-    setBusy(false);
+    page.setBusy(false);
   } else if (chooseAnotherFile.has(outcome.problem)) {
     backToFile();
   }
-  showProblem(outcome.problem, chooseAnotherFile.has(outcome.problem) ? fileInput : undefined, outcome.words);
+  page.showProblem(outcome, chooseAnotherFile.has(outcome.problem) ? fileInput : undefined);
 }
 
 async function postSignature(identity: KeyFileIdentity): Promise<{ redirectTo: string } | ServiceProblem> {

@@ -19,6 +19,7 @@ import { callCapiws, failureReason, ModuleUnreachable, type CapiwsAnswer, type C
 import { eimzoDownloadUrl, eimzoTexts, type EimzoProblem } from './eimzoTexts.ts';
 import { dictionaries, fill, formatDate, isLocale, type Locale } from './i18n.ts';
 import { make, postJson, serviceProblem, type ServiceRefusal } from './pageParts.ts';
+import { pageStatus } from './pageStatus.ts';
 
 /** One key as `pfx.list_all_certificates` lists it. */
 interface EimzoKey {
@@ -77,8 +78,6 @@ function readKey(entry: Record<string, unknown>): EimzoKey | undefined {
 const main = document.getElementById('main');
 const keyForm = document.getElementById('key-form');
 const signForm = document.getElementById('sign-form');
-const alertBox = document.getElementById('alert');
-const statusLine = document.getElementById('status');
 
 const locale = (): Locale => (isLocale(document.documentElement.lang) ? document.documentElement.lang : 'uz');
 const t = () => eimzoTexts[locale()];
@@ -88,9 +87,6 @@ const apiKeys = (main?.dataset.eimzo ?? '').split(',').filter(Boolean);
 const domain = window.location.hostname;
 
 let keys: EimzoKey[] = [];
-let shown: { kind: 'eimzo'; problem: EimzoProblem; reason?: string; date?: Date } | ServiceRefusal | undefined;
-let status: 'finding' | 'signing' | undefined;
-let busy = false;
 /** The chosen key's place in `keys`, kept across a language switch's re-rendering. */
 let selected = 0;
 
@@ -102,6 +98,12 @@ const signButton = make('button', { type: 'submit', className: 'primary', id: 'e
 const form = make('form', { id: 'eimzo-form', className: 'card', hidden: true, noValidate: true },
   intro, list, make('div', { className: 'actions' }, signButton, refreshButton));
 
+type Shown = { kind: 'eimzo'; problem: EimzoProblem; reason?: string; date?: Date } | ServiceRefusal;
+
+const page = pageStatus<Shown, 'finding' | 'signing'>({
+  sentence, statusText: (status) => t()[status], fields: [], buttons: [refreshButton, signButton], forms: [form],
+});
+
 function render(): void {
   const x = t();
   tab.textContent = x.tab;
@@ -110,8 +112,7 @@ function render(): void {
   refreshButton.textContent = x.refresh;
   signButton.textContent = x.signIn;
   renderKeys();
-  if (shown !== undefined) showAlert(shown);
-  if (status !== undefined && statusLine !== null) statusLine.textContent = status === 'finding' ? x.finding : x.signing;
+  page.redraw();
 }
 
 function renderKeys(): void {
@@ -138,56 +139,21 @@ function renderKeys(): void {
 }
 
 /** The sentence in the alert; for a missing module, followed by the link to E-IMZO's official page. */
-function showAlert(current: NonNullable<typeof shown>): void {
-  if (alertBox === null) return;
-  if (current.kind === 'service') {
-    alertBox.textContent = fill(dictionaries[locale()].errors[current.problem], client, current.words);
-    return;
-  }
-  const sentence = t().problems[current.problem]
+function sentence(shown: Shown): Array<string | Node> {
+  if (shown.kind === 'service') return [fill(dictionaries[locale()].errors[shown.problem], client, shown.words)];
+  const words = t().problems[shown.problem]
     .replaceAll('{domain}', domain)
-    .replace('{reason}', current.reason ?? '')
-    .replace('{date}', current.date === undefined ? '' : formatDate(dictionaries[locale()], current.date));
-  alertBox.replaceChildren(document.createTextNode(sentence));
-  if (current.problem === 'module_missing') {
-    const link = make('a', { href: eimzoDownloadUrl, textContent: t().download, id: 'eimzo-download' });
-    link.rel = 'noopener noreferrer';
-    alertBox.append(' ', link);
-  }
-}
-
-function showProblem(problem: NonNullable<typeof shown>): void {
-  shown = problem;
-  setStatus(undefined);
-  if (alertBox === null) return;
-  showAlert(problem);
-  alertBox.hidden = false;
-  alertBox.focus();
-}
-
-function clearProblem(): void {
-  shown = undefined;
-  if (alertBox !== null) {
-    alertBox.hidden = true;
-    alertBox.textContent = '';
-  }
-}
-
-function setStatus(next: typeof status): void {
-  status = next;
-  if (statusLine !== null) statusLine.textContent = next === undefined ? '' : next === 'finding' ? t().finding : t().signing;
-}
-
-function setBusy(next: boolean): void {
-  busy = next;
-  refreshButton.disabled = next;
-  signButton.disabled = next;
-  form.setAttribute('aria-busy', String(next));
+    .replace('{reason}', shown.reason ?? '')
+    .replace('{date}', shown.date === undefined ? '' : formatDate(dictionaries[locale()], shown.date));
+  if (shown.problem !== 'module_missing') return [words];
+  const link = make('a', { href: eimzoDownloadUrl, textContent: t().download, id: 'eimzo-download' });
+  link.rel = 'noopener noreferrer';
+  return [words, ' ', link];
 }
 
 /** This method on, the others' forms off; the other tabs' own handlers undo it (choose below). */
 function chooseEimzo(): void {
-  clearProblem();
+  page.clearProblem();
   for (const other of [keyForm, signForm, document.getElementById('token-form')]) if (other !== null) other.hidden = true;
   for (const button of Array.from(document.querySelectorAll('.methods button'))) button.setAttribute('aria-pressed', String(button === tab));
   form.hidden = false;
@@ -214,16 +180,16 @@ async function call(request: CapiwsRequest, failure: EimzoProblem = 'module_erro
 }
 
 function report(error: unknown): void {
-  if (error instanceof ModuleUnreachable) return showProblem({ kind: 'eimzo', problem: 'module_missing' });
-  if (error instanceof ModuleRefused) return showProblem({ kind: 'eimzo', problem: error.problem, reason: error.reason });
-  showProblem({ kind: 'service', problem: 'network' });
+  if (error instanceof ModuleUnreachable) return page.showProblem({ kind: 'eimzo', problem: 'module_missing' });
+  if (error instanceof ModuleRefused) return page.showProblem({ kind: 'eimzo', problem: error.problem, reason: error.reason });
+  page.showProblem({ kind: 'service', problem: 'network' });
 }
 
 /** version, apikey, then the keys E-IMZO holds. */
 async function find(): Promise<void> {
-  clearProblem();
-  setBusy(true);
-  setStatus('finding');
+  page.clearProblem();
+  page.setBusy(true);
+  page.setStatus('finding');
   try {
     await call({ name: 'version' });
     await call({ name: 'apikey', arguments: apiKeys }, 'domain_not_registered');
@@ -232,15 +198,15 @@ async function find(): Promise<void> {
     selected = 0;
     keys = entries.flatMap((entry) => (typeof entry === 'object' && entry !== null ? [readKey(entry as Record<string, unknown>)] : []))
       .filter((key) => key !== undefined);
-    setStatus(undefined);
+    page.setStatus(undefined);
     render();
-    if (keys.length === 0) showProblem({ kind: 'eimzo', problem: 'no_keys' });
+    if (keys.length === 0) page.showProblem({ kind: 'eimzo', problem: 'no_keys' });
   } catch (error) {
     keys = [];
     render();
     report(error);
   } finally {
-    setBusy(false);
+    page.setBusy(false);
   }
 }
 
@@ -248,10 +214,10 @@ async function sign(): Promise<void> {
   const chosen = keys[selected];
   if (chosen === undefined) return;
   // An expired key is named before E-IMZO asks for its password: the password could not help.
-  if (!(chosen.validTo.getTime() > Date.now())) return showProblem({ kind: 'eimzo', problem: 'key_expired', date: chosen.validTo });
-  clearProblem();
-  setBusy(true);
-  setStatus('signing');
+  if (!(chosen.validTo.getTime() > Date.now())) return page.showProblem({ kind: 'eimzo', problem: 'key_expired', date: chosen.validTo });
+  page.clearProblem();
+  page.setBusy(true);
+  page.setStatus('signing');
   let keyId: string | undefined;
   let destination: string | undefined;
   try {
@@ -261,15 +227,15 @@ async function sign(): Promise<void> {
     await call({ plugin: 'pfx', name: 'verify_password', arguments: [keyId] }, 'wrong_password');
     // The challenge only now, so the time spent typing the password does not use up its lifetime.
     const challengeResponse = await postJson('/v1/challenges', {});
-    if (challengeResponse.status !== 201) return showProblem(await serviceProblem(challengeResponse, locale()));
+    if (challengeResponse.status !== 201) return page.showProblem(await serviceProblem(challengeResponse, locale()));
     const { id, challenge } = (await challengeResponse.json()) as { id: string; challenge: string };
     const signed = await call({ plugin: 'pkcs7', name: 'create_pkcs7', arguments: [utf8Base64(challenge), keyId, 'no'] });
     if (typeof signed.pkcs7_64 !== 'string') throw new ModuleRefused('module_error', 'create_pkcs7 gave no pkcs7_64');
     const response = await postJson(`/login/${encodeURIComponent(interactionId)}`, { challengeId: id, format: 'cms', cms: signed.pkcs7_64 });
-    if (response.status !== 200) return showProblem(await serviceProblem(response, locale()));
+    if (response.status !== 200) return page.showProblem(await serviceProblem(response, locale()));
     const { redirectTo } = (await response.json()) as { redirectTo?: unknown };
-    if (typeof redirectTo !== 'string' || !/^https?:\/\//i.test(redirectTo)) return showProblem({ kind: 'service', problem: 'internal_error' });
-    setStatus(undefined);
+    if (typeof redirectTo !== 'string' || !/^https?:\/\//i.test(redirectTo)) return page.showProblem({ kind: 'service', problem: 'internal_error' });
+    page.setStatus(undefined);
     destination = redirectTo;
   } catch (error) {
     report(error);
@@ -277,7 +243,7 @@ async function sign(): Promise<void> {
     // E-IMZO keeps a loaded key until told otherwise; the page lets go of it whatever happened,
     // and before it leaves for the agency (a page navigating away may never send the request).
     if (keyId !== undefined) await callCapiws({ plugin: 'pfx', name: 'unload_key', arguments: [keyId] }, { protocol: window.location.protocol }).catch(() => undefined);
-    setBusy(false);
+    page.setBusy(false);
   }
   if (destination !== undefined) window.location.assign(destination);
 }
@@ -286,8 +252,6 @@ async function sign(): Promise<void> {
 function utf8Base64(text: string): string {
   return btoa(String.fromCharCode(...new TextEncoder().encode(text)));
 }
-
-
 
 /** Whether the module answers on the loopback (a short wait: nothing there refuses at once). */
 async function moduleAnswers(): Promise<boolean> {
@@ -305,16 +269,16 @@ if (main !== null && keyForm !== null && methods !== null && main.dataset.level 
   keyForm.before(form);
   tab.addEventListener('click', () => {
     chooseEimzo();
-    if (!busy) void find();
+    if (!page.busy) void find();
   });
   // Another method chosen: this one's form goes away (their own handlers show theirs).
   for (const other of Array.from(methods.querySelectorAll('button'))) {
     if (other !== tab) other.addEventListener('click', () => { form.hidden = true; tab.setAttribute('aria-pressed', 'false'); });
   }
-  refreshButton.addEventListener('click', () => { if (!busy) void find(); });
+  refreshButton.addEventListener('click', () => { if (!page.busy) void find(); });
   form.addEventListener('submit', (event) => {
     event.preventDefault();
-    if (!busy) void (keys.length > 0 ? sign() : find());
+    if (!page.busy) void (keys.length > 0 ? sign() : find());
   });
   new MutationObserver(render).observe(document.documentElement, { attributes: true, attributeFilter: ['lang'] });
   render();

@@ -11,8 +11,9 @@
 // service's error sentences are the dictionary's.
 import { agentOrigin } from '../../login/originBinding.ts';
 import { isRecentEnough, minimumAgentVersion } from '../../token/agentRelease.ts';
-import { dictionaries, fill, formatDate, isLocale, type Locale, type Problem } from './i18n.ts';
-import { make, postJson, serviceProblem } from './pageParts.ts';
+import { dictionaries, fill, formatDate, isLocale, type Locale } from './i18n.ts';
+import { make, postJson, serviceProblem, type ServiceRefusal } from './pageParts.ts';
+import { pageStatus } from './pageStatus.ts';
 
 type TokenProblem =
   | 'agent_missing' | 'agent_too_old' | 'no_certificates' | 'choose_certificate' | 'pin_missing'
@@ -166,8 +167,6 @@ interface Listed {
 const main = document.getElementById('main');
 const keyForm = document.getElementById('key-form');
 const signForm = document.getElementById('sign-form');
-const alertBox = document.getElementById('alert');
-const statusLine = document.getElementById('status');
 
 const locale = (): Locale => (isLocale(document.documentElement.lang) ? document.documentElement.lang : 'uz');
 const t = () => texts[locale()];
@@ -188,10 +187,6 @@ let downloads: Download[] | undefined;
 /** The version a too-old agent answered with, for its sentence. */
 let foundVersion = '';
 let locked = new Set<string>();
-let shown: { kind: 'token'; problem: TokenProblem } | { kind: 'service'; problem: Problem; words?: Record<string, string> } | undefined;
-let status: 'finding' | 'signing' | undefined;
-let busy = false;
-
 
 const fileTab = make('button', { type: 'button', className: 'secondary', id: 'method-file' });
 const tokenTab = make('button', { type: 'button', className: 'secondary', id: 'method-token' });
@@ -213,6 +208,12 @@ const onLinux = /\b(Linux|X11)\b/.test(navigator.userAgent) && !/Android/i.test(
 const tokenForm = make('form', { id: 'token-form', className: 'card', hidden: true, noValidate: true },
   intro, list, pinField, make('div', { className: 'actions' }, findButton, signButton), installHelp);
 
+type Shown = { kind: 'token'; problem: TokenProblem } | ServiceRefusal;
+
+const page = pageStatus<Shown, 'finding' | 'signing'>({
+  sentence, statusText: (status) => t()[status], fields: [pinInput], buttons: [findButton, signButton], forms: [tokenForm],
+});
+
 function render(): void {
   const x = t();
   fileTab.textContent = x.fileTab;
@@ -227,8 +228,7 @@ function render(): void {
   installText.textContent = x.install;
   renderDownloads();
   renderCertificates();
-  if (shown !== undefined && alertBox !== null) alertBox.textContent = sentence(shown);
-  if (status !== undefined && statusLine !== null) statusLine.textContent = status === 'finding' ? x.finding : x.signing;
+  page.redraw();
 }
 
 function renderCertificates(): void {
@@ -287,51 +287,13 @@ function commonName(subject: string): string {
   return /(?:^|,)CN=((?:\\,|[^,])+)/.exec(subject)?.[1]?.replace(/\\(.)/g, '$1') ?? subject;
 }
 
-function sentence(current: NonNullable<typeof shown>): string {
+function sentence(current: Shown): string {
   if (current.kind === 'service') return fill(dictionaries[locale()].errors[current.problem], client, current.words);
   return t().problems[current.problem].replace('{version}', foundVersion).replace('{minimum}', minimumAgentVersion);
 }
 
-function showProblem(problem: NonNullable<typeof shown>, field?: HTMLInputElement): void {
-  shown = problem;
-  setStatus(undefined);
-  if (alertBox === null) return;
-  alertBox.textContent = sentence(problem);
-  alertBox.hidden = false;
-  if (field === pinInput) {
-    pinInput.setAttribute('aria-invalid', 'true');
-    pinInput.setAttribute('aria-errormessage', 'alert');
-  } else {
-    pinInput.removeAttribute('aria-invalid');
-    pinInput.removeAttribute('aria-errormessage');
-  }
-  alertBox.focus();
-}
-
-function clearProblem(): void {
-  shown = undefined;
-  pinInput.removeAttribute('aria-invalid');
-  pinInput.removeAttribute('aria-errormessage');
-  if (alertBox !== null) {
-    alertBox.hidden = true;
-    alertBox.textContent = '';
-  }
-}
-
-function setStatus(next: typeof status): void {
-  status = next;
-  if (statusLine !== null) statusLine.textContent = next === undefined ? '' : next === 'finding' ? t().finding : t().signing;
-}
-
-function setBusy(next: boolean): void {
-  busy = next;
-  findButton.disabled = next;
-  signButton.disabled = next;
-  tokenForm.setAttribute('aria-busy', String(next));
-}
-
 function choose(method: 'file' | 'token'): void {
-  clearProblem();
+  page.clearProblem();
   tokenForm.hidden = method !== 'token';
   // Back on the key file, its first step: the file and password are asked again.
   if (keyForm !== null) keyForm.hidden = method === 'token';
@@ -361,75 +323,73 @@ async function agentProblem(response: Response): Promise<TokenProblem> {
 }
 
 async function find(): Promise<void> {
-  clearProblem();
-  setBusy(true);
-  setStatus('finding');
+  page.clearProblem();
+  page.setBusy(true);
+  page.setStatus('finding');
   installHelp.hidden = true;
   try {
     const status = await agent('/v1/status');
-    if (!status.ok) return showProblem({ kind: 'token', problem: await agentProblem(status) });
+    if (!status.ok) return page.showProblem({ kind: 'token', problem: await agentProblem(status) });
     const { version } = (await status.json()) as { version?: unknown };
     if (!isRecentEnough(version)) {
       foundVersion = typeof version === 'string' || typeof version === 'number' ? String(version) : '?';
       await showInstall();
-      return showProblem({ kind: 'token', problem: 'agent_too_old' });
+      return page.showProblem({ kind: 'token', problem: 'agent_too_old' });
     }
     const response = await agent('/v1/certificates');
-    if (!response.ok) return showProblem({ kind: 'token', problem: await agentProblem(response) });
+    if (!response.ok) return page.showProblem({ kind: 'token', problem: await agentProblem(response) });
     const body = (await response.json()) as { certificates?: Listed[]; tokens?: Array<{ slot: string; pinLocked: boolean }> };
     certificates = body.certificates ?? [];
     locked = new Set((body.tokens ?? []).filter((token) => token.pinLocked).map((token) => token.slot));
-    setStatus(undefined);
+    page.setStatus(undefined);
     render();
-    if (certificates.length === 0) return showProblem({ kind: 'token', problem: 'no_certificates' });
+    if (certificates.length === 0) return page.showProblem({ kind: 'token', problem: 'no_certificates' });
     pinInput.focus();
   } catch (error) {
     if (!(error instanceof AgentMissing)) throw error;
     await showInstall();
-    showProblem({ kind: 'token', problem: 'agent_missing' });
+    page.showProblem({ kind: 'token', problem: 'agent_missing' });
   } finally {
-    setBusy(false);
+    page.setBusy(false);
   }
 }
 
 async function sign(): Promise<void> {
   const chosen = list.querySelector<HTMLInputElement>('input[name="token-certificate"]:checked')?.value;
-  if (chosen === undefined) return showProblem({ kind: 'token', problem: 'choose_certificate' });
-  if (pinInput.value === '') return showProblem({ kind: 'token', problem: 'pin_missing' }, pinInput);
-  clearProblem();
-  setBusy(true);
-  setStatus('signing');
+  if (chosen === undefined) return page.showProblem({ kind: 'token', problem: 'choose_certificate' });
+  if (pinInput.value === '') return page.showProblem({ kind: 'token', problem: 'pin_missing' }, pinInput);
+  page.clearProblem();
+  page.setBusy(true);
+  page.setStatus('signing');
   try {
     const challengeResponse = await postJson('/v1/challenges', {});
-    if (challengeResponse.status !== 201) return showProblem(await serviceProblem(challengeResponse, locale()));
+    if (challengeResponse.status !== 201) return page.showProblem(await serviceProblem(challengeResponse, locale()));
     const { id, challenge } = (await challengeResponse.json()) as { id: string; challenge: string };
     const signed = await agent('/v1/sign', {
       method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ certificate: chosen, pin: pinInput.value, challenge }),
     });
     if (!signed.ok) {
       const problem = await agentProblem(signed);
-      return showProblem({ kind: 'token', problem }, problem.startsWith('pin_') ? pinInput : undefined);
+      return page.showProblem({ kind: 'token', problem }, problem.startsWith('pin_') ? pinInput : undefined);
     }
     // The PIN has done its work on the token; it is not kept in the page.
     pinInput.value = '';
     const { format, cms } = (await signed.json()) as { format: string; cms: string };
     const response = await postJson(`/login/${encodeURIComponent(interactionId)}`, { challengeId: id, format, cms });
-    if (response.status !== 200) return showProblem(await serviceProblem(response, locale()));
+    if (response.status !== 200) return page.showProblem(await serviceProblem(response, locale()));
     const { redirectTo } = (await response.json()) as { redirectTo?: unknown };
-    if (typeof redirectTo !== 'string' || !/^https?:\/\//i.test(redirectTo)) return showProblem({ kind: 'service', problem: 'internal_error' });
+    if (typeof redirectTo !== 'string' || !/^https?:\/\//i.test(redirectTo)) return page.showProblem({ kind: 'service', problem: 'internal_error' });
     window.location.assign(redirectTo);
   } catch (error) {
     if (error instanceof AgentMissing) {
       await showInstall();
-      return showProblem({ kind: 'token', problem: 'agent_missing' });
+      return page.showProblem({ kind: 'token', problem: 'agent_missing' });
     }
-    showProblem({ kind: 'service', problem: 'network' });
+    page.showProblem({ kind: 'service', problem: 'network' });
   } finally {
-    setBusy(false);
+    page.setBusy(false);
   }
 }
-
-
 
 /** The agency asked for acr `high` (docs/api.md "Levels"): only a key token reaches it, so the page offers nothing else. */
 const tokenOnly = main?.dataset.level === 'high';
@@ -442,11 +402,11 @@ if (main !== null && keyForm !== null) {
   }
   fileTab.addEventListener('click', () => choose('file'));
   tokenTab.addEventListener('click', () => choose('token'));
-  findButton.addEventListener('click', () => { if (!busy) void find(); });
+  findButton.addEventListener('click', () => { if (!page.busy) void find(); });
   // Enter in the PIN field signs; before a listing there is nothing to sign with.
   tokenForm.addEventListener('submit', (event) => {
     event.preventDefault();
-    if (!busy) void (certificates.length > 0 ? sign() : find());
+    if (!page.busy) void (certificates.length > 0 ? sign() : find());
   });
   // The language switch (browser.ts) sets <html lang>; our sentences follow it.
   new MutationObserver(render).observe(document.documentElement, { attributes: true, attributeFilter: ['lang'] });
