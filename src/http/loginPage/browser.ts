@@ -1,10 +1,12 @@
 // The sign-in page in the citizen's browser (bundled by assets.ts): open the key file with the
 // password, show whose certificate it is, then fetch a challenge, sign it as CMS and post it
-// to /login/{interactionId}, and follow `redirectTo`. The file, the password and the private
-// key stay in this page: the only requests are POST /v1/challenges ({}) and the signed body.
+// to /login/{interactionId} (pageParts.ts), and follow `redirectTo`. The file, the password and
+// the private key stay in this page: the only requests are POST /v1/challenges ({}) and the
+// signed body.
 import { KeyFileError, openKeyFile, type CertificateSummary, type KeyFileIdentity } from '../../pki/browser/keyFile.ts';
-import { defaultLocale, dictionaries, fill, formatDate, isLocale, type Locale, type Problem, problemWords, type TextKey } from './i18n.ts';
+import { dictionaries, fill, formatDate, type Locale, type Problem, type TextKey } from './i18n.ts';
 import { startLanguageSwitch } from './languageSwitch.ts';
+import { NetworkFailure, pageLocale, signInWith, type ServiceRefusal } from './pageParts.ts';
 import { pageStatus } from './pageStatus.ts';
 // The "key token" way beside the key file (signing through the local agent); it adds its own part of the page.
 import './keyToken.ts';
@@ -39,7 +41,6 @@ const signButton = element('sign', HTMLButtonElement);
 const anotherButton = element('another', HTMLButtonElement);
 const fileName = element('file-name', HTMLSpanElement);
 
-const interactionId = main.dataset.interaction ?? '';
 const client = main.dataset.client ?? '';
 
 const state: {
@@ -48,7 +49,7 @@ const state: {
   selected: number;
   finished: boolean;
 } = {
-  locale: isLocale(document.documentElement.lang) ? document.documentElement.lang : defaultLocale,
+  locale: pageLocale(),
   identities: [],
   selected: 0,
   finished: false,
@@ -56,7 +57,7 @@ const state: {
 
 const text = (key: TextKey) => fill(dictionaries[state.locale][key], client);
 
-const page = pageStatus<ServiceProblem, TextKey>({
+const page = pageStatus<Pick<ServiceRefusal, 'problem' | 'words'>, TextKey>({
   // With what the sentence names (problemWords), kept for a change of language.
   sentence: ({ problem, words }) => fill(dictionaries[state.locale].errors[problem], client, words),
   statusText: text,
@@ -204,7 +205,8 @@ async function signIn(): Promise<void> {
   page.clearProblem();
   page.setBusy(true);
   page.setStatus('signing');
-  const outcome = await postSignature(identity);
+  const outcome = await signInWith(async (challenge) => ({ format: 'cms', cms: base64(await identity.signChallenge(challenge)) }))
+    .catch((error: unknown): ServiceRefusal => ({ kind: 'service', problem: error instanceof NetworkFailure ? 'network' : 'internal_error' }));
   if ('redirectTo' in outcome) {
     state.finished = true;
     state.identities = [];
@@ -224,55 +226,6 @@ async function signIn(): Promise<void> {
     backToFile();
   }
   page.showProblem(outcome, chooseAnotherFile.has(outcome.problem) ? fileInput : undefined);
-}
-
-async function postSignature(identity: KeyFileIdentity): Promise<{ redirectTo: string } | ServiceProblem> {
-  try {
-    const challengeResponse = await postJson('/v1/challenges', {});
-    if (challengeResponse.status !== 201) return problemOf(challengeResponse);
-    const challenge = (await challengeResponse.json()) as { id?: unknown; challenge?: unknown };
-    if (typeof challenge.id !== 'string' || typeof challenge.challenge !== 'string') return { problem: 'internal_error' };
-    const cms = await identity.signChallenge(challenge.challenge);
-    const response = await postJson(`/login/${encodeURIComponent(interactionId)}`, { challengeId: challenge.id, format: 'cms', cms: base64(cms) });
-    if (response.status !== 200) return problemOf(response);
-    const { redirectTo } = (await response.json()) as { redirectTo?: unknown };
-    if (typeof redirectTo !== 'string' || !/^https?:\/\//i.test(redirectTo)) return { problem: 'internal_error' };
-    return { redirectTo };
-  } catch (error) {
-    return { problem: error instanceof NetworkFailure ? 'network' : 'internal_error' };
-  }
-}
-
-class NetworkFailure extends Error {}
-
-async function postJson(path: string, body: unknown): Promise<Response> {
-  try {
-    return await fetch(path, {
-      method: 'POST', credentials: 'same-origin', cache: 'no-store', redirect: 'error',
-      headers: { 'content-type': 'application/json', accept: 'application/json, application/problem+json' },
-      body: JSON.stringify(body),
-    });
-  } catch (error) {
-    throw new NetworkFailure('the service cannot be reached', { cause: error });
-  }
-}
-
-interface ServiceProblem {
-  problem: Problem;
-  words?: Record<string, string>;
-}
-
-/** The problem+json `code` when it is one the page has a sentence for, with what it names; else by status. */
-async function problemOf(response: Response): Promise<ServiceProblem> {
-  try {
-    const { code, detail } = (await response.json()) as { code?: unknown; detail?: unknown };
-    if (typeof code === 'string' && code in dictionaries[state.locale].errors) return { problem: code as Problem, words: problemWords(code as Problem, detail) };
-  } catch {
-    // Not JSON: a proxy's page, say; the status still tells what kind of failure it was.
-  }
-  if (response.status === 429) return { problem: 'rate_limited' };
-  if (response.status === 404) return { problem: 'not_found' };
-  return { problem: response.status >= 500 ? 'unavailable' : 'invalid_request' };
 }
 
 function base64(bytes: Uint8Array): string {

@@ -17,8 +17,8 @@ import { nationalIdentity, type SubjectAttribute } from '../../pki/x509/national
 import { OID } from '../../pki/asn1/oids.ts';
 import { callCapiws, failureReason, ModuleUnreachable, type CapiwsAnswer, type CapiwsRequest } from './capiws.ts';
 import { eimzoDownloadUrl, eimzoTexts, type EimzoProblem } from './eimzoTexts.ts';
-import { dictionaries, fill, formatDate, isLocale, type Locale } from './i18n.ts';
-import { make, postJson, serviceProblem, type ServiceRefusal } from './pageParts.ts';
+import { dictionaries, fill, formatDate } from './i18n.ts';
+import { make, pageLocale, signInWith, type ServiceRefusal } from './pageParts.ts';
 import { pageStatus } from './pageStatus.ts';
 
 /** One key as `pfx.list_all_certificates` lists it. */
@@ -79,9 +79,7 @@ const main = document.getElementById('main');
 const keyForm = document.getElementById('key-form');
 const signForm = document.getElementById('sign-form');
 
-const locale = (): Locale => (isLocale(document.documentElement.lang) ? document.documentElement.lang : 'uz');
-const t = () => eimzoTexts[locale()];
-const interactionId = main?.dataset.interaction ?? '';
+const t = () => eimzoTexts[pageLocale()];
 const client = main?.dataset.client ?? '';
 const apiKeys = (main?.dataset.eimzo ?? '').split(',').filter(Boolean);
 const domain = window.location.hostname;
@@ -116,7 +114,7 @@ function render(): void {
 }
 
 function renderKeys(): void {
-  const dictionary = dictionaries[locale()];
+  const dictionary = dictionaries[pageLocale()];
   const now = Date.now();
   list.replaceChildren(...keys.map((key, index) => {
     const radio = make('input', { type: 'radio', name: 'eimzo-key', value: String(index), checked: index === selected });
@@ -140,11 +138,11 @@ function renderKeys(): void {
 
 /** The sentence in the alert; for a missing module, followed by the link to E-IMZO's official page. */
 function sentence(shown: Shown): Array<string | Node> {
-  if (shown.kind === 'service') return [fill(dictionaries[locale()].errors[shown.problem], client, shown.words)];
+  if (shown.kind === 'service') return [fill(dictionaries[pageLocale()].errors[shown.problem], client, shown.words)];
   const words = t().problems[shown.problem]
     .replaceAll('{domain}', domain)
     .replace('{reason}', shown.reason ?? '')
-    .replace('{date}', shown.date === undefined ? '' : formatDate(dictionaries[locale()], shown.date));
+    .replace('{date}', shown.date === undefined ? '' : formatDate(dictionaries[pageLocale()], shown.date));
   if (shown.problem !== 'module_missing') return [words];
   const link = make('a', { href: eimzoDownloadUrl, textContent: t().download, id: 'eimzo-download' });
   link.rel = 'noopener noreferrer';
@@ -221,22 +219,19 @@ async function sign(): Promise<void> {
   let keyId: string | undefined;
   let destination: string | undefined;
   try {
-    const loaded = await call({ plugin: 'pfx', name: 'load_key', arguments: [chosen.disk, chosen.path, chosen.name, chosen.alias] });
-    if (typeof loaded.keyId !== 'string') throw new ModuleRefused('module_error', 'load_key gave no keyId');
-    keyId = loaded.keyId;
-    await call({ plugin: 'pfx', name: 'verify_password', arguments: [keyId] }, 'wrong_password');
+    const { keyId: loaded } = await call({ plugin: 'pfx', name: 'load_key', arguments: [chosen.disk, chosen.path, chosen.name, chosen.alias] });
+    if (typeof loaded !== 'string') throw new ModuleRefused('module_error', 'load_key gave no keyId');
+    keyId = loaded;
+    await call({ plugin: 'pfx', name: 'verify_password', arguments: [loaded] }, 'wrong_password');
     // The challenge only now, so the time spent typing the password does not use up its lifetime.
-    const challengeResponse = await postJson('/v1/challenges', {});
-    if (challengeResponse.status !== 201) return page.showProblem(await serviceProblem(challengeResponse, locale()));
-    const { id, challenge } = (await challengeResponse.json()) as { id: string; challenge: string };
-    const signed = await call({ plugin: 'pkcs7', name: 'create_pkcs7', arguments: [utf8Base64(challenge), keyId, 'no'] });
-    if (typeof signed.pkcs7_64 !== 'string') throw new ModuleRefused('module_error', 'create_pkcs7 gave no pkcs7_64');
-    const response = await postJson(`/login/${encodeURIComponent(interactionId)}`, { challengeId: id, format: 'cms', cms: signed.pkcs7_64 });
-    if (response.status !== 200) return page.showProblem(await serviceProblem(response, locale()));
-    const { redirectTo } = (await response.json()) as { redirectTo?: unknown };
-    if (typeof redirectTo !== 'string' || !/^https?:\/\//i.test(redirectTo)) return page.showProblem({ kind: 'service', problem: 'internal_error' });
+    const outcome = await signInWith(async (challenge) => {
+      const signed = await call({ plugin: 'pkcs7', name: 'create_pkcs7', arguments: [utf8Base64(challenge), loaded, 'no'] });
+      if (typeof signed.pkcs7_64 !== 'string') throw new ModuleRefused('module_error', 'create_pkcs7 gave no pkcs7_64');
+      return { format: 'cms', cms: signed.pkcs7_64 };
+    });
+    if (!('redirectTo' in outcome)) return page.showProblem(outcome);
     page.setStatus(undefined);
-    destination = redirectTo;
+    destination = outcome.redirectTo;
   } catch (error) {
     report(error);
   } finally {

@@ -11,8 +11,8 @@
 // service's error sentences are the dictionary's.
 import { agentOrigin } from '../../login/originBinding.ts';
 import { isRecentEnough, minimumAgentVersion } from '../../token/agentRelease.ts';
-import { dictionaries, fill, formatDate, isLocale, type Locale } from './i18n.ts';
-import { make, postJson, serviceProblem, type ServiceRefusal } from './pageParts.ts';
+import { dictionaries, fill, formatDate, type Locale } from './i18n.ts';
+import { make, pageLocale, signInWith, type ServiceRefusal, type Signature } from './pageParts.ts';
 import { pageStatus } from './pageStatus.ts';
 
 type TokenProblem =
@@ -168,9 +168,7 @@ const main = document.getElementById('main');
 const keyForm = document.getElementById('key-form');
 const signForm = document.getElementById('sign-form');
 
-const locale = (): Locale => (isLocale(document.documentElement.lang) ? document.documentElement.lang : 'uz');
-const t = () => texts[locale()];
-const interactionId = main?.dataset.interaction ?? '';
+const t = () => texts[pageLocale()];
 const client = main?.dataset.client ?? '';
 
 interface Download {
@@ -233,7 +231,7 @@ function render(): void {
 
 function renderCertificates(): void {
   const x = t();
-  const dictionary = dictionaries[locale()];
+  const dictionary = dictionaries[pageLocale()];
   list.replaceChildren(...certificates.map((entry, index) => {
     const radio = make('input', { type: 'radio', name: 'token-certificate', value: entry.id, checked: index === 0 });
     const facts = make('dl');
@@ -288,7 +286,7 @@ function commonName(subject: string): string {
 }
 
 function sentence(current: Shown): string {
-  if (current.kind === 'service') return fill(dictionaries[locale()].errors[current.problem], client, current.words);
+  if (current.kind === 'service') return fill(dictionaries[pageLocale()].errors[current.problem], client, current.words);
   return t().problems[current.problem].replace('{version}', foundVersion).replace('{minimum}', minimumAgentVersion);
 }
 
@@ -302,6 +300,15 @@ function choose(method: 'file' | 'token'): void {
 }
 
 class AgentMissing extends Error {}
+
+/** The agent answered, refusing (a wrong PIN, a removed token): one of our sentences. */
+class AgentRefused extends Error {
+  readonly problem: TokenProblem;
+  constructor(problem: TokenProblem) {
+    super(problem);
+    this.problem = problem;
+  }
+}
 
 async function agent(path: string, init: RequestInit = {}): Promise<Response> {
   try {
@@ -362,25 +369,19 @@ async function sign(): Promise<void> {
   page.setBusy(true);
   page.setStatus('signing');
   try {
-    const challengeResponse = await postJson('/v1/challenges', {});
-    if (challengeResponse.status !== 201) return page.showProblem(await serviceProblem(challengeResponse, locale()));
-    const { id, challenge } = (await challengeResponse.json()) as { id: string; challenge: string };
-    const signed = await agent('/v1/sign', {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ certificate: chosen, pin: pinInput.value, challenge }),
+    const outcome = await signInWith(async (challenge) => {
+      const signed = await agent('/v1/sign', {
+        method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ certificate: chosen, pin: pinInput.value, challenge }),
+      });
+      if (!signed.ok) throw new AgentRefused(await agentProblem(signed));
+      // The PIN has done its work on the token; it is not kept in the page.
+      pinInput.value = '';
+      return (await signed.json()) as Signature;
     });
-    if (!signed.ok) {
-      const problem = await agentProblem(signed);
-      return page.showProblem({ kind: 'token', problem }, problem.startsWith('pin_') ? pinInput : undefined);
-    }
-    // The PIN has done its work on the token; it is not kept in the page.
-    pinInput.value = '';
-    const { format, cms } = (await signed.json()) as { format: string; cms: string };
-    const response = await postJson(`/login/${encodeURIComponent(interactionId)}`, { challengeId: id, format, cms });
-    if (response.status !== 200) return page.showProblem(await serviceProblem(response, locale()));
-    const { redirectTo } = (await response.json()) as { redirectTo?: unknown };
-    if (typeof redirectTo !== 'string' || !/^https?:\/\//i.test(redirectTo)) return page.showProblem({ kind: 'service', problem: 'internal_error' });
-    window.location.assign(redirectTo);
+    if ('redirectTo' in outcome) window.location.assign(outcome.redirectTo);
+    else page.showProblem(outcome);
   } catch (error) {
+    if (error instanceof AgentRefused) return page.showProblem({ kind: 'token', problem: error.problem }, error.problem.startsWith('pin_') ? pinInput : undefined);
     if (error instanceof AgentMissing) {
       await showInstall();
       return page.showProblem({ kind: 'token', problem: 'agent_missing' });
