@@ -151,9 +151,11 @@ async function startService(dir: string, port: number, anchorPem: string, option
   await mkdir(join(dir, 'trust'), { recursive: true });
   await writeFile(join(dir, 'trust', 'root.pem'), anchorPem);
   const pin = options.pin !== false && spawnSync('taskset', ['--version']).status === 0 ? ['taskset', '-c', '0'] : [];
-  // BENCH_SERVICE_ARGS passes node flags to the service, e.g. --cpu-prof for a profile.
+  // BENCH_SERVICE_ARGS passes node flags to the service, e.g. --cpu-prof for a profile;
+  // BENCH_ENTRY runs another entry point, e.g. dist/main.js after `npm run build`.
   const extra = process.env.BENCH_SERVICE_ARGS?.split(' ').filter(Boolean) ?? [];
-  const command = [...pin, process.execPath, ...extra, ...(options.entry === undefined ? ['--import', 'tsx', 'src/main.ts'] : [options.entry])];
+  const entry = options.entry ?? process.env.BENCH_ENTRY;
+  const command = [...pin, process.execPath, ...extra, ...(entry === undefined ? ['--import', 'tsx', 'src/main.ts'] : [entry])];
   const child = spawn(command[0] as string, command.slice(1), {
     env: {
       ...process.env, PORT: String(port), REDIS_URL: args.redis, DATABASE_URL: `sqlite:${join(dir, 'bench.sqlite')}`,

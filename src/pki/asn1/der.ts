@@ -28,6 +28,14 @@ export interface DerNode {
 export interface DerLimits {
   maxDepth?: number;
   maxNodes?: number;
+  /**
+   * Whether the children of the constructed value with this identifier octet,
+   * at this depth (the outermost value is depth 0), are framed only: each must be a TLV of
+   * definite length within its parent, and its content is left unread (`children` empty), for
+   * a strict DER parser of its own to read from `bytes` (a CMS's certificates: issue 12, their
+   * nodes were most of what a sign-in allocated, and parseCertificate reads them again anyway).
+   */
+  framedOnly?: (parentTag: number, parentDepth: number) => boolean;
 }
 
 export const TAG = {
@@ -85,8 +93,9 @@ function parseWhole(input: Uint8Array, limits: DerLimits, ber: boolean): DerNode
     maxDepth: limits.maxDepth ?? defaultMaxDepth,
     nodesLeft: limits.maxNodes ?? defaultMaxNodes,
     ber,
+    framedOnly: limits.framedOnly,
   };
-  const node = parseNode(state, 0, input.length, 0);
+  const node = parseNode(state, 0, input.length, 0, false);
   if (node.end !== input.length) throw malformed(`trailing bytes after ${ber ? 'BER' : 'DER'} value`);
   return node;
 }
@@ -126,9 +135,11 @@ interface ParseState {
   maxDepth: number;
   nodesLeft: number;
   ber: boolean;
+  framedOnly: DerLimits['framedOnly'];
 }
 
-function parseNode(state: ParseState, offset: number, limit: number, depth: number): DerNode {
+/** `framed`: the value's content is left unread (DerLimits.framedOnly). */
+function parseNode(state: ParseState, offset: number, limit: number, depth: number, framed: boolean): DerNode {
   if (depth >= state.maxDepth) throw malformed('DER nesting too deep');
   if (--state.nodesLeft < 0) throw malformed('too many DER elements');
   const { input } = state;
@@ -153,6 +164,7 @@ function parseNode(state: ParseState, offset: number, limit: number, depth: numb
   }
   if (state.ber && offset < limit && input[offset] === 0x80) {
     if (!constructed) throw malformed('indefinite length on a primitive value');
+    if (framed) throw malformed('indefinite length where DER is due');
     return parseIndefinite(state, { cls, constructed, tagNumber, tag: first, start }, offset + 1, limit, depth);
   }
   const { length, next } = readLength(input, offset, limit);
@@ -162,11 +174,13 @@ function parseNode(state: ParseState, offset: number, limit: number, depth: numb
   if (length > limit - offset) throw malformed('DER length exceeds the available bytes');
   const end = offset + length;
   const node = new Node(input, cls, constructed, tagNumber, first, start, headerLength, end, end, []);
+  if (framed) return node;
   if (cls === 0) checkUniversal(node, state.ber);
   if (constructed) {
+    const framedChildren = state.framedOnly?.(first, depth) ?? false;
     let at = offset;
     while (at < end) {
-      const child = parseNode(state, at, end, depth + 1);
+      const child = parseNode(state, at, end, depth + 1, framedChildren);
       node.children.push(child);
       at = child.end;
     }
@@ -180,11 +194,12 @@ function parseIndefinite(
   state: ParseState, head: Pick<DerNode, 'cls' | 'constructed' | 'tagNumber' | 'tag' | 'start'>, contentStart: number, limit: number, depth: number,
 ): DerNode {
   const children: DerNode[] = [];
+  const framedChildren = state.framedOnly?.(head.tag, depth) ?? false;
   let at = contentStart;
   for (;;) {
     if (limit - at < 2) throw malformed('truncated BER: no end-of-contents octets');
     if (state.input[at] === 0 && state.input[at + 1] === 0) break;
-    const child = parseNode(state, at, limit, depth + 1);
+    const child = parseNode(state, at, limit, depth + 1, framedChildren);
     children.push(child);
     at = child.end;
   }

@@ -42,7 +42,10 @@ const MAX_SIGNED_ATTRIBUTES = 16;
 const MAX_DIGEST_ALGORITHMS = 4;
 // About 150 nodes per certificate; 4096 leaves room for 8 of them and the SignerInfo while
 // keeping a hostile wide tree (docs/security-cases.md §A 2) cheap to reject.
-const DER_LIMITS = { maxDepth: 32, maxNodes: 4096 };
+// The certificates (ContentInfo → [0] → SignedData → [0], depth 3) are framed only: each is read
+// by parseCertificateCached from its bytes, strictly, or found by those exact bytes among the
+// ones it read before, so parsing them here too was work thrown away.
+const DER_LIMITS = { maxDepth: 32, maxNodes: 4096, framedOnly: (tag: number, depth: number) => tag === 0xa0 && depth === 3 };
 
 /** CMS content types and attributes (RFC 5652 §4, §5, §11). */
 export const cmsOid = {

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  parseDer, readInteger, readOid, readBitString, readTime, readString, expectTag, childAt,
+  parseBer, parseDer, readInteger, readOid, readBitString, readTime, readString, expectTag, childAt,
   expectChildren, readBoolean,
 } from '../../../src/pki/asn1/der.ts';
 import { assertCode, assertCpuBelow } from '../../helpers/assertions.ts';
@@ -132,6 +132,28 @@ describe('parseDer: limits', () => {
     rejects(() => parseDer(h('04 84 ff ff ff ff 00')), /exceeds/);
   });
   it('length one past the buffer', () => rejects(() => parseDer(h('04 03 00 00')), /exceeds/));
+});
+
+describe('framedOnly: values left for a parser of their own', () => {
+  // A [0] at depth 0 holding a SEQUENCE whose INTEGER is not DER (02 02 00 7f): framed, it is kept whole.
+  const framedUnderA0 = { framedOnly: (tag: number, depth: number) => tag === 0xa0 && depth === 0 };
+  it('leaves the content of the children unread, bytes whole, children empty', () => {
+    const root = parseDer(h('a0 06 30 04 02 02 00 7f'), framedUnderA0);
+    const child = root.children[0]!;
+    assert.deepEqual([child.tag, child.children.length], [0x30, 0]);
+    assert.deepEqual(child.bytes, h('30 04 02 02 00 7f'));
+    rejects(() => parseDer(h('a0 06 30 04 02 02 00 7f')), /INTEGER/);
+  });
+  it('only under the named parent: the same bytes elsewhere are read', () => {
+    rejects(() => parseDer(h('a1 06 30 04 02 02 00 7f'), framedUnderA0), /INTEGER/);
+    rejects(() => parseDer(h('30 08 a0 06 30 04 02 02 00 7f'), framedUnderA0), /INTEGER/);
+  });
+  it('still frames them: a length past the parent, trailing bytes, an indefinite length in BER', () => {
+    rejects(() => parseDer(h('a0 06 30 05 02 02 00 7f'), framedUnderA0), /exceeds/);
+    rejects(() => parseDer(h('a0 07 30 04 02 02 00 7f 05'), framedUnderA0), /truncated/);
+    rejects(() => parseBer(h('a0 80 30 80 05 00 00 00 00 00'), framedUnderA0), /indefinite length where DER is due/);
+    assert.equal(parseBer(h('a0 80 30 02 05 00 00 00'), framedUnderA0).children[0]!.children.length, 0);
+  });
 });
 
 describe('value readers', () => {
