@@ -32,6 +32,7 @@ import { signCms } from '../src/pki/issue/cmsSign.ts';
 import { generateGostSigner, ozdstProfile } from '../src/pki/issue/gostSigner.ts';
 import { createKeyPair, issueCertificate, toPem } from '../src/pki/issue/issue.ts';
 import type { ExternalSigner } from '../src/pki/issue/signer.ts';
+import { serviceNodeFlags } from '../src/heap.ts';
 import { parseCertificate } from '../src/pki/x509/certificate.ts';
 import { openDatabase } from '../src/stores/sql/database.ts';
 import type { RevocationRecord } from '../src/stores/types.ts';
@@ -155,7 +156,8 @@ async function startService(dir: string, port: number, anchorPem: string, option
   // BENCH_ENTRY runs another entry point, e.g. dist/main.js after `npm run build`.
   const extra = process.env.BENCH_SERVICE_ARGS?.split(' ').filter(Boolean) ?? [];
   const entry = options.entry ?? process.env.BENCH_ENTRY;
-  const command = [...pin, process.execPath, ...extra, ...(entry === undefined ? ['--import', 'tsx', 'src/main.ts'] : [entry])];
+  // Started as package.json "start" and the systemd unit start it (src/heap.ts).
+  const command = [...pin, process.execPath, ...serviceNodeFlags, ...extra, ...(entry === undefined ? ['--import', 'tsx', 'src/main.ts'] : [entry])];
   const child = spawn(command[0] as string, command.slice(1), {
     env: {
       ...process.env, PORT: String(port), REDIS_URL: args.redis, DATABASE_URL: `sqlite:${join(dir, 'bench.sqlite')}`,

@@ -10,6 +10,7 @@ import { systemClock } from './clock.ts';
 import { ConfigError, devPkiDir, loadConfig, withTrustPolicy, type Config } from './config.ts';
 import { superviseWorkers } from './cluster.ts';
 import { composeService } from './compose.ts';
+import { serviceNodeFlags, startedWithServiceFlags } from './heap.ts';
 import { openKeyRing } from './keys/keyRing.ts';
 import { loadTrustMaterial } from './login/trustFiles.ts';
 import { demoAgencyClientId, demoAgencyFile, describeDemoAgency, ensureDemoAgency } from './oidc/demoAgency.ts';
@@ -30,6 +31,9 @@ async function main(): Promise<void> {
   }
   // The development PKI's trust policy exists only now; TRUST_POLICY_FILE was read with the variables.
   const config = withTrustPolicy(loaded);
+  if (config.nodeEnv === 'production' && cluster.isPrimary && !startedWithServiceFlags()) {
+    logger.warn(`started without ${serviceNodeFlags.join(' ')} (package.json "start", deploy/systemd): under load V8 collects the whole heap every second or two and sign-ins wait for it (docs/operations.md "Heap")`);
+  }
   if (cluster.isPrimary && config.workers > 1) {
     await setUpOnce(config, logger);
     superviseWorkers(config.workers, logger);

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { pino } from 'pino';
+import { serviceNodeFlags } from '../../src/heap.ts';
 import { createApp } from '../../src/app.ts';
 import { freePort } from '../helpers/ports.ts';
 import { scratchDir } from '../revocation/processes.ts';
@@ -94,7 +95,7 @@ describe('dist/ built by npm run build, run by plain node without the sources', 
     // What a deployment holds: dist/, the packages, no src/ nor tsx in charge.
     cpSync(join(dir, 'build'), join(dir, 'app', 'dist'), { recursive: true });
     symlinkSync(repoPath('node_modules'), join(dir, 'app', 'node_modules'));
-    service = await startProcess([process.execPath, 'dist/main.js'], {}, join(dir, 'app'));
+    service = await startProcess([process.execPath, ...serviceNodeFlags, 'dist/main.js'], {}, join(dir, 'app'));
   });
   after(async () => {
     service?.child.kill('SIGKILL');
@@ -103,7 +104,9 @@ describe('dist/ built by npm run build, run by plain node without the sources', 
 
   test('it is what the systemd unit runs, and the unit waits longer than the drain', () => {
     const unit = readFileSync(repoPath('deploy/systemd/yagona-id@.service'), 'utf8');
-    assert.match(unit, /^ExecStart=\/usr\/bin\/node dist\/main\.js$/m, 'the command this test runs from the deployment folder');
+    assert.ok(unit.split('\n').includes(`ExecStart=/usr/bin/node ${serviceNodeFlags.join(' ')} dist/main.js`), 'the command this test runs from the deployment folder');
+    const start = (JSON.parse(readFileSync(repoPath('package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
+    assert.equal(start, `exec node ${serviceNodeFlags.join(' ')} --import tsx src/main.ts`, 'npm start runs the sources with the same flags');
     const grace = Number(/^Environment=SHUTDOWN_GRACE_SECONDS=(\d+)$/m.exec(unit)?.[1]);
     assert.ok(Number(/^TimeoutStopSec=(\d+)$/m.exec(unit)?.[1]) > grace, 'SIGKILL only after the drain could finish');
     assert.match(unit, /^KillSignal=SIGTERM$/m);
