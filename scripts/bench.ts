@@ -7,7 +7,8 @@
 // Options: --seconds S (default 10), --concurrency N (default 32), --citizens K (default 20),
 // --redis URL (default TEST_REDIS_URL or redis://127.0.0.1:6379), --format raw (the citizens
 // post raw ES256 signatures instead of CMS; no O'zDSt part: raw takes JWS algorithms only),
-// --quick (the ECDSA sign-ins and the ceiling only, for comparing a change).
+// --quick (the ECDSA sign-ins and the ceiling only, for comparing a change), --sources (the
+// service from src/ under tsx, as `npm start` runs it, instead of the build production runs).
 // --revoked N: instead, compare sign-in throughput with 10 and with N certificates in the local
 // revocation registry (issue 4: the registry's size must not show in the hot path).
 // --soak MINUTES: instead, sign in for that long and print, per minute, the sign-ins, their
@@ -23,6 +24,7 @@
 // (scripts/bench/oidc.ts).
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, createPublicKey, KeyObject, randomBytes, sign, verify } from 'node:crypto';
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
@@ -55,6 +57,7 @@ const { values: args } = parseArgs({
     'oidc-continue': { type: 'boolean', default: false },
     format: { type: 'string', default: 'cms' },
     quick: { type: 'boolean', default: false },
+    sources: { type: 'boolean', default: false },
   },
 });
 const seconds = Number(args.seconds);
@@ -145,19 +148,33 @@ async function login(port: number, citizen: Signer): Promise<void> {
 }
 
 /**
- * `options.env` adds to the service's environment; `options.pin: false` leaves it every core;
- * `options.entry` is what node runs (default src/main.ts under tsx, e.g. a built dist/main.js).
+ * The service as production runs it (docs/operations.md "Installing"): `npm run build`'s dist/
+ * under plain node, built once per bench run into a folder of its own beside a link to
+ * node_modules. `--sources` runs src/main.ts under tsx instead, as `npm start` does.
  */
-async function startService(dir: string, port: number, anchorPem: string, options: { env?: Record<string, string>; pin?: boolean; entry?: string } = {}) {
+let builtEntry: string | undefined;
+function serviceEntry(): string[] {
+  if (args.sources) return ['--import', 'tsx', 'src/main.ts'];
+  if (builtEntry === undefined) {
+    const dir = mkdtempSync(join(tmpdir(), 'yagona-bench-dist-'));
+    process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+    const built = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/build.ts', '--out', join(dir, 'dist')], { stdio: 'inherit' });
+    if (built.status !== 0) throw new Error('npm run build failed');
+    symlinkSync(join(process.cwd(), 'node_modules'), join(dir, 'node_modules'));
+    builtEntry = join(dir, 'dist', 'main.js');
+  }
+  return [builtEntry];
+}
+
+/** `options.env` adds to the service's environment; `options.pin: false` leaves it every core. */
+async function startService(dir: string, port: number, anchorPem: string, options: { env?: Record<string, string>; pin?: boolean } = {}) {
   await mkdir(join(dir, 'trust'), { recursive: true });
   await writeFile(join(dir, 'trust', 'root.pem'), anchorPem);
   const pin = options.pin !== false && spawnSync('taskset', ['--version']).status === 0 ? ['taskset', '-c', '0'] : [];
-  // BENCH_SERVICE_ARGS passes node flags to the service, e.g. --cpu-prof for a profile;
-  // BENCH_ENTRY runs another entry point, e.g. dist/main.js after `npm run build`.
+  // BENCH_SERVICE_ARGS passes node flags to the service, e.g. --cpu-prof for a profile.
   const extra = process.env.BENCH_SERVICE_ARGS?.split(' ').filter(Boolean) ?? [];
-  const entry = options.entry ?? process.env.BENCH_ENTRY;
-  // Started as package.json "start" and the systemd unit start it (src/heap.ts).
-  const command = [...pin, process.execPath, ...serviceNodeFlags, ...extra, ...(entry === undefined ? ['--import', 'tsx', 'src/main.ts'] : [entry])];
+  // With the node flags package.json "start" and the systemd unit give it (src/heap.ts).
+  const command = [...pin, process.execPath, ...serviceNodeFlags, ...extra, ...serviceEntry()];
   const child = spawn(command[0] as string, command.slice(1), {
     env: {
       ...process.env, PORT: String(port), REDIS_URL: args.redis, DATABASE_URL: `sqlite:${join(dir, 'bench.sqlite')}`,
