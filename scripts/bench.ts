@@ -152,18 +152,27 @@ async function login(port: number, citizen: Signer): Promise<void> {
  * under plain node, built once per bench run into a folder of its own beside a link to
  * node_modules. `--sources` runs src/main.ts under tsx instead, as `npm start` does.
  */
-let builtEntry: string | undefined;
+let builtDir: string | undefined;
 function serviceEntry(): string[] {
-  if (args.sources) return ['--import', 'tsx', 'src/main.ts'];
-  if (builtEntry === undefined) {
+  return builtOr('main.js', 'src/main.ts');
+}
+
+/** The operator CLI the same way: dist/admin.js beside the service, or scripts/admin.ts under tsx. */
+function adminEntry(): string[] {
+  return builtOr('admin.js', 'scripts/admin.ts');
+}
+
+function builtOr(file: string, source: string): string[] {
+  if (args.sources) return ['--import', 'tsx', source];
+  if (builtDir === undefined) {
     const dir = mkdtempSync(join(tmpdir(), 'yagona-bench-dist-'));
     process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
     const built = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/build.ts', '--out', join(dir, 'dist')], { stdio: 'inherit' });
     if (built.status !== 0) throw new Error('npm run build failed');
     symlinkSync(join(process.cwd(), 'node_modules'), join(dir, 'node_modules'));
-    builtEntry = join(dir, 'dist', 'main.js');
+    builtDir = join(dir, 'dist');
   }
-  return [builtEntry];
+  return [join(builtDir, file)];
 }
 
 /** `options.env` adds to the service's environment; `options.pin: false` leaves it every core. */
@@ -447,7 +456,7 @@ async function measureService(dir: string, pki: Awaited<ReturnType<typeof makePk
 }
 
 /** What the modes under scripts/bench/ share with this file. */
-const harness = { args, seconds, concurrency, agent, makePki, request, signedChallenge, login, startService, driveLogins, driveLoginsFor, measureService, serviceMetrics };
+const harness = { args, seconds, concurrency, agent, adminEntry, makePki, request, signedChallenge, login, startService, driveLogins, driveLoginsFor, measureService, serviceMetrics };
 export type Harness = typeof harness;
 export type { Signer };
 

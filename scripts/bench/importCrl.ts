@@ -31,7 +31,7 @@ export async function importCrl(h: Harness): Promise<void> {
       crlNumber: round,
     }));
     const started = performance.now();
-    const admin = spawn(process.execPath, ['--import', 'tsx', 'scripts/admin.ts', 'import-crl', file, '--ca', join(dir, 'ca.pem'), '--yes', '--json'], {
+    const admin = spawn(process.execPath, [...h.adminEntry(), 'import-crl', file, '--ca', join(dir, 'ca.pem'), '--yes', '--json'], {
       env: {
         ...process.env, DATABASE_URL: `sqlite:${join(dir, 'bench.sqlite')}`, REDIS_URL: h.args.redis, ENV_FILE: '',
         TRUST_ANCHORS_DIR: join(dir, 'trust'), INTERMEDIATES_DIR: join(dir, 'none'),
