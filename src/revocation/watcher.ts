@@ -11,6 +11,7 @@
 // a million entries cost tens of megabytes and nothing for the garbage collector to trace). The
 // filter has no false negatives for the epochs applied; a hit is confirmed in SQL, so a hash
 // collision or a lifted hold costs one query, never a wrong answer.
+import { setImmediate as setImmediatePromise } from 'node:timers/promises';
 import { ServiceError } from '../errors.ts';
 import type { SessionEnding } from '../sessions/sessions.ts';
 import type { CertificateKey, Notifier, RevocationChange, RevocationStore } from '../stores/types.ts';
@@ -60,12 +61,14 @@ const defaultPollMs = 250;
 const defaultStaleAfterMs = 1000;
 // Sessions are ended in batches so a CRL import neither floods the store nor holds up the next
 // poll. Past `endAtMost` certificates in one run of polls that each found changes (a bulk
-// import, also the page size of the change feed; on SQLite an import commits a few hundred
-// entries at a time, so it spans many polls) the sessions are left to expire: the filter refuses
+// import; on SQLite an import commits a few hundred entries at a time, so it spans many polls)
+// the sessions are left to expire: the filter refuses
 // them on every instance anyway, and two store round trips per entry of a million-entry CRL
 // would be load without benefit.
 const endBatch = 100;
 const endAtMost = 10_000;
+// Changes are read this many at a time, with the event loop's other work between pages.
+const changePage = 1000;
 // Covers clock skew between instances and the store's TTL rounding.
 const expiryMarginMs = 5000;
 const pruneEveryPolls = 40;
@@ -142,19 +145,25 @@ export function createRevocationWatcher(options: RevocationWatcherOptions): Revo
     // the poll counts as an answer from then, dated from now: a long import read page by page
     // leaves checks asking SQL meanwhile (isRevoked's stale path), never trusting half of it.
     const askedAt = now();
-    let page = await registry.changesSince(applied, { limit: endAtMost });
+    let page = await registry.changesSince(applied, { limit: changePage });
     const target = page.epoch;
-    // More than one page, or more than a page since the polls last found nothing, is a bulk
-    // import: its sessions are refused, not ended one by one.
-    revokedInRun = page.changes.length === 0 ? 0 : revokedInRun + page.changes.length;
-    const bulk = page.nextAfterId !== undefined || revokedInRun > endAtMost;
-    while (target > applied) {
+    // More than `endAtMost` since the polls last found nothing is a bulk import: its sessions
+    // are refused, not ended one by one. Which it is shows only once the pages are read.
+    let run = page.changes.length === 0 ? 0 : revokedInRun;
+    let toEnd: RevocationChange[] = [];
+    for (;;) {
       apply(page.changes);
-      if (!bulk) endSessions(page.changes.filter((change) => change.kind === 'revoked'));
+      run += page.changes.length;
+      if (run <= endAtMost) toEnd = toEnd.concat(page.changes.filter((change) => change.kind === 'revoked'));
       if (page.nextAfterId === undefined) break;
-      page = await registry.changesSince(applied, { upTo: target, afterId: page.nextAfterId, limit: endAtMost });
+      // A page is a synchronous read on SQLite: the sign-ins waiting meanwhile go first (issue 12,
+      // target 5: an import read in one 10 000-row page held the event loop for tens of ms).
+      await setImmediatePromise();
+      page = await registry.changesSince(applied, { upTo: target, afterId: page.nextAfterId, limit: changePage });
     }
-    if (bulk) log.info({ epoch: target }, 'bulk revocation: sessions are refused, not ended one by one');
+    revokedInRun = run;
+    if (run > endAtMost) log.info({ epoch: target }, 'bulk revocation: sessions are refused, not ended one by one');
+    else endSessions(toEnd);
     applied = Math.max(applied, target);
     lastAnswer = askedAt;
     if (failing) log.info({ epoch: target }, 'the revocation registry answers again');

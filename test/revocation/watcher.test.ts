@@ -145,6 +145,31 @@ describe('revocation watcher', () => {
     await assertRejectsCode(w.isRevoked([key('1102')]), 'unavailable');
   });
 
+  test('changes are read 1000 at a time, and an import below the bulk size still ends the sessions of every page', async () => {
+    const limits: Array<number | undefined> = [];
+    const registry: RevocationStore = {
+      ...db.revocations,
+      changesSince: (since, page) => {
+        limits.push(page?.limit);
+        return db.revocations.changesSince(since, page);
+      },
+    };
+    const w = createRevocationWatcher({ registry, sessions: createSessionEnding(store), log: quiet, sessionTtlSeconds: 600, pollMs: 60_000, staleAfterMs: 600_000 });
+    watchers.push(w);
+    await w.start();
+    const serial = (i: number) => (0x200000 + i).toString(16).toUpperCase();
+    const s = await sessions(w);
+    const inLastPage = await s.create({ sub: 's', identity: identity('ee'.repeat(32)), amr: ['pop'], acr: 'x', certificatePath: [key(serial(2499))] });
+    await db.revocations.addMany(Array.from({ length: 2500 }, (_, i) => record(serial(i))));
+    limits.length = 0;
+    await w.refresh();
+    await w.settled();
+    assert.deepEqual(limits, [1000, 1000, 1000]);
+    assert.equal(await w.isRevoked([key(serial(0))]), true);
+    // Ended, not only refused: without a watcher the record is gone too.
+    await assertRejectsCode((await sessions(undefined)).authenticate(inLastPage.accessToken), 'session_invalid');
+  });
+
   test('a bulk import is refused at once without ending sessions one by one', async () => {
     const w = await watcher();
     const records = Array.from({ length: 10_001 }, (_, i) => record((0x100000 + i).toString(16).toUpperCase()));
