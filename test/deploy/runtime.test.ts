@@ -1,6 +1,8 @@
 // The production runtime (docs/operations.md): `npm run build` makes a dist/ that runs with
 // plain node from a folder without the sources; SIGTERM lets every request in flight get its
-// answer before the process exits; `npm start` passes the signal to the service.
+// answer before the process exits; `npm start` passes the signal to the service. The service's
+// processes here are dist/main.js, as the systemd unit runs it (built once for the file), but
+// for `npm start`'s own test.
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
@@ -86,20 +88,26 @@ async function heldRequest(port: number, path: string, body: string): Promise<{ 
   };
 }
 
+let dir: string;
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'yagona-dist-'));
+  await run(process.execPath, ['--import', tsx, repoPath('scripts/build.ts'), '--out', join(dir, 'build')], { cwd: repoPath('.') });
+  // What a deployment holds: dist/, the packages, no src/ nor tsx in charge.
+  cpSync(join(dir, 'build'), join(dir, 'app', 'dist'), { recursive: true });
+  symlinkSync(repoPath('node_modules'), join(dir, 'app', 'node_modules'));
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** The built service as the systemd unit starts it: `node ${serviceNodeFlags} dist/main.js` in the deployment folder. */
+const startService = (env: Record<string, string>) => startProcess([process.execPath, ...serviceNodeFlags, 'dist/main.js'], env, join(dir, 'app'));
+
 describe('dist/ built by npm run build, run by plain node without the sources', () => {
-  let dir: string;
   let service: Process;
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'yagona-dist-'));
-    await run(process.execPath, ['--import', tsx, repoPath('scripts/build.ts'), '--out', join(dir, 'build')], { cwd: repoPath('.') });
-    // What a deployment holds: dist/, the packages, no src/ nor tsx in charge.
-    cpSync(join(dir, 'build'), join(dir, 'app', 'dist'), { recursive: true });
-    symlinkSync(repoPath('node_modules'), join(dir, 'app', 'node_modules'));
-    service = await startProcess([process.execPath, ...serviceNodeFlags, 'dist/main.js'], {}, join(dir, 'app'));
+    service = await startService({});
   });
   after(async () => {
     service?.child.kill('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
   });
 
   test('it is what the systemd unit runs, and the unit waits longer than the drain', () => {
@@ -131,10 +139,10 @@ describe('dist/ built by npm run build, run by plain node without the sources', 
     crls.route('/root.crl', { body: makeCrl(root) });
     crls.route('/ca.crl', { body: makeCrl(ca, { revoked: [{ serialHex: revoked!.serialHex, reason: 'keyCompromise' }] }) });
     const scratch = await scratchDir([root.certDer]);
-    const instance = await startProcess([process.execPath, 'dist/main.js'], {
+    const instance = await startService({
       TRUST_ANCHORS_DIR: scratch.trustDir, DATABASE_URL: `sqlite:${join(scratch.dir, 'crl.sqlite')}`,
       REVOCATION_CHECKS: 'local,crl', REVOCATION_FAIL_MODE: 'closed', REVOCATION_ALLOWED_HOSTS: `127.0.0.1:${crls.port}`,
-    }, join(dir, 'app'));
+    });
     const signIn = async (citizen: typeof good) => {
       const post = (path: string, body: unknown) => fetch(`http://127.0.0.1:${instance.port}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
       const { id, challenge } = await (await post('/v1/challenges', {})).json() as { id: string; challenge: string };
@@ -183,9 +191,9 @@ describe('SIGTERM drains', () => {
   after(async () => scratch.cleanup());
 
   test('requests in flight at SIGTERM all get their answer; new connections are refused; then the process exits 0', async () => {
-    const service = await startProcess([process.execPath, '--import', tsx, repoPath('src/main.ts')], {
+    const service = await startService({
       TRUST_ANCHORS_DIR: scratch.trustDir, DATABASE_URL: `sqlite:${join(scratch.dir, 'drain.sqlite')}`,
-    }, repoPath('.'));
+    });
     const held = await Promise.all(Array.from({ length: 6 }, () => heldRequest(service.port, '/v1/challenges', '{}')));
     service.child.kill('SIGTERM');
     await waitFor(service.output, 'draining');
@@ -196,9 +204,9 @@ describe('SIGTERM drains', () => {
   });
 
   test('a request that never finishes is cut after SHUTDOWN_GRACE_SECONDS, and the process still exits', async () => {
-    const service = await startProcess([process.execPath, '--import', tsx, repoPath('src/main.ts')], {
+    const service = await startService({
       TRUST_ANCHORS_DIR: scratch.trustDir, DATABASE_URL: `sqlite:${join(scratch.dir, 'grace.sqlite')}`, SHUTDOWN_GRACE_SECONDS: '1',
-    }, repoPath('.'));
+    });
     await heldRequest(service.port, '/v1/challenges', '{}');
     service.child.kill('SIGTERM');
     assert.equal(await service.exited, 0);
@@ -269,17 +277,17 @@ describe('WORKERS: the service as several processes on one port (node:cluster)',
   });
 
   test('WORKERS=2 without REDIS_URL is refused at start with one line', async () => {
-    const refused = await run(process.execPath, ['--import', tsx, repoPath('src/main.ts')], {
-      cwd: repoPath('.'), env: { PATH: process.env.PATH ?? '', ENV_FILE: '', WORKERS: '2', TRUST_ANCHORS_DIR: scratch.trustDir, DATABASE_URL: `sqlite:${join(scratch.dir, 'refused.sqlite')}` },
+    const refused = await run(process.execPath, [...serviceNodeFlags, 'dist/main.js'], {
+      cwd: join(dir, 'app'), env: { PATH: process.env.PATH ?? '', ENV_FILE: '', WORKERS: '2', TRUST_ANCHORS_DIR: scratch.trustDir, DATABASE_URL: `sqlite:${join(scratch.dir, 'refused.sqlite')}` },
     }).then(() => assert.fail('it started'), (error: { code: number; stderr: string }) => error);
     assert.equal(refused.code, 1);
     assert.equal(refused.stderr, 'bad configuration: WORKERS: 2 processes need REDIS_URL (the in-process store cannot be shared between them)\n');
   });
 
   test('two workers on real Redis both sign citizens in; a killed one is replaced; SIGTERM drains both and the primary exits 0', async () => {
-    const service = await startProcess([process.execPath, '--import', tsx, repoPath('src/main.ts')], {
+    const service = await startService({
       WORKERS: '2', REDIS_URL: testRedisUrl(), TRUST_ANCHORS_DIR: scratch.trustDir, DATABASE_URL: `sqlite:${join(scratch.dir, 'workers.sqlite')}`,
-    }, repoPath('.'));
+    });
     try {
       const primary = service.child.pid!;
       const workers = await workersOf(primary);
@@ -328,9 +336,9 @@ describe('WORKERS: the service as several processes on one port (node:cluster)',
   });
 
   test('workers that keep dying stop the service with exit 1 instead of restarting for ever', async () => {
-    const service = await startProcess([process.execPath, '--import', tsx, repoPath('src/main.ts')], {
+    const service = await startService({
       WORKERS: '2', REDIS_URL: testRedisUrl(), TRUST_ANCHORS_DIR: scratch.trustDir, DATABASE_URL: `sqlite:${join(scratch.dir, 'dying.sqlite')}`,
-    }, repoPath('.'));
+    });
     try {
       const primary = service.child.pid!;
       // Two deaths a round: the third round passes the bound of five a minute.
