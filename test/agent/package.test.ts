@@ -20,7 +20,7 @@ import { softhsmModule, softTokenCitizen, type SoftToken } from '../helpers/soft
 import { createTestPki } from '../helpers/testPki.ts';
 import { startOidcApp } from '../oidc/helpers.ts';
 import { alertText, atKeyStep, launchChromium, startAgency, type Agency, type ChromiumSession } from '../page/helpers.ts';
-import { exclusively } from '../helpers/exclusive.ts';
+import { hold } from '../helpers/exclusive.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
 const unitPath = '/usr/lib/systemd/user/yagona-agent.service';
@@ -33,10 +33,9 @@ let agency: Agency;
 let chromium: ChromiumSession;
 let dir: string;
 let agentProcess: ChildProcess | undefined;
+/** Whether this file holds the port and the package (another holder's package is not ours to remove). */
+let holding = false;
 
-
-// Port 47447 is the agent's, fixed: the page calls it and an installed agent listens on it.
-exclusively('agent-port');
 before(async () => {
   assert.equal(process.getuid?.(), 0, 'the package test installs a .deb with dpkg -i: run it as root (CI does)');
   const pki = await createTestPki();
@@ -46,13 +45,11 @@ before(async () => {
   app = await startOidcApp({ store: 'memory', database, pki, env: { AGENT_DOWNLOADS_DIR: join(dir, 'downloads') } });
   agency = await startAgency(app, dir);
   chromium = await launchChromium();
-  // A package left by an interrupted run would be an upgrade, not an install.
-  if (installed()) dpkg('-P', debPackageName);
 });
 
 after(async () => {
   agentProcess?.kill('SIGKILL');
-  if (installed()) dpkg('-P', debPackageName);
+  if (holding && installed()) dpkg('-P', debPackageName);
   await chromium?.close();
   await agency?.close();
   await app?.close();
@@ -70,6 +67,13 @@ test('the .deb: built, offered and downloaded from the page, installed with dpkg
   assert.equal(made.file, join(dir, 'downloads', debFileName(agentVersion)));
   t.diagnostic(`built ${made.bytes} bytes in ${Date.now() - started} ms`);
 
+  // Port 47447 is the agent's, fixed: the page calls it and the installed agent listens on it;
+  // and the package is installed machine-wide. Built first, so that runs while another file
+  // holds them.
+  await hold('agent-port');
+  holding = true;
+  // A package left by an interrupted run would be an upgrade, not an install.
+  if (installed()) dpkg('-P', debPackageName);
   // The citizen: no agent yet, so the page offers the package.
   const page = await chromium.context.newPage();
   await page.goto(`${agency.url}/login`);

@@ -31,9 +31,6 @@ let chromium: ChromiumSession;
 let agent: Agent | undefined;
 let dir: string;
 
-
-// Port 47447 is the agent's, fixed: the page calls it and an installed agent listens on it.
-exclusively('agent-port');
 before(async () => {
   const pki = await createTestPki();
   ({ token } = await softTokenCitizen(pki, 'Page test token', 'CN=Token Citizen,1.2.860.3.16.1.2=31201990000077,C=UZ'));
@@ -43,6 +40,9 @@ before(async () => {
   agency = await startAgency(app, dir);
   chromium = await launchChromium();
 });
+// Port 47447 is the agent's, fixed: the page calls it and an installed agent listens on it. Set
+// up first, so that runs while another file holds the port.
+exclusively('agent-port');
 
 after(async () => {
   await agent?.close();

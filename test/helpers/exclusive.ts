@@ -1,8 +1,9 @@
 // A machine-wide lock for what test files cannot share while they run side by side (npm test
 // runs several at once, and other checkouts on the same machine run theirs): the key token
 // agent's fixed loopback port, which the sign-in page calls and an installed agent listens on.
-// A file that needs the thing takes the lock before its own hooks run and holds it until its
-// process exits, after its last `after` has closed what it opened; other files go on meanwhile.
+// A file that needs the thing takes the lock once it is set up to use it (or a test takes it
+// where it starts to) and holds it until its process exits, after its last `after` has closed
+// what it opened; other files go on meanwhile.
 // The lock is a directory (mkdir is atomic) naming its holder's pid, so a holder that died
 // without releasing it is noticed and replaced.
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -42,14 +43,18 @@ function tryTake(dir: string): boolean {
   return true;
 }
 
+/** Waits until no other process holds `resource`, then holds it until this process exits. */
+export async function hold(resource: Resource): Promise<void> {
+  const dir = join(tmpdir(), `yagona-test-lock-${resource}`);
+  while (!tryTake(dir)) await sleep(200);
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+}
+
 /**
- * This file's tests run only while no other process holds `resource`: call it at the top of
- * the file, before any other hook. Released when the process exits.
+ * This file's tests run only while no other process holds `resource`: call it after the hooks
+ * that set up what does not need it (so they run while another file holds it) and before any
+ * that does. Released when the process exits.
  */
 export function exclusively(resource: Resource): void {
-  const dir = join(tmpdir(), `yagona-test-lock-${resource}`);
-  before(async () => {
-    while (!tryTake(dir)) await sleep(200);
-    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
-  });
+  before(() => hold(resource));
 }
