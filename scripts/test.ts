@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { MachineNotReady, prepareMachine } from './prepareMachine.ts';
 
 function findTests(path: string): string[] {
@@ -43,16 +44,14 @@ try {
 // files than cores run side by side; TEST_CONCURRENCY=1 runs one file at a time.
 const concurrency = Number(process.env.TEST_CONCURRENCY || 4);
 if (!Number.isInteger(concurrency) || concurrency < 1) throw new Error(`TEST_CONCURRENCY must be a whole number of files, at least 1`);
-const fileTimesReporter = new URL('./testFileTimes.mjs', import.meta.url).href;
 // spec for people, TAP to a file for the closing counts, the slowest files on stderr.
 const tapDir = mkdtempSync(join(tmpdir(), 'yagona-tap-'));
 const tapFile = join(tapDir, 'report.tap');
 const result = spawnSync(
   process.execPath,
   // A test that hangs fails after five minutes instead of holding the whole run (and CI) open;
-  // the slowest test takes well under one.
-  ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-timeout=300000', '--test-reporter=spec', '--test-reporter-destination=stdout',
-    '--test-reporter=tap', `--test-reporter-destination=${tapFile}`, `--test-reporter=${fileTimesReporter}`, '--test-reporter-destination=stderr', ...files],
+  // the slowest test takes well under one. The files in this order (scripts/testRun.ts).
+  ['--import', 'tsx', '--test-timeout=300000', fileURLToPath(new URL('./testRun.ts', import.meta.url)), String(concurrency), tapFile, ...files],
   // ENV_FILE empty: a developer's .env in the checkout must not configure the processes tests start.
   { stdio: 'inherit', env: { ...process.env, NODE_ENV: 'test', ENV_FILE: '' } },
 );

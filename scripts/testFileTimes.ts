@@ -1,16 +1,19 @@
-// A node:test reporter for `npm test`: the time each test file took (the sum of its top-level
-// tests), slowest first, so whoever makes the suite faster sees where its minutes go.
-// Plain JavaScript: node loads reporters before tsx's hooks are in place.
+// A node:test reporter for `npm test` (scripts/testRun.ts): the time each test file took (the sum
+// of its top-level tests), slowest first, so whoever makes the suite faster sees where its
+// minutes go.
 import { writeFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import process from 'node:process';
 
 const shown = 12;
 
-/** @param {AsyncIterable<{ type: string, data: { nesting?: number, file?: string, details?: { duration_ms?: number } } }>} source */
-export default async function* fileTimes(source) {
-  /** @type {Map<string, number>} */
-  const perFile = new Map();
+interface Event {
+  type: string;
+  data: { nesting?: number; file?: string; details?: { duration_ms?: number } };
+}
+
+export default async function* fileTimes(source: AsyncIterable<Event>): AsyncGenerator<string> {
+  const perFile = new Map<string, number>();
   for await (const event of source) {
     if ((event.type !== 'test:pass' && event.type !== 'test:fail') || event.data.nesting !== 0 || event.data.file === undefined) continue;
     const file = relative(process.cwd(), event.data.file);
