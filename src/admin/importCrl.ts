@@ -6,7 +6,6 @@
 // half-believed (docs/security-cases.md #66). Entries only add revocations, so an unverified CRL can
 // at worst refuse certificates; the output says which case it was.
 import { readFile } from 'node:fs/promises';
-import { getPriority, setPriority } from 'node:os';
 import cliProgress from 'cli-progress';
 import { loadTrustMaterial } from '../login/trustFiles.ts';
 import { parseCertificate, parseCertificatesFromPemOrDer } from '../pki/x509/certificate.ts';
@@ -50,7 +49,7 @@ export const registerImportCrl: RegisterCommand = (program, io) => {
       const started = performance.now();
       let added: number;
       try {
-        added = await atLowPriority(() => db.revocations.addMany(records, { onProgress: (done) => bar?.update(done) }));
+        added = await db.revocations.addMany(records, { onProgress: (done) => bar?.update(done) });
       } finally {
         bar?.stop();
       }
@@ -70,27 +69,6 @@ export const registerImportCrl: RegisterCommand = (program, io) => {
     });
   });
 };
-
-// Bulk work, often beside a serving instance: where the CPU is short, sign-ins go first, as with
-// a background CRL refresh (revocation/crlWorker.ts; issue 12 target 5). Linux keeps a nice value
-// per thread, so this lowers the thread that writes the entries (SQLite writes on it), elsewhere
-// nothing; the value is put back after for an in-process caller, which only root may do.
-const importNice = 10;
-
-export async function atLowPriority<T>(work: () => Promise<T>): Promise<T> {
-  if (process.platform !== 'linux') return work();
-  const before = getPriority();
-  setPriority(Math.max(before, importNice));
-  try {
-    return await work();
-  } finally {
-    try {
-      setPriority(before);
-    } catch {
-      // Not root: this process stays at the lower priority for the little it has left to do.
-    }
-  }
-}
 
 async function readCrl(file: string): Promise<ParsedCrl> {
   let bytes: Uint8Array;
