@@ -6,6 +6,7 @@ import { once } from 'node:events';
 import { pino, type Logger } from 'pino';
 import { createApp } from './app.ts';
 import { createDrain } from './http/drain.ts';
+import { createAppServer } from './http/server.ts';
 import { systemClock } from './clock.ts';
 import { ConfigError, devPkiDir, loadConfig, withTrustPolicy, type Config } from './config.ts';
 import { superviseWorkers } from './cluster.ts';
@@ -88,8 +89,10 @@ async function serve(config: Config, logger: Logger): Promise<void> {
   const deps = await composeService({ config, ephemeral, db, trust, clock: systemClock, logger, defaultMetrics: true, ...(notifier === undefined ? {} : { notifier }) });
   if (cluster.isPrimary) await setUpDemoAgency(config, db, logger);
   // The app asks the drain (made from the server) whether it is draining; it asks only later.
-  const server = createApp({ ...deps, draining: () => drain.draining() }).listen(config.port);
+  const { server, serve } = createAppServer();
   const drain = createDrain(server, config.shutdownGraceSeconds * 1000);
+  serve(createApp({ ...deps, draining: () => drain.draining() }));
+  server.listen(config.port);
   await once(server, 'listening');
   // Slow-loris bounds (docs/security-cases.md #136): headers and whole requests must arrive promptly.
   server.headersTimeout = 10_000;

@@ -1,9 +1,9 @@
 // The real app, in-process, on a real port, with real stores: Redis or the in-process twin,
 // SQLite or PostgreSQL. Tests talk to it over HTTP with fetch.
-import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { createApp } from '../../src/app.ts';
+import { createAppServer } from '../../src/http/server.ts';
 import { systemClock, type Clock } from '../../src/clock.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { composeService } from '../../src/compose.ts';
@@ -48,7 +48,7 @@ export interface TestAppOptions {
 
 export async function startTestApp(options: TestAppOptions): Promise<TestApp> {
   // The port is taken first so ISSUER_URL can be the real address (`realIssuer`).
-  const server = createServer();
+  const { server, serve } = createAppServer();
   server.listen(0, '127.0.0.1');
   await new Promise<void>((resolve) => server.once('listening', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -73,7 +73,7 @@ export async function startTestApp(options: TestAppOptions): Promise<TestApp> {
     config, ephemeral, db, logger, clock: options.clock ?? systemClock,
     trust: { anchors: options.pki.anchors, intermediates: options.knownIntermediates ? options.pki.intermediates : [] },
   });
-  server.on('request', createApp(deps));
+  serve(createApp(deps));
   return {
     url, deps, ephemeral, db, config,
     post: (path, body, headers = {}) => fetch(`${url}${path}`, {
