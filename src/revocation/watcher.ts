@@ -7,8 +7,9 @@
 // one place the embedded default's in-process sessions can be reached from.
 //
 // What it remembers is a filter, not a copy of the registry: a 30-bit hash of each certificate
-// revoked within a session lifetime, mapped to when it stops mattering (both small integers, so
-// a million entries cost tens of megabytes and nothing for the garbage collector to trace). The
+// revoked within a session lifetime, mapped to when it stops mattering (both small integers, in
+// typed arrays: a million entries cost 16 MB outside the heap, nothing for the garbage collector
+// to trace; recentFilter.ts). The
 // filter has no false negatives for the epochs applied; a hit is confirmed in SQL, so a hash
 // collision or a lifted hold costs one query, never a wrong answer.
 import { setImmediate as setImmediatePromise } from 'node:timers/promises';
@@ -16,6 +17,7 @@ import { ServiceError } from '../errors.ts';
 import type { SessionEnding } from '../sessions/sessions.ts';
 import type { CertificateKey, Notifier, RevocationChange, RevocationStore } from '../stores/types.ts';
 import { keyText } from './certificateKey.ts';
+import { createRecentFilter } from './recentFilter.ts';
 
 /** The pub/sub channel `admin revoke` publishes `{ epoch }` on after its commit. */
 export const revocationChannel = 'revocations';
@@ -95,7 +97,7 @@ export function createRevocationWatcher(options: RevocationWatcherOptions): Revo
   const keepMs = sessionTtlSeconds * 1000 + expiryMarginMs;
   // hash(certificate) → when it stops mattering, in whole seconds since `origin` (monotonic):
   // by then every session it could have had is expired.
-  const recent = new Map<number, number>();
+  const recent = createRecentFilter();
   const origin = performance.now();
   let applied = 0;
   let lastAnswer = -Infinity;
@@ -119,8 +121,7 @@ export function createRevocationWatcher(options: RevocationWatcherOptions): Revo
   }
 
   function remember(key: CertificateKey, until: number): void {
-    const hash = filterHash(key);
-    if ((recent.get(hash) ?? 0) < until) recent.set(hash, until);
+    recent.remember(filterHash(key), until);
   }
 
   function endSessions(revoked: readonly RevocationChange[]): void {
@@ -188,7 +189,7 @@ export function createRevocationWatcher(options: RevocationWatcherOptions): Revo
 
   function prune(): void {
     const at = seconds(now());
-    for (const [hash, until] of recent) if (until < at) recent.delete(hash);
+    recent.prune(at);
   }
 
   return {
@@ -224,7 +225,7 @@ export function createRevocationWatcher(options: RevocationWatcherOptions): Revo
       }
       if (recent.size === 0) return false;
       const at = seconds(now());
-      const hits = path.filter((key) => (recent.get(filterHash(key)) ?? -1) >= at);
+      const hits = path.filter((key) => recent.get(filterHash(key)) >= at);
       return hits.length > 0 && (await registry.findFirst(hits)) !== undefined;
     },
 
