@@ -12,6 +12,9 @@ import fileTimes from './testFileTimes.ts';
 
 const [concurrency, tapFile, ...files] = process.argv.slice(2);
 const events = run({ files, concurrency: Number(concurrency) });
+// Three reporters each compose a pipeline onto the stream, and each adds its own listeners for
+// the end: more than the ten after which node warns of a leak.
+events.setMaxListeners(20);
 events.on('test:fail', () => {
   process.exitCode = 1;
 });
