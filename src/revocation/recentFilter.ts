@@ -64,7 +64,14 @@ export function createRecentFilter(initialCapacity = 1024): RecentFilter {
       if ((untils[slot] as number) < until) untils[slot] = until;
     },
     prune(at) {
-      rebuild(keys.length, (until) => until >= at);
+      // Fresh arrays only when something expired (every 10 s a million-entry filter would
+      // otherwise trade 32 MB for 32 MB), and no larger than what is left needs.
+      let left = 0;
+      for (let i = 0; i < keys.length; i++) if (keys[i] !== empty && (untils[i] as number) >= at) left++;
+      if (left === size) return;
+      let capacity = initialCapacity;
+      while (left * 2 > capacity) capacity *= 2;
+      rebuild(capacity, (until) => until >= at);
     },
     get size() {
       return size;
