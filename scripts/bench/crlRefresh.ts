@@ -7,8 +7,8 @@
 // starts with one, and prints sign-in p50/p99/max and the service's own event-loop delay (the
 // prom-client histogram, which restarts at each scrape), with the CRL downloads of each window
 // to show which was which. The service runs as built (dist/, as in every mode; its CRL thread
-// starts in milliseconds) and is not pinned to one core: the thread runs beside the event loop, as on any
-// production machine.
+// starts in milliseconds) and is not pinned to one core: the thread runs beside the event loop,
+// as on any production machine.
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

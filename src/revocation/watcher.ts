@@ -8,10 +8,10 @@
 //
 // What it remembers is a filter, not a copy of the registry: a 30-bit hash of each certificate
 // revoked within a session lifetime, mapped to when it stops mattering (both small integers, in
-// typed arrays: a million entries cost 16 MB outside the heap, nothing for the garbage collector
-// to trace; recentFilter.ts). The
-// filter has no false negatives for the epochs applied; a hit is confirmed in SQL, so a hash
-// collision or a lifted hold costs one query, never a wrong answer.
+// typed arrays: a million entries cost 16 MB outside the heap and nothing for the garbage
+// collector to trace; recentFilter.ts). The filter has no false negatives for the epochs
+// applied; a hit is confirmed in SQL, so a hash collision or a lifted hold costs one query,
+// never a wrong answer.
 import { setImmediate as setImmediatePromise } from 'node:timers/promises';
 import { ServiceError } from '../errors.ts';
 import type { SessionEnding } from '../sessions/sessions.ts';
@@ -64,9 +64,8 @@ const defaultStaleAfterMs = 1000;
 // Sessions are ended in batches so a CRL import neither floods the store nor holds up the next
 // poll. Past `endAtMost` certificates in one run of polls that each found changes (a bulk
 // import; on SQLite an import commits a few hundred entries at a time, so it spans many polls)
-// the sessions are left to expire: the filter refuses
-// them on every instance anyway, and two store round trips per entry of a million-entry CRL
-// would be load without benefit.
+// the sessions are left to expire: the filter refuses them on every instance anyway, and two
+// store round trips per entry of a million-entry CRL would be load without benefit.
 const endBatch = 100;
 const endAtMost = 10_000;
 // Changes are read this many at a time, with the event loop's other work between pages.

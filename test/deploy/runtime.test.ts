@@ -15,6 +15,7 @@ import { promisify } from 'node:util';
 import { pino } from 'pino';
 import { serviceNodeFlags } from '../../src/heap.ts';
 import { createApp } from '../../src/app.ts';
+import { createAppServer } from '../../src/http/server.ts';
 import { freePort } from '../helpers/ports.ts';
 import { scratchDir } from '../revocation/processes.ts';
 import { repoPath, tsx } from '../helpers/freshService.ts';
@@ -217,8 +218,9 @@ describe('SIGTERM drains', () => {
     const [database] = await openTestDatabases();
     const app = await startTestApp({ store: 'memory', database: database!, pki: await createTestPki() });
     try {
-      const draining = createApp({ ...app.deps, logger: pino({ level: 'silent' }), draining: () => true });
-      const server = draining.listen(0, '127.0.0.1');
+      const { server, serve } = createAppServer();
+      serve(createApp({ ...app.deps, logger: pino({ level: 'silent' }), draining: () => true }));
+      server.listen(0, '127.0.0.1');
       await new Promise((r) => server.once('listening', r));
       const res = await fetch(`http://127.0.0.1:${(server.address() as { port: number }).port}/readyz`);
       assert.equal(res.status, 503);

@@ -40,11 +40,11 @@ const MAX_CMS_BYTES = 48 * 1024;
 const MAX_CERTIFICATES = 8;
 const MAX_SIGNED_ATTRIBUTES = 16;
 const MAX_DIGEST_ALGORITHMS = 4;
-// About 150 nodes per certificate; 4096 leaves room for 8 of them and the SignerInfo while
+// The certificates (ContentInfo → [0] → SignedData → [0], depth 3) are framed only, one node
+// each: each is read by parseCertificateCached from its bytes, strictly and under its own
+// limits, or found by those exact bytes among the ones it read before, so parsing them here too
+// was work thrown away. 4096 nodes leave room for the rest (the SignerInfo, any crls) while
 // keeping a hostile wide tree (docs/security-cases.md §A 2) cheap to reject.
-// The certificates (ContentInfo → [0] → SignedData → [0], depth 3) are framed only: each is read
-// by parseCertificateCached from its bytes, strictly, or found by those exact bytes among the
-// ones it read before, so parsing them here too was work thrown away.
 const DER_LIMITS = { maxDepth: 32, maxNodes: 4096, framedOnly: (tag: number, depth: number) => tag === 0xa0 && depth === 3 };
 
 /** CMS content types and attributes (RFC 5652 §4, §5, §11). */
