@@ -87,6 +87,24 @@ export function parseBer(input: Uint8Array, limits: DerLimits = {}): DerNode {
   return parseWhole(input, limits, true);
 }
 
+/**
+ * The elements of the DER SEQUENCE that spans `input`, one at a time, each parsed strictly with
+ * `limits` of its own (the SEQUENCE is depth 0, its elements depth 1). For lists too long to
+ * hold as one tree: a CRL's revoked certificates (src/pki/x509/crl.ts), whose nodes would all
+ * live until the last entry was read; an element's nodes are garbage once the caller moves on.
+ */
+export function* sequenceElements(input: Uint8Array, limits: DerLimits = {}): Generator<DerNode> {
+  const state = () => ({ input, maxDepth: limits.maxDepth ?? defaultMaxDepth, nodesLeft: limits.maxNodes ?? defaultMaxNodes, ber: false, framedOnly: undefined });
+  const outer = parseNode(state(), 0, input.length, 0, true);
+  if (outer.end !== input.length) throw malformed('trailing bytes after DER value');
+  if (outer.tag !== TAG.SEQUENCE) throw malformed('expected a SEQUENCE');
+  for (let at = outer.start + outer.headerLength; at < outer.end;) {
+    const element = parseNode(state(), at, outer.end, 1, false);
+    at = element.end;
+    yield element;
+  }
+}
+
 function parseWhole(input: Uint8Array, limits: DerLimits, ber: boolean): DerNode {
   const state = {
     input,
@@ -432,33 +450,30 @@ export function readBitStringBytes(node: DerNode, what: string): Uint8Array {
   return bytes;
 }
 
-const utcTimeForm = /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/;
-const generalizedTimeForm = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/;
-
 /**
  * UTCTime YYMMDDHHMMSSZ or GeneralizedTime YYYYMMDDHHMMSSZ: the only forms RFC 5280
  * §4.1.2.5 allows (seconds present, Z, no fractions). UTCTime years 50–99 are 19xx.
+ * Read from the octets without a string in between: a national CRL has 100 000 of them.
  */
 export function readTime(node: DerNode): Date {
-  const text = asciiOf(node.content);
-  let m: RegExpExecArray | null;
+  const octets = node.content;
   let year: number;
   if (node.tag === TAG.UTCTime) {
-    m = utcTimeForm.exec(text);
-    if (m === null) throw malformed('UTCTime is not in the form YYMMDDHHMMSSZ');
-    const yy = Number(m[1]);
+    if (!timeForm(octets, 12)) throw malformed('UTCTime is not in the form YYMMDDHHMMSSZ');
+    const yy = twoDigits(octets, 0);
     year = yy < 50 ? 2000 + yy : 1900 + yy;
   } else if (node.tag === TAG.GeneralizedTime) {
-    m = generalizedTimeForm.exec(text);
-    if (m === null) throw malformed('GeneralizedTime is not in the form YYYYMMDDHHMMSSZ');
-    year = Number(m[1]);
+    if (!timeForm(octets, 14)) throw malformed('GeneralizedTime is not in the form YYYYMMDDHHMMSSZ');
+    year = twoDigits(octets, 0) * 100 + twoDigits(octets, 2);
   } else {
     throw malformed('expected UTCTime or GeneralizedTime');
   }
-  const [month, day, hour, minute, second] = [m[2], m[3], m[4], m[5], m[6]].map(Number) as [number, number, number, number, number];
+  const at = octets.length - 11;
+  const [month, day, hour, minute, second] = [0, 2, 4, 6, 8].map((i) => twoDigits(octets, at + i)) as [number, number, number, number, number];
   const ms = Date.UTC(year, month - 1, day, hour, minute, second);
   const date = new Date(ms);
-  // Date.UTC rolls 31 February over into March; a round trip catches every out-of-range field.
+  // Date.UTC rolls 31 February over into March (and years below 100 into the 1900s); a round
+  // trip catches every out-of-range field.
   if (
     Number.isNaN(ms) || date.getUTCFullYear() !== year || date.getUTCMonth() !== month - 1 ||
     date.getUTCDate() !== day || date.getUTCHours() !== hour || date.getUTCMinutes() !== minute ||
@@ -468,6 +483,18 @@ export function readTime(node: DerNode): Date {
   }
   return date;
 }
+
+/** `digits` ASCII digits and then 'Z', nothing more. */
+function timeForm(octets: Uint8Array, digits: number): boolean {
+  if (octets.length !== digits + 1 || octets[digits] !== 0x5a) return false;
+  for (let i = 0; i < digits; i++) {
+    const octet = octets[i]!;
+    if (octet < 0x30 || octet > 0x39) return false;
+  }
+  return true;
+}
+
+const twoDigits = (octets: Uint8Array, at: number) => (octets[at]! - 0x30) * 10 + (octets[at + 1]! - 0x30);
 
 function asciiOf(bytes: Uint8Array): string {
   let text = '';

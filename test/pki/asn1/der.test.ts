@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   parseBer, parseDer, readInteger, readOid, readBitString, readTime, readString, expectTag, childAt,
-  expectChildren, readBoolean,
+  expectChildren, readBoolean, sequenceElements,
 } from '../../../src/pki/asn1/der.ts';
 import { assertCode, assertCpuBelow } from '../../helpers/assertions.ts';
 
@@ -153,6 +153,32 @@ describe('framedOnly: values left for a parser of their own', () => {
     rejects(() => parseDer(h('a0 07 30 04 02 02 00 7f 05'), framedUnderA0), /truncated/);
     rejects(() => parseBer(h('a0 80 30 80 05 00 00 00 00 00'), framedUnderA0), /indefinite length where DER is due/);
     assert.equal(parseBer(h('a0 80 30 02 05 00 00 00'), framedUnderA0).children[0]!.children.length, 0);
+  });
+});
+
+describe('sequenceElements: a long SEQUENCE OF read one element at a time', () => {
+  it('yields each element parsed on its own, and nothing for an empty SEQUENCE', () => {
+    const elements = [...sequenceElements(h('30 08 02 01 05 30 03 02 01 07'))];
+    assert.deepEqual(elements.map((e) => [e.tag, e.start, e.children.length]), [[0x02, 2, 0], [0x30, 5, 1]]);
+    assert.equal(readInteger(elements[1]!.children[0]!), 7n);
+    assert.deepEqual([...sequenceElements(h('30 00'))], []);
+  });
+  it('an element is as strict as parseDer, and is refused when it is reached, after those before it', () => {
+    const elements = sequenceElements(h('30 07 02 01 05 30 02 02 00'));
+    assert.equal(elements.next().value?.tag, 0x02);
+    rejects(() => elements.next(), /INTEGER/);
+    rejects(() => [...sequenceElements(h('30 03 02 02 05'))], /exceeds/);
+  });
+  it('refuses what is not one SEQUENCE: another tag, trailing bytes, a length past the input', () => {
+    rejects(() => [...sequenceElements(h('31 03 02 01 05'))], /SEQUENCE/);
+    rejects(() => [...sequenceElements(h('30 03 02 01 05 00'))], /trailing/);
+    rejects(() => [...sequenceElements(h('30 04 02 01 05'))], /exceeds/);
+  });
+  it('the limits hold for each element, not for the whole', () => {
+    const three = h('30 09 30 03 02 01 01 30 02 05 00');
+    assert.equal([...sequenceElements(three, { maxNodes: 2 })].length, 2);
+    rejects(() => [...sequenceElements(three, { maxNodes: 1 })], /too many/);
+    rejects(() => [...sequenceElements(h('30 04 30 02 30 00'), { maxDepth: 2 })], /too deep/);
   });
 });
 

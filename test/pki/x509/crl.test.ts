@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import * as x509 from '@peculiar/x509';
 import { entryKey, parseCrl, parseCrlsFromPemOrDer } from '../../../src/pki/x509/crl.ts';
 import { packCrl, unpackCrl } from '../../../src/pki/x509/crlTransfer.ts';
+import { parseDer } from '../../../src/pki/asn1/der.ts';
 import { OID } from '../../../src/pki/asn1/oids.ts';
 import { validate } from '../../../src/pki/path/validate.ts';
 import { crlFor, crlNumber, hierarchy, issue, type Issued, now, tlv } from '../chainFixtures.ts';
@@ -35,6 +36,23 @@ describe('parseCrl', () => {
     assert.equal(crl.crlNumber, 7n);
     assert.ok(crl.nextUpdate !== undefined && crl.thisUpdate < crl.nextUpdate);
     assert.deepEqual(crl.entries.get(entryKey(leaf.cert.issuer, leaf.cert.serialHex))?.reason, 5);
+  });
+
+  it('reads the entries one by one as strictly as the rest: an empty list, a non-DER serial or a duplicate in the last entry is refused', async () => {
+    const der = await crlFor(ca, { revoked: [{ cert: leaf }, { cert: ca }] });
+    // The signature is not checked here: the TBSCertList is rebuilt with another list of entries.
+    const withEntries = (change: (entries: Uint8Array[]) => Uint8Array[]) => {
+      const [tbs, ...signature] = parseDer(der).children;
+      const items = tbs!.children.map((item) => item.bytes);
+      const at = tbs!.children.findIndex((item, i) => i > 2 && item.tag === 0x30);
+      items[at] = tlv(0x30, ...change(tbs!.children[at]!.children.map((entry) => entry.bytes)));
+      return tlv(0x30, tlv(0x30, ...items), ...signature.map((item) => item.bytes));
+    };
+    assert.equal(parseCrl(withEntries((entries) => entries)).entries.size, 2);
+    assertCode(() => parseCrl(withEntries(() => [])), 'malformed_signature', /revokedCertificates/);
+    const nonMinimalSerial = (entry: Uint8Array) => tlv(0x30, tlv(0x02, Uint8Array.of(0, 1)), parseDer(entry).children[1]!.bytes);
+    assertCode(() => parseCrl(withEntries(([first, second]) => [first!, nonMinimalSerial(second!)])), 'malformed_signature', /INTEGER/);
+    assertCode(() => parseCrl(withEntries(([first, second]) => [first!, second!, first!])), 'malformed_signature', /twice/);
   });
 
   it('reads PEM and refuses trailing bytes', async () => {
