@@ -57,6 +57,7 @@ export async function composeService(parts: ServiceParts): Promise<ComposedServi
     store: ephemeral, keys, clock, issuer: config.issuerUrl, ttlSeconds: config.sessionTtlSeconds, revoked: revocationWatcher,
   });
   const trustPolicy = createTrustPolicyChecker(config.trustPolicy);
+  const metrics = createMetrics({ defaultMetrics: parts.defaultMetrics ?? false, revocationPollAgeSeconds: () => revocationWatcher.pollAgeSeconds() });
   const signIn = {
     challenges,
     sessions,
@@ -64,6 +65,7 @@ export async function composeService(parts: ServiceParts): Promise<ComposedServi
     trustPolicy,
     revocation: createConfiguredRevocationChecker({
       config, local: createLocalRevocationChecker(db.revocations), store: ephemeral, anchors: parts.trust.anchors, log: logger, clock, algorithms,
+      onCrlRead: (read) => metrics.crlRead(read),
     }),
     audit: db.audit,
     // POST /v1/sessions and /login/{id} share the per-address count.
@@ -87,7 +89,7 @@ export async function composeService(parts: ServiceParts): Promise<ComposedServi
     keys,
     challenges,
     sessions,
-    metrics: createMetrics({ defaultMetrics: parts.defaultMetrics ?? false, revocationPollAgeSeconds: () => revocationWatcher.pollAgeSeconds() }),
+    metrics,
     trustProxy: config.trustProxy,
     limits: {
       challenges: perMinute('challenges', config.rateLimits.perAddress),

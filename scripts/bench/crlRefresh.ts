@@ -1,5 +1,5 @@
-// `npm run bench -- --crl-refresh` (issue 11 deliverable 5, issue 12 target 5: no request waits
-// more than 50 ms longer while a 100 000-entry CRL refreshes). The citizens' CA publishes a
+// `npm run bench -- --crl-refresh` (issue 11 deliverable 5: no request waits more than 50 ms
+// longer while a 100 000-entry CRL refreshes; issue 12 target 5: p99 within 10 ms). The citizens' CA publishes a
 // 100 000-entry CRL with 30 minutes of its 24 hours left, so the service refreshes it in the
 // background at once and then at most once a minute (src/revocation/crlSource.ts), and the CA
 // publishes a new list (another cRLNumber and serials) before each refresh. In each of three
@@ -41,10 +41,13 @@ export async function crlRefresh(h: Harness): Promise<void> {
   const downloads = () => crls.hits('/ca.crl');
   const window = async (name: string) => {
     const before = downloads();
-    await h.serviceMetrics(port);
+    const metricsBefore = await h.serviceMetrics(port);
     const result = await h.driveLogins(port, pki.citizens, h.seconds);
-    const loopMs = (await h.serviceMetrics(port))('yagona_nodejs_eventloop_lag_max_seconds') * 1000;
-    console.log(`${name.padEnd(12)} sign-ins/s ${result.rate.toFixed(0).padStart(4)}  p50_ms ${result.p50.toFixed(1).padStart(6)}  p99_ms ${result.p99.toFixed(1).padStart(6)}  max_ms ${result.max.toFixed(1).padStart(6)}  event-loop delay max_ms ${loopMs.toFixed(1).padStart(6)}  CRL downloads ${downloads() - before}  failures ${result.failures}`);
+    const metrics = await h.serviceMetrics(port);
+    const loopMs = metrics('yagona_nodejs_eventloop_lag_max_seconds') * 1000;
+    // The thread's parse and signature check of the lists read in this window (the service's histogram).
+    const readMs = (metrics('yagona_crl_read_seconds_sum') - metricsBefore('yagona_crl_read_seconds_sum')) * 1000;
+    console.log(`${name.padEnd(12)} sign-ins/s ${result.rate.toFixed(0).padStart(4)}  p50_ms ${result.p50.toFixed(1).padStart(6)}  p99_ms ${result.p99.toFixed(1).padStart(6)}  max_ms ${result.max.toFixed(1).padStart(6)}  event-loop delay max_ms ${loopMs.toFixed(1).padStart(6)}  CRL downloads ${downloads() - before} read in ${readMs.toFixed(0)} ms  failures ${result.failures}`);
     return { ...result, loopMs };
   };
   try {
@@ -67,7 +70,7 @@ export async function crlRefresh(h: Harness): Promise<void> {
       differences.push({ p99: refreshing.p99 - quiet.p99, max: refreshing.max - quiet.max, loop: refreshing.loopMs - quiet.loopMs });
     }
     const median = (key: 'p99' | 'max' | 'loop') => differences.map((d) => d[key]).sort((a, b) => a - b)[Math.floor(rounds / 2)]!;
-    console.log(`refreshing - quiet, median of ${rounds}: p99 ${median('p99').toFixed(1)} ms, max ${median('max').toFixed(1)} ms, event-loop delay max ${median('loop').toFixed(1)} ms (target: under 50 ms)`);
+    console.log(`refreshing - quiet, median of ${rounds}: p99 ${median('p99').toFixed(1)} ms, max ${median('max').toFixed(1)} ms, event-loop delay max ${median('loop').toFixed(1)} ms (targets: max under 50 ms, issue 11; p99 within 10 ms, issue 12)`);
   } finally {
     service.kill('SIGTERM');
     h.agent.destroy();

@@ -1,5 +1,5 @@
 // Prometheus metrics (docs/operations.md "Monitoring"): sign-ins by outcome code and their
-// latency, requests refused by a rate limit, store failures.
+// latency, requests refused by a rate limit, store failures, CRL reads.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export interface Metrics {
@@ -9,6 +9,8 @@ export interface Metrics {
   rateLimited(limit: string): void;
   /** A request answered 503 because Redis, the in-process store or the database failed. */
   storeFailed(store: string): void;
+  /** A CRL read in a worker thread (src/revocation/crlReader.ts): how long, how many entries. */
+  crlRead(read: { startedAt: number; endedAt: number; entries: number }): void;
 }
 
 export interface MetricsOptions {
@@ -56,6 +58,19 @@ export function createMetrics(options: MetricsOptions): Metrics {
     labelNames: ['store'],
     registers: [registry],
   });
+  // The parse and signature check of a list run off the event loop but on the machine's cores:
+  // operators see what a national list costs each instance (issue 12 target 5).
+  const crlReads = new Histogram({
+    name: 'yagona_crl_read_seconds',
+    help: 'Time a worker thread took to parse a CRL and check its signature (off the event loop)',
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [registry],
+  });
+  const crlEntries = new Gauge({
+    name: 'yagona_crl_entries',
+    help: 'Entries of the CRL this instance read last',
+    registers: [registry],
+  });
   return {
     registry,
     observeSignIn(outcome, seconds) {
@@ -64,5 +79,9 @@ export function createMetrics(options: MetricsOptions): Metrics {
     },
     rateLimited: (limit) => limited.inc({ limit }),
     storeFailed: (store) => storeFailures.inc({ store }),
+    crlRead({ startedAt, endedAt, entries }) {
+      crlReads.observe((endedAt - startedAt) / 1000);
+      crlEntries.set(entries);
+    },
   };
 }

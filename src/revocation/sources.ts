@@ -17,7 +17,7 @@ import type { SignatureAlgorithms } from '../pki/algorithms/registry.ts';
 import { describe } from '../pki/path/validate.ts';
 import type { RevocationChecker } from '../login/signIn.ts';
 import type { EphemeralStore } from '../stores/types.ts';
-import { createCrlSource } from './crlSource.ts';
+import { createCrlSource, type CrlSourceOptions } from './crlSource.ts';
 import { createOcspSource } from './ocspSource.ts';
 
 /** One certificate of a validated path, with what a source needs to ask about it. */
@@ -86,6 +86,8 @@ export interface ConfiguredSourcesParts {
   clock: Clock;
   /** The accepted signature families (SIGNATURE_ALGORITHMS): CRL and OCSP signatures go through them too. */
   algorithms: SignatureAlgorithms;
+  /** Told of every CRL read (the service's metrics). */
+  onCrlRead?: CrlSourceOptions['onRead'];
 }
 
 /** The checker REVOCATION_CHECKS asks for: local first, then crl/ocsp in the configured order. */
@@ -97,6 +99,7 @@ export function createConfiguredRevocationChecker(parts: ConfiguredSourcesParts)
       return [createCrlSource({
         store, anchors, log, allowedHosts: config.revocationAllowedHosts, timeoutMs: config.crlTimeoutMs, maxBytes: config.crlMaxBytes, algorithms: parts.algorithms,
         algorithmSettings: { signatureAlgorithms: config.signatureAlgorithms, signaturePlugins: config.signaturePlugins }, now: () => parts.clock.now(),
+        ...(parts.onCrlRead === undefined ? {} : { onRead: parts.onCrlRead }),
       })];
     }
     if (name === 'ocsp') {

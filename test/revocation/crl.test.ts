@@ -84,11 +84,16 @@ describe('CRL revocation (memory + sqlite)', () => {
 
   test('a certificate its CA has not revoked signs in; the CRLs are fetched once and cached until nextUpdate', async () => {
     const before = { root: server.hits('/root.crl'), ca: server.hits('/ca.crl') };
+    const reads = async () => Number(/^yagona_crl_read_seconds_count (\d+)$/m.exec(await (await closed.get('/metrics')).text())?.[1]);
+    const readsBefore = await reads();
     await expectAccepted(closed, alice);
     assert.equal(server.hits('/ca.crl'), before.ca + 1);
     assert.equal(server.hits('/root.crl'), before.root + 1, 'the intermediate is checked on the root\'s CRL');
     await expectAccepted(closed, alice);
     assert.deepEqual({ root: server.hits('/root.crl'), ca: server.hits('/ca.crl') }, { root: before.root + 1, ca: before.ca + 1 });
+    // Each read is in the metrics (how long its thread took), once per list.
+    assert.equal(await reads(), readsBefore + 2);
+    assert.match(await (await closed.get('/metrics')).text(), /^yagona_crl_entries 1$/m);
     // Shared with other instances through the ephemeral store, with a TTL to nextUpdate.
     const key = `crl:${createHash('sha256').update(server.url('/ca.crl')).digest('hex')}`;
     assert.ok(await closed.ephemeral.get(key));
