@@ -70,6 +70,22 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       assert.equal((await db.revocations.findFirst([{ issuer: 'cn=other', serialHex: '1001' }])), undefined, 'the issuer is part of the key');
     });
 
+    test('an import records every field as a single revocation does, and when', async () => {
+      const before = Date.now() - 1000;
+      const fields = { reason: 'superseded' as const, revokedAt: new Date('2025-05-06T07:08:09.123Z'), source: 'crl' };
+      const sha256 = 'ab'.repeat(32);
+      await db.revocations.add(record('5001', { ...fields, sha256 }));
+      await db.revocations.add(record('5002', fields));
+      assert.equal(await db.revocations.addMany([record('5003', { ...fields, sha256 }), record('5004', fields)]), 2);
+      const found = await Promise.all(['5001', '5002', '5003', '5004'].map((serial) => db.revocations.find(issuer, serial)));
+      const { serialHex: _a, recordedAt: _b, ...single } = found[0]!;
+      const { serialHex: _c, recordedAt: _d, ...imported } = found[2]!;
+      assert.deepEqual(imported, single);
+      assert.deepEqual({ ...found[3]!, serialHex: '', recordedAt: undefined }, { ...found[1]!, serialHex: '', recordedAt: undefined });
+      assert.equal(found[3]!.sha256, undefined);
+      assert.ok(found.every((r) => r!.recordedAt!.getTime() >= before && r!.recordedAt!.getTime() <= Date.now()));
+    });
+
     test('recordedSince returns what entered the registry lately, whatever its revocation date', async () => {
       const before = new Date(Date.now() - 1000);
       await db.revocations.add(record('2001', { revokedAt: new Date('2001-01-01T00:00:00Z') }));

@@ -1,6 +1,7 @@
 // The local revocation registry and its epoch (migration 003): every change bumps the epoch in
 // its own transaction, so instances poll one number and fetch only what changed.
 import { setTimeout as sleep } from 'node:timers/promises';
+import type Sqlite from 'better-sqlite3';
 import type { Knex } from 'knex';
 import type { RevocationChange, RevocationReason, RevocationRecord, RevocationStore } from '../types.ts';
 import { fromSql, guard, toSql, type Dialect } from './dialect.ts';
@@ -21,6 +22,37 @@ const revocationRow = (record: RevocationRecord, epoch: number, recordedAt: stri
   recorded_at: recordedAt,
 });
 
+/** An imported row as JSON for SQLite's json_each: the epoch and time come from the transaction. */
+const importRow = (record: RevocationRecord) => ({
+  issuer: record.issuer, serial_hex: record.serialHex, reason: record.reason, revoked_at: toSql(record.revokedAt), sha256: record.sha256 ?? null, source: record.source,
+});
+
+interface SqliteImport {
+  bump: Sqlite.Statement<[string], { epoch: number }>;
+  insert: Sqlite.Statement<[number, string, string]>;
+  transaction: Sqlite.Transaction<(body: () => number) => number>;
+}
+
+// Per connection, as in audit.ts: knex may replace its connection, and a statement belongs to one.
+const sqliteImports = new WeakMap<Sqlite.Database, SqliteImport>();
+
+function sqliteImport(connection: Sqlite.Database): SqliteImport {
+  let statements = sqliteImports.get(connection);
+  if (statements === undefined) {
+    statements = {
+      bump: connection.prepare<[string], { epoch: number }>('UPDATE revocation_epoch SET epoch = epoch + 1, changed_at = ? WHERE id = 1 RETURNING epoch'),
+      // WHERE true: SQLite's rule for an upsert whose rows come from a SELECT (it would read ON as a join's).
+      insert: connection.prepare<[number, string, string]>(
+        `INSERT INTO revocations (issuer, serial_hex, reason, revoked_at, sha256, source, epoch, recorded_at)
+         SELECT value ->> 'issuer', value ->> 'serial_hex', value ->> 'reason', value ->> 'revoked_at', value ->> 'sha256', value ->> 'source', ?, ?
+         FROM json_each(?) WHERE true ON CONFLICT (issuer, serial_hex) DO NOTHING`),
+      transaction: connection.transaction((body: () => number) => body()),
+    };
+    sqliteImports.set(connection, statements);
+  }
+  return statements;
+}
+
 const revocationRecord = (row: LookupRow): RevocationRecord => ({
   issuer: row.issuer,
   serialHex: row.serial_hex,
@@ -34,8 +66,8 @@ const revocationRecord = (row: LookupRow): RevocationRecord => ({
 /** `lookup` answers findFirst, the sign-in's query (revocationLookup.ts); knex does the rest. */
 export function revocationStore(db: Knex, dialect: Dialect, lookup: RevocationLookup): RevocationStore {
   const columns = ['issuer', 'serial_hex', 'reason', 'revoked_at', 'sha256', 'source', 'epoch', 'recorded_at'] as const;
-  // Rows per INSERT: eight bound values each, under PostgreSQL's 65 535; knex writes a SQLite
-  // multi-row insert as a compound SELECT, which SQLite caps at 500 terms.
+  // Rows per INSERT: on PostgreSQL eight bound values each, under its 65 535; on SQLite rows per
+  // transaction, which holds the one write lock of every process on the file.
   const chunkSize = dialect === 'sqlite' ? 400 : 5000;
   // Between an import's SQLite transactions (100 000 entries: 250 pauses, well under a second).
   const importPauseMs = 3;
@@ -113,9 +145,24 @@ export function revocationStore(db: Knex, dialect: Dialect, lookup: RevocationLo
         return added;
       };
       if (dialect === 'postgres') return db.transaction((trx) => insertChunks(trx, 0, records.length));
+      // SQLite: each chunk one synchronous BEGIN IMMEDIATE transaction of two statements prepared
+      // once, on knex's connection borrowed from its pool (as audit.ts appends). The write lock is
+      // held for the statements' own milliseconds: built by knex and awaited, a chunk held it about
+      // 15 ms, longer when the importer's core was busy, while the service's sign-ins waited to
+      // write their audit rows (issue 12, target 5).
       let added = 0;
       for (let start = 0; start < records.length; start += chunkSize) {
-        added += await db.transaction((trx) => insertChunks(trx, start, Math.min(start + chunkSize, records.length)));
+        const end = Math.min(start + chunkSize, records.length);
+        const rows = JSON.stringify(records.slice(start, end).map(importRow));
+        const connection = await db.client.acquireConnection() as Sqlite.Database;
+        try {
+          const { bump, insert, transaction } = sqliteImport(connection);
+          const at = toSql(new Date());
+          added += transaction.immediate(() => insert.run(bump.get(at)!.epoch, at, rows).changes);
+        } finally {
+          await db.client.releaseConnection(connection);
+        }
+        options.onProgress?.(end, records.length);
         // The lock free for a moment: a service's append retries every millisecond (audit.ts).
         await sleep(importPauseMs);
       }
