@@ -6,6 +6,7 @@ import * as x509 from '@peculiar/x509';
 import { entryKey, parseCrl, parseCrlsFromPemOrDer } from '../../../src/pki/x509/crl.ts';
 import { packCrl, unpackCrl } from '../../../src/pki/x509/crlTransfer.ts';
 import { parseDer } from '../../../src/pki/asn1/der.ts';
+import { sequence } from '../../../src/pki/asn1/derWrite.ts';
 import { OID } from '../../../src/pki/asn1/oids.ts';
 import { validate } from '../../../src/pki/path/validate.ts';
 import { crlFor, crlNumber, hierarchy, issue, type Issued, now, tlv } from '../chainFixtures.ts';
@@ -53,6 +54,18 @@ describe('parseCrl', () => {
     const nonMinimalSerial = (entry: Uint8Array) => tlv(0x30, tlv(0x02, Uint8Array.of(0, 1)), parseDer(entry).children[1]!.bytes);
     assertCode(() => parseCrl(withEntries(([first, second]) => [first!, nonMinimalSerial(second!)])), 'malformed_signature', /INTEGER/);
     assertCode(() => parseCrl(withEntries(([first, second]) => [first!, second!, first!])), 'malformed_signature', /twice/);
+  });
+
+  it('an entry wider than a part\'s budget is refused, however many entries the list holds', async () => {
+    const der = await crlFor(ca, { revoked: [{ cert: leaf }] });
+    const [tbs, ...signature] = parseDer(der).children;
+    const items = tbs!.children.map((item) => item.bytes);
+    const at = tbs!.children.findIndex((item, i) => i > 2 && item.tag === 0x30);
+    const [serial, date] = tbs!.children[at]!.children[0]!.children.map((field) => field.bytes);
+    // 100 001 NULLs where the entry's extensions go: more nodes than one part may have.
+    const wide = sequence(serial!, date!, sequence(Uint8Array.from({ length: 2 * 100_001 }, (_, i) => (i % 2 === 0 ? 0x05 : 0x00))));
+    items[at] = sequence(wide);
+    assertCode(() => parseCrl(sequence(sequence(...items), ...signature.map((item) => item.bytes))), 'malformed_signature', /too many DER elements/);
   });
 
   it('reads PEM and refuses trailing bytes', async () => {
