@@ -155,8 +155,7 @@ async function readSafeContents(info: pkijs.ContentInfo, password: ArrayBuffer):
   if (info.contentType === pkijs.ContentInfo.ENCRYPTED_DATA) {
     const encrypted = orDamaged(() => new pkijs.EncryptedData({ schema: info.content }), 'EncryptedData');
     assertSupported(encrypted.encryptedContentInfo.contentEncryptionAlgorithm);
-    const plain = await decrypting(() => encrypted.decrypt({ password }));
-    return orDamaged(() => pkijs.SafeContents.fromBER(plain), 'SafeContents').safeBags;
+    return (await decrypting(async () => pkijs.SafeContents.fromBER(await encrypted.decrypt({ password })))).safeBags;
   }
   throw new ServiceError('invalid_request', `key file uses an unsupported privacy mode (${info.contentType})`);
 }
@@ -169,10 +168,12 @@ async function decryptShroudedKey(bag: pkijs.PKCS8ShroudedKeyBag, password: Arra
       encryptedContent: bag.encryptedData,
     }),
   });
-  const plain = await decrypting(() => encrypted.decrypt({ password }));
-  // Kept byte for byte; parsed only to tell a damaged key from a good one.
-  orDamaged(() => pkijs.PrivateKeyInfo.fromBER(plain), 'private key');
-  return new Uint8Array(plain);
+  return decrypting(async () => {
+    const plain = await encrypted.decrypt({ password });
+    // Kept byte for byte; parsed only to tell a damaged key from a good one.
+    pkijs.PrivateKeyInfo.fromBER(plain);
+    return new Uint8Array(plain);
+  });
 }
 
 // Only PBES2 with a PRF and cipher WebCrypto has; anything else gets its name in the error
@@ -189,7 +190,10 @@ function assertSupported(algorithm: pkijs.AlgorithmIdentifier): void {
   if (!aesCbc.has(params.encryptionScheme.algorithmId)) throw unsupported(params.encryptionScheme.algorithmId);
 }
 
-// A wrong password that got past the MAC (or a file without one) shows up as bad padding.
+// Decrypting and reading what came out: a wrong password that got past the MAC (or a file
+// without one) shows up as bad padding, or, about once in 256 tries, as valid padding (a last
+// octet of 01) around garbage that does not parse — the same wrong password, or a damaged file,
+// as the message says (CI once saw "private key is malformed" for a wrong password).
 async function decrypting<T>(run: () => Promise<T>): Promise<T> {
   try {
     return await run();

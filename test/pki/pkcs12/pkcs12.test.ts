@@ -147,6 +147,28 @@ describe('PKCS#12', () => {
     await rejectsWith(readPkcs12(readFileSync(noMac), 'not-pw'), /^wrong password or damaged key file$/);
   });
 
+  it('a wrong password whose decryption happens to end in valid padding is still "wrong password"', async () => {
+    const leaf = await issueLeaf('ec-p256');
+    const keyFile = join(dir, 'p.key');
+    const certFile = join(dir, 'p.pem');
+    const noMac = join(dir, 'p.p12');
+    writeFileSync(keyFile, leaf.key.privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    writeFileSync(certFile, leaf.pem);
+    // One PBKDF2 iteration, so that many wrong passwords are cheap to try (-nomac after -iter,
+    // which would otherwise set the MAC's iterations and bring the MAC back).
+    openssl('pkcs12', '-export', '-iter', '1', '-nomac', '-inkey', keyFile, '-in', certFile, '-out', noMac, '-passout', 'pass:pw');
+    const file = readFileSync(noMac);
+    // About one wrong password in 256 decrypts to valid CBC padding around garbage; the error's
+    // cause tells that case (a parse error) from bad padding (WebCrypto's OperationError).
+    let garbage = 0;
+    for (let i = 0; i < 5000 && garbage === 0; i++) {
+      const error = await readPkcs12(file, `wrong-${i}`).then(() => assert.fail('a wrong password opened the file'), (e: unknown) => e as Error);
+      assert.equal(error.message, 'wrong password or damaged key file', `password wrong-${i}`);
+      if ((error.cause as Error | undefined)?.name !== 'OperationError') garbage++;
+    }
+    assert.equal(garbage, 1, 'a wrong password that passed the padding was tried');
+  });
+
   it('refuses bytes that are not a key file, and a file without a key', async () => {
     await rejectsWith(readPkcs12(new TextEncoder().encode('hello'), 'pw'), /^not a PKCS#12 key file/);
     await rejectsWith(readPkcs12(rootDer, 'pw'), /^not a PKCS#12 key file/);
