@@ -94,26 +94,18 @@ export function parseBer(input: Uint8Array, limits: DerLimits = {}): DerNode {
  * live until the last entry was read; an element's nodes are garbage once the caller moves on.
  */
 export function* sequenceElements(input: Uint8Array, limits: DerLimits = {}): Generator<DerNode> {
-  const state = () => ({ input, maxDepth: limits.maxDepth ?? defaultMaxDepth, nodesLeft: limits.maxNodes ?? defaultMaxNodes, ber: false, framedOnly: undefined });
-  const outer = parseNode(state(), 0, input.length, 0, true);
+  const outer = parseNode(parseState(input, {}, false), 0, input.length, 0, true);
   if (outer.end !== input.length) throw malformed('trailing bytes after DER value');
   if (outer.tag !== TAG.SEQUENCE) throw malformed('expected a SEQUENCE');
   for (let at = outer.start + outer.headerLength; at < outer.end;) {
-    const element = parseNode(state(), at, outer.end, 1, false);
+    const element = parseNode(parseState(input, limits, false), at, outer.end, 1, false);
     at = element.end;
     yield element;
   }
 }
 
 function parseWhole(input: Uint8Array, limits: DerLimits, ber: boolean): DerNode {
-  const state = {
-    input,
-    maxDepth: limits.maxDepth ?? defaultMaxDepth,
-    nodesLeft: limits.maxNodes ?? defaultMaxNodes,
-    ber,
-    framedOnly: limits.framedOnly,
-  };
-  const node = parseNode(state, 0, input.length, 0, false);
+  const node = parseNode(parseState(input, limits, ber), 0, input.length, 0, false);
   if (node.end !== input.length) throw malformed(`trailing bytes after ${ber ? 'BER' : 'DER'} value`);
   return node;
 }
@@ -154,6 +146,10 @@ interface ParseState {
   nodesLeft: number;
   ber: boolean;
   framedOnly: DerLimits['framedOnly'];
+}
+
+function parseState(input: Uint8Array, limits: DerLimits, ber: boolean): ParseState {
+  return { input, maxDepth: limits.maxDepth ?? defaultMaxDepth, nodesLeft: limits.maxNodes ?? defaultMaxNodes, ber, framedOnly: limits.framedOnly };
 }
 
 /** `framed`: the value's content is left unread (DerLimits.framedOnly). */

@@ -1,10 +1,9 @@
 // The hash-chained audit log: one chain across every instance, appended in group commits.
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type Sqlite from 'better-sqlite3';
 import type { Knex } from 'knex';
 import type { AuditChainResult, AuditEvent, AuditRecord, AuditStore } from '../types.ts';
-import { fromSql, guard, sqliteBusyTimeoutMs, toSql, type Dialect } from './dialect.ts';
+import { fromSql, guard, onSqliteConnection, perConnection, sqliteBusyTimeoutMs, toSql, type Dialect } from './dialect.ts';
 
 const genesisHash = '0'.repeat(64);
 
@@ -107,29 +106,6 @@ function chained(events: AuditEvent[], last: Pick<AuditRow, 'id' | 'hash'> | und
   });
 }
 
-type SqliteConnection = Sqlite.Database;
-interface SqliteStatements {
-  last: Sqlite.Statement<[], Pick<AuditRow, 'id' | 'hash'>>;
-  insert: Sqlite.Statement<[string]>;
-  append: Sqlite.Transaction<(run: () => unknown) => void>;
-}
-
-// Per connection: knex may replace its connection (after an error), and a statement belongs to one.
-const prepared = new WeakMap<SqliteConnection, SqliteStatements>();
-
-function sqliteStatements(connection: SqliteConnection, lastSql: string, insertSql: string): SqliteStatements {
-  let statements = prepared.get(connection);
-  if (statements === undefined) {
-    statements = {
-      last: connection.prepare<[], Pick<AuditRow, 'id' | 'hash'>>(lastSql),
-      insert: connection.prepare<[string]>(insertSql),
-      append: connection.transaction((run: () => unknown) => void run()),
-    };
-    prepared.set(connection, statements);
-  }
-  return statements;
-}
-
 export function auditStore(db: Knex, dialect: Dialect, schema: string | undefined): AuditStore {
   // Group commit: events that arrive while a batch is being written go into the next batch,
   // one transaction each, so a busy instance writes many events per lock and round trip.
@@ -144,6 +120,12 @@ export function auditStore(db: Knex, dialect: Dialect, schema: string | undefine
     ? `INSERT INTO audit_log (${insertList}) SELECT ${auditColumns.map((c) => `value ->> '${c}'`).join(', ')} FROM json_each(?)`
     : `INSERT INTO audit_log (${insertList}) SELECT ${insertList} FROM jsonb_to_recordset(?::jsonb) AS r(${auditColumnTypes})`;
   const lastSql = 'SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1';
+
+  const statements = perConnection((connection) => ({
+    last: connection.prepare<[], Pick<AuditRow, 'id' | 'hash'>>(lastSql),
+    insert: connection.prepare<[string]>(insertSql),
+    append: connection.transaction((run: () => unknown) => void run()),
+  }));
 
   const writeBatch = (events: AuditEvent[]) => guard(() => (dialect === 'sqlite' ? writeSqlite(events) : writePostgres(events)));
 
@@ -165,21 +147,20 @@ export function auditStore(db: Knex, dialect: Dialect, schema: string | undefine
   const writeSqlite = async (events: AuditEvent[]) => {
     const deadline = Date.now() + sqliteBusyTimeoutMs;
     for (;;) {
-      const connection = await db.client.acquireConnection() as SqliteConnection;
       try {
-        const { last, insert, append } = sqliteStatements(connection, lastSql, insertSql);
-        // Not a prepared statement: SQLite applies this pragma when it compiles it.
-        connection.pragma('busy_timeout = 0');
-        try {
-          append.immediate(() => insert.run(JSON.stringify(chained(events, last.get()))));
-          return;
-        } finally {
-          connection.pragma(`busy_timeout = ${sqliteBusyTimeoutMs}`);
-        }
+        await onSqliteConnection(db, (connection) => {
+          const { last, insert, append } = statements(connection);
+          // Not a prepared statement: SQLite applies this pragma when it compiles it.
+          connection.pragma('busy_timeout = 0');
+          try {
+            append.immediate(() => insert.run(JSON.stringify(chained(events, last.get()))));
+          } finally {
+            connection.pragma(`busy_timeout = ${sqliteBusyTimeoutMs}`);
+          }
+        });
+        return;
       } catch (error) {
         if ((error as { code?: unknown }).code !== 'SQLITE_BUSY' || Date.now() > deadline) throw error;
-      } finally {
-        await db.client.releaseConnection(connection);
       }
       await sleep(1);
     }

@@ -1,5 +1,7 @@
 // What every SQL store shares: the two dialects, the mapping of driver failures to
-// StoreUnavailableError, and the date encoding.
+// StoreUnavailableError, the date encoding, and synchronous work on knex's SQLite connection.
+import type Sqlite from 'better-sqlite3';
+import type { Knex } from 'knex';
 import { StoreUnavailableError } from '../types.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -47,3 +49,30 @@ export const fromSql = (value: unknown) => new Date(value as string | Date);
  * another worker's audit append) before SQLITE_BUSY, i.e. 503.
  */
 export const sqliteBusyTimeoutMs = 5000;
+
+/**
+ * Runs `run` on knex's one SQLite connection, borrowed from its pool so that no knex query runs
+ * meanwhile: for a transaction written synchronously with statements prepared once
+ * (`perConnection`), which holds the database's write lock only for the statements' own time.
+ */
+export async function onSqliteConnection<T>(db: Knex, run: (connection: Sqlite.Database) => T): Promise<T> {
+  const connection = await db.client.acquireConnection() as Sqlite.Database;
+  try {
+    return run(connection);
+  } finally {
+    await db.client.releaseConnection(connection);
+  }
+}
+
+/** What `prepare` makes of a connection, made once per connection: knex may replace its connection (after an error), and a statement belongs to one. */
+export function perConnection<T>(prepare: (connection: Sqlite.Database) => T): (connection: Sqlite.Database) => T {
+  const made = new WeakMap<Sqlite.Database, T>();
+  return (connection) => {
+    let value = made.get(connection);
+    if (value === undefined) {
+      value = prepare(connection);
+      made.set(connection, value);
+    }
+    return value;
+  };
+}

@@ -1,10 +1,9 @@
 // The local revocation registry and its epoch (migration 003): every change bumps the epoch in
 // its own transaction, so instances poll one number and fetch only what changed.
 import { setTimeout as sleep } from 'node:timers/promises';
-import type Sqlite from 'better-sqlite3';
 import type { Knex } from 'knex';
 import type { RevocationChange, RevocationReason, RevocationRecord, RevocationStore } from '../types.ts';
-import { fromSql, guard, toSql, type Dialect } from './dialect.ts';
+import { fromSql, guard, onSqliteConnection, perConnection, toSql, type Dialect } from './dialect.ts';
 import type { LookupRow, RevocationLookup } from './revocationLookup.ts';
 
 interface RevocationRow extends LookupRow {
@@ -26,32 +25,6 @@ const revocationRow = (record: RevocationRecord, epoch: number, recordedAt: stri
 const importRow = (record: RevocationRecord) => ({
   issuer: record.issuer, serial_hex: record.serialHex, reason: record.reason, revoked_at: toSql(record.revokedAt), sha256: record.sha256 ?? null, source: record.source,
 });
-
-interface SqliteImport {
-  bump: Sqlite.Statement<[string], { epoch: number }>;
-  insert: Sqlite.Statement<[number, string, string]>;
-  transaction: Sqlite.Transaction<(body: () => number) => number>;
-}
-
-// Per connection, as in audit.ts: knex may replace its connection, and a statement belongs to one.
-const sqliteImports = new WeakMap<Sqlite.Database, SqliteImport>();
-
-function sqliteImport(connection: Sqlite.Database): SqliteImport {
-  let statements = sqliteImports.get(connection);
-  if (statements === undefined) {
-    statements = {
-      bump: connection.prepare<[string], { epoch: number }>('UPDATE revocation_epoch SET epoch = epoch + 1, changed_at = ? WHERE id = 1 RETURNING epoch'),
-      // WHERE true: SQLite's rule for an upsert whose rows come from a SELECT (it would read ON as a join's).
-      insert: connection.prepare<[number, string, string]>(
-        `INSERT INTO revocations (issuer, serial_hex, reason, revoked_at, sha256, source, epoch, recorded_at)
-         SELECT value ->> 'issuer', value ->> 'serial_hex', value ->> 'reason', value ->> 'revoked_at', value ->> 'sha256', value ->> 'source', ?, ?
-         FROM json_each(?) WHERE true ON CONFLICT (issuer, serial_hex) DO NOTHING`),
-      transaction: connection.transaction((body: () => number) => body()),
-    };
-    sqliteImports.set(connection, statements);
-  }
-  return statements;
-}
 
 const revocationRecord = (row: LookupRow): RevocationRecord => ({
   issuer: row.issuer,
@@ -86,6 +59,17 @@ export function revocationStore(db: Knex, dialect: Dialect, lookup: RevocationLo
     if (rows[0] === undefined) throw new TypeError('the revocation_epoch row is missing (migration 003)');
     return { epoch: Number(rows[0].epoch), at };
   };
+
+  // SQLite imports: the epoch bumped and a chunk inserted as one synchronous transaction.
+  // WHERE true: SQLite's rule for an upsert whose rows come from a SELECT (it would read ON as a join's).
+  const importStatements = perConnection((connection) => ({
+    bump: connection.prepare<[string], { epoch: number }>('UPDATE revocation_epoch SET epoch = epoch + 1, changed_at = ? WHERE id = 1 RETURNING epoch'),
+    insert: connection.prepare<[number, string, string]>(
+      `INSERT INTO revocations (issuer, serial_hex, reason, revoked_at, sha256, source, epoch, recorded_at)
+       SELECT value ->> 'issuer', value ->> 'serial_hex', value ->> 'reason', value ->> 'revoked_at', value ->> 'sha256', value ->> 'source', ?, ?
+       FROM json_each(?) WHERE true ON CONFLICT (issuer, serial_hex) DO NOTHING`),
+    transaction: connection.transaction((body: () => number) => body()),
+  }));
 
   const currentEpoch = async (): Promise<number> => {
     const row = await db('revocation_epoch').first<{ epoch: number | string } | undefined>('epoch').where({ id: 1 });
@@ -134,34 +118,31 @@ export function revocationStore(db: Knex, dialect: Dialect, lookup: RevocationLo
     // issue 12, target 5). An import cut short there keeps what it recorded; run again, it
     // records the rest (entries already known are not counted twice).
     addMany: (records, options = {}) => guard(async () => {
-      const insertChunks = async (trx: Knex.Transaction, from: number, to: number) => {
-        const { epoch, at } = await bumpEpoch(trx);
-        let added = 0;
-        for (let start = from; start < to; start += chunkSize) {
-          const end = Math.min(start + chunkSize, to);
-          added += await insertNew(trx, records.slice(start, end).map((record) => revocationRow(record, epoch, at)));
-          options.onProgress?.(end, records.length);
-        }
-        return added;
-      };
-      if (dialect === 'postgres') return db.transaction((trx) => insertChunks(trx, 0, records.length));
+      if (dialect === 'postgres') {
+        return db.transaction(async (trx) => {
+          const { epoch, at } = await bumpEpoch(trx);
+          let added = 0;
+          for (let start = 0; start < records.length; start += chunkSize) {
+            const end = Math.min(start + chunkSize, records.length);
+            added += await insertNew(trx, records.slice(start, end).map((record) => revocationRow(record, epoch, at)));
+            options.onProgress?.(end, records.length);
+          }
+          return added;
+        });
+      }
       // SQLite: each chunk one synchronous BEGIN IMMEDIATE transaction of two statements prepared
-      // once, on knex's connection borrowed from its pool (as audit.ts appends). The write lock is
-      // held for the statements' own milliseconds: built by knex and awaited, a chunk held it about
-      // 15 ms, longer when the importer's core was busy, while the service's sign-ins waited to
-      // write their audit rows (issue 12, target 5).
+      // once (as audit.ts appends). The write lock is held for the statements' own milliseconds:
+      // built by knex and awaited, a chunk held it about 15 ms, longer when the importer's core was
+      // busy, while the service's sign-ins waited to write their audit rows (issue 12, target 5).
       let added = 0;
       for (let start = 0; start < records.length; start += chunkSize) {
         const end = Math.min(start + chunkSize, records.length);
         const rows = JSON.stringify(records.slice(start, end).map(importRow));
-        const connection = await db.client.acquireConnection() as Sqlite.Database;
-        try {
-          const { bump, insert, transaction } = sqliteImport(connection);
-          const at = toSql(new Date());
-          added += transaction.immediate(() => insert.run(bump.get(at)!.epoch, at, rows).changes);
-        } finally {
-          await db.client.releaseConnection(connection);
-        }
+        const at = toSql(new Date());
+        added += await onSqliteConnection(db, (connection) => {
+          const { bump, insert, transaction } = importStatements(connection);
+          return transaction.immediate(() => insert.run(bump.get(at)!.epoch, at, rows).changes);
+        });
         options.onProgress?.(end, records.length);
         // The lock free for a moment: a service's append retries every millisecond (audit.ts).
         await sleep(importPauseMs);
