@@ -292,11 +292,19 @@ describe('WORKERS: the service as several processes on one port (node:cluster)',
     });
     try {
       const primary = service.child.pid!;
-      const workers = await workersOf(primary);
-      assert.equal(workers.length, 2, 'the process tree: the primary and two workers');
       // Each worker answers /readyz only once it listens; the primary's readiness was one of them.
-      for (let i = 0; i < 600 && loggedPids(service.output(), 'Yagona ID is listening').size < 2; i++) await new Promise((r) => setTimeout(r, 100));
-      assert.deepEqual([...loggedPids(service.output(), 'Yagona ID is listening')].sort(), workers);
+      // A worker may also fail its start on a loaded machine (a store answering later than its
+      // timeout) and be replaced, as designed: the workers are the primary's children once both
+      // listen. (CI once saw the second worker listen under another pid than the first ps gave.)
+      const listening = () => loggedPids(service.output(), 'Yagona ID is listening');
+      let workers: number[] = [];
+      for (let i = 0; i < 600; i++) {
+        workers = await workersOf(primary);
+        if (workers.length === 2 && workers.every((pid) => listening().has(pid))) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.equal(workers.length, 2, 'the process tree: the primary and two workers');
+      assert.ok(workers.every((pid) => listening().has(pid)), `every worker listens:\n${service.output()}`);
 
       const citizen = await pki.citizen();
       for (let i = 0; i < 20 && loggedPids(service.output(), 'request', signedIn).size < 2; i++) {
